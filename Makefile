@@ -1,0 +1,137 @@
+# Image URL to use all building/pushing image targets
+IMG ?= controller:latest
+
+# CONTAINER_TOOL defines the container tool to be used for building images.
+CONTAINER_TOOL ?= docker
+
+# Setting SHELL to bash allows bash commands to be executed by recipes.
+# Options are set to exit when a recipe line exits non-zero or a piped command fails.
+SHELL = /usr/bin/env bash -o pipefail
+.SHELLFLAGS = -ec
+
+.PHONY: all
+all: build
+
+##@ General
+
+.PHONY: help
+help: ## Display this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "\nUsage:\n  make \033[36m<target>\033[0m\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) } ' $(MAKEFILE_LIST)
+
+##@ Development
+
+# The embedded pod and Job templates carry upstream descriptions that would
+# push the AIProduct CRD past etcd's request limit; crdtrim drops those only.
+TRIMMED_TEMPLATES = spec.delivery.serving.template spec.delivery.retraining.template
+
+.PHONY: manifests
+manifests: controller-gen ## Generate ClusterRole and CustomResourceDefinition objects.
+	"$(CONTROLLER_GEN)" rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
+	go run ./hack/crdtrim config/crd/bases/lifecycle.aipm.io_aiproducts.yaml $(TRIMMED_TEMPLATES)
+
+.PHONY: generate
+generate: controller-gen ## Generate code containing DeepCopy, DeepCopyInto, and DeepCopyObject method implementations.
+	"$(CONTROLLER_GEN)" object:headerFile="hack/boilerplate.go.txt" paths="./..."
+
+.PHONY: fmt
+fmt: ## Run go fmt against code.
+	go fmt ./...
+
+.PHONY: vet
+vet: ## Run go vet against code.
+	go vet ./...
+
+.PHONY: control-plane
+control-plane: ## Build kube-apiserver, etcd and kubectl into bin/ from the Go module proxy (cached).
+	@hack/build-control-plane.sh kube-apiserver etcd kubectl >/dev/null
+
+.PHONY: test
+test: manifests generate fmt vet control-plane ## Run unit and envtest tests (builds the control plane on first use).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
+
+.PHONY: lint
+lint: ## Run gofmt and go vet, failing on any finding.
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	go vet ./...
+
+##@ Build
+
+.PHONY: build
+build: manifests generate fmt vet ## Build manager binary.
+	go build -o bin/manager cmd/main.go
+
+# With no cluster given (no KUBECONFIG and no ~/.kube/config) `make run`
+# starts a local control plane from bin/, installs the CRDs, applies
+# config/samples and runs the operator against it. With a cluster, it runs
+# the operator against that cluster, as kubebuilder's `make run` does.
+.PHONY: run
+run: manifests generate fmt vet control-plane ## Run the operator; on a local control plane when no cluster is given.
+	@hack/run-local.sh
+
+.PHONY: docker-build
+docker-build: ## Build docker image with the manager.
+	$(CONTAINER_TOOL) build -t ${IMG} .
+
+.PHONY: docker-push
+docker-push: ## Push docker image with the manager.
+	$(CONTAINER_TOOL) push ${IMG}
+
+.PHONY: build-installer
+build-installer: manifests generate kustomize ## Generate a consolidated YAML with CRDs and deployment.
+	mkdir -p dist
+	cd config/manager && "$(KUSTOMIZE)" edit set image controller=${IMG}
+	"$(KUSTOMIZE)" build config/default > dist/install.yaml
+
+##@ Deployment
+
+ifndef ignore-not-found
+  ignore-not-found = false
+endif
+
+# Server-side apply: CRDs are large, and SSA keeps field ownership honest.
+.PHONY: install
+install: manifests kustomize control-plane ## Install CRDs into the K8s cluster specified in ~/.kube/config.
+	"$(KUSTOMIZE)" build config/crd | "$(KUBECTL)" apply --server-side -f -
+
+.PHONY: uninstall
+uninstall: manifests kustomize control-plane ## Uninstall CRDs from the K8s cluster specified in ~/.kube/config.
+	"$(KUSTOMIZE)" build config/crd | "$(KUBECTL)" delete --ignore-not-found=$(ignore-not-found) -f -
+
+.PHONY: deploy
+deploy: manifests kustomize control-plane ## Deploy controller to the K8s cluster specified in ~/.kube/config.
+	cd config/manager && "$(KUSTOMIZE)" edit set image controller=${IMG}
+	"$(KUSTOMIZE)" build config/default | "$(KUBECTL)" apply --server-side -f -
+
+.PHONY: undeploy
+undeploy: kustomize control-plane ## Undeploy controller from the K8s cluster specified in ~/.kube/config.
+	"$(KUSTOMIZE)" build config/default | "$(KUBECTL)" delete --ignore-not-found=$(ignore-not-found) -f -
+
+##@ Dependencies
+
+## Location to install dependencies to
+LOCALBIN ?= $(shell pwd)/bin
+$(LOCALBIN):
+	mkdir -p "$(LOCALBIN)"
+
+## Control-plane versions, built by hack/build-control-plane.sh
+KUBE_VERSION ?= v1.37.2
+ENVTEST_ASSETS ?= $(LOCALBIN)/k8s/$(KUBE_VERSION)
+
+## Tool Binaries
+KUBECTL ?= $(ENVTEST_ASSETS)/kubectl
+KUSTOMIZE ?= $(LOCALBIN)/kustomize
+CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
+
+## Tool Versions
+KUSTOMIZE_VERSION ?= v5.7.1
+CONTROLLER_TOOLS_VERSION ?= v0.23.0
+
+.PHONY: kustomize
+kustomize: $(KUSTOMIZE) ## Build kustomize locally if necessary.
+$(KUSTOMIZE): $(LOCALBIN)
+	@hack/go-install-tool.sh "$(KUSTOMIZE)" sigs.k8s.io/kustomize/kustomize/v5 sigs.k8s.io/kustomize/kustomize/v5 $(KUSTOMIZE_VERSION)
+
+.PHONY: controller-gen
+controller-gen: $(CONTROLLER_GEN) ## Build controller-gen locally if necessary.
+$(CONTROLLER_GEN): $(LOCALBIN)
+	@hack/go-install-tool.sh "$(CONTROLLER_GEN)" sigs.k8s.io/controller-tools/cmd/controller-gen sigs.k8s.io/controller-tools $(CONTROLLER_TOOLS_VERSION)

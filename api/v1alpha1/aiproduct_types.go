@@ -1,0 +1,1294 @@
+/*
+Copyright 2026 The aipm-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+import (
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// ProductPhase is a phase of product work.
+// +kubebuilder:validation:Enum=Strategy;Discovery;Delivery;Retired
+type ProductPhase string
+
+const (
+	// PhaseStrategy: the team states the vision, the problem, the business
+	// objectives and its assessment of the product's risks.
+	PhaseStrategy ProductPhase = "Strategy"
+	// PhaseDiscovery: the team tests ideas and candidate models cheaply, with
+	// shadow, A/B and sandbox experiments, and works down its risk register.
+	PhaseDiscovery ProductPhase = "Discovery"
+	// PhaseDelivery: a model version serves production traffic; new versions
+	// arrive by canary; drift and retraining are watched.
+	PhaseDelivery ProductPhase = "Delivery"
+	// PhaseRetired: serving is scaled to zero and retraining is suspended.
+	// Every ModelVersion is kept.
+	PhaseRetired ProductPhase = "Retired"
+)
+
+// AIProductSpec is the product as its team declares it. Git owns the spec;
+// the operator never writes it.
+// +kubebuilder:validation:XValidation:rule="self.phase != 'Delivery' || has(self.delivery)",message="spec.delivery is required when spec.phase is Delivery"
+type AIProductSpec struct {
+	// description says in a sentence what the product does for whom.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Description string `json:"description,omitempty"`
+
+	// owners names the people who answer for the product.
+	// +optional
+	Owners Owners `json:"owners,omitempty"`
+
+	// phase is the phase the team asks for. The operator moves
+	// status.phase toward it one phase at a time (Strategy, Discovery,
+	// Delivery), and only while the gates of the phases in between hold.
+	// Retired is reached from any phase. Moving back to an earlier phase is
+	// always allowed and is recorded in status.phaseHistory.
+	// +optional
+	// +kubebuilder:default=Strategy
+	Phase ProductPhase `json:"phase,omitempty"`
+
+	// strategy holds the vision, the problem, the objectives and the
+	// assessment the Strategy gate checks.
+	// +optional
+	Strategy *StrategySpec `json:"strategy,omitempty"`
+
+	// discovery holds the risk register and the experiments the Discovery
+	// gate checks.
+	// +optional
+	Discovery *DiscoverySpec `json:"discovery,omitempty"`
+
+	// delivery says how the product is served, rolled out, monitored and
+	// retrained. Required when phase is Delivery.
+	// +optional
+	Delivery *DeliverySpec `json:"delivery,omitempty"`
+}
+
+// Owners are the roles of a product team. Each value is a person's name,
+// handle or e-mail address.
+type Owners struct {
+	// productManager owns the problem, the objectives and the phase.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	ProductManager string `json:"productManager,omitempty"`
+	// dataScientist owns the model, its evaluation and its drift.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	DataScientist string `json:"dataScientist,omitempty"`
+	// techLead owns serving, reliability and cost.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	TechLead string `json:"techLead,omitempty"`
+	// designer owns usability and how people meet the model's output.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	Designer string `json:"designer,omitempty"`
+}
+
+// StrategySpec is the Strategy phase: why the product exists and how success
+// is measured.
+type StrategySpec struct {
+	// vision is where the product is going, in a few sentences.
+	// +optional
+	// +kubebuilder:validation:MaxLength=4096
+	Vision string `json:"vision,omitempty"`
+
+	// problemStatement is the customer problem the product solves.
+	// +optional
+	// +kubebuilder:validation:MaxLength=4096
+	ProblemStatement string `json:"problemStatement,omitempty"`
+
+	// prioritization lists capabilities with their MoSCoW priority.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=64
+	Prioritization []PrioritizedItem `json:"prioritization,omitempty"`
+
+	// assessment records the team's judgement of the four big risks of
+	// product work: value, usability, feasibility and viability. The
+	// Strategy gate requires all four.
+	// +optional
+	Assessment ProductAssessment `json:"assessment,omitempty"`
+
+	// objectives are the business KPIs the product answers for. Each is a
+	// PromQL query evaluated every evaluationInterval and shown against its
+	// target in status. The Strategy gate requires at least one.
+	// The query may use $namespace and $product.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=32
+	Objectives []Objective `json:"objectives,omitempty"`
+
+	// evaluationInterval is how often objectives are queried. Default 1m;
+	// at least 5s.
+	// +optional
+	// +kubebuilder:default="1m"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('5s')",message="evaluationInterval must be at least 5s"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:MaxLength=32
+	EvaluationInterval *metav1.Duration `json:"evaluationInterval,omitempty"`
+}
+
+// MoSCoW is a prioritization bucket.
+// +kubebuilder:validation:Enum=Must;Should;Could;Wont
+type MoSCoW string
+
+// MoSCoW buckets.
+const (
+	MoSCoWMust   MoSCoW = "Must"
+	MoSCoWShould MoSCoW = "Should"
+	MoSCoWCould  MoSCoW = "Could"
+	MoSCoWWont   MoSCoW = "Wont"
+)
+
+// PrioritizedItem is one capability and its priority.
+type PrioritizedItem struct {
+	// name of the capability, unique in the list.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	Name string `json:"name"`
+	// priority is Must, Should, Could or Wont.
+	// +required
+	Priority MoSCoW `json:"priority"`
+	// description of the capability.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Description string `json:"description,omitempty"`
+}
+
+// Rating is a team's judgement of one product risk.
+// +kubebuilder:validation:Enum=High;Medium;Low
+type Rating string
+
+// Ratings, from most to least confident.
+const (
+	RatingHigh   Rating = "High"
+	RatingMedium Rating = "Medium"
+	RatingLow    Rating = "Low"
+)
+
+// ProductAssessment is the team's view of the four product risks.
+type ProductAssessment struct {
+	// value: will customers use it, or buy it?
+	// +optional
+	Value *Assessment `json:"value,omitempty"`
+	// usability: can people figure out how to use it, and trust its output?
+	// +optional
+	Usability *Assessment `json:"usability,omitempty"`
+	// feasibility: can we build and serve it with the data, models, time and
+	// skills we have?
+	// +optional
+	Feasibility *Assessment `json:"feasibility,omitempty"`
+	// viability: does it work for the business: cost, legal, compliance,
+	// ethics?
+	// +optional
+	Viability *Assessment `json:"viability,omitempty"`
+}
+
+// Assessment is the judgement on one risk and the evidence behind it.
+type Assessment struct {
+	// rating is the team's confidence that this risk is handled: High,
+	// Medium or Low. A Low rating does not block the gate; it is shown so
+	// that it is seen.
+	// +required
+	Rating Rating `json:"rating"`
+	// evidence is what the rating rests on: research, a prototype, a cost
+	// estimate, a legal review.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	Evidence string `json:"evidence,omitempty"`
+}
+
+// Objective is a business KPI with a target.
+type Objective struct {
+	// name identifies the objective, unique in the list; it becomes the
+	// objective label of the aipm_objective_* metrics.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9_]*[a-z0-9])?$`
+	Name string `json:"name"`
+	// description says what the KPI means to the business.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Description string `json:"description,omitempty"`
+	// query is the PromQL that measures the KPI. It may use $namespace and
+	// $product.
+	// +required
+	Query PromQL `json:"query"`
+	// target is the value the KPI must reach.
+	// +required
+	Target Decimal `json:"target"`
+	// direction says whether the KPI must be AtLeast or AtMost the target.
+	// +required
+	Direction Direction `json:"direction"`
+}
+
+// DiscoverySpec is the Discovery phase: test ideas rapidly, assess risks
+// early.
+type DiscoverySpec struct {
+	// risks is the risk register. The Discovery gate requires every risk of
+	// severity High or Critical to be Mitigated.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=64
+	Risks []Risk `json:"risks,omitempty"`
+
+	// experiments try candidate ModelVersions before they reach production.
+	// The Discovery gate requires at least one to have Succeeded and none to
+	// have Failed.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=16
+	Experiments []Experiment `json:"experiments,omitempty"`
+}
+
+// Severity of a risk.
+// +kubebuilder:validation:Enum=Low;Medium;High;Critical
+type Severity string
+
+// Severities.
+const (
+	SeverityLow      Severity = "Low"
+	SeverityMedium   Severity = "Medium"
+	SeverityHigh     Severity = "High"
+	SeverityCritical Severity = "Critical"
+)
+
+// RiskStatus is where a risk stands.
+// +kubebuilder:validation:Enum=Open;Mitigated;Accepted
+type RiskStatus string
+
+// Risk statuses.
+const (
+	RiskOpen      RiskStatus = "Open"
+	RiskMitigated RiskStatus = "Mitigated"
+	RiskAccepted  RiskStatus = "Accepted"
+)
+
+// RiskCategory groups risks the way product teams talk about them.
+// +kubebuilder:validation:Enum=Value;Usability;Feasibility;Viability;Ethics;Security;Compliance;Operational
+type RiskCategory string
+
+// Risk is one entry of the risk register.
+// +kubebuilder:validation:XValidation:rule="self.status != 'Mitigated' || (has(self.mitigation) && self.mitigation.size() > 0)",message="a Mitigated risk needs a mitigation"
+type Risk struct {
+	// name identifies the risk, unique in the register.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9_]*[a-z0-9])?$`
+	Name string `json:"name"`
+	// description of what could go wrong.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	Description string `json:"description,omitempty"`
+	// category of the risk.
+	// +optional
+	Category RiskCategory `json:"category,omitempty"`
+	// severity: Low, Medium, High or Critical.
+	// +required
+	Severity Severity `json:"severity"`
+	// status: Open, Mitigated or Accepted. Default Open. An Accepted High or
+	// Critical risk still blocks the Discovery gate: it must be mitigated.
+	// +optional
+	// +kubebuilder:default=Open
+	Status RiskStatus `json:"status,omitempty"`
+	// mitigation says what reduces the risk. Required when status is
+	// Mitigated.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	Mitigation string `json:"mitigation,omitempty"`
+	// owner is the person who answers for the risk.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	Owner string `json:"owner,omitempty"`
+}
+
+// ExperimentType is how a candidate meets traffic.
+// +kubebuilder:validation:Enum=Shadow;ABTest;Sandbox
+type ExperimentType string
+
+const (
+	// ExperimentShadow runs the candidate beside production on a mirrored
+	// copy of live traffic where the traffic backend can mirror; its answers
+	// are not returned to users.
+	ExperimentShadow ExperimentType = "Shadow"
+	// ExperimentABTest splits live traffic between production (A) and the
+	// candidate (B).
+	ExperimentABTest ExperimentType = "ABTest"
+	// ExperimentSandbox runs the candidate behind its own Service only, with
+	// no production traffic.
+	ExperimentSandbox ExperimentType = "Sandbox"
+)
+
+// Experiment runs a candidate ModelVersion for a while and judges it.
+// +kubebuilder:validation:XValidation:rule="self.type != 'ABTest' || has(self.trafficPercent)",message="trafficPercent is required for an ABTest experiment"
+// +kubebuilder:validation:XValidation:rule="self.type == 'ABTest' || !has(self.trafficPercent)",message="trafficPercent applies only to ABTest experiments"
+// +kubebuilder:validation:XValidation:rule="self.type == 'ABTest' || !has(self.headerMatch)",message="headerMatch applies only to ABTest experiments"
+// +kubebuilder:validation:XValidation:rule="duration(self.interval) <= duration(self.duration)",message="interval must not be longer than duration"
+type Experiment struct {
+	// name identifies the experiment, unique in the list.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name"`
+	// type is Shadow, ABTest or Sandbox.
+	// +required
+	Type ExperimentType `json:"type"`
+	// hypothesis is what the team expects to learn.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	Hypothesis string `json:"hypothesis,omitempty"`
+	// modelVersion is the name of the candidate ModelVersion, in the
+	// product's namespace.
+	// +required
+	ModelVersion LocalObjectName `json:"modelVersion"`
+	// duration is how long the experiment runs before its verdict.
+	// +required
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('10s') && duration(self) <= duration('2160h')",message="duration must be between 10s and 90 days"
+	Duration metav1.Duration `json:"duration"`
+	// interval is how often the success criteria are evaluated. Default 1m.
+	// +optional
+	// +kubebuilder:default="1m"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('5s')",message="interval must be at least 5s"
+	Interval metav1.Duration `json:"interval,omitempty"`
+	// trafficPercent is the share of live traffic the candidate (B) receives
+	// in an ABTest, 1 to 99. Required for ABTest; not allowed otherwise.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=99
+	TrafficPercent *int32 `json:"trafficPercent,omitempty"`
+	// headerMatch sends requests carrying this header to the candidate
+	// instead of splitting by weight. Only with Gateway API traffic routing.
+	// +optional
+	HeaderMatch *HeaderMatch `json:"headerMatch,omitempty"`
+	// minSamples is the number of samples (from sampleQuery) each arm must
+	// reach before any verdict; with fewer, the experiment ends
+	// Inconclusive. Default 0: no minimum.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	MinSamples *int64 `json:"minSamples,omitempty"`
+	// sampleQuery counts the samples one arm has seen, usually requests. It
+	// may use $namespace, $product and $version. Required when minSamples is
+	// above 0.
+	// +optional
+	SampleQuery PromQL `json:"sampleQuery,omitempty"`
+	// successCriteria judge the candidate. Every criterion must be met for
+	// the experiment to succeed.
+	// +required
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	SuccessCriteria []SuccessCriterion `json:"successCriteria"`
+}
+
+// HeaderMatch selects requests by an HTTP header.
+type HeaderMatch struct {
+	// name of the header.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9!#$%&'*+\-.^_\x60|~]+$`
+	Name string `json:"name"`
+	// value the header must have.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=4096
+	Value string `json:"value"`
+}
+
+// SuccessCriterion is one test of an experiment's candidate.
+// +kubebuilder:validation:XValidation:rule="!has(self.compareToControl) || self.compareToControl == false || self.threshold.matches('^[-+]?[0-9.]+$')",message="a comparison threshold is a plain relative margin such as 0.05"
+type SuccessCriterion struct {
+	// name identifies the criterion, unique in the experiment.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9_]*[a-z0-9])?$`
+	Name string `json:"name"`
+	// query is the PromQL of the criterion, run with $version set to the
+	// candidate (and, when compareToControl is true, a second time with
+	// $version set to production). It may also use $namespace and $product.
+	// +required
+	Query PromQL `json:"query"`
+	// threshold: without compareToControl, the value the candidate's result
+	// is held against. With compareToControl, the relative margin between
+	// candidate (B) and production (A): with direction AtLeast and
+	// threshold 0.05, B must be at least 5% above A.
+	// +required
+	Threshold Decimal `json:"threshold"`
+	// direction: AtLeast or AtMost.
+	// +required
+	Direction Direction `json:"direction"`
+	// compareToControl judges the candidate against production rather than
+	// against a fixed threshold. Meaningful for ABTest and Shadow.
+	// +optional
+	CompareToControl bool `json:"compareToControl,omitempty"`
+}
+
+// DeliverySpec is the Delivery phase.
+type DeliverySpec struct {
+	// modelVersion chooses the version that should serve production.
+	// +required
+	ModelVersion ModelVersionSelection `json:"modelVersion"`
+
+	// serving says how a model version is served.
+	// +required
+	Serving ServingSpec `json:"serving"`
+
+	// rollout says how a new version reaches production. Without it a new
+	// version replaces the old one in a single step.
+	// +optional
+	Rollout *RolloutSpec `json:"rollout,omitempty"`
+
+	// monitoring lists the drift checks on the production model.
+	// +optional
+	Monitoring *MonitoringSpec `json:"monitoring,omitempty"`
+
+	// retraining says when and how a new version is trained.
+	// +optional
+	Retraining *RetrainingSpec `json:"retraining,omitempty"`
+
+	// promotion is what a version must show before any traffic reaches it.
+	// +optional
+	Promotion *PromotionSpec `json:"promotion,omitempty"`
+}
+
+// VersionPolicy chooses between a pinned version and the newest eligible one.
+// +kubebuilder:validation:Enum=Pinned;LatestEligible
+type VersionPolicy string
+
+const (
+	// VersionPinned rolls out exactly the ModelVersion named in name; the
+	// GitOps way, since git then says what runs.
+	VersionPinned VersionPolicy = "Pinned"
+	// VersionLatestEligible rolls out the newest Eligible ModelVersion of the
+	// product, by semantic version, as soon as it is Eligible. The choice
+	// lives in status, never in spec.
+	VersionLatestEligible VersionPolicy = "LatestEligible"
+)
+
+// ModelVersionSelection chooses the production version.
+// +kubebuilder:validation:XValidation:rule="self.policy != 'Pinned' || has(self.name)",message="name is required when policy is Pinned"
+// +kubebuilder:validation:XValidation:rule="self.policy != 'LatestEligible' || !has(self.name)",message="name must not be set when policy is LatestEligible"
+type ModelVersionSelection struct {
+	// policy is Pinned (default) or LatestEligible.
+	// +optional
+	// +kubebuilder:default=Pinned
+	Policy VersionPolicy `json:"policy,omitempty"`
+	// name of the ModelVersion to serve, with policy Pinned.
+	// +optional
+	Name LocalObjectName `json:"name,omitempty"`
+}
+
+// ServingBackend is what runs the model.
+// +kubebuilder:validation:Enum=Deployment;KServe
+type ServingBackend string
+
+const (
+	// BackendDeployment: the operator renders one Deployment per live model
+	// version and one Service that selects them all.
+	BackendDeployment ServingBackend = "Deployment"
+	// BackendKServe: the operator drives an existing KServe
+	// InferenceService: its storage URI and canary traffic percentage.
+	BackendKServe ServingBackend = "KServe"
+)
+
+// ServingSpec says how a model version is served.
+// +kubebuilder:validation:XValidation:rule="self.backend != 'KServe' || has(self.inferenceService)",message="inferenceService is required when backend is KServe"
+// +kubebuilder:validation:XValidation:rule="self.backend != 'Deployment' || has(self.template)",message="template is required when backend is Deployment"
+// +kubebuilder:validation:XValidation:rule="!has(self.httpRoute) || self.backend == 'Deployment'",message="httpRoute applies only to the Deployment backend"
+type ServingSpec struct {
+	// backend is Deployment (default) or KServe.
+	// +optional
+	// +kubebuilder:default=Deployment
+	Backend ServingBackend `json:"backend,omitempty"`
+
+	// replicas is the number of pods that serve the whole of the traffic.
+	// During a canary they are split between the versions by weight.
+	// Default 1.
+	// +optional
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1000
+	Replicas int32 `json:"replicas,omitempty"`
+
+	// port is the container port that serves predictions; the Service
+	// exposes it under the same number. Default 8080.
+	// +optional
+	// +kubebuilder:default=8080
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	Port int32 `json:"port,omitempty"`
+
+	// modelURIEnv is the environment variable through which each serving
+	// container learns its model's artifact URI. Default MODEL_URI.
+	// +optional
+	// +kubebuilder:default=MODEL_URI
+	// +kubebuilder:validation:Pattern=`^[A-Za-z_][A-Za-z0-9_]*$`
+	// +kubebuilder:validation:MaxLength=128
+	ModelURIEnv string `json:"modelURIEnv,omitempty"`
+
+	// template is the pod template of the model server, with backend
+	// Deployment. The operator adds the product and version labels and the
+	// model URI variable.
+	// +optional
+	Template *corev1.PodTemplateSpec `json:"template,omitempty"`
+
+	// httpRoute names a Gateway API HTTPRoute in the product's namespace
+	// whose backendRefs the operator sets to split traffic by weight. Without
+	// it traffic follows the ratio of ready replicas.
+	// +optional
+	HTTPRoute *HTTPRouteRef `json:"httpRoute,omitempty"`
+
+	// inferenceService names the KServe InferenceService to drive, with
+	// backend KServe.
+	// +optional
+	InferenceService *InferenceServiceRef `json:"inferenceService,omitempty"`
+}
+
+// HTTPRouteRef points at an HTTPRoute.
+type HTTPRouteRef struct {
+	// name of the HTTPRoute, in the product's namespace.
+	// +required
+	Name LocalObjectName `json:"name"`
+	// ruleIndex is the rule of the route whose backendRefs the operator
+	// owns. Default 0.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=63
+	RuleIndex int32 `json:"ruleIndex,omitempty"`
+}
+
+// InferenceServiceRef points at a KServe InferenceService.
+type InferenceServiceRef struct {
+	// name of the InferenceService, in the product's namespace.
+	// +required
+	Name LocalObjectName `json:"name"`
+}
+
+// RolloutSpec is a canary strategy in the style of Argo Rollouts.
+type RolloutSpec struct {
+	// steps run in order. Each step does exactly one thing: setWeight,
+	// pause or analysis. When the last step passes, the new version takes
+	// all traffic and becomes Production.
+	// +required
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=32
+	Steps []RolloutStep `json:"steps"`
+
+	// backgroundAnalysis runs across every step, from the first setWeight to
+	// the end. A failure aborts the rollout at any step.
+	// +optional
+	BackgroundAnalysis *AnalysisSpec `json:"backgroundAnalysis,omitempty"`
+}
+
+// RolloutStep is one step of a canary.
+// +kubebuilder:validation:XValidation:rule="[has(self.setWeight), has(self.pause), has(self.analysis)].filter(x, x).size() == 1",message="a step sets exactly one of setWeight, pause or analysis"
+type RolloutStep struct {
+	// setWeight sends this percentage of traffic, 0 to 100, to the new
+	// version.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	SetWeight *int32 `json:"setWeight,omitempty"`
+
+	// pause waits for its duration, or, with no duration, until a person
+	// promotes the rollout.
+	// +optional
+	Pause *PauseStep `json:"pause,omitempty"`
+
+	// analysis queries Prometheus and passes, fails or pauses the rollout.
+	// +optional
+	Analysis *AnalysisSpec `json:"analysis,omitempty"`
+}
+
+// PauseStep waits.
+type PauseStep struct {
+	// duration of the pause. Omit it to pause until the rollout is promoted
+	// by hand.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="duration(self) > duration('0s') && duration(self) <= duration('720h')",message="pause duration must be above 0 and at most 720h"
+	Duration *metav1.Duration `json:"duration,omitempty"`
+}
+
+// AnalysisSpec judges a version by Prometheus queries, measured count times,
+// interval apart.
+// +kubebuilder:validation:XValidation:rule="self.failureLimit < self.count",message="failureLimit must be less than count"
+type AnalysisSpec struct {
+	// metrics are judged on each measurement. Queries may use $namespace,
+	// $product, $version (the new version), $canaryVersion and
+	// $stableVersion.
+	// +required
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	Metrics []MetricCheck `json:"metrics"`
+
+	// interval between measurements. Default 1m.
+	// +optional
+	// +kubebuilder:default="1m"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s') && duration(self) <= duration('24h')",message="interval must be between 1s and 24h"
+	Interval metav1.Duration `json:"interval,omitempty"`
+
+	// count is the number of measurements. Default 1.
+	// +optional
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	Count int32 `json:"count,omitempty"`
+
+	// failureLimit is how many failed measurements are tolerated; one more
+	// aborts the rollout. Default 0.
+	// +optional
+	// +kubebuilder:default=0
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=99
+	FailureLimit int32 `json:"failureLimit"`
+
+	// inconclusiveLimit is how many measurements without data are
+	// tolerated; one more pauses the rollout as Inconclusive until it is
+	// retried or promoted. Missing data never counts as a pass. Default 0.
+	// +optional
+	// +kubebuilder:default=0
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=99
+	InconclusiveLimit int32 `json:"inconclusiveLimit"`
+}
+
+// MonitoringSpec watches the production model.
+type MonitoringSpec struct {
+	// interval is how often drift is queried. Default 1m.
+	// +optional
+	// +kubebuilder:default="1m"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('5s')",message="interval must be at least 5s"
+	Interval metav1.Duration `json:"interval,omitempty"`
+
+	// drift lists the drift statistics to watch, one per feature or for the
+	// prediction.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=64
+	Drift []DriftCheck `json:"drift,omitempty"`
+}
+
+// DriftStatistic names a drift statistic.
+// +kubebuilder:validation:Enum=PSI;KL;JensenShannon;Wasserstein;KS;ChiSquare;Other
+type DriftStatistic string
+
+// Drift statistics.
+const (
+	StatisticPSI           DriftStatistic = "PSI"
+	StatisticKL            DriftStatistic = "KL"
+	StatisticJensenShannon DriftStatistic = "JensenShannon"
+	StatisticWasserstein   DriftStatistic = "Wasserstein"
+	StatisticKS            DriftStatistic = "KS"
+	StatisticChiSquare     DriftStatistic = "ChiSquare"
+	StatisticOther         DriftStatistic = "Other"
+)
+
+// StatisticKind sets which way is worse.
+// +kubebuilder:validation:Enum=Distance;PValue
+type StatisticKind string
+
+const (
+	// KindDistance: higher is worse; a breach is a value above the
+	// threshold (PSI, KL, Jensen-Shannon, Wasserstein).
+	KindDistance StatisticKind = "Distance"
+	// KindPValue: lower is worse; a breach is a value below the threshold
+	// (KS and chi-square test p-values).
+	KindPValue StatisticKind = "PValue"
+)
+
+// DriftCheck is one drift statistic with its threshold.
+// +kubebuilder:validation:XValidation:rule="self.statistic != 'Other' || has(self.kind)",message="kind is required when statistic is Other"
+// +kubebuilder:validation:XValidation:rule="!has(self.kind) || self.statistic == 'Other' || (self.kind == 'PValue') == (self.statistic in ['KS', 'ChiSquare'])",message="kind contradicts statistic: KS and ChiSquare are PValue, the others Distance"
+type DriftCheck struct {
+	// name identifies the check, unique in the list.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9_]*[a-z0-9])?$`
+	Name string `json:"name"`
+	// feature is the input feature the statistic describes; empty for the
+	// model's prediction.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	Feature string `json:"feature,omitempty"`
+	// query is the PromQL that returns the statistic for the production
+	// version. It may use $namespace, $product and $version.
+	// +required
+	Query PromQL `json:"query"`
+	// threshold is the value beyond which the statistic is a breach.
+	// +required
+	Threshold Decimal `json:"threshold"`
+	// statistic names the statistic; it sets the kind unless statistic is
+	// Other.
+	// +required
+	Statistic DriftStatistic `json:"statistic"`
+	// kind is Distance or PValue. Implied by statistic; required with
+	// statistic Other.
+	// +optional
+	Kind StatisticKind `json:"kind,omitempty"`
+	// for is how long a breach must last before it counts. Default 5m.
+	// +optional
+	// +kubebuilder:default="5m"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="duration(self) <= duration('720h')",message="for must be at most 720h"
+	For metav1.Duration `json:"for,omitempty"`
+}
+
+// ConcurrencyPolicy says what a new retraining run does to a running one.
+// +kubebuilder:validation:Enum=Forbid;Replace
+type ConcurrencyPolicy string
+
+const (
+	// ConcurrencyForbid skips a new run while one is active.
+	ConcurrencyForbid ConcurrencyPolicy = "Forbid"
+	// ConcurrencyReplace deletes the active run and starts the new one.
+	ConcurrencyReplace ConcurrencyPolicy = "Replace"
+)
+
+// RetrainingSpec says when and how new versions are trained.
+// +kubebuilder:validation:XValidation:rule="has(self.schedule) || self.onDrift",message="retraining needs a schedule, onDrift, or both"
+// +kubebuilder:validation:XValidation:rule="!has(self.timeZone) || has(self.schedule)",message="timeZone needs a schedule"
+type RetrainingSpec struct {
+	// schedule is a cron schedule in the standard five fields (minute hour
+	// day-of-month month day-of-week), or a macro such as @daily.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	// +kubebuilder:validation:Pattern=`^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|[0-9*,/\-?LW#A-Za-z]+( +[0-9*,/\-?LW#A-Za-z]+){4})$`
+	Schedule string `json:"schedule,omitempty"`
+	// timeZone is the IANA time zone of the schedule, such as
+	// Europe/Berlin. Default: UTC.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$`
+	TimeZone *string `json:"timeZone,omitempty"`
+	// onDrift starts a run when a drift check has been in breach for its
+	// full for duration.
+	// +optional
+	OnDrift bool `json:"onDrift,omitempty"`
+	// cooldown is the least time between the end of one run and the start
+	// of the next, whatever triggers it. Default 1h.
+	// +optional
+	// +kubebuilder:default="1h"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="duration(self) <= duration('2160h')",message="cooldown must be at most 2160h"
+	Cooldown metav1.Duration `json:"cooldown,omitempty"`
+	// concurrencyPolicy is Forbid (default) or Replace.
+	// +optional
+	// +kubebuilder:default=Forbid
+	ConcurrencyPolicy ConcurrencyPolicy `json:"concurrencyPolicy,omitempty"`
+	// startingDeadlineSeconds: a scheduled run missed by more than this is
+	// skipped, as with a CronJob. Default: no deadline.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=2592000
+	StartingDeadlineSeconds *int64 `json:"startingDeadlineSeconds,omitempty"`
+	// successfulJobsHistoryLimit is how many finished successful Jobs are
+	// kept. Default 3.
+	// +optional
+	// +kubebuilder:default=3
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	SuccessfulJobsHistoryLimit int32 `json:"successfulJobsHistoryLimit"`
+	// failedJobsHistoryLimit is how many failed Jobs are kept. Default 1.
+	// +optional
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	FailedJobsHistoryLimit int32 `json:"failedJobsHistoryLimit"`
+	// resultContainer is the container whose termination message carries
+	// the training result. Default: the first container.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	ResultContainer string `json:"resultContainer,omitempty"`
+	// template is the Job that trains a new version. The operator adds
+	// labels, an owner reference and the AIPM_* environment variables.
+	// +required
+	Template batchv1.JobTemplateSpec `json:"template"`
+}
+
+// PromotionSpec is what a version must show before any traffic reaches it.
+type PromotionSpec struct {
+	// requirements are floors and ceilings on the version's evaluation
+	// metrics (accuracy, AUC, fairness gaps such as demographic parity
+	// difference). A version that lacks a required metric is not Eligible.
+	// +optional
+	// +listType=map
+	// +listMapKey=metric
+	// +kubebuilder:validation:MaxItems=32
+	Requirements []MetricRequirement `json:"requirements,omitempty"`
+
+	// mustBeatProduction requires a new version to do better than the
+	// production version on these metrics.
+	// +optional
+	// +listType=map
+	// +listMapKey=metric
+	// +kubebuilder:validation:MaxItems=16
+	MustBeatProduction []ProductionComparison `json:"mustBeatProduction,omitempty"`
+}
+
+// MetricRequirement bounds one evaluation metric.
+// +kubebuilder:validation:XValidation:rule="has(self.min) || has(self.max)",message="a requirement needs min, max, or both"
+type MetricRequirement struct {
+	// metric is the name of an evaluation metric of the ModelVersion.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`
+	Metric string `json:"metric"`
+	// min is the floor: the metric must be at least this.
+	// +optional
+	Min *Decimal `json:"min,omitempty"`
+	// max is the ceiling: the metric must be at most this.
+	// +optional
+	Max *Decimal `json:"max,omitempty"`
+}
+
+// Better says which way of a metric is better.
+// +kubebuilder:validation:Enum=Higher;Lower
+type Better string
+
+// Directions of improvement.
+const (
+	HigherIsBetter Better = "Higher"
+	LowerIsBetter  Better = "Lower"
+)
+
+// ProductionComparison requires a new version to beat production on one
+// metric.
+type ProductionComparison struct {
+	// metric is the name of an evaluation metric present on both versions.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`
+	Metric string `json:"metric"`
+	// better is Higher or Lower.
+	// +required
+	Better Better `json:"better"`
+	// minImprovement is the least absolute improvement over production.
+	// Default 0: not worse.
+	// +optional
+	MinImprovement *Decimal `json:"minImprovement,omitempty"`
+}
+
+// AIProductStatus is what the operator observed and decided. The operator
+// owns it.
+type AIProductStatus struct {
+	// observedGeneration is the generation of the spec this status
+	// describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// phase is the phase the product has reached.
+	// +optional
+	Phase ProductPhase `json:"phase,omitempty"`
+
+	// phaseHistory records the last phase changes, newest last.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=20
+	PhaseHistory []PhaseTransition `json:"phaseHistory,omitempty"`
+
+	// gates shows each phase gate and what blocks it.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=8
+	Gates []GateStatus `json:"gates,omitempty"`
+
+	// objectives shows each objective's latest value against its target.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=32
+	Objectives []ObjectiveStatus `json:"objectives,omitempty"`
+
+	// productionVersion is the ModelVersion serving production.
+	// +optional
+	ProductionVersion string `json:"productionVersion,omitempty"`
+
+	// desiredVersion is the version the operator is working to put in
+	// production: the pinned one, or the newest Eligible one.
+	// +optional
+	DesiredVersion string `json:"desiredVersion,omitempty"`
+
+	// rollout is the canary in progress or the last one.
+	// +optional
+	Rollout *RolloutStatus `json:"rollout,omitempty"`
+
+	// drift shows each drift check's latest value against its threshold.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=64
+	Drift []DriftStatus `json:"drift,omitempty"`
+
+	// driftState summarises drift: None, Drifted or Unknown.
+	// +optional
+	DriftState string `json:"driftState,omitempty"`
+
+	// retraining shows the last and next retraining runs.
+	// +optional
+	Retraining *RetrainingStatus `json:"retraining,omitempty"`
+
+	// experiments shows each discovery experiment.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=16
+	Experiments []ExperimentStatus `json:"experiments,omitempty"`
+
+	// conditions: Ready, Reconciling, Stalled, StrategyGate, DiscoveryGate,
+	// ObjectivesMet, Drifted.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// PhaseTransition is one phase change.
+type PhaseTransition struct {
+	// from is the phase left.
+	// +optional
+	From ProductPhase `json:"from,omitempty"`
+	// to is the phase entered.
+	// +required
+	To ProductPhase `json:"to"`
+	// time of the change.
+	// +required
+	Time metav1.Time `json:"time"`
+	// reason is why: GatesPassed, Requested (moving back or retiring).
+	// +optional
+	Reason string `json:"reason,omitempty"`
+}
+
+// GateStatus is one phase gate.
+type GateStatus struct {
+	// name of the gate: Strategy (out of Strategy) or Discovery (out of
+	// Discovery).
+	// +required
+	Name string `json:"name"`
+	// passed is true when every requirement of the gate holds.
+	// +required
+	Passed bool `json:"passed"`
+	// blockers says, one line each, what keeps the gate closed.
+	// +optional
+	// +listType=atomic
+	Blockers []string `json:"blockers,omitempty"`
+}
+
+// ObjectiveStatus is one objective's latest evaluation.
+type ObjectiveStatus struct {
+	// name of the objective.
+	// +required
+	Name string `json:"name"`
+	// value is the latest result of the query; empty when Unknown.
+	// +optional
+	Value Decimal `json:"value,omitempty"`
+	// target copied from the spec.
+	// +required
+	Target Decimal `json:"target"`
+	// direction copied from the spec.
+	// +required
+	Direction Direction `json:"direction"`
+	// result: Met, Missed or Unknown.
+	// +required
+	Result CheckResult `json:"result"`
+	// message explains an Unknown result.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// lastTransitionTime is when result last changed. The evaluation time
+	// itself is not recorded, so that an unchanged objective costs no write.
+	// +optional
+	LastTransitionTime *metav1.Time `json:"lastTransitionTime,omitempty"`
+}
+
+// RolloutPhase is where a rollout stands.
+// +kubebuilder:validation:Enum=Progressing;Paused;Inconclusive;Succeeded;Aborted
+type RolloutPhase string
+
+// Rollout phases.
+const (
+	RolloutProgressing  RolloutPhase = "Progressing"
+	RolloutPaused       RolloutPhase = "Paused"
+	RolloutInconclusive RolloutPhase = "Inconclusive"
+	RolloutSucceeded    RolloutPhase = "Succeeded"
+	RolloutAborted      RolloutPhase = "Aborted"
+)
+
+// RolloutStatus is a canary's progress.
+type RolloutStatus struct {
+	// stableVersion is the version that served before the rollout.
+	// +optional
+	StableVersion string `json:"stableVersion,omitempty"`
+	// canaryVersion is the version being rolled out.
+	// +required
+	CanaryVersion string `json:"canaryVersion"`
+	// phase: Progressing, Paused, Inconclusive, Succeeded or Aborted.
+	// +required
+	Phase RolloutPhase `json:"phase"`
+	// step is the index of the current step.
+	// +optional
+	Step int32 `json:"step"`
+	// weight is the percentage of traffic the canary receives.
+	// +optional
+	Weight int32 `json:"weight"`
+	// message says what the rollout waits for, or why it ended.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// startedAt is when the rollout began.
+	// +optional
+	StartedAt *metav1.Time `json:"startedAt,omitempty"`
+	// stepStartedAt is when the current step began.
+	// +optional
+	StepStartedAt *metav1.Time `json:"stepStartedAt,omitempty"`
+	// finishedAt is when the rollout succeeded or aborted.
+	// +optional
+	FinishedAt *metav1.Time `json:"finishedAt,omitempty"`
+	// analysis shows the current analysis' measurements.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Analysis []AnalysisMetricStatus `json:"analysis,omitempty"`
+}
+
+// AnalysisMetricStatus is one analysis metric's measurements.
+type AnalysisMetricStatus struct {
+	// name of the metric.
+	// +required
+	Name string `json:"name"`
+	// value is the last measured value.
+	// +optional
+	Value Decimal `json:"value,omitempty"`
+	// threshold copied from the spec.
+	// +optional
+	Threshold Decimal `json:"threshold,omitempty"`
+	// result of the last measurement.
+	// +optional
+	Result CheckResult `json:"result,omitempty"`
+	// measurements, failures and inconclusives taken so far.
+	// +optional
+	Measurements int32 `json:"measurements"`
+	// failures counted so far.
+	// +optional
+	Failures int32 `json:"failures"`
+	// inconclusives counted so far.
+	// +optional
+	Inconclusives int32 `json:"inconclusives"`
+}
+
+// DriftStatus is one drift check's latest evaluation.
+type DriftStatus struct {
+	// name of the check.
+	// +required
+	Name string `json:"name"`
+	// feature copied from the spec.
+	// +optional
+	Feature string `json:"feature,omitempty"`
+	// value is the latest statistic; empty when Unknown.
+	// +optional
+	Value Decimal `json:"value,omitempty"`
+	// threshold copied from the spec.
+	// +required
+	Threshold Decimal `json:"threshold"`
+	// result: Met (no breach), Missed (breach) or Unknown.
+	// +required
+	Result CheckResult `json:"result"`
+	// breachedSince is when the current breach began.
+	// +optional
+	BreachedSince *metav1.Time `json:"breachedSince,omitempty"`
+	// sustained is true once the breach has lasted the check's for.
+	// +optional
+	Sustained bool `json:"sustained,omitempty"`
+	// lastEvaluated is when the query last ran.
+	// +optional
+	LastEvaluated *metav1.Time `json:"lastEvaluated,omitempty"`
+}
+
+// RetrainingStatus shows retraining runs.
+type RetrainingStatus struct {
+	// lastRun is the newest run.
+	// +optional
+	LastRun *RetrainingRun `json:"lastRun,omitempty"`
+	// lastScheduleTime is the last schedule tick acted on.
+	// +optional
+	LastScheduleTime *metav1.Time `json:"lastScheduleTime,omitempty"`
+	// nextScheduleTime is the next schedule tick.
+	// +optional
+	NextScheduleTime *metav1.Time `json:"nextScheduleTime,omitempty"`
+}
+
+// RetrainingRun is one retraining Job.
+type RetrainingRun struct {
+	// job is the Job's name.
+	// +required
+	Job string `json:"job"`
+	// trigger: Schedule, Drift or Manual.
+	// +required
+	Trigger TrainingTrigger `json:"trigger"`
+	// result: Running, Succeeded or Failed.
+	// +required
+	Result string `json:"result"`
+	// message explains a failure.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// modelVersion is the version the run registered.
+	// +optional
+	ModelVersion string `json:"modelVersion,omitempty"`
+	// startTime of the run.
+	// +optional
+	StartTime *metav1.Time `json:"startTime,omitempty"`
+	// completionTime of the run.
+	// +optional
+	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+}
+
+// ExperimentPhase is where an experiment stands.
+// +kubebuilder:validation:Enum=Pending;Waiting;Running;Succeeded;Failed;Inconclusive
+type ExperimentPhase string
+
+// Experiment phases.
+const (
+	ExperimentPending      ExperimentPhase = "Pending"
+	ExperimentWaiting      ExperimentPhase = "Waiting"
+	ExperimentRunning      ExperimentPhase = "Running"
+	ExperimentSucceeded    ExperimentPhase = "Succeeded"
+	ExperimentFailed       ExperimentPhase = "Failed"
+	ExperimentInconclusive ExperimentPhase = "Inconclusive"
+)
+
+// ExperimentStatus is one experiment's progress and verdict.
+type ExperimentStatus struct {
+	// name of the experiment.
+	// +required
+	Name string `json:"name"`
+	// phase: Pending, Waiting, Running, Succeeded, Failed or Inconclusive.
+	// +required
+	Phase ExperimentPhase `json:"phase"`
+	// message explains the phase: what it waits for, which criterion failed.
+	// +optional
+	Message string `json:"message,omitempty"`
+	// startedAt is when it started.
+	// +optional
+	StartedAt *metav1.Time `json:"startedAt,omitempty"`
+	// finishedAt is when it ended.
+	// +optional
+	FinishedAt *metav1.Time `json:"finishedAt,omitempty"`
+	// traffic says what traffic the candidate received: Mirrored, Split,
+	// Header or None.
+	// +optional
+	Traffic string `json:"traffic,omitempty"`
+	// criteria shows each criterion's last values.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Criteria []CriterionStatus `json:"criteria,omitempty"`
+}
+
+// CriterionStatus is one success criterion's last evaluation.
+type CriterionStatus struct {
+	// name of the criterion.
+	// +required
+	Name string `json:"name"`
+	// value is the candidate's last value.
+	// +optional
+	Value Decimal `json:"value,omitempty"`
+	// controlValue is production's last value, for comparisons.
+	// +optional
+	ControlValue Decimal `json:"controlValue,omitempty"`
+	// result: Met, Missed or Unknown.
+	// +optional
+	Result CheckResult `json:"result,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=aip,categories=aipm
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Target",type=string,JSONPath=`.spec.phase`,priority=1
+// +kubebuilder:printcolumn:name="Production",type=string,JSONPath=`.status.productionVersion`
+// +kubebuilder:printcolumn:name="Weight",type=integer,JSONPath=`.status.rollout.weight`
+// +kubebuilder:printcolumn:name="Drift",type=string,JSONPath=`.status.driftState`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+
+// AIProduct is an AI product across strategy, discovery and delivery: its
+// objectives, risks and experiments, the model version it serves, how new
+// versions roll out, and when it retrains.
+type AIProduct struct {
+	metav1.TypeMeta `json:",inline"`
+
+	// metadata is standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is the product as its team declares it.
+	// +required
+	Spec AIProductSpec `json:"spec"`
+
+	// status is what the operator observed and decided.
+	// +optional
+	Status AIProductStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// AIProductList contains a list of AIProduct.
+type AIProductList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []AIProduct `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&AIProduct{}, &AIProductList{})
+}

@@ -1,0 +1,116 @@
+/*
+Copyright 2026 The aipm-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+// Decimal is a number written as a string, such as "0.25", "-3" or "1e-3".
+// Kubernetes APIs avoid floating point fields because they do not round-trip
+// exactly through JSON in every client; every threshold, target and metric
+// value in this API is a Decimal.
+// +kubebuilder:validation:Pattern=`^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]{1,3})?$`
+// +kubebuilder:validation:MaxLength=40
+type Decimal string
+
+// Direction says on which side of a threshold a value is good.
+// +kubebuilder:validation:Enum=AtLeast;AtMost
+type Direction string
+
+const (
+	// AtLeast means the value is good when it is greater than or equal to the
+	// threshold (accuracy, conversion rate).
+	AtLeast Direction = "AtLeast"
+	// AtMost means the value is good when it is less than or equal to the
+	// threshold (latency, error rate, cost).
+	AtMost Direction = "AtMost"
+)
+
+// PromQL is a Prometheus query that must return a single scalar or a vector
+// with one sample. It may use the variables $namespace, $product, $version,
+// $stableVersion and $canaryVersion where the field's documentation says so;
+// the operator substitutes them with escaped label values, so a value can
+// never change the shape of the query.
+// +kubebuilder:validation:MinLength=1
+// +kubebuilder:validation:MaxLength=4096
+type PromQL string
+
+// MetricCheck is a PromQL query judged against a threshold.
+type MetricCheck struct {
+	// name identifies the check in status, events and metrics. It is unique
+	// within its list.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9_]*[a-z0-9])?$`
+	Name string `json:"name"`
+
+	// query is the PromQL that yields the value to judge.
+	// +required
+	Query PromQL `json:"query"`
+
+	// threshold is the value the query's result is compared with.
+	// +required
+	Threshold Decimal `json:"threshold"`
+
+	// direction says whether the value must be AtLeast or AtMost the threshold.
+	// +required
+	Direction Direction `json:"direction"`
+}
+
+// LocalObjectName is the name of an object in the same namespace.
+// +kubebuilder:validation:MinLength=1
+// +kubebuilder:validation:MaxLength=253
+// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+type LocalObjectName string
+
+// CheckResult is the outcome of judging one value against its threshold.
+// +kubebuilder:validation:Enum=Met;Missed;Unknown
+type CheckResult string
+
+const (
+	// ResultMet means the value is on the good side of its threshold.
+	ResultMet CheckResult = "Met"
+	// ResultMissed means the value is on the bad side of its threshold.
+	ResultMissed CheckResult = "Missed"
+	// ResultUnknown means there was no value to judge: Prometheus was not
+	// reachable, or the query returned no data. Unknown never counts as
+	// missed, and never counts as met.
+	ResultUnknown CheckResult = "Unknown"
+)
+
+// Condition types shared by both kinds. Ready, Reconciling and Stalled follow
+// the kstatus convention, so kubectl wait, Argo CD and Flux read them without
+// custom code.
+const (
+	// ConditionReady is True when the object has been reconciled and its
+	// observed state matches its spec.
+	ConditionReady = "Ready"
+	// ConditionReconciling is True while the operator is still acting on the
+	// latest generation, or waiting for something it needs.
+	ConditionReconciling = "Reconciling"
+	// ConditionStalled is True when the operator cannot make progress without
+	// a change from a person, such as an invalid reference.
+	ConditionStalled = "Stalled"
+)
+
+// Condition reasons shared by both kinds.
+const (
+	// ReasonReconciled: the latest generation has been acted on.
+	ReasonReconciled = "Reconciled"
+	// ReasonProgressing: the operator is acting on the latest generation.
+	ReasonProgressing = "Progressing"
+	// ReasonWaiting: the operator waits for a dependency to appear.
+	ReasonWaiting = "Waiting"
+)

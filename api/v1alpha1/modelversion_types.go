@@ -1,0 +1,261 @@
+/*
+Copyright 2026 The aipm-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// LabelProduct is set by the operator on every ModelVersion (and on every
+// object it creates) to the name of its AIProduct, so that
+// `kubectl get mv -l lifecycle.aipm.io/product=NAME` lists a product's versions.
+const LabelProduct = "lifecycle.aipm.io/product"
+
+// LabelVersion is set on serving objects to the ModelVersion they serve.
+const LabelVersion = "lifecycle.aipm.io/version"
+
+// TrainingTrigger is what started a training run.
+// +kubebuilder:validation:Enum=Schedule;Drift;Manual;External
+type TrainingTrigger string
+
+// Training triggers.
+const (
+	// TriggerSchedule: the retraining cron schedule fired.
+	TriggerSchedule TrainingTrigger = "Schedule"
+	// TriggerDrift: a drift check stayed in breach for its for duration.
+	TriggerDrift TrainingTrigger = "Drift"
+	// TriggerManual: a person asked for a run with the retrain annotation.
+	TriggerManual TrainingTrigger = "Manual"
+	// TriggerExternal: trained outside the operator and registered by hand
+	// or by a pipeline.
+	TriggerExternal TrainingTrigger = "External"
+)
+
+// ModelFormat is the serialisation of a model artifact.
+// +kubebuilder:validation:Enum=ONNX;TensorFlow;PyTorch;SKLearn;XGBoost;LightGBM;MLflow;HuggingFace;Triton;Custom
+type ModelFormat string
+
+// Stage is where a version stands in its product's life. The operator sets
+// it; people cannot.
+// +kubebuilder:validation:Enum=Candidate;Staging;Production;Archived;Rejected
+type Stage string
+
+const (
+	// StageCandidate: registered, not yet serving.
+	StageCandidate Stage = "Candidate"
+	// StageStaging: receiving canary traffic, or running in an experiment.
+	StageStaging Stage = "Staging"
+	// StageProduction: serving production.
+	StageProduction Stage = "Production"
+	// StageArchived: served production once and was replaced.
+	StageArchived Stage = "Archived"
+	// StageRejected: failed an analysis or an experiment.
+	StageRejected Stage = "Rejected"
+)
+
+// ModelVersionSpec is one trained model. Its identity (product, version,
+// artifact) is immutable: a new model is a new ModelVersion.
+type ModelVersionSpec struct {
+	// product is the name of the AIProduct, in the same namespace, this
+	// version belongs to. Immutable.
+	// +required
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="product is immutable"
+	Product LocalObjectName `json:"product"`
+
+	// version is the semantic version of the model, such as 1.4.0.
+	// Immutable.
+	// +required
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="version is immutable"
+	Version string `json:"version"`
+
+	// artifact is where the model is and what it is. Immutable.
+	// +required
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="artifact is immutable"
+	Artifact Artifact `json:"artifact"`
+
+	// lineage is how the model was made.
+	// +optional
+	Lineage *Lineage `json:"lineage,omitempty"`
+
+	// metrics are the model's evaluation results, judged by the product's
+	// promotion policy.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=64
+	Metrics []EvaluationMetric `json:"metrics,omitempty"`
+
+	// modelCard documents the model for the people who use its output.
+	// +optional
+	ModelCard *ModelCard `json:"modelCard,omitempty"`
+}
+
+// Artifact is a stored model.
+type Artifact struct {
+	// uri is where the model is stored: s3://, gs://, hf://, oci://,
+	// https:// or pvc://.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:Pattern=`^(s3|gs|gcs|az|abfs|hf|oci|https?|pvc|file|mlflow|models)://[^\s]+$`
+	URI string `json:"uri"`
+	// format is the model's serialisation.
+	// +optional
+	Format ModelFormat `json:"format,omitempty"`
+	// digest is the content digest of the artifact, algorithm:hex.
+	// +optional
+	// +kubebuilder:validation:MaxLength=160
+	// +kubebuilder:validation:Pattern=`^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$`
+	Digest string `json:"digest,omitempty"`
+}
+
+// Lineage records where a model came from.
+type Lineage struct {
+	// trigger is what started its training: Schedule, Drift, Manual or
+	// External.
+	// +optional
+	// +kubebuilder:default=External
+	Trigger TrainingTrigger `json:"trigger,omitempty"`
+	// trainingJob is the name of the Job that trained it.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	TrainingJob string `json:"trainingJob,omitempty"`
+	// parentVersion is the ModelVersion that was in production when it was
+	// trained.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	ParentVersion string `json:"parentVersion,omitempty"`
+	// dataset identifies the training data.
+	// +optional
+	Dataset *Dataset `json:"dataset,omitempty"`
+}
+
+// Dataset identifies training data.
+type Dataset struct {
+	// uri of the data set.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	URI string `json:"uri,omitempty"`
+	// digest of the data set's content or snapshot id.
+	// +optional
+	// +kubebuilder:validation:MaxLength=160
+	Digest string `json:"digest,omitempty"`
+}
+
+// EvaluationMetric is one evaluation result.
+type EvaluationMetric struct {
+	// name of the metric, such as accuracy, auc or
+	// demographic_parity_difference.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`
+	Name string `json:"name"`
+	// value of the metric.
+	// +required
+	Value Decimal `json:"value"`
+}
+
+// ModelCard is the model's documentation.
+type ModelCard struct {
+	// intendedUse says what the model is for and who it serves.
+	// +optional
+	// +kubebuilder:validation:MaxLength=4096
+	IntendedUse string `json:"intendedUse,omitempty"`
+	// limitations says where the model should not be trusted.
+	// +optional
+	// +kubebuilder:validation:MaxLength=4096
+	Limitations string `json:"limitations,omitempty"`
+	// ethicalConsiderations records fairness and safety findings.
+	// +optional
+	// +kubebuilder:validation:MaxLength=4096
+	EthicalConsiderations string `json:"ethicalConsiderations,omitempty"`
+}
+
+// ModelVersionStatus is the operator's view of the version.
+type ModelVersionStatus struct {
+	// observedGeneration is the generation this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// stage: Candidate, Staging, Production, Archived or Rejected.
+	// +optional
+	Stage Stage `json:"stage,omitempty"`
+
+	// stageReason says why the version has its stage, such as the failing
+	// metric of a rejected canary.
+	// +optional
+	StageReason string `json:"stageReason,omitempty"`
+
+	// stageTransitionTime is when the stage last changed.
+	// +optional
+	StageTransitionTime *metav1.Time `json:"stageTransitionTime,omitempty"`
+
+	// eligible is true when the version meets its product's promotion
+	// policy. The Eligible condition says why not.
+	// +optional
+	Eligible bool `json:"eligible,omitempty"`
+
+	// conditions: Ready, Reconciling, Stalled, Eligible.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=mv,categories=aipm
+// +kubebuilder:printcolumn:name="Product",type=string,JSONPath=`.spec.product`
+// +kubebuilder:printcolumn:name="Version",type=string,JSONPath=`.spec.version`
+// +kubebuilder:printcolumn:name="Stage",type=string,JSONPath=`.status.stage`
+// +kubebuilder:printcolumn:name="Eligible",type=boolean,JSONPath=`.status.eligible`
+// +kubebuilder:printcolumn:name="Trigger",type=string,JSONPath=`.spec.lineage.trigger`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+
+// ModelVersion is one trained model of an AIProduct: its artifact, lineage,
+// evaluation metrics and model card, and the stage the operator gave it.
+type ModelVersion struct {
+	metav1.TypeMeta `json:",inline"`
+
+	// metadata is standard object metadata.
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is the trained model.
+	// +required
+	Spec ModelVersionSpec `json:"spec"`
+
+	// status is the operator's view of the version.
+	// +optional
+	Status ModelVersionStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// ModelVersionList contains a list of ModelVersion.
+type ModelVersionList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []ModelVersion `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&ModelVersion{}, &ModelVersionList{})
+}

@@ -1,0 +1,184 @@
+/*
+Copyright 2026.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package main
+
+import (
+	"crypto/tls"
+	"flag"
+	"os"
+	"time"
+
+	// Import all Kubernetes client auth plugins (e.g. Azure, GCP, OIDC, etc.)
+	// to ensure that exec-entrypoint and run can make use of them.
+	_ "k8s.io/client-go/plugin/pkg/client/auth"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	internalcontroller "github.com/aipm-io/aipm-operator/internal/controller"
+	"github.com/aipm-io/aipm-operator/internal/prom"
+	// +kubebuilder:scaffold:imports
+)
+
+var (
+	scheme   = runtime.NewScheme()
+	setupLog = ctrl.Log.WithName("setup")
+)
+
+func init() {
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+
+	utilruntime.Must(lifecyclev1alpha1.AddToScheme(scheme))
+	// +kubebuilder:scaffold:scheme
+}
+
+func main() {
+	var (
+		metricsAddr, metricsCertPath, metricsCertName, metricsCertKey string
+		probeAddr, leaderElectionNamespace, prometheusAddr            string
+		enableLeaderElection, secureMetrics, enableHTTP2              bool
+		kubeQPS                                                       float64
+		kubeBurst, workers                                            int
+		prometheusTimeout                                             time.Duration
+	)
+	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "The address the metrics endpoint binds to. "+
+		"Use :8443 for HTTPS or :8080 for HTTP, or leave as 0 to disable the metrics service.")
+	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "The address the probe endpoint binds to.")
+	flag.BoolVar(&enableLeaderElection, "leader-elect", true,
+		"Elect a leader through a Lease, so that only one replica acts at a time.")
+	flag.StringVar(&leaderElectionNamespace, "leader-election-namespace", "",
+		"Namespace of the leader election Lease; defaults to the pod's namespace in a cluster.")
+	flag.BoolVar(&secureMetrics, "metrics-secure", true,
+		"Serve metrics over HTTPS with authentication and authorization. Use --metrics-secure=false for plain HTTP.")
+	flag.StringVar(&metricsCertPath, "metrics-cert-path", "",
+		"The directory that contains the metrics server certificate.")
+	flag.StringVar(&metricsCertName, "metrics-cert-name", "tls.crt", "The name of the metrics server certificate file.")
+	flag.StringVar(&metricsCertKey, "metrics-cert-key", "tls.key", "The name of the metrics server key file.")
+	flag.BoolVar(&enableHTTP2, "enable-http2", false,
+		"If set, HTTP/2 will be enabled for the metrics server")
+	flag.StringVar(&prometheusAddr, "prometheus-address", "",
+		"Base URL of the Prometheus HTTP API that objectives, analysis and drift queries go to, "+
+			"such as http://prometheus-operated.monitoring:9090. Empty: every query reads Unknown.")
+	flag.DurationVar(&prometheusTimeout, "prometheus-timeout", 10*time.Second, "Timeout of one Prometheus query.")
+	// client-go's default of 20 queries per second would take a fleet of
+	// thousands of products tens of minutes to converge; see docs/benchmarks.
+	flag.Float64Var(&kubeQPS, "kube-api-qps", 100, "Queries per second the operator may send to the API server.")
+	flag.IntVar(&kubeBurst, "kube-api-burst", 200, "Burst of queries the operator may send to the API server.")
+	flag.IntVar(&workers, "workers", 4, "Concurrent reconciles per controller.")
+	opts := zap.Options{}
+	opts.BindFlags(flag.CommandLine)
+	flag.Parse()
+
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
+
+	var tlsOpts []func(*tls.Config)
+	// HTTP/2 stays off unless asked for: it exposes the server to the Stream
+	// Cancellation and Rapid Reset attacks (CVE-2023-44487, CVE-2023-39325).
+	if !enableHTTP2 {
+		tlsOpts = append(tlsOpts, func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} })
+	}
+
+	metricsServerOptions := metricsserver.Options{
+		BindAddress:   metricsAddr,
+		SecureServing: secureMetrics,
+		TLSOpts:       tlsOpts,
+	}
+	if secureMetrics {
+		// Only callers allowed to GET /metrics by RBAC may scrape.
+		metricsServerOptions.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	if len(metricsCertPath) > 0 {
+		metricsServerOptions.CertDir = metricsCertPath
+		metricsServerOptions.CertName = metricsCertName
+		metricsServerOptions.KeyName = metricsCertKey
+	}
+
+	restCfg := ctrl.GetConfigOrDie()
+	restCfg.QPS = float32(kubeQPS)
+	restCfg.Burst = kubeBurst
+
+	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
+		Scheme:                  scheme,
+		Metrics:                 metricsServerOptions,
+		HealthProbeBindAddress:  probeAddr,
+		LeaderElection:          enableLeaderElection,
+		LeaderElectionID:        "aipm-operator.lifecycle.aipm.io",
+		LeaderElectionNamespace: leaderElectionNamespace,
+		// The process exits as soon as the manager stops, so releasing the
+		// Lease on the way out is safe and hands over without waiting for
+		// it to expire.
+		LeaderElectionReleaseOnCancel: true,
+		Controller:                    controllerConfig(workers),
+	})
+	if err != nil {
+		setupLog.Error(err, "Unable to start manager")
+		os.Exit(1)
+	}
+
+	querier, err := prom.NewClient(prometheusAddr, prometheusTimeout)
+	if err != nil {
+		setupLog.Error(err, "Unable to create Prometheus client")
+		os.Exit(1)
+	}
+	if prometheusAddr == "" {
+		setupLog.Info("No --prometheus-address given; objectives will read Unknown")
+	}
+
+	if err := (&internalcontroller.AIProductReconciler{
+		Client:     mgr.GetClient(),
+		Recorder:   mgr.GetEventRecorder("aipm-operator"),
+		Prometheus: querier,
+	}).SetupWithManager(mgr); err != nil {
+		setupLog.Error(err, "Unable to create controller", "controller", "AIProduct")
+		os.Exit(1)
+	}
+	if err := (&internalcontroller.ModelVersionReconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder("aipm-operator"),
+	}).SetupWithManager(mgr); err != nil {
+		setupLog.Error(err, "Unable to create controller", "controller", "ModelVersion")
+		os.Exit(1)
+	}
+	// +kubebuilder:scaffold:builder
+
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		setupLog.Error(err, "Unable to set up health check")
+		os.Exit(1)
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		setupLog.Error(err, "Unable to set up ready check")
+		os.Exit(1)
+	}
+
+	setupLog.Info("Starting manager", "prometheus", prometheusAddr, "qps", kubeQPS, "burst", kubeBurst, "workers", workers)
+	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+		setupLog.Error(err, "Manager stopped with an error")
+		os.Exit(1)
+	}
+}
+
+func controllerConfig(workers int) config.Controller {
+	return config.Controller{MaxConcurrentReconciles: workers}
+}

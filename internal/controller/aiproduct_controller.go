@@ -1,0 +1,240 @@
+/*
+Copyright 2026 The aipm-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/gates"
+	"github.com/aipm-io/aipm-operator/internal/objectives"
+	"github.com/aipm-io/aipm-operator/internal/prom"
+)
+
+// defaultEvaluationInterval applies when an object predates the CRD default.
+const defaultEvaluationInterval = time.Minute
+
+// maxPhaseHistory bounds status.phaseHistory.
+const maxPhaseHistory = 20
+
+// AIProductReconciler moves a product through its phases and measures its
+// objectives.
+type AIProductReconciler struct {
+	client.Client
+	Recorder   events.EventRecorder
+	Prometheus prom.Querier
+	Clock      clock.PassiveClock
+
+	objectivesDue schedule
+}
+
+// +kubebuilder:rbac:groups=lifecycle.aipm.io,resources=aiproducts,verbs=get;list;watch
+// +kubebuilder:rbac:groups=lifecycle.aipm.io,resources=aiproducts/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile reads the product, decides its phase and objectives, and writes
+// status once, only when it changed.
+func (r *AIProductReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	product := &lifecyclev1alpha1.AIProduct{}
+	if err := r.Get(ctx, req.NamespacedName, product); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.objectivesDue.forget(req.NamespacedName)
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !product.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	n := notifier{recorder: r.Recorder}
+	before := product.DeepCopy()
+	defer func() {
+		r.summarize(ctx, n, product, retErr)
+		if equality.Semantic.DeepEqual(before.Status, product.Status) {
+			return
+		}
+		if err := r.Status().Patch(ctx, product, client.MergeFrom(before)); err != nil {
+			retErr = errors.Join(retErr, fmt.Errorf("patching status: %w", err))
+		}
+	}()
+
+	now := metav1.NewTime(r.Clock.Now().Truncate(time.Second))
+	requeue := r.reconcileObjectives(ctx, n, product, now)
+	r.reconcilePhase(ctx, n, product, now)
+	return ctrl.Result{RequeueAfter: requeue}, nil
+}
+
+// reconcileObjectives queries the objectives when they are due and returns
+// how long until they are due again.
+func (r *AIProductReconciler) reconcileObjectives(ctx context.Context, n notifier, p *lifecyclev1alpha1.AIProduct, now metav1.Time) time.Duration {
+	st := p.Spec.Strategy
+	if st == nil || len(st.Objectives) == 0 {
+		p.Status.Objectives = nil
+		clearCondition(&p.Status.Conditions, ConditionObjectivesMet)
+		return 0
+	}
+	interval := defaultEvaluationInterval
+	if st.EvaluationInterval != nil && st.EvaluationInterval.Duration > 0 {
+		interval = st.EvaluationInterval.Duration
+	}
+	key := client.ObjectKeyFromObject(p)
+	if due, wait := r.objectivesDue.due(key, p.Generation, now.Time); !due {
+		return wait
+	}
+	vars := map[string]string{"namespace": p.Namespace, "product": p.Name}
+	p.Status.Objectives = objectives.Evaluate(ctx, r.Prometheus, st.Objectives, vars, p.Status.Objectives, now)
+	status, reason, msg := objectives.Summary(p.Status.Objectives)
+	n.setCondition(ctx, p, &p.Status.Conditions, metav1.Condition{
+		Type: ConditionObjectivesMet, Status: status, Reason: reason, Message: msg,
+	})
+	r.objectivesDue.set(key, p.Generation, now.Add(interval))
+	return interval
+}
+
+// reconcilePhase evaluates both gates and moves status.phase toward
+// spec.phase, one phase per step, recording each move.
+func (r *AIProductReconciler) reconcilePhase(ctx context.Context, n notifier, p *lifecyclev1alpha1.AIProduct, now metav1.Time) {
+	results := map[lifecyclev1alpha1.ProductPhase]gates.Result{
+		lifecyclev1alpha1.PhaseStrategy:  gates.EvaluateStrategy(&p.Spec),
+		lifecyclev1alpha1.PhaseDiscovery: gates.EvaluateDiscovery(&p.Spec, p.Status.Experiments),
+	}
+	p.Status.Gates = p.Status.Gates[:0]
+	for _, phase := range []lifecyclev1alpha1.ProductPhase{lifecyclev1alpha1.PhaseStrategy, lifecyclev1alpha1.PhaseDiscovery} {
+		g := results[phase]
+		gs := lifecyclev1alpha1.GateStatus{Name: g.Name, Passed: g.Passed()}
+		for _, b := range g.Blockers {
+			gs.Blockers = append(gs.Blockers, b.Message)
+		}
+		p.Status.Gates = append(p.Status.Gates, gs)
+		n.setCondition(ctx, p, &p.Status.Conditions, gateCondition(g))
+	}
+
+	// Three forward steps at most take any phase to any other; the bound
+	// guards against a decision function that never settles.
+	for range 4 {
+		move := gates.NextPhase(p.Status.Phase, p.Spec.Phase, func(ph lifecyclev1alpha1.ProductPhase) gates.Result {
+			return results[ph]
+		})
+		if move.To == "" {
+			return
+		}
+		from := p.Status.Phase
+		p.Status.Phase = move.To
+		p.Status.PhaseHistory = append(p.Status.PhaseHistory, lifecyclev1alpha1.PhaseTransition{
+			From: from, To: move.To, Time: now, Reason: move.Reason,
+		})
+		if extra := len(p.Status.PhaseHistory) - maxPhaseHistory; extra > 0 {
+			p.Status.PhaseHistory = p.Status.PhaseHistory[extra:]
+		}
+		msg := fmt.Sprintf("Entered phase %s", move.To)
+		if from != "" {
+			msg = fmt.Sprintf("Moved from %s to %s (%s)", from, move.To, move.Reason)
+		}
+		n.event(ctx, p, false, "PhaseChanged", "MovePhase", msg)
+	}
+}
+
+func gateCondition(g gates.Result) metav1.Condition {
+	typ := ConditionStrategyGate
+	if g.Name == gates.Discovery {
+		typ = ConditionDiscoveryGate
+	}
+	if g.Passed() {
+		return metav1.Condition{Type: typ, Status: metav1.ConditionTrue, Reason: "GatePassed",
+			Message: fmt.Sprintf("every requirement of the %s gate holds", g.Name)}
+	}
+	msgs := make([]string, 0, len(g.Blockers))
+	for _, b := range g.Blockers {
+		msgs = append(msgs, b.Message)
+	}
+	return metav1.Condition{Type: typ, Status: metav1.ConditionFalse, Reason: g.Blockers[0].Reason,
+		Message: strings.Join(msgs, "; ")}
+}
+
+// summarize sets the kstatus conditions from what the reconcile found.
+func (r *AIProductReconciler) summarize(ctx context.Context, n notifier, p *lifecyclev1alpha1.AIProduct, err error) {
+	p.Status.ObservedGeneration = p.Generation
+	conds := &p.Status.Conditions
+	clearCondition(conds, lifecyclev1alpha1.ConditionStalled)
+	switch {
+	case err != nil:
+		n.setCondition(ctx, p, conds, metav1.Condition{Type: lifecyclev1alpha1.ConditionReady,
+			Status: metav1.ConditionFalse, Reason: "ReconcileError", Message: err.Error()})
+		n.setCondition(ctx, p, conds, metav1.Condition{Type: lifecyclev1alpha1.ConditionReconciling,
+			Status: metav1.ConditionTrue, Reason: "ReconcileError", Message: "retrying after an error"})
+	case p.Status.Phase != p.Spec.Phase:
+		blocked := blockingGate(p)
+		msg := fmt.Sprintf("in %s, asked for %s", p.Status.Phase, p.Spec.Phase)
+		if blocked != nil {
+			msg = fmt.Sprintf("in %s, asked for %s: %s", p.Status.Phase, p.Spec.Phase, blocked.Message)
+		}
+		n.setCondition(ctx, p, conds, metav1.Condition{Type: lifecyclev1alpha1.ConditionReady,
+			Status: metav1.ConditionFalse, Reason: "GateBlocked", Message: msg})
+		n.setCondition(ctx, p, conds, metav1.Condition{Type: lifecyclev1alpha1.ConditionReconciling,
+			Status: metav1.ConditionTrue, Reason: "GateBlocked", Message: msg})
+	default:
+		clearCondition(conds, lifecyclev1alpha1.ConditionReconciling)
+		n.setCondition(ctx, p, conds, metav1.Condition{Type: lifecyclev1alpha1.ConditionReady,
+			Status: metav1.ConditionTrue, Reason: lifecyclev1alpha1.ReasonReconciled,
+			Message: fmt.Sprintf("product is in phase %s", p.Status.Phase)})
+	}
+}
+
+// blockingGate returns the gate condition that holds the product back.
+func blockingGate(p *lifecyclev1alpha1.AIProduct) *metav1.Condition {
+	typ := ConditionStrategyGate
+	if p.Status.Phase == lifecyclev1alpha1.PhaseDiscovery {
+		typ = ConditionDiscoveryGate
+	}
+	for i := range p.Status.Conditions {
+		c := &p.Status.Conditions[i]
+		if c.Type == typ && c.Status != metav1.ConditionTrue {
+			return c
+		}
+	}
+	return nil
+}
+
+// SetupWithManager sets up the controller with the Manager. Status writes do
+// not trigger a reconcile (the generation does not move); annotation changes
+// do, since manual requests arrive as annotations.
+func (r *AIProductReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Clock == nil {
+		r.Clock = clock.RealClock{}
+	}
+	if r.Prometheus == nil {
+		return errors.New("AIProductReconciler needs a Prometheus querier")
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&lifecyclev1alpha1.AIProduct{}, builder.WithPredicates(
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Named("aiproduct").
+		Complete(r)
+}

@@ -1,0 +1,199 @@
+/*
+Copyright 2026 The aipm-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/promotion"
+)
+
+// productIndex indexes ModelVersions by spec.product, so that a change to a
+// product reaches exactly its versions.
+const productIndex = "spec.product"
+
+// ModelVersionReconciler keeps the registry: each version's link to its
+// product, its first stage, and whether it meets the promotion policy.
+type ModelVersionReconciler struct {
+	client.Client
+	Recorder events.EventRecorder
+	Clock    clock.PassiveClock
+}
+
+// +kubebuilder:rbac:groups=lifecycle.aipm.io,resources=modelversions,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=lifecycle.aipm.io,resources=modelversions/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=lifecycle.aipm.io,resources=aiproducts,verbs=get;list;watch
+
+// Reconcile labels the version with its product, evaluates it against the
+// product's promotion policy and writes status once, only when it changed.
+// The stage moves from Candidate only by the product's rollout; this
+// reconciler only gives a new version its first stage.
+func (r *ModelVersionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	mv := &lifecyclev1alpha1.ModelVersion{}
+	if err := r.Get(ctx, req.NamespacedName, mv); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !mv.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	n := notifier{recorder: r.Recorder}
+
+	// The product label is metadata, not spec: it is what makes
+	// `kubectl get mv -l lifecycle.aipm.io/product=NAME` work, and a GitOps
+	// tool that does not set the label leaves it alone.
+	if mv.Labels[lifecyclev1alpha1.LabelProduct] != string(mv.Spec.Product) {
+		patch := client.MergeFrom(mv.DeepCopy())
+		if mv.Labels == nil {
+			mv.Labels = map[string]string{}
+		}
+		mv.Labels[lifecyclev1alpha1.LabelProduct] = string(mv.Spec.Product)
+		if err := r.Patch(ctx, mv, patch); err != nil {
+			return ctrl.Result{}, fmt.Errorf("labelling with product: %w", err)
+		}
+	}
+
+	before := mv.DeepCopy()
+	defer func() {
+		mv.Status.ObservedGeneration = mv.Generation
+		if retErr != nil {
+			n.setCondition(ctx, mv, &mv.Status.Conditions, metav1.Condition{Type: lifecyclev1alpha1.ConditionReady,
+				Status: metav1.ConditionFalse, Reason: "ReconcileError", Message: retErr.Error()})
+		}
+		if equality.Semantic.DeepEqual(before.Status, mv.Status) {
+			return
+		}
+		if err := r.Status().Patch(ctx, mv, client.MergeFrom(before)); err != nil {
+			retErr = errors.Join(retErr, fmt.Errorf("patching status: %w", err))
+		}
+	}()
+
+	if mv.Status.Stage == "" {
+		mv.Status.Stage = lifecyclev1alpha1.StageCandidate
+		mv.Status.StageReason = "Registered"
+		now := metav1.NewTime(r.Clock.Now())
+		mv.Status.StageTransitionTime = &now
+		n.event(ctx, mv, false, "Registered", "Register",
+			fmt.Sprintf("Registered version %s of product %s as Candidate", mv.Spec.Version, mv.Spec.Product))
+	}
+
+	product := &lifecyclev1alpha1.AIProduct{}
+	err := r.Get(ctx, client.ObjectKey{Namespace: mv.Namespace, Name: string(mv.Spec.Product)}, product)
+	if apierrors.IsNotFound(err) {
+		// Objects arrive in any order under GitOps; the product's arrival
+		// triggers this version again through the watch below.
+		msg := fmt.Sprintf("waiting for AIProduct %q in namespace %s", mv.Spec.Product, mv.Namespace)
+		n.setCondition(ctx, mv, &mv.Status.Conditions, metav1.Condition{Type: lifecyclev1alpha1.ConditionReady,
+			Status: metav1.ConditionFalse, Reason: "ProductNotFound", Message: msg})
+		n.setCondition(ctx, mv, &mv.Status.Conditions, metav1.Condition{Type: lifecyclev1alpha1.ConditionReconciling,
+			Status: metav1.ConditionTrue, Reason: "ProductNotFound", Message: msg})
+		return ctrl.Result{}, nil
+	}
+	if err != nil {
+		return ctrl.Result{}, fmt.Errorf("reading AIProduct %s: %w", mv.Spec.Product, err)
+	}
+
+	var policy *lifecyclev1alpha1.PromotionSpec
+	if product.Spec.Delivery != nil {
+		policy = product.Spec.Delivery.Promotion
+	}
+	production, err := r.productionMetrics(ctx, mv, product)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	verdict := promotion.Evaluate(policy, mv.Spec.Metrics, production)
+	mv.Status.Eligible = verdict.Eligible
+	eligible := metav1.Condition{Type: ConditionEligible, Status: metav1.ConditionTrue, Reason: "PolicyMet",
+		Message: "meets the promotion policy of product " + product.Name}
+	switch {
+	case policy == nil:
+		eligible.Reason, eligible.Message = "NoPolicy", "product "+product.Name+" sets no promotion policy"
+	case !verdict.Eligible:
+		eligible.Status, eligible.Reason, eligible.Message = metav1.ConditionFalse, "PolicyNotMet", strings.Join(verdict.Reasons, "; ")
+	}
+	n.setCondition(ctx, mv, &mv.Status.Conditions, eligible)
+	clearCondition(&mv.Status.Conditions, lifecyclev1alpha1.ConditionReconciling)
+	n.setCondition(ctx, mv, &mv.Status.Conditions, metav1.Condition{Type: lifecyclev1alpha1.ConditionReady,
+		Status: metav1.ConditionTrue, Reason: lifecyclev1alpha1.ReasonReconciled,
+		Message: fmt.Sprintf("%s, eligible: %t", mv.Status.Stage, verdict.Eligible)})
+	return ctrl.Result{}, nil
+}
+
+// productionMetrics returns the evaluation metrics of the product's
+// production version, or nil when there is none or this is it: a version
+// does not have to beat itself.
+func (r *ModelVersionReconciler) productionMetrics(ctx context.Context, mv *lifecyclev1alpha1.ModelVersion,
+	product *lifecyclev1alpha1.AIProduct) ([]lifecyclev1alpha1.EvaluationMetric, error) {
+	name := product.Status.ProductionVersion
+	if name == "" || name == mv.Name {
+		return nil, nil
+	}
+	prod := &lifecyclev1alpha1.ModelVersion{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: mv.Namespace, Name: name}, prod); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("reading production version %s: %w", name, err)
+	}
+	return prod.Spec.Metrics, nil
+}
+
+// SetupWithManager sets up the controller with the Manager.
+func (r *ModelVersionReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if r.Clock == nil {
+		r.Clock = clock.RealClock{}
+	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &lifecyclev1alpha1.ModelVersion{}, productIndex,
+		func(o client.Object) []string {
+			return []string{string(o.(*lifecyclev1alpha1.ModelVersion).Spec.Product)}
+		}); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&lifecyclev1alpha1.ModelVersion{}, builder.WithPredicates(
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
+		Watches(&lifecyclev1alpha1.AIProduct{}, handler.EnqueueRequestsFromMapFunc(r.versionsOfProduct)).
+		Named("modelversion").
+		Complete(r)
+}
+
+func (r *ModelVersionReconciler) versionsOfProduct(ctx context.Context, o client.Object) []reconcile.Request {
+	var list lifecyclev1alpha1.ModelVersionList
+	if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{productIndex: o.GetName()}); err != nil {
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for i := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	}
+	return reqs
+}

@@ -1,0 +1,118 @@
+/*
+Copyright 2026 The aipm-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/prom"
+	"github.com/aipm-io/aipm-operator/internal/prom/promtest"
+	// +kubebuilder:scaffold:imports
+)
+
+// The suite runs the real manager against an envtest API server and asserts
+// through a direct client, so every check reads what the API server holds.
+var (
+	ctx       context.Context
+	cancel    context.CancelFunc
+	testEnv   *envtest.Environment
+	cfg       *rest.Config
+	k8sClient client.Client
+	fakeProm  *promtest.Server
+	scheme    = runtime.NewScheme()
+)
+
+func TestControllers(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "Controller Suite")
+}
+
+var _ = BeforeSuite(func() {
+	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
+	ctx, cancel = context.WithCancel(context.Background())
+
+	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
+	Expect(lifecyclev1alpha1.AddToScheme(scheme)).To(Succeed())
+	// +kubebuilder:scaffold:scheme
+
+	By("starting the control plane")
+	testEnv = &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+	}
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		testEnv.BinaryAssetsDirectory = filepath.Join("..", "..", "bin", "k8s", "v1.37.2")
+	}
+	var err error
+	cfg, err = testEnv.Start()
+	Expect(err).NotTo(HaveOccurred(), "run `make test`, which builds the control-plane binaries into bin/")
+
+	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
+	Expect(err).NotTo(HaveOccurred())
+
+	fakeProm = promtest.NewServer()
+	querier, err := prom.NewClient(fakeProm.URL, 5*time.Second)
+	Expect(err).NotTo(HaveOccurred())
+
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:  scheme,
+		Metrics: metricsserver.Options{BindAddress: "0"},
+	})
+	Expect(err).NotTo(HaveOccurred())
+	Expect((&AIProductReconciler{
+		Client:     mgr.GetClient(),
+		Recorder:   mgr.GetEventRecorder("aipm-operator"),
+		Prometheus: querier,
+	}).SetupWithManager(mgr)).To(Succeed())
+	Expect((&ModelVersionReconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder("aipm-operator"),
+	}).SetupWithManager(mgr)).To(Succeed())
+
+	go func() {
+		defer GinkgoRecover()
+		Expect(mgr.Start(ctx)).To(Succeed())
+	}()
+})
+
+var _ = AfterSuite(func() {
+	cancel()
+	if fakeProm != nil {
+		fakeProm.Close()
+	}
+	if testEnv != nil {
+		Expect(testEnv.Stop()).To(Succeed())
+	}
+})

@@ -1,0 +1,347 @@
+/*
+Copyright 2026 The aipm-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+)
+
+// validProduct is a product with every part of the spec filled in; each bad
+// case breaks exactly one rule of it.
+const validProduct = `
+apiVersion: lifecycle.aipm.io/v1alpha1
+kind: AIProduct
+metadata:
+  name: churn
+spec:
+  phase: Delivery
+  owners: {productManager: ana, dataScientist: bo, techLead: cy, designer: di}
+  strategy:
+    vision: Keep customers.
+    prioritization:
+    - {name: scoring, priority: Must}
+    assessment:
+      value: {rating: High}
+      usability: {rating: Medium}
+      feasibility: {rating: High}
+      viability: {rating: Low}
+    objectives:
+    - {name: retention, query: 'sum(retained{product=$product})', target: "0.9", direction: AtLeast}
+    evaluationInterval: 30s
+  discovery:
+    risks:
+    - {name: bias, severity: High, status: Mitigated, mitigation: fairness review}
+    experiments:
+    - name: shadow-v2
+      type: ABTest
+      modelVersion: churn-v2
+      duration: 1h
+      interval: 1m
+      trafficPercent: 10
+      successCriteria:
+      - {name: ctr, query: 'ctr{version=$version}', threshold: "0.05", direction: AtLeast, compareToControl: true}
+  delivery:
+    modelVersion: {name: churn-v1}
+    serving:
+      replicas: 2
+      template:
+        spec:
+          containers:
+          - {name: server, image: example.com/server:1}
+    rollout:
+      steps:
+      - setWeight: 20
+      - pause: {duration: 1m}
+      - analysis:
+          metrics:
+          - {name: errors, query: 'err{version=$version}', threshold: "0.01", direction: AtMost}
+          count: 3
+          failureLimit: 1
+      - pause: {}
+    monitoring:
+      drift:
+      - {name: age, feature: age, query: 'psi{feature="age"}', threshold: "0.2", statistic: PSI, for: 10m}
+      - {name: pred, query: 'ks_p', threshold: "0.05", statistic: KS}
+    retraining:
+      schedule: "0 3 * * 1"
+      timeZone: Europe/Berlin
+      onDrift: true
+      cooldown: 2h
+      template:
+        spec:
+          template:
+            spec:
+              restartPolicy: Never
+              containers:
+              - {name: trainer, image: example.com/trainer:1}
+    promotion:
+      requirements:
+      - {metric: auc, min: "0.8"}
+      - {metric: dpd, max: "0.1"}
+      mustBeatProduction:
+      - {metric: auc, better: Higher, minImprovement: "0.01"}
+`
+
+const validVersion = `
+apiVersion: lifecycle.aipm.io/v1alpha1
+kind: ModelVersion
+metadata:
+  name: churn-v1
+spec:
+  product: churn
+  version: 1.0.0
+  artifact: {uri: "s3://models/churn/1.0.0", format: XGBoost, digest: "sha256:0000000000000000000000000000000000000000000000000000000000000000"}
+  lineage: {trigger: Manual, dataset: {uri: "s3://data/churn/2026-11"}}
+  metrics:
+  - {name: auc, value: "0.86"}
+`
+
+// badCase breaks one rule: it sets value at path (nil deletes), and expects
+// a rejection that names field and, where set, says message.
+type badCase struct {
+	base    string
+	path    string
+	value   any
+	field   string
+	message string
+}
+
+func parse(doc string) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	ExpectWithOffset(1, yaml.Unmarshal([]byte(doc), &u.Object)).To(Succeed())
+	return u
+}
+
+// setPath sets a dotted path whose numeric parts index lists.
+func setPath(obj map[string]any, path string, value any) {
+	parts := strings.Split(path, ".")
+	var cur any = obj
+	for i, p := range parts {
+		last := i == len(parts)-1
+		switch c := cur.(type) {
+		case map[string]any:
+			if last {
+				if value == nil {
+					delete(c, p)
+				} else {
+					c[p] = value
+				}
+				return
+			}
+			if _, ok := c[p]; !ok {
+				c[p] = map[string]any{}
+			}
+			cur = c[p]
+		case []any:
+			var idx int
+			_, err := fmt.Sscanf(p, "%d", &idx)
+			ExpectWithOffset(2, err).NotTo(HaveOccurred(), path)
+			if last {
+				c[idx] = value
+				return
+			}
+			cur = c[idx]
+		default:
+			Fail("path " + path + " does not exist")
+		}
+	}
+}
+
+var _ = Describe("Admission", func() {
+	const ns = "default"
+
+	prodCases := []badCase{
+		{validProduct, "spec.phase", "Production", "spec.phase", "Unsupported value"},
+		{validProduct, "spec.description", strings.Repeat("x", 1025), "spec.description", "Too long"},
+		{validProduct, "spec.owners.productManager", strings.Repeat("p", 300), "spec.owners.productManager", "Too long"},
+		{validProduct, "spec.strategy.objectives.0.direction", "Above", "spec.strategy.objectives[0].direction", "Unsupported value"},
+		{validProduct, "spec.strategy.objectives.0.target", "high", "spec.strategy.objectives[0].target", "should match"},
+		{validProduct, "spec.strategy.objectives.0.query", "", "spec.strategy.objectives[0].query", ""},
+		{validProduct, "spec.strategy.objectives.0.name", "Bad Name", "spec.strategy.objectives[0].name", "should match"},
+		{validProduct, "spec.strategy.objectives", []any{
+			map[string]any{"name": "a", "query": "x", "target": "1", "direction": "AtLeast"},
+			map[string]any{"name": "a", "query": "y", "target": "2", "direction": "AtMost"}},
+			"spec.strategy.objectives[1]", "Duplicate value"},
+		{validProduct, "spec.strategy.evaluationInterval", "1s", "spec.strategy.evaluationInterval", "at least 5s"},
+		{validProduct, "spec.strategy.evaluationInterval", "soon", "spec.strategy.evaluationInterval", "should match"},
+		{validProduct, "spec.strategy.assessment.value.rating", "Great", "spec.strategy.assessment.value.rating", "Unsupported value"},
+		{validProduct, "spec.strategy.assessment.usability", map[string]any{"evidence": "interviews"}, "spec.strategy.assessment.usability.rating", "Required value"},
+		{validProduct, "spec.strategy.prioritization.0.priority", "Maybe", "spec.strategy.prioritization[0].priority", "Unsupported value"},
+		{validProduct, "spec.discovery.risks.0.severity", "Huge", "spec.discovery.risks[0].severity", "Unsupported value"},
+		{validProduct, "spec.discovery.risks.0.mitigation", nil, "spec.discovery.risks[0]", "a Mitigated risk needs a mitigation"},
+		{validProduct, "spec.discovery.risks.0.status", "Ignored", "spec.discovery.risks[0].status", "Unsupported value"},
+		{validProduct, "spec.discovery.experiments.0.type", "Canary", "spec.discovery.experiments[0].type", "Unsupported value"},
+		{validProduct, "spec.discovery.experiments.0.trafficPercent", nil, "spec.discovery.experiments[0]", "trafficPercent is required for an ABTest experiment"},
+		{validProduct, "spec.discovery.experiments.0.type", "Sandbox", "spec.discovery.experiments[0]", "trafficPercent applies only to ABTest experiments"},
+		{validProduct, "spec.discovery.experiments.0.trafficPercent", 100, "spec.discovery.experiments[0].trafficPercent", "less than or equal to 99"},
+		{validProduct, "spec.discovery.experiments.0.duration", "5s", "spec.discovery.experiments[0].duration", "duration must be between 10s and 90 days"},
+		{validProduct, "spec.discovery.experiments.0.interval", "2h", "spec.discovery.experiments[0]", "interval must not be longer than duration"},
+		{validProduct, "spec.discovery.experiments.0.successCriteria", nil, "spec.discovery.experiments[0].successCriteria", "Required value"},
+		{validProduct, "spec.discovery.experiments.0.modelVersion", "Not_A_Name", "spec.discovery.experiments[0].modelVersion", "should match"},
+		{validProduct, "spec.delivery", nil, "spec", "spec.delivery is required when spec.phase is Delivery"},
+		{validProduct, "spec.delivery.modelVersion", map[string]any{"policy": "Pinned"}, "spec.delivery.modelVersion", "name is required when policy is Pinned"},
+		{validProduct, "spec.delivery.modelVersion.policy", "LatestEligible", "spec.delivery.modelVersion", "name must not be set when policy is LatestEligible"},
+		{validProduct, "spec.delivery.modelVersion.policy", "Newest", "spec.delivery.modelVersion.policy", "Unsupported value"},
+		{validProduct, "spec.delivery.serving.replicas", 0, "spec.delivery.serving.replicas", "greater than or equal to 1"},
+		{validProduct, "spec.delivery.serving.port", 70000, "spec.delivery.serving.port", "less than or equal to 65535"},
+		{validProduct, "spec.delivery.serving.backend", "KServe", "spec.delivery.serving", "inferenceService is required when backend is KServe"},
+		{validProduct, "spec.delivery.serving.template", nil, "spec.delivery.serving", "template is required when backend is Deployment"},
+		{validProduct, "spec.delivery.serving.modelURIEnv", "MODEL-URI", "spec.delivery.serving.modelURIEnv", "should match"},
+		{validProduct, "spec.delivery.rollout.steps.0.pause", map[string]any{}, "spec.delivery.rollout.steps[0]", "a step sets exactly one of setWeight, pause or analysis"},
+		{validProduct, "spec.delivery.rollout.steps.1", map[string]any{}, "spec.delivery.rollout.steps[1]", "a step sets exactly one of setWeight, pause or analysis"},
+		{validProduct, "spec.delivery.rollout.steps.0.setWeight", 150, "spec.delivery.rollout.steps[0].setWeight", "less than or equal to 100"},
+		{validProduct, "spec.delivery.rollout.steps.0.setWeight", -1, "spec.delivery.rollout.steps[0].setWeight", "greater than or equal to 0"},
+		{validProduct, "spec.delivery.rollout.steps", []any{}, "spec.delivery.rollout.steps", "should have at least 1 items"},
+		{validProduct, "spec.delivery.rollout.steps.2.analysis.failureLimit", 3, "spec.delivery.rollout.steps[2].analysis", "failureLimit must be less than count"},
+		{validProduct, "spec.delivery.rollout.steps.2.analysis.metrics", []any{}, "spec.delivery.rollout.steps[2].analysis.metrics", "should have at least 1 items"},
+		{validProduct, "spec.delivery.rollout.steps.2.analysis.metrics.0.threshold", "NaN", "spec.delivery.rollout.steps[2].analysis.metrics[0].threshold", "should match"},
+		{validProduct, "spec.delivery.rollout.steps.2.analysis.interval", "48h", "spec.delivery.rollout.steps[2].analysis.interval", "interval must be between 1s and 24h"},
+		{validProduct, "spec.delivery.rollout.steps.1.pause.duration", "0s", "spec.delivery.rollout.steps[1].pause.duration", "pause duration must be above 0"},
+		{validProduct, "spec.delivery.monitoring.drift.0.statistic", "Cosine", "spec.delivery.monitoring.drift[0].statistic", "Unsupported value"},
+		{validProduct, "spec.delivery.monitoring.drift.0.statistic", "Other", "spec.delivery.monitoring.drift[0]", "kind is required when statistic is Other"},
+		{validProduct, "spec.delivery.monitoring.drift.1.kind", "Distance", "spec.delivery.monitoring.drift[1]", "kind contradicts statistic"},
+		{validProduct, "spec.delivery.monitoring.drift.0.threshold", nil, "spec.delivery.monitoring.drift[0].threshold", "Required value"},
+		{validProduct, "spec.delivery.monitoring.drift.0.query", nil, "spec.delivery.monitoring.drift[0].query", "Required value"},
+		{validProduct, "spec.delivery.monitoring.drift.0.for", "-5m", "spec.delivery.monitoring.drift[0].for", "should match"},
+		{validProduct, "spec.delivery.retraining.schedule", "every day", "spec.delivery.retraining.schedule", "should match"},
+		{validProduct, "spec.delivery.retraining.schedule", "* * *", "spec.delivery.retraining.schedule", "should match"},
+		{validProduct, "spec.delivery.retraining.schedule", nil, "spec.delivery.retraining", "timeZone needs a schedule"},
+		{validProduct, "spec.delivery.retraining.concurrencyPolicy", "Allow", "spec.delivery.retraining.concurrencyPolicy", "Unsupported value"},
+		{validProduct, "spec.delivery.retraining.cooldown", "-1h", "spec.delivery.retraining.cooldown", "should match"},
+		{validProduct, "spec.delivery.retraining.timeZone", "Not A Zone!", "spec.delivery.retraining.timeZone", "should match"},
+		{validProduct, "spec.delivery.retraining.successfulJobsHistoryLimit", -1, "spec.delivery.retraining.successfulJobsHistoryLimit", "greater than or equal to 0"},
+		{validProduct, "spec.delivery.retraining.template", nil, "spec.delivery.retraining.template", "Required value"},
+		{validProduct, "spec.delivery.promotion.requirements.0", map[string]any{"metric": "auc"}, "spec.delivery.promotion.requirements[0]", "a requirement needs min, max, or both"},
+		{validProduct, "spec.delivery.promotion.mustBeatProduction.0.better", "More", "spec.delivery.promotion.mustBeatProduction[0].better", "Unsupported value"},
+		{validProduct, "spec.delivery.promotion.requirements.1.max", "1e9999", "spec.delivery.promotion.requirements[1].max", "should match"},
+		{validVersion, "spec.version", "1.0", "spec.version", "should match"},
+		{validVersion, "spec.artifact.uri", "not a uri", "spec.artifact.uri", "should match"},
+		{validVersion, "spec.artifact.digest", "md5:abc", "spec.artifact.digest", "should match"},
+		{validVersion, "spec.artifact.format", "Pickle", "spec.artifact.format", "Unsupported value"},
+		{validVersion, "spec.metrics.0.value", "high", "spec.metrics[0].value", "should match"},
+		{validVersion, "spec.lineage.trigger", "Cron", "spec.lineage.trigger", "Unsupported value"},
+		{validVersion, "spec.product", nil, "spec.product", "Required value"},
+	}
+	for i, tc := range prodCases {
+		It(fmt.Sprintf("rejects bad manifest %d: %s = %v", i, tc.path, short(tc.value)), func() {
+			obj := parse(tc.base)
+			setPath(obj.Object, tc.path, tc.value)
+			obj.SetNamespace(ns)
+			err := k8sClient.Create(ctx, obj, client.DryRunAll)
+			Expect(err).To(HaveOccurred(), "the API server accepted %s = %v", tc.path, tc.value)
+			Expect(err.Error()).To(ContainSubstring(tc.field))
+			Expect(err.Error()).To(ContainSubstring(tc.message))
+		})
+	}
+
+	It("rejects retraining with neither a schedule nor onDrift", func() {
+		obj := parse(validProduct)
+		setPath(obj.Object, "spec.delivery.retraining.schedule", nil)
+		setPath(obj.Object, "spec.delivery.retraining.timeZone", nil)
+		setPath(obj.Object, "spec.delivery.retraining.onDrift", false)
+		obj.SetNamespace(ns)
+		err := k8sClient.Create(ctx, obj, client.DryRunAll)
+		Expect(err).To(MatchError(And(ContainSubstring("spec.delivery.retraining"),
+			ContainSubstring("retraining needs a schedule, onDrift, or both"))))
+	})
+
+	DescribeTable("keeps a ModelVersion's identity immutable",
+		func(path string, value any, message string) {
+			obj := parse(validVersion)
+			obj.SetNamespace(ns)
+			obj.SetName(fmt.Sprintf("immutable-%d", GinkgoParallelProcess()) + strings.ReplaceAll(strings.ToLower(path), ".", "-"))
+			Expect(k8sClient.Create(ctx, obj)).To(Succeed())
+			DeferCleanup(func() { _ = k8sClient.Delete(ctx, obj) })
+			// A patch, not an update: the operator labels new versions, and a
+			// stale resourceVersion would fail for that reason instead.
+			before := obj.DeepCopy()
+			setPath(obj.Object, path, value)
+			err := k8sClient.Patch(ctx, obj, client.MergeFrom(before), client.DryRunAll)
+			Expect(err).To(MatchError(ContainSubstring(message)))
+		},
+		Entry("version", "spec.version", "2.0.0", "version is immutable"),
+		Entry("artifact uri", "spec.artifact.uri", "s3://models/other", "artifact is immutable"),
+		Entry("artifact digest", "spec.artifact.digest", nil, "artifact is immutable"),
+		Entry("product", "spec.product", "other", "product is immutable"),
+	)
+
+	It("accepts the valid product and version used as the base of the bad cases", func() {
+		for _, doc := range []string{validProduct, validVersion} {
+			obj := parse(doc)
+			obj.SetNamespace(ns)
+			Expect(k8sClient.Create(ctx, obj, client.DryRunAll)).To(Succeed())
+		}
+	})
+
+	It("accepts a ModelVersion's metrics and model card changing", func() {
+		obj := parse(validVersion)
+		obj.SetNamespace(ns)
+		obj.SetName("mutable-metrics")
+		Expect(k8sClient.Create(ctx, obj)).To(Succeed())
+		DeferCleanup(func() { _ = k8sClient.Delete(ctx, obj) })
+		before := obj.DeepCopy()
+		setPath(obj.Object, "spec.metrics", []any{map[string]any{"name": "auc", "value": "0.9"}})
+		setPath(obj.Object, "spec.modelCard", map[string]any{"intendedUse": "churn scoring"})
+		Expect(k8sClient.Patch(ctx, obj, client.MergeFrom(before), client.DryRunAll)).To(Succeed())
+	})
+
+	It("accepts every manifest in config/samples", func() {
+		files, err := filepath.Glob(filepath.Join("..", "..", "config", "samples", "*.yaml"))
+		Expect(err).NotTo(HaveOccurred())
+		accepted := 0
+		for _, f := range files {
+			if filepath.Base(f) == "kustomization.yaml" {
+				continue
+			}
+			raw, err := os.ReadFile(f)
+			Expect(err).NotTo(HaveOccurred())
+			dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(string(raw)), 4096)
+			for {
+				obj := &unstructured.Unstructured{}
+				if err := dec.Decode(&obj.Object); err != nil {
+					break
+				}
+				if len(obj.Object) == 0 {
+					continue
+				}
+				obj.SetNamespace(ns)
+				Expect(k8sClient.Create(ctx, obj, client.DryRunAll)).To(Succeed(), "%s: %s", f, obj.GetName())
+				accepted++
+			}
+		}
+		Expect(accepted).To(BeNumerically(">=", 6))
+	})
+})
+
+func short(v any) string {
+	s := fmt.Sprint(v)
+	if len(s) > 40 {
+		return s[:37] + "..."
+	}
+	return s
+}

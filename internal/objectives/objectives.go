@@ -1,0 +1,113 @@
+/*
+Copyright 2026 The aipm-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package objectives evaluates a product's business objectives through a
+// Prometheus querier and summarises them.
+package objectives
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/judge"
+	"github.com/aipm-io/aipm-operator/internal/prom"
+)
+
+// Evaluate queries each objective and judges it against its target. prev is
+// the last status; an entry keeps its lastTransitionTime while its result
+// stays the same, so an unchanged objective yields an unchanged status.
+// Prometheus errors and empty results are Unknown with the reason, never
+// Missed.
+func Evaluate(ctx context.Context, q prom.Querier, objs []lifecyclev1alpha1.Objective, vars map[string]string,
+	prev []lifecyclev1alpha1.ObjectiveStatus, now metav1.Time) []lifecyclev1alpha1.ObjectiveStatus {
+	if len(objs) == 0 {
+		return nil
+	}
+	before := make(map[string]lifecyclev1alpha1.ObjectiveStatus, len(prev))
+	for _, p := range prev {
+		before[p.Name] = p
+	}
+	out := make([]lifecyclev1alpha1.ObjectiveStatus, 0, len(objs))
+	for _, o := range objs {
+		st := lifecyclev1alpha1.ObjectiveStatus{Name: o.Name, Target: o.Target, Direction: o.Direction}
+		target, terr := o.Target.Float64()
+		v, err := q.Query(ctx, prom.Expand(string(o.Query), vars))
+		switch {
+		case terr != nil:
+			st.Result, st.Message = lifecyclev1alpha1.ResultUnknown, terr.Error()
+		case errors.Is(err, prom.ErrNoData):
+			st.Result, st.Message = lifecyclev1alpha1.ResultUnknown, "the query returned no data"
+		case err != nil:
+			st.Result, st.Message = lifecyclev1alpha1.ResultUnknown, fmt.Sprintf("query failed: %v", err)
+		default:
+			st.Value = lifecyclev1alpha1.DecimalOf(v)
+			st.Result = judge.Threshold(v, target, o.Direction)
+		}
+		if p, ok := before[o.Name]; ok && p.Result == st.Result && p.LastTransitionTime != nil {
+			st.LastTransitionTime = p.LastTransitionTime
+		} else {
+			t := now
+			st.LastTransitionTime = &t
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// Summary is the ObjectivesMet condition for a set of results: False when
+// any objective is missed, Unknown when none is missed but one is unknown,
+// True when all are met.
+func Summary(results []lifecyclev1alpha1.ObjectiveStatus) (status metav1.ConditionStatus, reason, message string) {
+	var missed, unknown []string
+	for _, r := range results {
+		switch r.Result {
+		case lifecyclev1alpha1.ResultMissed:
+			missed = append(missed, fmt.Sprintf("%s is %s, target %s %s", r.Name, r.Value, directionWord(r.Direction), r.Target))
+		case lifecyclev1alpha1.ResultUnknown:
+			unknown = append(unknown, fmt.Sprintf("%s: %s", r.Name, r.Message))
+		}
+	}
+	switch {
+	case len(missed) > 0:
+		return metav1.ConditionFalse, "ObjectiveMissed", join(missed)
+	case len(unknown) > 0:
+		return metav1.ConditionUnknown, "ObjectiveUnknown", join(unknown)
+	default:
+		return metav1.ConditionTrue, "ObjectivesMet", fmt.Sprintf("all %d objectives meet their targets", len(results))
+	}
+}
+
+func directionWord(d lifecyclev1alpha1.Direction) string {
+	if d == lifecyclev1alpha1.AtMost {
+		return "at most"
+	}
+	return "at least"
+}
+
+func join(items []string) string {
+	out := ""
+	for i, s := range items {
+		if i > 0 {
+			out += "; "
+		}
+		out += s
+	}
+	return out
+}

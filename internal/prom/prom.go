@@ -1,0 +1,105 @@
+/*
+Copyright 2026 The aipm-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package prom is the operator's narrow view of Prometheus: run one instant
+// query, get one number or a reason why there is none.
+package prom
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+)
+
+// ErrNoData means the query ran and returned nothing to judge: an empty
+// vector, or NaN. Callers treat it as Unknown, never as a miss.
+var ErrNoData = errors.New("query returned no data")
+
+// ErrNotConfigured means the operator was started without a Prometheus
+// address.
+var ErrNotConfigured = errors.New("no Prometheus address configured (--prometheus-address)")
+
+// Querier runs an instant PromQL query that must yield one value.
+type Querier interface {
+	Query(ctx context.Context, query string) (float64, error)
+}
+
+// Client queries the Prometheus HTTP API.
+type Client struct {
+	api     promv1.API
+	timeout time.Duration
+}
+
+// NewClient returns a Querier for the Prometheus at address. An empty
+// address yields a Querier whose every answer is ErrNotConfigured, so a
+// product's objectives read Unknown with that reason instead of failing.
+func NewClient(address string, timeout time.Duration) (Querier, error) {
+	if address == "" {
+		return unconfigured{}, nil
+	}
+	c, err := api.NewClient(api.Config{Address: address})
+	if err != nil {
+		return nil, fmt.Errorf("prometheus client for %q: %w", address, err)
+	}
+	return &Client{api: promv1.NewAPI(c), timeout: timeout}, nil
+}
+
+// Query runs query at the current time.
+func (c *Client) Query(ctx context.Context, query string) (float64, error) {
+	if c.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
+	v, _, _, err := c.api.Query(ctx, query, time.Now())
+	if err != nil {
+		return 0, fmt.Errorf("prometheus: %w", err)
+	}
+	return single(v)
+}
+
+func single(v model.Value) (float64, error) {
+	var f float64
+	switch r := v.(type) {
+	case model.Vector:
+		switch len(r) {
+		case 0:
+			return 0, ErrNoData
+		case 1:
+			f = float64(r[0].Value)
+		default:
+			return 0, fmt.Errorf("query returned %d series; it must return one (aggregate with sum, avg or max)", len(r))
+		}
+	case *model.Scalar:
+		f = float64(r.Value)
+	default:
+		return 0, fmt.Errorf("query returned a %s; it must return a scalar or a one-sample vector", v.Type())
+	}
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, ErrNoData
+	}
+	return f, nil
+}
+
+type unconfigured struct{}
+
+func (unconfigured) Query(context.Context, string) (float64, error) { return 0, ErrNotConfigured }
