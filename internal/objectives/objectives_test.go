@@ -1,0 +1,111 @@
+/*
+Copyright 2026 The aipm-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package objectives
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/prom"
+)
+
+type fakeQuerier map[string]any
+
+func (f fakeQuerier) Query(_ context.Context, q string) (float64, error) {
+	switch v := f[q].(type) {
+	case float64:
+		return v, nil
+	case error:
+		return 0, v
+	default:
+		return 0, prom.ErrNoData
+	}
+}
+
+func TestEvaluate(t *testing.T) {
+	objs := []v1.Objective{
+		{Name: "ctr", Query: `ctr{p=$product}`, Target: "0.1", Direction: v1.AtLeast},
+		{Name: "latency", Query: `lat{ns=$namespace}`, Target: "0.2", Direction: v1.AtMost},
+		{Name: "cost", Query: `cost`, Target: "5", Direction: v1.AtMost},
+		{Name: "nps", Query: `nps`, Target: "30", Direction: v1.AtLeast},
+	}
+	q := fakeQuerier{
+		`ctr{p="shop"}`: 0.12,
+		`lat{ns="ml"}`:  0.25,
+		`nps`:           errors.New("connection refused"),
+	}
+	t0 := metav1.NewTime(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	got := Evaluate(context.Background(), q, objs, map[string]string{"product": "shop", "namespace": "ml"}, nil, t0)
+
+	want := []struct {
+		value   v1.Decimal
+		result  v1.CheckResult
+		message string
+	}{
+		{"0.12", v1.ResultMet, ""},
+		{"0.25", v1.ResultMissed, ""},
+		{"", v1.ResultUnknown, "the query returned no data"},
+		{"", v1.ResultUnknown, "query failed: connection refused"},
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.Value != w.value || g.Result != w.result || g.Message != w.message || !g.LastTransitionTime.Equal(&t0) {
+			t.Errorf("%s = %+v, want value %q result %s message %q", g.Name, g, w.value, w.result, w.message)
+		}
+	}
+
+	status, reason, msg := Summary(got)
+	if status != metav1.ConditionFalse || reason != "ObjectiveMissed" || msg != "latency is 0.25, target at most 0.2" {
+		t.Errorf("Summary = %s %s %q", status, reason, msg)
+	}
+
+	// A second evaluation with the same results keeps the transition time;
+	// a changed result takes the new time.
+	t1 := metav1.NewTime(t0.Add(time.Minute))
+	q[`lat{ns="ml"}`] = 0.15
+	again := Evaluate(context.Background(), q, objs, map[string]string{"product": "shop", "namespace": "ml"}, got, t1)
+	if !again[0].LastTransitionTime.Equal(&t0) {
+		t.Errorf("unchanged ctr moved its transition time to %v", again[0].LastTransitionTime)
+	}
+	if again[1].Result != v1.ResultMet || !again[1].LastTransitionTime.Equal(&t1) {
+		t.Errorf("latency = %+v, want Met since t1", again[1])
+	}
+}
+
+func TestSummary(t *testing.T) {
+	tests := []struct {
+		name   string
+		in     []v1.ObjectiveStatus
+		status metav1.ConditionStatus
+		reason string
+	}{
+		{"all met", []v1.ObjectiveStatus{{Result: v1.ResultMet}, {Result: v1.ResultMet}}, metav1.ConditionTrue, "ObjectivesMet"},
+		{"unknown without a miss", []v1.ObjectiveStatus{{Result: v1.ResultMet}, {Result: v1.ResultUnknown}}, metav1.ConditionUnknown, "ObjectiveUnknown"},
+		{"a miss outranks unknown", []v1.ObjectiveStatus{{Result: v1.ResultUnknown}, {Result: v1.ResultMissed}}, metav1.ConditionFalse, "ObjectiveMissed"},
+	}
+	for _, tt := range tests {
+		s, r, _ := Summary(tt.in)
+		if s != tt.status || r != tt.reason {
+			t.Errorf("%s: Summary = %s %s, want %s %s", tt.name, s, r, tt.status, tt.reason)
+		}
+	}
+}
