@@ -78,10 +78,14 @@ func (n notifier) event(ctx context.Context, obj client.Object, warning bool, re
 // setCondition sets a condition and, when its status changes, records an
 // Event for the transition. It reports whether anything changed.
 func (n notifier) setCondition(ctx context.Context, obj client.Object, conds *[]metav1.Condition, c metav1.Condition) bool {
-	prev := meta.FindStatusCondition(*conds, c.Type)
+	var prevStatus metav1.ConditionStatus
+	if prev := meta.FindStatusCondition(*conds, c.Type); prev != nil {
+		// Copied: SetStatusCondition updates the element prev points to.
+		prevStatus = prev.Status
+	}
 	c.ObservedGeneration = obj.GetGeneration()
 	changed := meta.SetStatusCondition(conds, c)
-	if prev == nil || prev.Status != c.Status {
+	if prevStatus != c.Status {
 		healthy := conditionPolarity[c.Type]
 		warning := healthy != "" && c.Status != healthy && c.Status != metav1.ConditionUnknown
 		n.event(ctx, obj, warning, c.Reason, c.Type, c.Type+" is "+string(c.Status)+": "+c.Message)
