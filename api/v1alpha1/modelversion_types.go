@@ -210,7 +210,7 @@ type ModelVersionStatus struct {
 	// eligible is true when the version meets its product's promotion
 	// policy. The Eligible condition says why not.
 	// +optional
-	Eligible bool `json:"eligible,omitempty"`
+	Eligible bool `json:"eligible"`
 
 	// conditions: Ready, Reconciling, Stalled, Eligible.
 	// +optional

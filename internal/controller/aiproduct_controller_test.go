@@ -49,8 +49,8 @@ func newProduct(phase v1.ProductPhase) *v1.AIProduct {
 			Owners: v1.Owners{ProductManager: "pm", DataScientist: "ds", TechLead: "tl"},
 			Strategy: &v1.StrategySpec{
 				EvaluationInterval: &interval,
-				Objectives: []v1.Objective{{Name: "ctr", Query: "ctr{product=$product}", Target: "0.1", Direction: v1.AtLeast}},
-				Assessment: v1.ProductAssessment{Value: a, Usability: a, Feasibility: a, Viability: a},
+				Objectives:         []v1.Objective{{Name: "ctr", Query: "ctr{product=$product}", Target: "0.1", Direction: v1.AtLeast}},
+				Assessment:         v1.ProductAssessment{Value: a, Usability: a, Feasibility: a, Viability: a},
 			},
 			Discovery: &v1.DiscoverySpec{Experiments: []v1.Experiment{{
 				Name: "shadow", Type: v1.ExperimentShadow, ModelVersion: "candidate",

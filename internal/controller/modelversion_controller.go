@@ -80,6 +80,9 @@ func (r *ModelVersionReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		if err := r.Patch(ctx, mv, patch); err != nil {
 			return ctrl.Result{}, fmt.Errorf("labelling with product: %w", err)
 		}
+		// The label change comes back through the watch with a fresh copy;
+		// acting on this one as well would race it and register twice.
+		return ctrl.Result{}, nil
 	}
 
 	before := mv.DeepCopy()
