@@ -135,3 +135,15 @@ $(KUSTOMIZE): $(LOCALBIN)
 controller-gen: $(CONTROLLER_GEN) ## Build controller-gen locally if necessary.
 $(CONTROLLER_GEN): $(LOCALBIN)
 	@hack/go-install-tool.sh "$(CONTROLLER_GEN)" sigs.k8s.io/controller-tools/cmd/controller-gen sigs.k8s.io/controller-tools $(CONTROLLER_TOOLS_VERSION)
+
+##@ End-to-end on kind (needs Docker and kind; not run by CI here)
+
+KIND ?= kind
+KIND_CLUSTER ?= aipm-operator-test-e2e
+
+.PHONY: test-e2e-kind
+test-e2e-kind: manifests generate fmt vet ## Build the image, load it into a kind cluster, deploy and run test/e2e.
+	@command -v $(KIND) >/dev/null || { echo "kind is not installed"; exit 1; }
+	$(KIND) get clusters | grep -qx "$(KIND_CLUSTER)" || $(KIND) create cluster --name "$(KIND_CLUSTER)"
+	KIND=$(KIND) KIND_CLUSTER=$(KIND_CLUSTER) go test -tags=e2e ./test/e2e/ -v -ginkgo.v
+	$(KIND) delete cluster --name "$(KIND_CLUSTER)"

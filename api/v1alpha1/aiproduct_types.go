@@ -987,12 +987,33 @@ type AIProductStatus struct {
 	// +kubebuilder:validation:MaxItems=16
 	Experiments []ExperimentStatus `json:"experiments,omitempty"`
 
+	// lastRequest is the last manual request (promote, abort, retry,
+	// retrain, rerun) the operator acted on.
+	// +optional
+	LastRequest *RequestStatus `json:"lastRequest,omitempty"`
+
 	// conditions: Ready, Reconciling, Stalled, StrategyGate, DiscoveryGate,
-	// ObjectivesMet, Drifted.
+	// ObjectivesMet, Drifted, Serving.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// RequestStatus acknowledges a manual request made by annotation.
+type RequestStatus struct {
+	// action is the request: Promote, Abort, Retry, Retrain or Rerun.
+	// +required
+	Action string `json:"action"`
+	// value is the annotation's value.
+	// +optional
+	Value string `json:"value,omitempty"`
+	// handledAt is when the operator acted on it.
+	// +required
+	HandledAt metav1.Time `json:"handledAt"`
+	// result says what the operator did, or why it did nothing.
+	// +optional
+	Result string `json:"result,omitempty"`
 }
 
 // PhaseTransition is one phase change.
@@ -1094,11 +1115,22 @@ type RolloutStatus struct {
 	// finishedAt is when the rollout succeeded or aborted.
 	// +optional
 	FinishedAt *metav1.Time `json:"finishedAt,omitempty"`
-	// analysis shows the current analysis' measurements.
+	// analysis shows the current analysis step's measurements.
 	// +optional
 	// +listType=map
 	// +listMapKey=name
 	Analysis []AnalysisMetricStatus `json:"analysis,omitempty"`
+	// lastMeasuredAt is when the current analysis step last measured.
+	// +optional
+	LastMeasuredAt *metav1.Time `json:"lastMeasuredAt,omitempty"`
+	// backgroundAnalysis shows the background analysis' measurements.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	BackgroundAnalysis []AnalysisMetricStatus `json:"backgroundAnalysis,omitempty"`
+	// backgroundMeasuredAt is when the background analysis last measured.
+	// +optional
+	BackgroundMeasuredAt *metav1.Time `json:"backgroundMeasuredAt,omitempty"`
 }
 
 // AnalysisMetricStatus is one analysis metric's measurements.

@@ -114,3 +114,24 @@ const (
 	// ReasonWaiting: the operator waits for a dependency to appear.
 	ReasonWaiting = "Waiting"
 )
+
+// Annotations through which people (with kubectl annotate) and Argo CD
+// resource actions ask the operator for something. The operator acts on
+// each once, records it in status.lastRequest, emits an Event and removes
+// the annotation. A GitOps tool that has the annotation in git would put it
+// back and ask again: make requests on the live object, not in git.
+const (
+	// AnnotationPromote skips the rest of the running rollout (or ends an
+	// indefinite pause) and promotes the canary.
+	AnnotationPromote = "lifecycle.aipm.io/promote"
+	// AnnotationAbort aborts the running rollout: traffic returns to the
+	// stable version and the canary is Rejected.
+	AnnotationAbort = "lifecycle.aipm.io/abort"
+	// AnnotationRetry restarts an aborted or inconclusive rollout of the
+	// desired version from its first step.
+	AnnotationRetry = "lifecycle.aipm.io/retry"
+	// AnnotationRetrain starts a retraining run now (trigger Manual).
+	AnnotationRetrain = "lifecycle.aipm.io/retrain"
+	// AnnotationRerun re-runs the discovery experiment named by its value.
+	AnnotationRerun = "lifecycle.aipm.io/rerun-experiment"
+)

@@ -1,0 +1,360 @@
+/*
+Copyright 2026 The aipm-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package rollout is the canary step machine. Given the steps, the rollout's
+// status, the time, whether the canary serves at its weight, and a way to
+// measure an analysis metric, it decides the next status and when it must
+// be looked at again. It knows nothing of the API server.
+package rollout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/judge"
+	"github.com/aipm-io/aipm-operator/internal/prom"
+)
+
+// Measure returns the current value of an analysis metric's query.
+// An error, including prom.ErrNoData, makes the measurement inconclusive.
+type Measure func(ctx context.Context, m v1.MetricCheck) (float64, error)
+
+// Request is a manual request for the running rollout.
+type Request string
+
+// Manual requests.
+const (
+	NoRequest Request = ""
+	Promote   Request = "Promote"
+	Abort     Request = "Abort"
+)
+
+// Input is everything a step decision depends on.
+type Input struct {
+	// Spec is the product's rollout; nil means a single step to 100%.
+	Spec *v1.RolloutSpec
+	// Status is the rollout as last recorded.
+	Status v1.RolloutStatus
+	// Now is the decision time.
+	Now time.Time
+	// CanaryReady is true when the canary serves at Status.Weight.
+	CanaryReady bool
+	// Request is a manual request, if any.
+	Request Request
+}
+
+// Event is something worth telling a person.
+type Event struct {
+	Warning bool
+	Reason  string
+	Message string
+}
+
+// Failure names the analysis metric that aborted a rollout.
+type Failure struct {
+	Metric    string
+	Value     v1.Decimal
+	Threshold v1.Decimal
+	Direction v1.Direction
+}
+
+func (f *Failure) String() string {
+	return fmt.Sprintf("analysis metric %s was %s, threshold %s %s", f.Metric, f.Value, wordFor(f.Direction), f.Threshold)
+}
+
+// Result is the decision.
+type Result struct {
+	// Status is the rollout's new status.
+	Status v1.RolloutStatus
+	// RequeueAfter is when the rollout must be looked at again; zero means
+	// it waits for an event (canary readiness, a manual request).
+	RequeueAfter time.Duration
+	// WeightChanged is true when Status.Weight differs from the input's:
+	// the caller applies it and calls Step again.
+	WeightChanged bool
+	// Events happened in this step.
+	Events []Event
+	// Failure is set when an analysis aborted the rollout.
+	Failure *Failure
+}
+
+// Steps returns the effective steps: a rollout with no spec is one step to
+// full weight.
+func Steps(spec *v1.RolloutSpec) []v1.RolloutStep {
+	if spec == nil || len(spec.Steps) == 0 {
+		w := int32(100)
+		return []v1.RolloutStep{{SetWeight: &w}}
+	}
+	return spec.Steps
+}
+
+// Terminal reports whether a rollout phase is final.
+func Terminal(p v1.RolloutPhase) bool {
+	return p == v1.RolloutSucceeded || p == v1.RolloutAborted
+}
+
+// Step advances the rollout as far as it can go now. It stops at the first
+// thing it must wait for: canary readiness after a weight change, a pause,
+// the next analysis measurement, or a person.
+func Step(ctx context.Context, in Input, measure Measure) Result {
+	r := Result{Status: *in.Status.DeepCopy()}
+	st := &r.Status
+	now := metav1.NewTime(in.Now)
+	steps := Steps(in.Spec)
+	if Terminal(st.Phase) {
+		return r
+	}
+	switch in.Request {
+	case Abort:
+		r.abort(now, "aborted by request", nil)
+		return r
+	case Promote:
+		r.succeed(now, len(steps), "promoted by request")
+		return r
+	}
+	if st.Phase == v1.RolloutInconclusive {
+		return r
+	}
+	if st.StepStartedAt == nil {
+		st.StepStartedAt = &now
+	}
+	if st.StartedAt == nil {
+		st.StartedAt = &now
+	}
+
+	// Each pass either advances one step or returns; the bound is the step
+	// count plus the final promotion.
+	for range len(steps) + 1 {
+		if in.Spec != nil && in.Spec.BackgroundAnalysis != nil && st.Weight > 0 {
+			out := analyse(ctx, in.Spec.BackgroundAnalysis, &st.BackgroundAnalysis, &st.BackgroundMeasuredAt, in.Now, measure)
+			switch {
+			case out.failure != nil:
+				r.abort(now, "background "+out.failure.String(), out.failure)
+				return r
+			case out.inconclusive != "":
+				r.inconclusive("background analysis: " + out.inconclusive)
+				return r
+			}
+			r.requeueAt(out.wait)
+		}
+		if int(st.Step) >= len(steps) {
+			r.succeed(now, len(steps), "all steps passed")
+			return r
+		}
+		step := steps[st.Step]
+		switch {
+		case step.SetWeight != nil:
+			w := *step.SetWeight
+			if st.Weight != w {
+				st.Weight = w
+				st.Phase = v1.RolloutProgressing
+				st.Message = fmt.Sprintf("step %d: set canary weight to %d%%", st.Step, w)
+				r.WeightChanged = true
+				r.Events = append(r.Events, Event{Reason: "WeightSet", Message: fmt.Sprintf(
+					"Set the weight of %s to %d%% (step %d of %d)", st.CanaryVersion, w, st.Step+1, len(steps))})
+				return r
+			}
+			if !in.CanaryReady {
+				st.Phase = v1.RolloutProgressing
+				st.Message = fmt.Sprintf("step %d: waiting for %s to serve at %d%%", st.Step, st.CanaryVersion, w)
+				return r
+			}
+			r.advance(now)
+		case step.Pause != nil:
+			if step.Pause.Duration == nil {
+				st.Phase = v1.RolloutPaused
+				st.Message = fmt.Sprintf("step %d: paused until promoted (annotate %s)", st.Step, v1.AnnotationPromote)
+				return r
+			}
+			end := st.StepStartedAt.Add(step.Pause.Duration.Duration)
+			if in.Now.Before(end) {
+				st.Phase = v1.RolloutPaused
+				st.Message = fmt.Sprintf("step %d: paused until %s", st.Step, end.UTC().Format(time.RFC3339))
+				r.requeueAt(end.Sub(in.Now))
+				return r
+			}
+			r.advance(now)
+		case step.Analysis != nil:
+			st.Phase = v1.RolloutProgressing
+			out := analyse(ctx, step.Analysis, &st.Analysis, &st.LastMeasuredAt, in.Now, measure)
+			switch {
+			case out.failure != nil:
+				r.abort(now, out.failure.String(), out.failure)
+				return r
+			case out.inconclusive != "":
+				r.inconclusive(out.inconclusive)
+				return r
+			case !out.complete:
+				st.Message = fmt.Sprintf("step %d: analysis %d of %d measurements taken", st.Step, measured(st.Analysis), step.Analysis.Count)
+				r.requeueAt(out.wait)
+				return r
+			}
+			r.Events = append(r.Events, Event{Reason: "AnalysisPassed", Message: fmt.Sprintf(
+				"Analysis of %s passed at step %d", st.CanaryVersion, st.Step+1)})
+			r.advance(now)
+		default:
+			r.advance(now)
+		}
+	}
+	return r
+}
+
+func (r *Result) requeueAt(d time.Duration) {
+	if d > 0 && (r.RequeueAfter == 0 || d < r.RequeueAfter) {
+		r.RequeueAfter = d
+	}
+}
+
+func (r *Result) advance(now metav1.Time) {
+	st := &r.Status
+	st.Step++
+	st.StepStartedAt = &now
+	st.Analysis = nil
+	st.LastMeasuredAt = nil
+}
+
+func (r *Result) succeed(now metav1.Time, steps int, why string) {
+	st := &r.Status
+	st.Phase = v1.RolloutSucceeded
+	st.Step = int32(steps)
+	st.Weight = 100
+	st.FinishedAt = &now
+	st.Message = fmt.Sprintf("%s promoted: %s", st.CanaryVersion, why)
+	r.WeightChanged = true
+	r.RequeueAfter = 0
+	r.Events = append(r.Events, Event{Reason: "RolloutSucceeded", Message: fmt.Sprintf(
+		"Promoted %s to production (%s)", st.CanaryVersion, why)})
+}
+
+func (r *Result) abort(now metav1.Time, why string, f *Failure) {
+	st := &r.Status
+	st.Phase = v1.RolloutAborted
+	st.Weight = 0
+	st.FinishedAt = &now
+	st.Message = fmt.Sprintf("%s rolled back: %s", st.CanaryVersion, why)
+	r.Failure = f
+	r.WeightChanged = true
+	r.RequeueAfter = 0
+	r.Events = append(r.Events, Event{Warning: true, Reason: "RolloutAborted", Message: fmt.Sprintf(
+		"Rolled %s back to %s: %s", st.CanaryVersion, st.StableVersion, why)})
+}
+
+func (r *Result) inconclusive(why string) {
+	st := &r.Status
+	st.Phase = v1.RolloutInconclusive
+	st.Message = fmt.Sprintf("paused as inconclusive: %s; annotate %s to measure again or %s to promote",
+		why, v1.AnnotationRetry, v1.AnnotationPromote)
+	r.RequeueAfter = 0
+	r.Events = append(r.Events, Event{Warning: true, Reason: "AnalysisInconclusive", Message: fmt.Sprintf(
+		"Analysis of %s is inconclusive: %s", st.CanaryVersion, why)})
+}
+
+type analysisOutcome struct {
+	complete     bool
+	failure      *Failure
+	inconclusive string
+	wait         time.Duration
+}
+
+// analyse takes a measurement when one is due and judges the counts. The
+// first measurement is due at once; the next ones interval apart.
+func analyse(ctx context.Context, spec *v1.AnalysisSpec, results *[]v1.AnalysisMetricStatus, last **metav1.Time,
+	now time.Time, measure Measure) analysisOutcome {
+	interval := spec.Interval.Duration
+	if interval <= 0 {
+		interval = time.Minute
+	}
+	count := spec.Count
+	if count < 1 {
+		count = 1
+	}
+	if *last != nil && now.Before((*last).Add(interval)) {
+		return analysisOutcome{wait: (*last).Add(interval).Sub(now)}
+	}
+	prev := make(map[string]v1.AnalysisMetricStatus, len(*results))
+	for _, m := range *results {
+		prev[m.Name] = m
+	}
+	out := make([]v1.AnalysisMetricStatus, 0, len(spec.Metrics))
+	var outcome analysisOutcome
+	for _, m := range spec.Metrics {
+		ms := prev[m.Name]
+		ms.Name, ms.Threshold = m.Name, m.Threshold
+		ms.Measurements++
+		threshold, terr := m.Threshold.Float64()
+		v, err := measure(ctx, m)
+		switch {
+		case terr != nil:
+			err = terr
+			fallthrough
+		case err != nil:
+			ms.Value, ms.Result = "", v1.ResultUnknown
+			ms.Inconclusives++
+			if ms.Inconclusives > spec.InconclusiveLimit && outcome.inconclusive == "" {
+				outcome.inconclusive = fmt.Sprintf("metric %s: %s", m.Name, describe(err))
+			}
+		default:
+			ms.Value = v1.DecimalOf(v)
+			ms.Result = judge.Threshold(v, threshold, m.Direction)
+			if ms.Result == v1.ResultMissed {
+				ms.Failures++
+				if ms.Failures > spec.FailureLimit && outcome.failure == nil {
+					outcome.failure = &Failure{Metric: m.Name, Value: ms.Value, Threshold: m.Threshold, Direction: m.Direction}
+				}
+			}
+		}
+		out = append(out, ms)
+	}
+	*results = out
+	t := metav1.NewTime(now)
+	*last = &t
+	outcome.complete = measured(out) >= count
+	outcome.wait = interval
+	return outcome
+}
+
+// measured counts the measurements that produced a value, for the metric
+// with the fewest. Inconclusive measurements do not count toward an
+// analysis' count, so missing data can delay a verdict but never pass one.
+func measured(ms []v1.AnalysisMetricStatus) int32 {
+	if len(ms) == 0 {
+		return 0
+	}
+	n := ms[0].Measurements - ms[0].Inconclusives
+	for _, m := range ms[1:] {
+		n = min(n, m.Measurements-m.Inconclusives)
+	}
+	return n
+}
+
+func describe(err error) string {
+	if errors.Is(err, prom.ErrNoData) {
+		return "no data"
+	}
+	return err.Error()
+}
+
+func wordFor(d v1.Direction) string {
+	if d == v1.AtMost {
+		return "at most"
+	}
+	return "at least"
+}

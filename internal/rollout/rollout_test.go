@@ -1,0 +1,277 @@
+/*
+Copyright 2026 The aipm-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package rollout
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/prom"
+)
+
+var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+
+func w(n int32) *int32 { return &n }
+
+func pause(d time.Duration) *v1.PauseStep {
+	if d == 0 {
+		return &v1.PauseStep{}
+	}
+	return &v1.PauseStep{Duration: &metav1.Duration{Duration: d}}
+}
+
+func analysis(count, failureLimit, inconclusiveLimit int32) *v1.AnalysisSpec {
+	return &v1.AnalysisSpec{
+		Metrics:  []v1.MetricCheck{{Name: "errors", Query: "err", Threshold: "0.01", Direction: v1.AtMost}},
+		Interval: metav1.Duration{Duration: time.Minute}, Count: count,
+		FailureLimit: failureLimit, InconclusiveLimit: inconclusiveLimit,
+	}
+}
+
+// values returns a Measure that answers each call with the next value; a nil
+// entry is no data, a NaN-free error string an error.
+func values(vs ...any) (Measure, *int) {
+	calls := 0
+	return func(context.Context, v1.MetricCheck) (float64, error) {
+		defer func() { calls++ }()
+		if calls >= len(vs) {
+			return 0, prom.ErrNoData
+		}
+		switch v := vs[calls].(type) {
+		case float64:
+			return v, nil
+		case error:
+			return 0, v
+		default:
+			return 0, prom.ErrNoData
+		}
+	}, &calls
+}
+
+func start() v1.RolloutStatus {
+	at := metav1.NewTime(t0)
+	return v1.RolloutStatus{StableVersion: "v1", CanaryVersion: "v2", Phase: v1.RolloutProgressing, StartedAt: &at, StepStartedAt: &at}
+}
+
+// drive calls Step the way the controller does: applying each weight change
+// (the canary is ready at once unless notReady) until the machine waits.
+func drive(t *testing.T, spec *v1.RolloutSpec, st v1.RolloutStatus, now time.Time, m Measure, notReady bool) Result {
+	t.Helper()
+	var last Result
+	for range 20 {
+		last = Step(context.Background(), Input{Spec: spec, Status: st, Now: now, CanaryReady: !notReady}, m)
+		st = last.Status
+		if !last.WeightChanged || Terminal(st.Phase) {
+			return last
+		}
+	}
+	t.Fatal("rollout did not settle")
+	return last
+}
+
+func TestSetWeightWaitsForReadiness(t *testing.T) {
+	spec := &v1.RolloutSpec{Steps: []v1.RolloutStep{{SetWeight: w(20)}, {SetWeight: w(50)}}}
+	m, _ := values()
+	r := Step(context.Background(), Input{Spec: spec, Status: start(), Now: t0}, m)
+	if !r.WeightChanged || r.Status.Weight != 20 || r.Status.Step != 0 {
+		t.Fatalf("first call: %+v, want weight 20 at step 0 and a weight change", r.Status)
+	}
+	r = Step(context.Background(), Input{Spec: spec, Status: r.Status, Now: t0, CanaryReady: false}, m)
+	if r.WeightChanged || r.Status.Step != 0 || !strings.Contains(r.Status.Message, "waiting for v2 to serve at 20%") {
+		t.Fatalf("not ready: %+v", r.Status)
+	}
+	r = Step(context.Background(), Input{Spec: spec, Status: r.Status, Now: t0, CanaryReady: true}, m)
+	if r.Status.Step != 1 || r.Status.Weight != 50 || !r.WeightChanged {
+		t.Fatalf("ready: %+v, want step 1 at 50%%", r.Status)
+	}
+}
+
+func TestTransitions(t *testing.T) {
+	errDown := errors.New("prometheus: 503 service unavailable")
+	tests := []struct {
+		name      string
+		steps     []v1.RolloutStep
+		bg        *v1.AnalysisSpec
+		status    func(v1.RolloutStatus) v1.RolloutStatus
+		now       time.Duration
+		values    []any
+		request   Request
+		phase     v1.RolloutPhase
+		step      int32
+		weight    int32
+		requeue   time.Duration
+		message   string
+		failure   string
+		wantCalls int
+	}{
+		{name: "no steps: straight to 100% and promoted",
+			phase: v1.RolloutSucceeded, step: 1, weight: 100, message: "v2 promoted: all steps passed"},
+		{name: "timed pause waits for its end",
+			steps: []v1.RolloutStep{{SetWeight: w(10)}, {Pause: pause(5 * time.Minute)}, {SetWeight: w(100)}},
+			phase: v1.RolloutPaused, step: 1, weight: 10, requeue: 5 * time.Minute, message: "paused until 2026-11-01T12:05:00Z"},
+		{name: "timed pause ends and the next weight is set",
+			steps: []v1.RolloutStep{{SetWeight: w(10)}, {Pause: pause(5 * time.Minute)}, {SetWeight: w(60)}, {Pause: pause(0)}},
+			status: func(s v1.RolloutStatus) v1.RolloutStatus {
+				s.Step, s.Weight = 1, 10
+				return s
+			},
+			now:   5 * time.Minute,
+			phase: v1.RolloutPaused, step: 3, weight: 60, message: "paused until promoted"},
+		{name: "indefinite pause waits for a person",
+			steps: []v1.RolloutStep{{Pause: pause(0)}},
+			phase: v1.RolloutPaused, step: 0, message: "paused until promoted (annotate lifecycle.aipm.io/promote)"},
+		{name: "promote ends an indefinite pause",
+			steps: []v1.RolloutStep{{SetWeight: w(10)}, {Pause: pause(0)}, {SetWeight: w(50)}},
+			status: func(s v1.RolloutStatus) v1.RolloutStatus {
+				s.Step, s.Weight, s.Phase = 1, 10, v1.RolloutPaused
+				return s
+			},
+			request: Promote, phase: v1.RolloutSucceeded, step: 3, weight: 100, message: "promoted by request"},
+		{name: "abort mid-pause returns traffic",
+			steps: []v1.RolloutStep{{SetWeight: w(30)}, {Pause: pause(time.Hour)}},
+			status: func(s v1.RolloutStatus) v1.RolloutStatus {
+				s.Step, s.Weight, s.Phase = 1, 30, v1.RolloutPaused
+				return s
+			},
+			request: Abort, phase: v1.RolloutAborted, step: 1, weight: 0, message: "v2 rolled back: aborted by request"},
+		{name: "analysis takes the first measurement at once and waits an interval",
+			steps:  []v1.RolloutStep{{SetWeight: w(10)}, {Analysis: analysis(3, 0, 0)}},
+			values: []any{0.001},
+			phase:  v1.RolloutProgressing, step: 1, weight: 10, requeue: time.Minute, message: "analysis 1 of 3", wantCalls: 1},
+		{name: "analysis passes after count good measurements",
+			steps: []v1.RolloutStep{{SetWeight: w(10)}, {Analysis: analysis(2, 0, 0)}, {SetWeight: w(100)}},
+			status: func(s v1.RolloutStatus) v1.RolloutStatus {
+				s.Step, s.Weight = 1, 10
+				at := metav1.NewTime(t0)
+				s.LastMeasuredAt = &at
+				s.Analysis = []v1.AnalysisMetricStatus{{Name: "errors", Measurements: 1, Result: v1.ResultMet}}
+				return s
+			},
+			now: time.Minute, values: []any{0.002},
+			phase: v1.RolloutSucceeded, step: 3, weight: 100, wantCalls: 1},
+		{name: "analysis not yet due does not query",
+			steps: []v1.RolloutStep{{Analysis: analysis(2, 0, 0)}},
+			status: func(s v1.RolloutStatus) v1.RolloutStatus {
+				at := metav1.NewTime(t0)
+				s.LastMeasuredAt = &at
+				s.Analysis = []v1.AnalysisMetricStatus{{Name: "errors", Measurements: 1}}
+				return s
+			},
+			now:   20 * time.Second,
+			phase: v1.RolloutProgressing, requeue: 40 * time.Second, wantCalls: 0},
+		{name: "rollback during analysis: a failure over the limit aborts",
+			steps:  []v1.RolloutStep{{SetWeight: w(20)}, {Analysis: analysis(3, 0, 0)}},
+			values: []any{0.05},
+			phase:  v1.RolloutAborted, step: 1, weight: 0,
+			failure: "analysis metric errors was 0.05, threshold at most 0.01", wantCalls: 1},
+		{name: "a failure within the limit continues",
+			steps:  []v1.RolloutStep{{Analysis: analysis(3, 1, 0)}},
+			values: []any{0.05},
+			phase:  v1.RolloutProgressing, requeue: time.Minute, wantCalls: 1},
+		{name: "no data: inconclusive pauses, never promotes",
+			steps:  []v1.RolloutStep{{SetWeight: w(20)}, {Analysis: analysis(1, 0, 0)}, {SetWeight: w(100)}},
+			values: []any{nil},
+			phase:  v1.RolloutInconclusive, step: 1, weight: 20, message: "metric errors: no data", wantCalls: 1},
+		{name: "prometheus down: inconclusive with the error",
+			steps:  []v1.RolloutStep{{Analysis: analysis(1, 0, 0)}},
+			values: []any{errDown},
+			phase:  v1.RolloutInconclusive, message: "503 service unavailable", wantCalls: 1},
+		{name: "an inconclusive measurement within the limit does not count toward count",
+			steps:  []v1.RolloutStep{{Analysis: analysis(1, 0, 2)}, {SetWeight: w(100)}},
+			values: []any{nil},
+			phase:  v1.RolloutProgressing, step: 0, requeue: time.Minute, message: "analysis 0 of 1", wantCalls: 1},
+		{name: "inconclusive stays paused without a request",
+			steps: []v1.RolloutStep{{Analysis: analysis(1, 0, 0)}},
+			status: func(s v1.RolloutStatus) v1.RolloutStatus {
+				s.Phase = v1.RolloutInconclusive
+				return s
+			},
+			phase: v1.RolloutInconclusive, wantCalls: 0},
+		{name: "background analysis failure aborts at any step",
+			steps: []v1.RolloutStep{{SetWeight: w(20)}, {Pause: pause(time.Hour)}},
+			bg:    analysis(100, 0, 5),
+			status: func(s v1.RolloutStatus) v1.RolloutStatus {
+				s.Step, s.Weight = 1, 20
+				return s
+			},
+			values: []any{0.5},
+			phase:  v1.RolloutAborted, weight: 0, step: 1, failure: "analysis metric errors was 0.5", message: "background analysis metric", wantCalls: 1},
+		{name: "background analysis passing keeps the pause and the earlier requeue",
+			steps: []v1.RolloutStep{{SetWeight: w(20)}, {Pause: pause(time.Hour)}},
+			bg:    analysis(100, 0, 5),
+			status: func(s v1.RolloutStatus) v1.RolloutStatus {
+				s.Step, s.Weight = 1, 20
+				return s
+			},
+			values: []any{0.001},
+			phase:  v1.RolloutPaused, weight: 20, step: 1, requeue: time.Minute, wantCalls: 1},
+		{name: "a finished rollout stays finished",
+			steps: []v1.RolloutStep{{SetWeight: w(20)}},
+			status: func(s v1.RolloutStatus) v1.RolloutStatus {
+				s.Phase, s.Weight = v1.RolloutAborted, 0
+				return s
+			},
+			request: Promote, phase: v1.RolloutAborted},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var spec *v1.RolloutSpec
+			if tt.steps != nil {
+				spec = &v1.RolloutSpec{Steps: tt.steps, BackgroundAnalysis: tt.bg}
+			}
+			st := start()
+			if tt.status != nil {
+				st = tt.status(st)
+			}
+			m, calls := values(tt.values...)
+			var r Result
+			if tt.request != NoRequest {
+				r = Step(context.Background(), Input{Spec: spec, Status: st, Now: t0.Add(tt.now), Request: tt.request}, m)
+			} else {
+				r = drive(t, spec, st, t0.Add(tt.now), m, false)
+			}
+			got := r.Status
+			if got.Phase != tt.phase || got.Step != tt.step || got.Weight != tt.weight {
+				t.Fatalf("phase/step/weight = %s/%d/%d, want %s/%d/%d (%s)", got.Phase, got.Step, got.Weight, tt.phase, tt.step, tt.weight, got.Message)
+			}
+			if r.RequeueAfter != tt.requeue {
+				t.Errorf("requeue = %v, want %v", r.RequeueAfter, tt.requeue)
+			}
+			if !strings.Contains(got.Message, tt.message) {
+				t.Errorf("message = %q, want it to contain %q", got.Message, tt.message)
+			}
+			if tt.failure != "" && (r.Failure == nil || !strings.Contains(r.Failure.String(), tt.failure)) {
+				t.Errorf("failure = %v, want %q", r.Failure, tt.failure)
+			}
+			if tt.failure == "" && r.Failure != nil {
+				t.Errorf("unexpected failure %v", r.Failure)
+			}
+			if *calls != tt.wantCalls {
+				t.Errorf("measured %d times, want %d", *calls, tt.wantCalls)
+			}
+			if Terminal(got.Phase) && tt.status == nil && got.FinishedAt == nil {
+				t.Errorf("finished rollout without finishedAt")
+			}
+		})
+	}
+}
