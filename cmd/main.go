@@ -17,6 +17,7 @@ limitations under the License.
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"flag"
 	"os"
@@ -131,6 +132,7 @@ func main() {
 		// it to expire.
 		LeaderElectionReleaseOnCancel: true,
 		Controller:                    controllerConfig(workers),
+		Cache:                         internalcontroller.CacheOptions(),
 	})
 	if err != nil {
 		setupLog.Error(err, "Unable to start manager")
@@ -146,6 +148,10 @@ func main() {
 		setupLog.Info("No --prometheus-address given; objectives will read Unknown")
 	}
 
+	if err := internalcontroller.SetupIndexes(context.Background(), mgr); err != nil {
+		setupLog.Error(err, "Unable to set up cache indexes")
+		os.Exit(1)
+	}
 	if err := (&internalcontroller.AIProductReconciler{
 		Client:     mgr.GetClient(),
 		Recorder:   mgr.GetEventRecorder("aipm-operator"),

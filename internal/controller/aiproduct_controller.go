@@ -23,15 +23,20 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/gates"
@@ -49,6 +54,9 @@ const maxPhaseHistory = 20
 // objectives.
 type AIProductReconciler struct {
 	client.Client
+	// APIReader reads objects the operator does not cache: HTTPRoutes and
+	// InferenceServices, whose CRDs may not be installed.
+	APIReader  client.Reader
 	Recorder   events.EventRecorder
 	Prometheus prom.Querier
 	Clock      clock.PassiveClock
@@ -76,7 +84,6 @@ func (r *AIProductReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	n := notifier{recorder: r.Recorder}
 	before := product.DeepCopy()
 	defer func() {
-		r.summarize(ctx, n, product, retErr)
 		if equality.Semantic.DeepEqual(before.Status, product.Status) {
 			return
 		}
@@ -86,9 +93,27 @@ func (r *AIProductReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	}()
 
 	now := metav1.NewTime(r.Clock.Now().Truncate(time.Second))
+	var dl delivery
+	defer func() { r.summarize(ctx, n, product, dl, retErr) }()
+
 	requeue := r.reconcileObjectives(ctx, n, product, now)
 	r.reconcilePhase(ctx, n, product, now)
-	return ctrl.Result{RequeueAfter: requeue}, nil
+	next, dl, err := r.reconcileDelivery(ctx, n, product, now)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{RequeueAfter: earliest(requeue, next)}, nil
+}
+
+// earliest returns the soonest positive duration, or zero if none is.
+func earliest(ds ...time.Duration) time.Duration {
+	var out time.Duration
+	for _, d := range ds {
+		if d > 0 && (out == 0 || d < out) {
+			out = d
+		}
+	}
+	return out
 }
 
 // reconcileObjectives queries the objectives when they are due and returns
@@ -179,10 +204,12 @@ func gateCondition(g gates.Result) metav1.Condition {
 }
 
 // summarize sets the kstatus conditions from what the reconcile found.
-func (r *AIProductReconciler) summarize(ctx context.Context, n notifier, p *lifecyclev1alpha1.AIProduct, err error) {
+func (r *AIProductReconciler) summarize(ctx context.Context, n notifier, p *lifecyclev1alpha1.AIProduct, dl delivery, err error) {
 	p.Status.ObservedGeneration = p.Generation
 	conds := &p.Status.Conditions
-	clearCondition(conds, lifecyclev1alpha1.ConditionStalled)
+	if !dl.stalled || err != nil {
+		clearCondition(conds, lifecyclev1alpha1.ConditionStalled)
+	}
 	switch {
 	case err != nil:
 		n.setCondition(ctx, p, conds, metav1.Condition{Type: lifecyclev1alpha1.ConditionReady,
@@ -199,6 +226,17 @@ func (r *AIProductReconciler) summarize(ctx context.Context, n notifier, p *life
 			Status: metav1.ConditionFalse, Reason: "GateBlocked", Message: msg})
 		n.setCondition(ctx, p, conds, metav1.Condition{Type: lifecyclev1alpha1.ConditionReconciling,
 			Status: metav1.ConditionTrue, Reason: "GateBlocked", Message: msg})
+	case dl.active && dl.reason != "":
+		n.setCondition(ctx, p, conds, metav1.Condition{Type: lifecyclev1alpha1.ConditionReady,
+			Status: metav1.ConditionFalse, Reason: dl.reason, Message: dl.message})
+		if dl.stalled {
+			clearCondition(conds, lifecyclev1alpha1.ConditionReconciling)
+			n.setCondition(ctx, p, conds, metav1.Condition{Type: lifecyclev1alpha1.ConditionStalled,
+				Status: metav1.ConditionTrue, Reason: dl.reason, Message: dl.message})
+		} else {
+			n.setCondition(ctx, p, conds, metav1.Condition{Type: lifecyclev1alpha1.ConditionReconciling,
+				Status: metav1.ConditionTrue, Reason: dl.reason, Message: dl.message})
+		}
 	default:
 		clearCondition(conds, lifecyclev1alpha1.ConditionReconciling)
 		n.setCondition(ctx, p, conds, metav1.Condition{Type: lifecyclev1alpha1.ConditionReady,
@@ -232,9 +270,22 @@ func (r *AIProductReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Prometheus == nil {
 		return errors.New("AIProductReconciler needs a Prometheus querier")
 	}
+	if r.APIReader == nil {
+		r.APIReader = mgr.GetAPIReader()
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&lifecyclev1alpha1.AIProduct{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Owns(&appsv1.Deployment{}).
+		Owns(&corev1.Service{}).
+		Watches(&lifecyclev1alpha1.ModelVersion{}, handler.EnqueueRequestsFromMapFunc(productOfVersion)).
 		Named("aiproduct").
 		Complete(r)
+}
+
+// productOfVersion wakes a product when one of its versions appears or
+// changes: a new Eligible version may start a rollout.
+func productOfVersion(_ context.Context, o client.Object) []reconcile.Request {
+	mv := o.(*lifecyclev1alpha1.ModelVersion)
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: mv.Namespace, Name: string(mv.Spec.Product)}}}
 }

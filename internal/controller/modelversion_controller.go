@@ -170,16 +170,19 @@ func (r *ModelVersionReconciler) productionMetrics(ctx context.Context, mv *life
 	return prod.Spec.Metrics, nil
 }
 
+// SetupIndexes registers the cache indexes both reconcilers use. Call it
+// once per manager, before setting up the reconcilers.
+func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
+	return mgr.GetFieldIndexer().IndexField(ctx, &lifecyclev1alpha1.ModelVersion{}, productIndex,
+		func(o client.Object) []string {
+			return []string{string(o.(*lifecyclev1alpha1.ModelVersion).Spec.Product)}
+		})
+}
+
 // SetupWithManager sets up the controller with the Manager.
 func (r *ModelVersionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
-	}
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &lifecyclev1alpha1.ModelVersion{}, productIndex,
-		func(o client.Object) []string {
-			return []string{string(o.(*lifecyclev1alpha1.ModelVersion).Spec.Product)}
-		}); err != nil {
-		return err
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&lifecyclev1alpha1.ModelVersion{}, builder.WithPredicates(

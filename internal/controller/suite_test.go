@@ -93,8 +93,10 @@ var _ = BeforeSuite(func() {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
+		Cache:   CacheOptions(),
 	})
 	Expect(err).NotTo(HaveOccurred())
+	Expect(SetupIndexes(ctx, mgr)).To(Succeed())
 	Expect((&AIProductReconciler{
 		Client:     mgr.GetClient(),
 		Recorder:   mgr.GetEventRecorder("aipm-operator"),

@@ -1,0 +1,81 @@
+/*
+Copyright 2026 The aipm-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package rollout
+
+import (
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/util/version"
+
+	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+)
+
+// Choice is the version a product should serve, or why there is none.
+type Choice struct {
+	// Version is the chosen ModelVersion; nil when none can be chosen.
+	Version *v1.ModelVersion
+	// Reason is a CamelCase reason when Version is nil or not Eligible.
+	Reason string
+	// Message explains Reason.
+	Message string
+}
+
+// Choose picks the version to serve from a product's versions. Pinned:
+// the named version, which must exist and, unless it already serves
+// production, be Eligible. LatestEligible: the Eligible version with the
+// highest semantic version that was never Rejected.
+func Choose(sel v1.ModelVersionSelection, versions []v1.ModelVersion, production string) Choice {
+	if sel.Policy == v1.VersionLatestEligible {
+		var best *v1.ModelVersion
+		var bestV *version.Version
+		for i := range versions {
+			mv := &versions[i]
+			if !mv.Status.Eligible || mv.Status.Stage == v1.StageRejected || !mv.DeletionTimestamp.IsZero() {
+				continue
+			}
+			v, err := version.ParseSemantic(strings.TrimPrefix(mv.Spec.Version, "v"))
+			if err != nil {
+				continue
+			}
+			if best == nil || v.GreaterThan(bestV) || (v.EqualTo(bestV) && mv.Name > best.Name) {
+				best, bestV = mv, v
+			}
+		}
+		if best == nil {
+			return Choice{Reason: "NoEligibleVersion", Message: "no ModelVersion of this product is Eligible"}
+		}
+		return Choice{Version: best}
+	}
+	for i := range versions {
+		mv := &versions[i]
+		if mv.Name != string(sel.Name) {
+			continue
+		}
+		if mv.Name != production && !mv.Status.Eligible {
+			why := "it has not been evaluated yet"
+			if c := meta.FindStatusCondition(mv.Status.Conditions, "Eligible"); c != nil && c.Message != "" {
+				why = c.Message
+			}
+			return Choice{Version: mv, Reason: "VersionNotEligible",
+				Message: fmt.Sprintf("ModelVersion %s is not Eligible: %s", mv.Name, why)}
+		}
+		return Choice{Version: mv}
+	}
+	return Choice{Reason: "VersionNotFound", Message: fmt.Sprintf("waiting for ModelVersion %s of this product", sel.Name)}
+}

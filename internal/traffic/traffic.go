@@ -1,0 +1,207 @@
+/*
+Copyright 2026 The aipm-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package traffic moves a product's traffic between its stable and canary
+// versions. Each way of doing it (replica ratio, Gateway API HTTPRoute,
+// KServe) is one small implementation of Router.
+package traffic
+
+import (
+	"context"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/serving"
+)
+
+// Target is one version traffic can go to.
+type Target struct {
+	// Version is the ModelVersion's name.
+	Version string
+	// URI is its artifact.
+	URI string
+}
+
+// Router sends weight percent of a product's traffic to canary and the rest
+// to stable. Outside a rollout canary is nil and weight 0.
+type Router interface {
+	// Route applies the split and reports whether it is in effect.
+	Route(ctx context.Context, p *v1.AIProduct, stable, canary *Target, weight int32) (inEffect bool, err error)
+}
+
+// For returns the router a product's serving spec asks for.
+func For(p *v1.AIProduct, c client.Client, reader client.Reader) Router {
+	s := p.Spec.Delivery.Serving
+	switch {
+	case s.Backend == v1.BackendKServe:
+		return &KServe{Client: c, Reader: reader}
+	case s.HTTPRoute != nil:
+		return &HTTPRoute{Client: c, Reader: reader}
+	default:
+		return ReplicaRatio{}
+	}
+}
+
+// ReplicaRatio needs no mesh: the one Service selects every version's pods,
+// and the replica counts (serving.Split) carry the weight.
+type ReplicaRatio struct{}
+
+// Route does nothing: the Deployments' replica counts are the split.
+func (ReplicaRatio) Route(context.Context, *v1.AIProduct, *Target, *Target, int32) (bool, error) {
+	return true, nil
+}
+
+// HTTPRoute sets the backendRefs of one rule of a Gateway API HTTPRoute the
+// team owns: the stable version's Service at 100-weight and the canary's at
+// weight. Weights are proportional; 0 sends nothing.
+type HTTPRoute struct {
+	Client client.Client
+	// Reader reads the route without a cache: the Gateway API CRDs are
+	// optional, and an informer on a missing kind would fail the manager.
+	Reader client.Reader
+}
+
+// Route patches the route when its backendRefs differ from the split.
+func (h *HTTPRoute) Route(ctx context.Context, p *v1.AIProduct, stable, canary *Target, weight int32) (bool, error) {
+	ref := p.Spec.Delivery.Serving.HTTPRoute
+	route := &gatewayv1.HTTPRoute{}
+	if err := h.Reader.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: string(ref.Name)}, route); err != nil {
+		if apierrors.IsNotFound(err) {
+			return false, fmt.Errorf("HTTPRoute %s not found", ref.Name)
+		}
+		return false, fmt.Errorf("reading HTTPRoute %s: %w", ref.Name, err)
+	}
+	idx := int(ref.RuleIndex)
+	if idx >= len(route.Spec.Rules) {
+		return false, fmt.Errorf("HTTPRoute %s has %d rules; ruleIndex %d does not exist", ref.Name, len(route.Spec.Rules), idx)
+	}
+	want := BackendRefs(p, stable, canary, weight)
+	if equality.Semantic.DeepEqual(route.Spec.Rules[idx].BackendRefs, want) {
+		return true, nil
+	}
+	before := route.DeepCopy()
+	route.Spec.Rules[idx].BackendRefs = want
+	if err := h.Client.Patch(ctx, route, client.MergeFrom(before)); err != nil {
+		return false, fmt.Errorf("setting weights on HTTPRoute %s: %w", ref.Name, err)
+	}
+	return true, nil
+}
+
+// BackendRefs renders the backendRefs of the split.
+func BackendRefs(p *v1.AIProduct, stable, canary *Target, weight int32) []gatewayv1.HTTPBackendRef {
+	port := gatewayv1.PortNumber(p.Spec.Delivery.Serving.Port)
+	ref := func(version string, w int32) gatewayv1.HTTPBackendRef {
+		return gatewayv1.HTTPBackendRef{BackendRef: gatewayv1.BackendRef{
+			BackendObjectReference: gatewayv1.BackendObjectReference{
+				Name: gatewayv1.ObjectName(serving.ObjectName(p.Name, version)),
+				Port: &port,
+			},
+			Weight: ptr.To(w),
+		}}
+	}
+	var refs []gatewayv1.HTTPBackendRef
+	if stable != nil {
+		w := int32(100)
+		if canary != nil {
+			w = 100 - weight
+		}
+		refs = append(refs, ref(stable.Version, w))
+	}
+	if canary != nil {
+		refs = append(refs, ref(canary.Version, weight))
+	}
+	return refs
+}
+
+// InferenceServiceGVK is KServe's InferenceService, driven through the
+// unstructured client so that KServe is not a build dependency.
+var InferenceServiceGVK = schema.GroupVersionKind{Group: "serving.kserve.io", Version: "v1beta1", Kind: "InferenceService"}
+
+// KServe drives an InferenceService's canary: the predictor's storageUri is
+// the newest version's artifact, and canaryTrafficPercent sends that share to
+// the revision serving it, the rest to the last fully rolled out revision.
+type KServe struct {
+	Client client.Client
+	Reader client.Reader
+}
+
+// Route sets storageUri and canaryTrafficPercent, and reports the split in
+// effect when the InferenceService is Ready.
+func (k *KServe) Route(ctx context.Context, p *v1.AIProduct, stable, canary *Target, weight int32) (bool, error) {
+	name := string(p.Spec.Delivery.Serving.InferenceService.Name)
+	isvc := &unstructured.Unstructured{}
+	isvc.SetGroupVersionKind(InferenceServiceGVK)
+	if err := k.Reader.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: name}, isvc); err != nil {
+		if apierrors.IsNotFound(err) {
+			return false, fmt.Errorf("InferenceService %s not found", name)
+		}
+		return false, fmt.Errorf("reading InferenceService %s: %w", name, err)
+	}
+	before := isvc.DeepCopy()
+	uri, percent := "", int64(-1)
+	switch {
+	case canary != nil && weight > 0 && weight < 100:
+		uri, percent = canary.URI, int64(weight)
+	case canary != nil && weight >= 100:
+		uri = canary.URI
+	case stable != nil:
+		uri = stable.URI
+	}
+	if uri != "" {
+		if err := unstructured.SetNestedField(isvc.Object, uri, "spec", "predictor", "model", "storageUri"); err != nil {
+			return false, err
+		}
+	}
+	if percent >= 0 {
+		if err := unstructured.SetNestedField(isvc.Object, percent, "spec", "predictor", "canaryTrafficPercent"); err != nil {
+			return false, err
+		}
+	} else {
+		unstructured.RemoveNestedField(isvc.Object, "spec", "predictor", "canaryTrafficPercent")
+	}
+	if !equality.Semantic.DeepEqual(before.Object["spec"], isvc.Object["spec"]) {
+		if err := k.Client.Patch(ctx, isvc, client.MergeFrom(before)); err != nil {
+			return false, fmt.Errorf("updating InferenceService %s: %w", name, err)
+		}
+		// The new generation has not been acted on yet.
+		return false, nil
+	}
+	return ready(isvc), nil
+}
+
+// ready reads the Ready condition of an InferenceService that has observed
+// its current generation.
+func ready(isvc *unstructured.Unstructured) bool {
+	if og, found, _ := unstructured.NestedInt64(isvc.Object, "status", "observedGeneration"); found && og < isvc.GetGeneration() {
+		return false
+	}
+	conds, _, _ := unstructured.NestedSlice(isvc.Object, "status", "conditions")
+	for _, c := range conds {
+		m, _ := c.(map[string]any)
+		if m["type"] == "Ready" {
+			return m["status"] == "True"
+		}
+	}
+	return false
+}
