@@ -1,0 +1,397 @@
+/*
+Copyright 2026 The aipm-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"fmt"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
+	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/serving"
+)
+
+// deliveryProduct is a product asking for Delivery with a Deployment
+// backend of 4 replicas pinned to version, and the given steps.
+func deliveryProduct(version string, steps ...v1.RolloutStep) *v1.AIProduct {
+	p := newProduct(v1.PhaseDelivery)
+	p.Spec.Delivery = &v1.DeliverySpec{
+		ModelVersion: v1.ModelVersionSelection{Policy: v1.VersionPinned, Name: v1.LocalObjectName(version)},
+		Serving: v1.ServingSpec{Backend: v1.BackendDeployment, Replicas: 4, Port: 8080, ModelURIEnv: "MODEL_URI",
+			Template: &corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "server", Image: "example.com/server:1"}}}}},
+	}
+	if len(steps) > 0 {
+		p.Spec.Delivery.Rollout = &v1.RolloutSpec{Steps: steps}
+	}
+	return p
+}
+
+// enterDelivery creates the product and records the experiment success that
+// opens its Discovery gate, standing in for the experiment runner.
+func enterDelivery(p *v1.AIProduct) {
+	Expect(k8sClient.Create(ctx, p)).To(Succeed())
+	DeferCleanup(func() { _ = k8sClient.Delete(ctx, p) })
+	Eventually(func(g Gomega) {
+		got := fetch(g, p)
+		g.Expect(got.Status.Phase).NotTo(BeEmpty())
+		got.Status.Experiments = []v1.ExperimentStatus{{Name: "shadow", Phase: v1.ExperimentSucceeded}}
+		g.Expect(k8sClient.Status().Update(ctx, got)).To(Succeed())
+	}).Should(Succeed())
+	touch(p)
+	Eventually(func(g Gomega) { g.Expect(fetch(g, p).Status.Phase).To(Equal(v1.PhaseDelivery)) }).Should(Succeed())
+}
+
+// touch wakes the reconciler with an annotation, as a status write does not.
+func touch(p *v1.AIProduct) {
+	annotate(p, "test.aipm.io/touch", fmt.Sprint(time.Now().UnixNano()))
+}
+
+func annotate(p *v1.AIProduct, key, value string) {
+	Eventually(func(g Gomega) {
+		got := fetch(g, p)
+		if got.Annotations == nil {
+			got.Annotations = map[string]string{}
+		}
+		got.Annotations[key] = value
+		g.Expect(k8sClient.Update(ctx, got)).To(Succeed())
+	}).Should(Succeed())
+}
+
+func pin(p *v1.AIProduct, version string) {
+	Eventually(func(g Gomega) {
+		got := fetch(g, p)
+		got.Spec.Delivery.ModelVersion.Name = v1.LocalObjectName(version)
+		g.Expect(k8sClient.Update(ctx, got)).To(Succeed())
+	}).Should(Succeed())
+}
+
+// eligibleVersion creates a version of p and waits for it to be Eligible.
+func eligibleVersion(p *v1.AIProduct, name, semver string) *v1.ModelVersion {
+	mv := newVersion(p.Name, semver, "auc", "0.9")
+	mv.Name = name
+	Expect(k8sClient.Create(ctx, mv)).To(Succeed())
+	DeferCleanup(func() { _ = k8sClient.Delete(ctx, mv) })
+	Eventually(func(g Gomega) { g.Expect(fetchMV(g, mv).Status.Eligible).To(BeTrue()) }).Should(Succeed())
+	return mv
+}
+
+// deployments returns the product's Deployments by name, marking each
+// available as the Deployment controller would (envtest runs none).
+func deployments(g Gomega, p *v1.AIProduct) map[string]*appsv1.Deployment {
+	var list appsv1.DeploymentList
+	g.Expect(k8sClient.List(ctx, &list, client.InNamespace(p.Namespace), client.MatchingLabels{v1.LabelProduct: p.Name})).To(Succeed())
+	out := map[string]*appsv1.Deployment{}
+	for i := range list.Items {
+		d := &list.Items[i]
+		want := *d.Spec.Replicas
+		if d.Status.ObservedGeneration != d.Generation || d.Status.AvailableReplicas != want || d.Status.UpdatedReplicas != want {
+			d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: want, UpdatedReplicas: want,
+				ReadyReplicas: want, AvailableReplicas: want}
+			g.Expect(client.IgnoreNotFound(k8sClient.Status().Update(ctx, d))).To(Succeed())
+		}
+		out[d.Name] = d
+	}
+	return out
+}
+
+func stageOf(g Gomega, mv *v1.ModelVersion) v1.Stage { return fetchMV(g, mv).Status.Stage }
+
+var _ = Describe("Serving and rollouts", func() {
+	errorQuery := func(p *v1.AIProduct, version string) string {
+		return fmt.Sprintf(`errors{product=%q, version=%q}`, p.Name, version)
+	}
+	analysisStep := v1.RolloutStep{Analysis: &v1.AnalysisSpec{
+		Metrics:  []v1.MetricCheck{{Name: "error-rate", Query: "errors{product=$product, version=$version}", Threshold: "0.01", Direction: v1.AtMost}},
+		Interval: metav1.Duration{Duration: time.Second}, Count: 2,
+	}}
+
+	It("renders a Deployment per live version and one Service, and rolls a good version out to Production", func() {
+		p := deliveryProduct("v1", v1.RolloutStep{SetWeight: ptr.To[int32](50)}, analysisStep, v1.RolloutStep{SetWeight: ptr.To[int32](100)})
+		enterDelivery(p)
+		v1mv := eligibleVersion(p, "v1", "1.0.0")
+
+		By("serving the first version as production at full replicas")
+		Eventually(func(g Gomega) {
+			ds := deployments(g, p)
+			d := ds[p.Name+"-v1"]
+			g.Expect(d).NotTo(BeNil())
+			g.Expect(*d.Spec.Replicas).To(Equal(int32(4)))
+			g.Expect(d.Spec.Template.Labels).To(HaveKeyWithValue(v1.LabelVersion, "v1"))
+			g.Expect(d.Spec.Template.Spec.Containers[0].Env).To(ContainElement(corev1.EnvVar{Name: "MODEL_URI", Value: "s3://models/" + p.Name + "/1.0.0"}))
+			g.Expect(metav1.IsControlledBy(d, fetch(g, p))).To(BeTrue())
+			svc := &corev1.Service{}
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: p.Name}, svc)).To(Succeed())
+			g.Expect(svc.Spec.Selector).To(Equal(serving.SelectorLabels(p.Name)))
+			got := fetch(g, p)
+			g.Expect(got.Status.ProductionVersion).To(Equal("v1"))
+			g.Expect(condition(got.Status.Conditions, ConditionServing).Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(condition(got.Status.Conditions, v1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(kstatusOf(got)).To(Equal(status.CurrentStatus))
+			g.Expect(stageOf(g, v1mv)).To(Equal(v1.StageProduction))
+		}).Should(Succeed())
+
+		By("pinning v2 with good metrics, the canary passes its analysis and is promoted")
+		v2mv := eligibleVersion(p, "v2", "2.0.0")
+		fakeProm.Set(errorQuery(p, "v2"), 0.001)
+		pin(p, "v2")
+		Eventually(func(g Gomega) {
+			ds := deployments(g, p)
+			got := fetch(g, p)
+			g.Expect(got.Status.Rollout).NotTo(BeNil())
+			g.Expect(got.Status.Rollout.CanaryVersion).To(Equal("v2"))
+			if got.Status.Rollout.Phase != v1.RolloutSucceeded {
+				// Mid-canary at 50%: two replicas each.
+				g.Expect(*ds[p.Name+"-v2"].Spec.Replicas).To(Equal(int32(2)))
+				g.Expect(*ds[p.Name+"-v1"].Spec.Replicas).To(Equal(int32(2)))
+				g.Expect(kstatusOf(got)).To(Equal(status.InProgressStatus))
+			}
+			g.Expect(got.Status.Rollout.Weight).To(Equal(int32(50)))
+		}).Should(Succeed())
+		Eventually(func(g Gomega) {
+			ds := deployments(g, p)
+			got := fetch(g, p)
+			g.Expect(got.Status.Rollout.Phase).To(Equal(v1.RolloutSucceeded))
+			g.Expect(got.Status.ProductionVersion).To(Equal("v2"))
+			g.Expect(got.Status.Rollout.Weight).To(Equal(int32(100)))
+			g.Expect(got.Status.Rollout.FinishedAt).NotTo(BeNil())
+			g.Expect(ds).To(HaveKey(p.Name + "-v2"))
+			g.Expect(ds).NotTo(HaveKey(p.Name + "-v1"))
+			g.Expect(*ds[p.Name+"-v2"].Spec.Replicas).To(Equal(int32(4)))
+			g.Expect(stageOf(g, v2mv)).To(Equal(v1.StageProduction))
+			g.Expect(stageOf(g, v1mv)).To(Equal(v1.StageArchived))
+			g.Expect(kstatusOf(got)).To(Equal(status.CurrentStatus))
+		}).Should(Succeed())
+		Expect(fakeProm.Count(errorQuery(p, "v2"))).To(BeNumerically(">=", 2))
+		Eventually(func() []string { return eventReasons(p) }).Should(ContainElements("RolloutStarted", "WeightSet", "AnalysisPassed", "RolloutSucceeded"))
+
+		By("a bad version failing its analysis, traffic returns to v2 and v3 is Rejected with the failing metric")
+		v3mv := eligibleVersion(p, "v3", "3.0.0")
+		fakeProm.Set(errorQuery(p, "v3"), 0.2)
+		pin(p, "v3")
+		Eventually(func(g Gomega) {
+			ds := deployments(g, p)
+			got := fetch(g, p)
+			g.Expect(got.Status.Rollout.CanaryVersion).To(Equal("v3"))
+			g.Expect(got.Status.Rollout.Phase).To(Equal(v1.RolloutAborted))
+			g.Expect(got.Status.Rollout.Weight).To(Equal(int32(0)))
+			g.Expect(got.Status.ProductionVersion).To(Equal("v2"))
+			g.Expect(ds).NotTo(HaveKey(p.Name + "-v3"))
+			g.Expect(*ds[p.Name+"-v2"].Spec.Replicas).To(Equal(int32(4)))
+			mv := fetchMV(g, v3mv)
+			g.Expect(mv.Status.Stage).To(Equal(v1.StageRejected))
+			g.Expect(mv.Status.StageReason).To(Equal("analysis metric error-rate was 0.2, threshold at most 0.01"))
+			g.Expect(condition(got.Status.Conditions, v1.ConditionStalled).Reason).To(Equal("RolloutAborted"))
+			g.Expect(kstatusOf(got)).To(Equal(status.FailedStatus))
+		}).Should(Succeed())
+
+		By("retrying after the metric recovers, v3 goes out from step one and is promoted")
+		fakeProm.Set(errorQuery(p, "v3"), 0.002)
+		annotate(p, v1.AnnotationRetry, "after-fix")
+		Eventually(func(g Gomega) {
+			deployments(g, p)
+			got := fetch(g, p)
+			g.Expect(got.Annotations).NotTo(HaveKey(v1.AnnotationRetry))
+			g.Expect(got.Status.LastRequest).NotTo(BeNil())
+			g.Expect(got.Status.LastRequest.Action).To(Equal("Retry"))
+			g.Expect(got.Status.ProductionVersion).To(Equal("v3"))
+			g.Expect(stageOf(g, v3mv)).To(Equal(v1.StageProduction))
+			g.Expect(stageOf(g, v2mv)).To(Equal(v1.StageArchived))
+		}).Should(Succeed())
+	})
+
+	It("pauses as Inconclusive when Prometheus has no data, and never promotes on it", func() {
+		p := deliveryProduct("v1", v1.RolloutStep{SetWeight: ptr.To[int32](25)}, analysisStep)
+		enterDelivery(p)
+		eligibleVersion(p, "v1", "1.0.0")
+		Eventually(func(g Gomega) {
+			deployments(g, p)
+			g.Expect(fetch(g, p).Status.ProductionVersion).To(Equal("v1"))
+		}).Should(Succeed())
+		eligibleVersion(p, "v2", "2.0.0")
+		fakeProm.Unset(errorQuery(p, "v2"))
+		pin(p, "v2")
+		Eventually(func(g Gomega) {
+			deployments(g, p)
+			got := fetch(g, p)
+			g.Expect(got.Status.Rollout).NotTo(BeNil())
+			g.Expect(got.Status.Rollout.Phase).To(Equal(v1.RolloutInconclusive))
+			g.Expect(got.Status.Rollout.Message).To(ContainSubstring("metric error-rate: no data"))
+			g.Expect(got.Status.Rollout.Weight).To(Equal(int32(25)))
+			g.Expect(got.Status.ProductionVersion).To(Equal("v1"))
+		}).Should(Succeed())
+		Consistently(func(g Gomega) {
+			g.Expect(fetch(g, p).Status.ProductionVersion).To(Equal("v1"))
+		}, 3*time.Second).Should(Succeed())
+
+		By("an abort request returns all traffic to v1")
+		annotate(p, v1.AnnotationAbort, "yes")
+		Eventually(func(g Gomega) {
+			ds := deployments(g, p)
+			got := fetch(g, p)
+			g.Expect(got.Status.Rollout.Phase).To(Equal(v1.RolloutAborted))
+			g.Expect(got.Status.Rollout.Message).To(ContainSubstring("aborted by request"))
+			g.Expect(ds).NotTo(HaveKey(p.Name + "-v2"))
+		}).Should(Succeed())
+	})
+
+	It("abandons a running rollout for a newer version, which starts from step one", func() {
+		p := deliveryProduct("v1", v1.RolloutStep{SetWeight: ptr.To[int32](20)}, v1.RolloutStep{Pause: &v1.PauseStep{}})
+		enterDelivery(p)
+		eligibleVersion(p, "v1", "1.0.0")
+		Eventually(func(g Gomega) {
+			deployments(g, p)
+			g.Expect(fetch(g, p).Status.ProductionVersion).To(Equal("v1"))
+		}).Should(Succeed())
+		v2mv := eligibleVersion(p, "v2", "2.0.0")
+		pin(p, "v2")
+		Eventually(func(g Gomega) {
+			deployments(g, p)
+			got := fetch(g, p)
+			g.Expect(got.Status.Rollout).NotTo(BeNil())
+			g.Expect(got.Status.Rollout.Phase).To(Equal(v1.RolloutPaused))
+			g.Expect(got.Status.Rollout.Step).To(Equal(int32(1)))
+			g.Expect(stageOf(g, v2mv)).To(Equal(v1.StageStaging))
+		}).Should(Succeed())
+
+		eligibleVersion(p, "v3", "3.0.0")
+		pin(p, "v3")
+		Eventually(func(g Gomega) {
+			ds := deployments(g, p)
+			got := fetch(g, p)
+			g.Expect(got.Status.Rollout.CanaryVersion).To(Equal("v3"))
+			g.Expect(got.Status.Rollout.Phase).To(Equal(v1.RolloutPaused))
+			g.Expect(ds).NotTo(HaveKey(p.Name + "-v2"))
+			g.Expect(ds).To(HaveKey(p.Name + "-v3"))
+			g.Expect(stageOf(g, v2mv)).To(Equal(v1.StageCandidate))
+		}).Should(Succeed())
+		Eventually(func() []string { return eventReasons(p) }).Should(ContainElement("RolloutAbandoned"))
+
+		By("promoting by hand ends the indefinite pause")
+		annotate(p, v1.AnnotationPromote, "now")
+		Eventually(func(g Gomega) {
+			deployments(g, p)
+			got := fetch(g, p)
+			g.Expect(got.Status.ProductionVersion).To(Equal("v3"))
+			g.Expect(got.Status.LastRequest.Action).To(Equal("Promote"))
+		}).Should(Succeed())
+	})
+
+	It("never rolls out a pinned version that is not Eligible, and says why", func() {
+		p := deliveryProduct("v1")
+		dec := v1.Decimal("0.95")
+		p.Spec.Delivery.Promotion = &v1.PromotionSpec{Requirements: []v1.MetricRequirement{{Metric: "auc", Min: &dec}}}
+		weak := newVersion(p.Name, "1.0.0", "auc", "0.9")
+		weak.Name = "v1"
+		Expect(k8sClient.Create(ctx, weak)).To(Succeed())
+		DeferCleanup(func() { _ = k8sClient.Delete(ctx, weak) })
+		enterDelivery(p)
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			g.Expect(got.Status.ProductionVersion).To(BeEmpty())
+			ready := condition(got.Status.Conditions, v1.ConditionReady)
+			g.Expect(ready.Reason).To(Equal("VersionNotEligible"))
+			g.Expect(ready.Message).To(Equal("ModelVersion v1 is not Eligible: auc is 0.9, below the floor 0.95"))
+			g.Expect(deployments(g, p)).To(BeEmpty())
+		}).Should(Succeed())
+	})
+
+	It("splits traffic on an HTTPRoute's backendRefs and keeps one Service per version", func() {
+		p := deliveryProduct("v1", v1.RolloutStep{SetWeight: ptr.To[int32](30)}, v1.RolloutStep{Pause: &v1.PauseStep{}})
+		p.Spec.Delivery.Serving.HTTPRoute = &v1.HTTPRouteRef{Name: v1.LocalObjectName(p.Name + "-route")}
+		route := &gatewayv1.HTTPRoute{
+			ObjectMeta: metav1.ObjectMeta{Name: p.Name + "-route", Namespace: "default"},
+			Spec: gatewayv1.HTTPRouteSpec{
+				CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{{Name: "gateway"}}},
+				Rules:           []gatewayv1.HTTPRouteRule{{}},
+			},
+		}
+		Expect(k8sClient.Create(ctx, route)).To(Succeed())
+		DeferCleanup(func() { _ = k8sClient.Delete(ctx, route) })
+		enterDelivery(p)
+		eligibleVersion(p, "v1", "1.0.0")
+
+		weights := func(g Gomega) map[string]int32 {
+			got := &gatewayv1.HTTPRoute{}
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(route), got)).To(Succeed())
+			out := map[string]int32{}
+			for _, ref := range got.Spec.Rules[0].BackendRefs {
+				out[string(ref.Name)] = *ref.Weight
+				g.Expect(int32(*ref.Port)).To(Equal(int32(8080)))
+			}
+			return out
+		}
+		Eventually(func(g Gomega) {
+			deployments(g, p)
+			g.Expect(weights(g)).To(Equal(map[string]int32{p.Name + "-v1": 100}))
+		}).Should(Succeed())
+
+		eligibleVersion(p, "v2", "2.0.0")
+		pin(p, "v2")
+		Eventually(func(g Gomega) {
+			deployments(g, p)
+			g.Expect(weights(g)).To(Equal(map[string]int32{p.Name + "-v1": 70, p.Name + "-v2": 30}))
+			g.Expect(fetch(g, p).Status.Rollout).NotTo(BeNil())
+			for _, name := range []string{p.Name, p.Name + "-v1", p.Name + "-v2"} {
+				g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: "default", Name: name}, &corev1.Service{})).To(Succeed())
+			}
+			g.Expect(fetch(g, p).Status.Rollout.Phase).To(Equal(v1.RolloutPaused))
+		}).Should(Succeed())
+
+		annotate(p, v1.AnnotationPromote, "ok")
+		Eventually(func(g Gomega) {
+			deployments(g, p)
+			g.Expect(weights(g)).To(Equal(map[string]int32{p.Name + "-v2": 100}))
+			err := k8sClient.Get(ctx, client.ObjectKey{Namespace: "default", Name: p.Name + "-v1"}, &corev1.Service{})
+			g.Expect(apierrors.IsNotFound(err)).To(BeTrue())
+		}).Should(Succeed())
+	})
+
+	It("scales serving to zero when the product retires, and keeps its versions", func() {
+		p := deliveryProduct("v1")
+		enterDelivery(p)
+		v1mv := eligibleVersion(p, "v1", "1.0.0")
+		Eventually(func(g Gomega) {
+			g.Expect(deployments(g, p)).To(HaveKey(p.Name + "-v1"))
+			g.Expect(fetch(g, p).Status.ProductionVersion).To(Equal("v1"))
+		}).Should(Succeed())
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			got.Spec.Phase = v1.PhaseRetired
+			g.Expect(k8sClient.Update(ctx, got)).To(Succeed())
+		}).Should(Succeed())
+		Eventually(func(g Gomega) {
+			d := deployments(g, p)[p.Name+"-v1"]
+			g.Expect(d).NotTo(BeNil())
+			g.Expect(*d.Spec.Replicas).To(Equal(int32(0)))
+			got := fetch(g, p)
+			g.Expect(got.Status.Phase).To(Equal(v1.PhaseRetired))
+			g.Expect(condition(got.Status.Conditions, ConditionServing).Reason).To(Equal("Retired"))
+			g.Expect(fetchMV(g, v1mv).Name).To(Equal("v1"))
+		}).Should(Succeed())
+	})
+})
