@@ -70,6 +70,8 @@ type Version struct {
 // follows the ratio of ready pods, approximately.
 func Split(total, weight int32) (stable, canary int32) {
 	switch {
+	case total <= 0:
+		return 0, 0
 	case weight <= 0:
 		return total, 0
 	case weight >= 100:
