@@ -225,6 +225,8 @@ func (r *Result) requeueAt(d time.Duration) {
 
 func (r *Result) advance(now metav1.Time) {
 	st := &r.Status
+	r.Events = append(r.Events, Event{Reason: "StepCompleted", Message: fmt.Sprintf(
+		"Completed step %d of the rollout of %s", st.Step+1, st.CanaryVersion)})
 	st.Step++
 	st.StepStartedAt = &now
 	st.Analysis = nil
