@@ -1181,9 +1181,9 @@ type DriftStatus struct {
 	// sustained is true once the breach has lasted the check's for.
 	// +optional
 	Sustained bool `json:"sustained,omitempty"`
-	// lastEvaluated is when the query last ran.
+	// message explains an Unknown result.
 	// +optional
-	LastEvaluated *metav1.Time `json:"lastEvaluated,omitempty"`
+	Message string `json:"message,omitempty"`
 }
 
 // RetrainingStatus shows retraining runs.
@@ -1197,6 +1197,14 @@ type RetrainingStatus struct {
 	// nextScheduleTime is the next schedule tick.
 	// +optional
 	NextScheduleTime *metav1.Time `json:"nextScheduleTime,omitempty"`
+	// lastDriftEpisode is the start of the drift breach the last drift run
+	// answered; the same episode never triggers a second run.
+	// +optional
+	LastDriftEpisode *metav1.Time `json:"lastDriftEpisode,omitempty"`
+	// pending says what trigger waits, and for what (cooldown, a running
+	// Job).
+	// +optional
+	Pending string `json:"pending,omitempty"`
 }
 
 // RetrainingRun is one retraining Job.

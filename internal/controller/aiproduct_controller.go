@@ -24,6 +24,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -61,7 +62,8 @@ type AIProductReconciler struct {
 	Prometheus prom.Querier
 	Clock      clock.PassiveClock
 
-	objectivesDue schedule
+	objectivesDue dueTracker
+	driftDue      dueTracker
 }
 
 // +kubebuilder:rbac:groups=lifecycle.aipm.io,resources=aiproducts,verbs=get;list;watch
@@ -75,6 +77,7 @@ func (r *AIProductReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if err := r.Get(ctx, req.NamespacedName, product); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.objectivesDue.forget(req.NamespacedName)
+			r.driftDue.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -102,7 +105,12 @@ func (r *AIProductReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{RequeueAfter: earliest(requeue, next)}, nil
+	driftNext := r.reconcileDrift(ctx, n, product, now)
+	retrainNext, err := r.reconcileRetraining(ctx, n, product, before.Status.Drift, now)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	return ctrl.Result{RequeueAfter: earliest(requeue, next, driftNext, retrainNext)}, nil
 }
 
 // earliest returns the soonest positive duration, or zero if none is.
@@ -277,6 +285,7 @@ func (r *AIProductReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&lifecyclev1alpha1.AIProduct{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Owns(&appsv1.Deployment{}).
+		Owns(&batchv1.Job{}).
 		Owns(&corev1.Service{}).
 		Watches(&lifecyclev1alpha1.ModelVersion{}, handler.EnqueueRequestsFromMapFunc(productOfVersion)).
 		Named("aiproduct").

@@ -18,6 +18,7 @@ package controller
 
 import (
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -27,12 +28,13 @@ import (
 )
 
 // CacheOptions restricts the manager's cache to what the operator owns: it
-// watches only the Deployments and Services it created (by label), never a
+// watches only the Deployments, Jobs and Services it created (by label), never a
 // cluster's every Deployment or Service.
 func CacheOptions() cache.Options {
 	owned := labels.SelectorFromSet(labels.Set{serving.LabelManagedBy: serving.ManagedBy})
 	return cache.Options{ByObject: map[client.Object]cache.ByObject{
 		&appsv1.Deployment{}: {Label: owned},
+		&batchv1.Job{}:       {Label: owned},
 		&corev1.Service{}:    {Label: owned},
 	}}
 }

@@ -99,10 +99,10 @@ func clearCondition(conds *[]metav1.Condition, typ string) {
 	meta.RemoveStatusCondition(conds, typ)
 }
 
-// schedule remembers, per object, when a periodic evaluation is next due and
+// dueTracker remembers, per object, when a periodic evaluation is next due and
 // for which generation it was made. It lives in memory: after a restart
 // everything is due once, which costs one round of queries and nothing else.
-type schedule struct {
+type dueTracker struct {
 	mu   sync.Mutex
 	next map[types.NamespacedName]dueAt
 }
@@ -114,7 +114,7 @@ type dueAt struct {
 
 // due reports whether the evaluation for key is due at now, and if not, how
 // long until it is. A new generation is always due.
-func (s *schedule) due(key types.NamespacedName, generation int64, now time.Time) (bool, time.Duration) {
+func (s *dueTracker) due(key types.NamespacedName, generation int64, now time.Time) (bool, time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d, ok := s.next[key]
@@ -124,7 +124,7 @@ func (s *schedule) due(key types.NamespacedName, generation int64, now time.Time
 	return false, d.at.Sub(now)
 }
 
-func (s *schedule) set(key types.NamespacedName, generation int64, at time.Time) {
+func (s *dueTracker) set(key types.NamespacedName, generation int64, at time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.next == nil {
@@ -133,7 +133,7 @@ func (s *schedule) set(key types.NamespacedName, generation int64, at time.Time)
 	s.next[key] = dueAt{generation: generation, at: at}
 }
 
-func (s *schedule) forget(key types.NamespacedName) {
+func (s *dueTracker) forget(key types.NamespacedName) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.next, key)

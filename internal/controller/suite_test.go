@@ -31,8 +31,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -100,10 +102,25 @@ var _ = BeforeSuite(func() {
 	querier, err := prom.NewClient(fakeProm.URL, 5*time.Second)
 	Expect(err).NotTo(HaveOccurred())
 
+	startManager(querier)
+})
+
+var (
+	stopManager  func()
+	querierInUse prom.Querier
+)
+
+// startManager runs a fresh manager with fresh reconcilers, as a restarted
+// operator process would have: nothing in memory, everything from the API
+// server.
+func startManager(querier prom.Querier) {
+	querierInUse = querier
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		Cache:   CacheOptions(),
+		// Each restart registers the controllers anew under the same names.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(SetupIndexes(ctx, mgr)).To(Succeed())
@@ -117,13 +134,29 @@ var _ = BeforeSuite(func() {
 		Recorder: mgr.GetEventRecorder("aipm-operator"),
 	}).SetupWithManager(mgr)).To(Succeed())
 
+	mgrCtx, mgrCancel := context.WithCancel(ctx)
+	done := make(chan struct{})
 	go func() {
 		defer GinkgoRecover()
-		Expect(mgr.Start(ctx)).To(Succeed())
+		defer close(done)
+		Expect(mgr.Start(mgrCtx)).To(Succeed())
 	}()
-})
+	stopManager = func() {
+		mgrCancel()
+		<-done
+	}
+}
+
+// restartManager stops the running manager and starts a new one.
+func restartManager() {
+	stopManager()
+	startManager(querierInUse)
+}
 
 var _ = AfterSuite(func() {
+	if stopManager != nil {
+		stopManager()
+	}
 	cancel()
 	if fakeProm != nil {
 		fakeProm.Close()

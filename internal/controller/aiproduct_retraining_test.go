@@ -1,0 +1,262 @@
+/*
+Copyright 2026 The aipm-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"fmt"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/retrain"
+)
+
+// retrainingProduct serves v1 with one drift check on it and retrains on
+// drift, with no cooldown so that tests need not wait.
+func retrainingProduct() *v1.AIProduct {
+	p := deliveryProduct("v1")
+	p.Spec.Delivery.Monitoring = &v1.MonitoringSpec{
+		Interval: metav1.Duration{Duration: 5 * time.Second},
+		Drift: []v1.DriftCheck{{Name: "amount-psi", Feature: "amount", Query: "psi{product=$product, version=$version}",
+			Threshold: "0.2", Statistic: v1.StatisticPSI, For: metav1.Duration{Duration: 4 * time.Second}}},
+	}
+	p.Spec.Delivery.Retraining = &v1.RetrainingSpec{
+		OnDrift:                    true,
+		ConcurrencyPolicy:          v1.ConcurrencyForbid,
+		SuccessfulJobsHistoryLimit: 3, FailedJobsHistoryLimit: 1,
+		Template: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+			RestartPolicy: corev1.RestartPolicyNever,
+			Containers:    []corev1.Container{{Name: "trainer", Image: "example.com/trainer:1"}},
+		}}}},
+	}
+	return p
+}
+
+func productJobs(g Gomega, p *v1.AIProduct) []batchv1.Job {
+	var list batchv1.JobList
+	g.Expect(k8sClient.List(ctx, &list, client.InNamespace(p.Namespace), client.MatchingLabels{v1.LabelProduct: p.Name})).To(Succeed())
+	return list.Items
+}
+
+func productVersions(g Gomega, p *v1.AIProduct) []v1.ModelVersion {
+	var list v1.ModelVersionList
+	g.Expect(k8sClient.List(ctx, &list, client.InNamespace(p.Namespace))).To(Succeed())
+	var out []v1.ModelVersion
+	for _, mv := range list.Items {
+		if string(mv.Spec.Product) == p.Name {
+			out = append(out, mv)
+		}
+	}
+	return out
+}
+
+// finishJob does what the Job controller and the kubelet would: a pod of
+// the Job that succeeded with message as its trainer's termination message,
+// and the Job marked complete.
+func finishJob(job *batchv1.Job, message string) {
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: job.Name + "-pod", Namespace: job.Namespace,
+			Labels: map[string]string{"batch.kubernetes.io/job-name": job.Name}},
+		Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
+			Containers: []corev1.Container{{Name: "trainer", Image: "example.com/trainer:1"}}},
+	}
+	Expect(k8sClient.Create(ctx, pod)).To(Succeed())
+	DeferCleanup(func() { _ = k8sClient.Delete(ctx, pod) })
+	pod.Status = corev1.PodStatus{Phase: corev1.PodSucceeded, ContainerStatuses: []corev1.ContainerStatus{{
+		Name: "trainer", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Message: message}},
+	}}}
+	Expect(k8sClient.Status().Update(ctx, pod)).To(Succeed())
+
+	now := metav1.Now()
+	Eventually(func(g Gomega) {
+		got := &batchv1.Job{}
+		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(job), got)).To(Succeed())
+		got.Status.StartTime = &now
+		got.Status.CompletionTime = &now
+		got.Status.Succeeded = 1
+		got.Status.Conditions = []batchv1.JobCondition{
+			{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, LastTransitionTime: now},
+			{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, LastTransitionTime: now},
+		}
+		g.Expect(k8sClient.Status().Update(ctx, got)).To(Succeed())
+	}).Should(Succeed())
+}
+
+const goodResult = `{"artifact": {"uri": "s3://models/retrained/model.onnx", "format": "ONNX",
+ "digest": "sha256:1111111111111111111111111111111111111111111111111111111111111111"},
+ "metrics": {"auc": 0.93, "demographic_parity_difference": 0.02},
+ "dataset": {"uri": "s3://data/2026-11-23", "digest": "snapshot-7"}}`
+
+var _ = Describe("Drift and retraining", func() {
+	It("turns a sustained drift into exactly one Job, and its result into one ModelVersion with lineage, across a restart", func() {
+		p := retrainingProduct()
+		enterDelivery(p)
+		eligibleVersion(p, "v1", "1.0.0")
+		psi := fmt.Sprintf(`psi{product=%q, version="v1"}`, p.Name)
+		fakeProm.Set(psi, 0.05)
+		Eventually(func(g Gomega) {
+			deployments(g, p)
+			got := fetch(g, p)
+			g.Expect(got.Status.ProductionVersion).To(Equal("v1"))
+			g.Expect(got.Status.DriftState).To(Equal("None"))
+			g.Expect(condition(got.Status.Conditions, ConditionDrifted).Status).To(Equal(metav1.ConditionFalse))
+		}).Should(Succeed())
+
+		By("a breach shorter than for does not count")
+		fakeProm.Set(psi, 0.35)
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			g.Expect(got.Status.DriftState).To(Equal("Breached"))
+			g.Expect(got.Status.Drift[0].BreachedSince).NotTo(BeNil())
+			g.Expect(productJobs(g, p)).To(BeEmpty())
+		}).Should(Succeed())
+
+		By("the breach lasting its for: Drifted, and one Job")
+		var job batchv1.Job
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			g.Expect(got.Status.DriftState).To(Equal("Drifted"))
+			g.Expect(condition(got.Status.Conditions, ConditionDrifted).Status).To(Equal(metav1.ConditionTrue))
+			jobs := productJobs(g, p)
+			g.Expect(jobs).To(HaveLen(1))
+			job = jobs[0]
+			g.Expect(got.Status.Retraining.LastRun).NotTo(BeNil())
+			g.Expect(got.Status.Retraining.LastRun.Job).To(Equal(job.Name))
+			g.Expect(got.Status.Retraining.LastRun.Trigger).To(Equal(v1.TriggerDrift))
+		}, 30*time.Second).Should(Succeed())
+		env := map[string]string{}
+		for _, e := range job.Spec.Template.Spec.Containers[0].Env {
+			env[e.Name] = e.Value
+		}
+		Expect(env).To(HaveKeyWithValue(retrain.EnvTrigger, "Drift"))
+		Expect(env).To(HaveKeyWithValue(retrain.EnvParentVersion, "v1"))
+		Expect(env).To(HaveKeyWithValue(retrain.EnvParentModelURI, "s3://models/"+p.Name+"/1.0.0"))
+		Expect(env).To(HaveKeyWithValue(retrain.EnvTargetVersion, "1.0.1"))
+		Expect(metav1.IsControlledBy(&job, fetchProduct(p))).To(BeTrue())
+
+		By("a restart while the Job runs creates nothing twice")
+		restartManager()
+		Consistently(func(g Gomega) {
+			g.Expect(productJobs(g, p)).To(HaveLen(1))
+		}, 7*time.Second, time.Second).Should(Succeed())
+
+		By("the Job succeeding with a result: one ModelVersion with lineage")
+		finishJob(&job, goodResult)
+		want := p.Name + "-v1-0-1"
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			g.Expect(got.Status.Retraining.LastRun.Result).To(Equal(RunSucceeded))
+			g.Expect(got.Status.Retraining.LastRun.ModelVersion).To(Equal(want))
+			mv := &v1.ModelVersion{}
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: want}, mv)).To(Succeed())
+			g.Expect(mv.Spec.Version).To(Equal("1.0.1"))
+			g.Expect(mv.Spec.Artifact.URI).To(Equal("s3://models/retrained/model.onnx"))
+			g.Expect(mv.Spec.Lineage.Trigger).To(Equal(v1.TriggerDrift))
+			g.Expect(mv.Spec.Lineage.TrainingJob).To(Equal(job.Name))
+			g.Expect(mv.Spec.Lineage.ParentVersion).To(Equal("v1"))
+			g.Expect(mv.Spec.Lineage.Dataset.URI).To(Equal("s3://data/2026-11-23"))
+			g.Expect(mv.Spec.Metrics).To(ContainElement(v1.EvaluationMetric{Name: "auc", Value: "0.93"}))
+			g.Expect(mv.Status.Stage).To(Equal(v1.StageCandidate))
+		}).Should(Succeed())
+		DeferCleanup(func() {
+			_ = k8sClient.Delete(ctx, &v1.ModelVersion{ObjectMeta: metav1.ObjectMeta{Name: want, Namespace: p.Namespace}})
+		})
+
+		By("another restart, with the drift still sustained: the episode was answered, nothing new")
+		restartManager()
+		Consistently(func(g Gomega) {
+			g.Expect(productJobs(g, p)).To(HaveLen(1))
+			g.Expect(productVersions(g, p)).To(HaveLen(2))
+		}, 7*time.Second, time.Second).Should(Succeed())
+		Eventually(func() []string { return eventReasons(p) }).Should(ContainElements("RetrainingStarted", "RetrainingSucceeded"))
+	})
+
+	It("fails a run whose result is malformed, registers nothing, and waits for the cooldown", func() {
+		p := retrainingProduct()
+		p.Spec.Delivery.Retraining.OnDrift = false
+		p.Spec.Delivery.Retraining.Schedule = "0 3 * * *"
+		p.Spec.Delivery.Retraining.Cooldown = metav1.Duration{Duration: time.Hour}
+		enterDelivery(p)
+		eligibleVersion(p, "v1", "1.0.0")
+		Eventually(func(g Gomega) {
+			deployments(g, p)
+			got := fetch(g, p)
+			g.Expect(got.Status.ProductionVersion).To(Equal("v1"))
+			g.Expect(got.Status.Retraining).NotTo(BeNil())
+			g.Expect(got.Status.Retraining.NextScheduleTime).NotTo(BeNil())
+		}).Should(Succeed())
+
+		By("a manual request")
+		annotate(p, v1.AnnotationRetrain, "ticket-42")
+		var job batchv1.Job
+		Eventually(func(g Gomega) {
+			jobs := productJobs(g, p)
+			g.Expect(jobs).To(HaveLen(1))
+			job = jobs[0]
+			got := fetch(g, p)
+			g.Expect(got.Annotations).NotTo(HaveKey(v1.AnnotationRetrain))
+			g.Expect(got.Status.LastRequest.Action).To(Equal("Retrain"))
+			g.Expect(got.Status.Retraining.LastRun.Trigger).To(Equal(v1.TriggerManual))
+		}).Should(Succeed())
+		Expect(job.Name).To(Equal(retrain.JobName(p.Name, retrain.Trigger{Kind: v1.TriggerManual, Key: "ticket-42"})))
+
+		finishJob(&job, `{"artifact": {"uri": "not a uri"}}`)
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			g.Expect(got.Status.Retraining.LastRun.Result).To(Equal(RunFailed))
+			g.Expect(got.Status.Retraining.LastRun.Message).To(ContainSubstring(`artifact.uri "not a uri" is not a model URI`))
+			g.Expect(productVersions(g, p)).To(HaveLen(1))
+		}).Should(Succeed())
+		Eventually(func() []string { return eventReasons(p) }).Should(ContainElement("RetrainingFailed"))
+
+		By("a second request during the cooldown waits")
+		annotate(p, v1.AnnotationRetrain, "ticket-43")
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			g.Expect(got.Status.Retraining.Pending).To(ContainSubstring("Manual trigger waits for the cooldown until"))
+		}).Should(Succeed())
+		Consistently(func(g Gomega) { g.Expect(productJobs(g, p)).To(HaveLen(1)) }, 3*time.Second).Should(Succeed())
+	})
+
+	It("reads drift without data as Unknown, never a breach", func() {
+		p := retrainingProduct()
+		enterDelivery(p)
+		eligibleVersion(p, "v1", "1.0.0")
+		Eventually(func(g Gomega) {
+			deployments(g, p)
+			got := fetch(g, p)
+			g.Expect(got.Status.DriftState).To(Equal("Unknown"))
+			g.Expect(got.Status.Drift[0].Message).To(Equal("no data"))
+			c := condition(got.Status.Conditions, ConditionDrifted)
+			g.Expect(c.Status).To(Equal(metav1.ConditionUnknown))
+		}).Should(Succeed())
+		Consistently(func(g Gomega) { g.Expect(productJobs(g, p)).To(BeEmpty()) }, 6*time.Second).Should(Succeed())
+	})
+})
+
+func fetchProduct(p *v1.AIProduct) *v1.AIProduct {
+	got := &v1.AIProduct{}
+	Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(p), got)).To(Succeed())
+	return got
+}

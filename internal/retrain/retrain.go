@@ -1,0 +1,262 @@
+/*
+Copyright 2026 The aipm-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package retrain renders retraining Jobs and reads what they report. Job
+// names derive from the trigger alone, so that a restart, a requeue or a
+// second replica asking for the same run asks for the same name, and the
+// API server refuses the duplicate.
+package retrain
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/version"
+
+	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/serving"
+)
+
+// Labels and annotations on retraining Jobs.
+const (
+	LabelTrigger            = "lifecycle.aipm.io/trigger"
+	AnnotationTargetVersion = "lifecycle.aipm.io/target-version"
+	AnnotationTargetName    = "lifecycle.aipm.io/target-name"
+	AnnotationParentVersion = "lifecycle.aipm.io/parent-version"
+	AnnotationTriggerKey    = "lifecycle.aipm.io/trigger-key"
+)
+
+// Environment variables the trainer receives.
+const (
+	EnvProduct         = "AIPM_PRODUCT"
+	EnvNamespace       = "AIPM_NAMESPACE"
+	EnvTrigger         = "AIPM_TRIGGER"
+	EnvParentVersion   = "AIPM_PARENT_VERSION"
+	EnvParentModelURI  = "AIPM_PARENT_MODEL_URI"
+	EnvTargetVersion   = "AIPM_TARGET_VERSION"
+	EnvResultContainer = "AIPM_RESULT_CONTAINER"
+)
+
+// Trigger is what asked for a run, and the key that identifies the ask: the
+// schedule tick, the drift episode's start, or the manual request's value.
+type Trigger struct {
+	Kind v1.TrainingTrigger
+	Key  string
+}
+
+// JobName is the one name a trigger's Job can have.
+func JobName(product string, t Trigger) string {
+	sum := sha256.Sum256([]byte(product + "\x00" + string(t.Kind) + "\x00" + t.Key))
+	suffix := "-" + strings.ToLower(string(t.Kind)) + "-" + hex.EncodeToString(sum[:])[:10]
+	// Job names become a pod label value: 63 characters at most.
+	prefix := product
+	if max := 63 - len(suffix); len(prefix) > max {
+		prefix = strings.TrimRight(prefix[:max], "-.")
+	}
+	return prefix + suffix
+}
+
+// NextVersion is the version a new run produces: the patch after the highest
+// semantic version of the product's versions, or 0.1.0 for the first.
+func NextVersion(versions []v1.ModelVersion) string {
+	var best *version.Version
+	for _, mv := range versions {
+		v, err := version.ParseSemantic(strings.TrimPrefix(mv.Spec.Version, "v"))
+		if err != nil {
+			continue
+		}
+		if best == nil || v.GreaterThan(best) {
+			best = v
+		}
+	}
+	if best == nil {
+		return "0.1.0"
+	}
+	return fmt.Sprintf("%d.%d.%d", best.Major(), best.Minor(), best.Patch()+1)
+}
+
+// VersionName is the ModelVersion object name for a product's semver, such
+// as fraud-detector-v1-2-3.
+func VersionName(product, semver string) string {
+	return serving.Shorten(product+"-v"+strings.NewReplacer(".", "-", "+", "-").Replace(semver), 253)
+}
+
+// Run is what a Job needs to know.
+type Run struct {
+	Name          string
+	Trigger       Trigger
+	Parent        *v1.ModelVersion
+	TargetVersion string
+}
+
+// Job renders the retraining Job from the product's template.
+func Job(p *v1.AIProduct, run Run) *batchv1.Job {
+	spec := p.Spec.Delivery.Retraining
+	tpl := spec.Template.DeepCopy()
+	labels := map[string]string{
+		v1.LabelProduct:        p.Name,
+		serving.LabelManagedBy: serving.ManagedBy,
+		LabelTrigger:           string(run.Trigger.Kind),
+	}
+	job := &batchv1.Job{
+		TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        run.Name,
+			Namespace:   p.Namespace,
+			Labels:      merge(tpl.Labels, labels),
+			Annotations: merge(tpl.Annotations, nil),
+		},
+		Spec: tpl.Spec,
+	}
+	job.Annotations[AnnotationTargetVersion] = run.TargetVersion
+	job.Annotations[AnnotationTargetName] = VersionName(p.Name, run.TargetVersion)
+	job.Annotations[AnnotationTriggerKey] = run.Trigger.Key
+	parentURI := ""
+	if run.Parent != nil {
+		job.Annotations[AnnotationParentVersion] = run.Parent.Name
+		parentURI = run.Parent.Spec.Artifact.URI
+	}
+	pod := &job.Spec.Template
+	pod.Labels = merge(pod.Labels, labels)
+	if pod.Spec.RestartPolicy == "" {
+		pod.Spec.RestartPolicy = corev1.RestartPolicyNever
+	}
+	result := ResultContainer(p, pod.Spec.Containers)
+	for i := range pod.Spec.Containers {
+		c := &pod.Spec.Containers[i]
+		for _, e := range []corev1.EnvVar{
+			{Name: EnvProduct, Value: p.Name},
+			{Name: EnvNamespace, Value: p.Namespace},
+			{Name: EnvTrigger, Value: string(run.Trigger.Kind)},
+			{Name: EnvParentVersion, Value: job.Annotations[AnnotationParentVersion]},
+			{Name: EnvParentModelURI, Value: parentURI},
+			{Name: EnvTargetVersion, Value: run.TargetVersion},
+			{Name: EnvResultContainer, Value: result},
+		} {
+			c.Env = append(c.Env, e)
+		}
+		if c.Name == result && c.TerminationMessagePolicy == "" {
+			c.TerminationMessagePolicy = corev1.TerminationMessageReadFile
+		}
+	}
+	return job
+}
+
+// ResultContainer is the container whose termination message carries the
+// result: spec.delivery.retraining.resultContainer, or the first one.
+func ResultContainer(p *v1.AIProduct, containers []corev1.Container) string {
+	if n := p.Spec.Delivery.Retraining.ResultContainer; n != "" {
+		return n
+	}
+	if len(containers) > 0 {
+		return containers[0].Name
+	}
+	return ""
+}
+
+func merge(a, b map[string]string) map[string]string {
+	out := make(map[string]string, len(a)+len(b))
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
+
+// Result is what a trainer reports in its termination message, as JSON:
+//
+//	{"artifact": {"uri": "s3://models/churn/1.3.0", "format": "ONNX", "digest": "sha256:..."},
+//	 "metrics": {"auc": 0.93, "demographic_parity_difference": 0.02},
+//	 "dataset": {"uri": "s3://data/churn/2026-11", "digest": "snapshot-42"}}
+type Result struct {
+	Artifact struct {
+		URI    string `json:"uri"`
+		Format string `json:"format,omitempty"`
+		Digest string `json:"digest,omitempty"`
+	} `json:"artifact"`
+	Metrics map[string]float64 `json:"metrics,omitempty"`
+	Dataset *struct {
+		URI    string `json:"uri,omitempty"`
+		Digest string `json:"digest,omitempty"`
+	} `json:"dataset,omitempty"`
+}
+
+// These mirror the admission rules of ModelVersion, so that a result that
+// parses here is a ModelVersion the API server accepts.
+var (
+	uriPattern    = regexp.MustCompile(`^(s3|gs|gcs|az|abfs|hf|oci|https?|pvc|file|mlflow|models)://[^\s]+$`)
+	digestPattern = regexp.MustCompile(`^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$`)
+	metricPattern = regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`)
+	formats       = map[string]bool{"ONNX": true, "TensorFlow": true, "PyTorch": true, "SKLearn": true, "XGBoost": true,
+		"LightGBM": true, "MLflow": true, "HuggingFace": true, "Triton": true, "Custom": true}
+)
+
+// ErrNoResult means the result container left no termination message.
+var ErrNoResult = errors.New("the result container left no termination message")
+
+// ParseResult reads and checks a termination message.
+func ParseResult(msg string) (*Result, error) {
+	msg = strings.TrimSpace(msg)
+	if msg == "" {
+		return nil, ErrNoResult
+	}
+	dec := json.NewDecoder(strings.NewReader(msg))
+	dec.DisallowUnknownFields()
+	var r Result
+	if err := dec.Decode(&r); err != nil {
+		return nil, fmt.Errorf("the termination message is not a result: %w", err)
+	}
+	switch {
+	case len(r.Artifact.URI) > 2048 || !uriPattern.MatchString(r.Artifact.URI):
+		return nil, fmt.Errorf("artifact.uri %q is not a model URI (s3://, gs://, hf://, oci://, https://, pvc://, ...)", trim(r.Artifact.URI))
+	case r.Artifact.Format != "" && !formats[r.Artifact.Format]:
+		return nil, fmt.Errorf("artifact.format %q is not a known format", trim(r.Artifact.Format))
+	case r.Artifact.Digest != "" && !digestPattern.MatchString(r.Artifact.Digest):
+		return nil, fmt.Errorf("artifact.digest %q is not sha256:<64 hex> or sha512:<128 hex>", trim(r.Artifact.Digest))
+	case len(r.Metrics) > 64:
+		return nil, fmt.Errorf("%d metrics; at most 64", len(r.Metrics))
+	}
+	for name, v := range r.Metrics {
+		if len(name) > 63 || !metricPattern.MatchString(name) {
+			return nil, fmt.Errorf("metric name %q is not valid", trim(name))
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("metric %s is not a finite number", name)
+		}
+	}
+	if r.Dataset != nil && (len(r.Dataset.URI) > 2048 || len(r.Dataset.Digest) > 160) {
+		return nil, errors.New("dataset uri or digest too long")
+	}
+	return &r, nil
+}
+
+func trim(s string) string {
+	if len(s) > 64 {
+		return s[:61] + "..."
+	}
+	return s
+}

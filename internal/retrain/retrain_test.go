@@ -1,0 +1,133 @@
+/*
+Copyright 2026 The aipm-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package retrain
+
+import (
+	"strings"
+	"testing"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+)
+
+func TestJobName(t *testing.T) {
+	a := JobName("churn", Trigger{Kind: v1.TriggerSchedule, Key: "1767225600"})
+	if a != JobName("churn", Trigger{Kind: v1.TriggerSchedule, Key: "1767225600"}) {
+		t.Fatal("the same trigger must name the same Job")
+	}
+	for _, other := range []string{
+		JobName("churn", Trigger{Kind: v1.TriggerSchedule, Key: "1767229200"}),
+		JobName("churn", Trigger{Kind: v1.TriggerDrift, Key: "1767225600"}),
+		JobName("churn2", Trigger{Kind: v1.TriggerSchedule, Key: "1767225600"}),
+	} {
+		if other == a {
+			t.Fatalf("distinct triggers share the name %s", a)
+		}
+	}
+	if !strings.HasPrefix(a, "churn-schedule-") {
+		t.Errorf("name %s does not say what it is", a)
+	}
+	long := JobName(strings.Repeat("p", 250), Trigger{Kind: v1.TriggerManual, Key: "x"})
+	if len(long) > 63 {
+		t.Errorf("name of %d characters", len(long))
+	}
+}
+
+func TestNextVersion(t *testing.T) {
+	mv := func(v string) v1.ModelVersion { return v1.ModelVersion{Spec: v1.ModelVersionSpec{Version: v}} }
+	tests := []struct {
+		in   []v1.ModelVersion
+		want string
+	}{
+		{nil, "0.1.0"},
+		{[]v1.ModelVersion{mv("1.2.0"), mv("1.10.3"), mv("1.9.9")}, "1.10.4"},
+		{[]v1.ModelVersion{mv("v2.0.0"), mv("2.0.0-rc.1")}, "2.0.1"},
+	}
+	for _, tt := range tests {
+		if got := NextVersion(tt.in); got != tt.want {
+			t.Errorf("NextVersion = %s, want %s", got, tt.want)
+		}
+	}
+	if got := VersionName("churn", "1.10.4"); got != "churn-v1-10-4" {
+		t.Errorf("VersionName = %s", got)
+	}
+}
+
+func TestJob(t *testing.T) {
+	p := &v1.AIProduct{ObjectMeta: metav1.ObjectMeta{Name: "churn", Namespace: "ml"},
+		Spec: v1.AIProductSpec{Delivery: &v1.DeliverySpec{Retraining: &v1.RetrainingSpec{
+			ResultContainer: "train",
+			Template: batchv1.JobTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"team": "ml"}},
+				Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{
+					{Name: "fetch", Image: "fetch:1"}, {Name: "train", Image: "train:1"},
+				}}}},
+			},
+		}}}}
+	parent := &v1.ModelVersion{ObjectMeta: metav1.ObjectMeta{Name: "churn-v1-0-0"},
+		Spec: v1.ModelVersionSpec{Artifact: v1.Artifact{URI: "s3://m/1.0.0"}}}
+	job := Job(p, Run{Name: "churn-drift-abc", Trigger: Trigger{Kind: v1.TriggerDrift, Key: "1"}, Parent: parent, TargetVersion: "1.0.1"})
+	if job.Labels["team"] != "ml" || job.Labels[v1.LabelProduct] != "churn" || job.Labels[LabelTrigger] != "Drift" {
+		t.Errorf("labels %v", job.Labels)
+	}
+	if job.Annotations[AnnotationTargetName] != "churn-v1-0-1" || job.Annotations[AnnotationParentVersion] != "churn-v1-0-0" {
+		t.Errorf("annotations %v", job.Annotations)
+	}
+	if job.Spec.Template.Spec.RestartPolicy != corev1.RestartPolicyNever {
+		t.Errorf("restartPolicy %q", job.Spec.Template.Spec.RestartPolicy)
+	}
+	train := job.Spec.Template.Spec.Containers[1]
+	env := map[string]string{}
+	for _, e := range train.Env {
+		env[e.Name] = e.Value
+	}
+	if env[EnvParentModelURI] != "s3://m/1.0.0" || env[EnvTargetVersion] != "1.0.1" || env[EnvResultContainer] != "train" || env[EnvTrigger] != "Drift" {
+		t.Errorf("env %v", env)
+	}
+	if train.TerminationMessagePolicy != corev1.TerminationMessageReadFile {
+		t.Errorf("policy %q", train.TerminationMessagePolicy)
+	}
+	if len(p.Spec.Delivery.Retraining.Template.Spec.Template.Spec.Containers[1].Env) != 0 {
+		t.Error("rendering changed the product's template")
+	}
+}
+
+func TestParseResult(t *testing.T) {
+	good := `{"artifact":{"uri":"s3://m/x.onnx","format":"ONNX","digest":"sha256:` + strings.Repeat("a", 64) + `"},"metrics":{"auc":0.9},"dataset":{"uri":"s3://d"}}`
+	r, err := ParseResult(good)
+	if err != nil || r.Artifact.URI != "s3://m/x.onnx" || r.Metrics["auc"] != 0.9 || r.Dataset.URI != "s3://d" {
+		t.Fatalf("good result: %+v, %v", r, err)
+	}
+	bad := map[string]string{
+		"":                               "no termination message",
+		"Error: out of memory":           "not a result",
+		`{"artifact":{"uri":"ftp://x"}}`: "is not a model URI",
+		`{"artifact":{"uri":"s3://x","format":"Pickle"}}`:        "not a known format",
+		`{"artifact":{"uri":"s3://x","digest":"md5:1"}}`:         "is not sha256",
+		`{"artifact":{"uri":"s3://x"},"metrics":{"bad name":1}}`: "metric name",
+		`{"artifact":{"uri":"s3://x"},"extra":true}`:             "unknown field",
+		`{"artifact":{"uri":"s3://x"},"metrics":{"auc":"high"}}`: "not a result",
+	}
+	for msg, want := range bad {
+		if _, err := ParseResult(msg); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseResult(%q) = %v, want an error containing %q", msg, err, want)
+		}
+	}
+}
