@@ -26,6 +26,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
@@ -237,6 +238,42 @@ var _ = Describe("Drift and retraining", func() {
 			g.Expect(got.Status.Retraining.Pending).To(ContainSubstring("Manual trigger waits for the cooldown until"))
 		}).Should(Succeed())
 		Consistently(func(g Gomega) { g.Expect(productJobs(g, p)).To(HaveLen(1)) }, 3*time.Second).Should(Succeed())
+	})
+
+	It("closes the loop: drift, retraining, a new version, canary, production", func() {
+		p := retrainingProduct()
+		p.Spec.Delivery.ModelVersion = v1.ModelVersionSelection{Policy: v1.VersionLatestEligible}
+		p.Spec.Delivery.Rollout = &v1.RolloutSpec{Steps: []v1.RolloutStep{
+			{SetWeight: ptr.To[int32](50)},
+			{Analysis: &v1.AnalysisSpec{Interval: metav1.Duration{Duration: time.Second}, Count: 1,
+				Metrics: []v1.MetricCheck{{Name: "error-rate", Query: "errors{version=$version}", Threshold: "0.01", Direction: v1.AtMost}}}},
+		}}
+		enterDelivery(p)
+		eligibleVersion(p, "v1", "1.0.0")
+		psi := fmt.Sprintf(`psi{product=%q, version="v1"}`, p.Name)
+		fakeProm.Set(psi, 0.9)
+		var job batchv1.Job
+		Eventually(func(g Gomega) {
+			deployments(g, p)
+			g.Expect(fetch(g, p).Status.ProductionVersion).To(Equal("v1"))
+			jobs := productJobs(g, p)
+			g.Expect(jobs).To(HaveLen(1))
+			job = jobs[0]
+		}, 30*time.Second).Should(Succeed())
+
+		next := p.Name + "-v1-0-1"
+		fakeProm.Set(fmt.Sprintf(`errors{version=%q}`, next), 0.001)
+		finishJob(&job, goodResult)
+		DeferCleanup(func() { _ = k8sClient.Delete(ctx, &v1.ModelVersion{ObjectMeta: metav1.ObjectMeta{Name: next, Namespace: p.Namespace}}) })
+		Eventually(func(g Gomega) {
+			deployments(g, p)
+			got := fetch(g, p)
+			g.Expect(got.Status.ProductionVersion).To(Equal(next))
+			g.Expect(got.Status.Rollout.Phase).To(Equal(v1.RolloutSucceeded))
+			mv := &v1.ModelVersion{}
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: next}, mv)).To(Succeed())
+			g.Expect(mv.Status.Stage).To(Equal(v1.StageProduction))
+		}, 30*time.Second).Should(Succeed())
 	})
 
 	It("reads drift without data as Unknown, never a breach", func() {
