@@ -264,7 +264,9 @@ var _ = Describe("Drift and retraining", func() {
 		next := p.Name + "-v1-0-1"
 		fakeProm.Set(fmt.Sprintf(`errors{version=%q}`, next), 0.001)
 		finishJob(&job, goodResult)
-		DeferCleanup(func() { _ = k8sClient.Delete(ctx, &v1.ModelVersion{ObjectMeta: metav1.ObjectMeta{Name: next, Namespace: p.Namespace}}) })
+		DeferCleanup(func() {
+			_ = k8sClient.Delete(ctx, &v1.ModelVersion{ObjectMeta: metav1.ObjectMeta{Name: next, Namespace: p.Namespace}})
+		})
 		Eventually(func(g Gomega) {
 			deployments(g, p)
 			got := fetch(g, p)
