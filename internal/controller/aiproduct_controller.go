@@ -41,6 +41,7 @@ import (
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/gates"
+	"github.com/aipm-io/aipm-operator/internal/metrics"
 	"github.com/aipm-io/aipm-operator/internal/objectives"
 	"github.com/aipm-io/aipm-operator/internal/prom"
 )
@@ -78,6 +79,7 @@ func (r *AIProductReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		if apierrors.IsNotFound(err) {
 			r.objectivesDue.forget(req.NamespacedName)
 			r.driftDue.forget(req.NamespacedName)
+			metrics.DeleteProduct(req.Namespace, req.Name)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -87,6 +89,7 @@ func (r *AIProductReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	n := notifier{recorder: r.Recorder}
 	before := product.DeepCopy()
 	defer func() {
+		r.recordMetrics(ctx, product)
 		if equality.Semantic.DeepEqual(before.Status, product.Status) {
 			return
 		}
@@ -111,6 +114,24 @@ func (r *AIProductReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		return ctrl.Result{}, err
 	}
 	return ctrl.Result{RequeueAfter: earliest(requeue, next, driftNext, retrainNext)}, nil
+}
+
+// recordMetrics sets the product's gauges from the status just computed and
+// from the stages of its versions, read from the cache.
+func (r *AIProductReconciler) recordMetrics(ctx context.Context, p *lifecyclev1alpha1.AIProduct) {
+	var versions lifecyclev1alpha1.ModelVersionList
+	if err := r.List(ctx, &versions, client.InNamespace(p.Namespace), client.MatchingFields{productIndex: p.Name}); err != nil {
+		return
+	}
+	counts := map[lifecyclev1alpha1.Stage]int{}
+	var promotedAt time.Time
+	for _, mv := range versions.Items {
+		counts[mv.Status.Stage]++
+		if mv.Name == p.Status.ProductionVersion && mv.Status.StageTransitionTime != nil {
+			promotedAt = mv.Status.StageTransitionTime.Time
+		}
+	}
+	metrics.RecordProduct(p, counts, promotedAt)
 }
 
 // earliest returns the soonest positive duration, or zero if none is.

@@ -30,6 +30,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/metrics"
 	"github.com/aipm-io/aipm-operator/internal/prom"
 	"github.com/aipm-io/aipm-operator/internal/rollout"
 	"github.com/aipm-io/aipm-operator/internal/serving"
@@ -113,6 +114,7 @@ func (r *AIProductReconciler) reconcileDelivery(ctx context.Context, n notifier,
 		}
 		ro.Phase, ro.Weight, ro.FinishedAt = v1.RolloutAborted, 0, &now
 		ro.Message = fmt.Sprintf("%s abandoned: %s is now the version to serve", ro.CanaryVersion, p.Status.DesiredVersion)
+		metrics.RolloutFinished(p.Namespace, p.Name, "Abandoned")
 		inFlight = false
 	}
 
@@ -200,6 +202,9 @@ func (r *AIProductReconciler) runRollout(ctx context.Context, n notifier, p *v1.
 		}
 	}
 	ro := p.Status.Rollout
+	if rollout.Terminal(ro.Phase) {
+		metrics.RolloutFinished(p.Namespace, p.Name, ro.Phase)
+	}
 	switch ro.Phase {
 	case v1.RolloutSucceeded:
 		p.Status.ProductionVersion = canary.Name

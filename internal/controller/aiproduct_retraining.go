@@ -34,6 +34,7 @@ import (
 
 	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/drift"
+	"github.com/aipm-io/aipm-operator/internal/metrics"
 	"github.com/aipm-io/aipm-operator/internal/prom"
 	"github.com/aipm-io/aipm-operator/internal/retrain"
 	"github.com/aipm-io/aipm-operator/internal/schedule"
@@ -191,6 +192,7 @@ func (r *AIProductReconciler) reconcileRetraining(ctx context.Context, n notifie
 			}
 		}
 		rs.LastRun.Result, rs.LastRun.Message, rs.LastRun.CompletionTime = RunFailed, "replaced by a newer "+string(trigger.Kind)+" run", &now
+		finished(p, rs.LastRun)
 		n.event(ctx, p, true, "RetrainingReplaced", "Retrain", fmt.Sprintf("Replaced Job %s (concurrencyPolicy Replace)", rs.LastRun.Job))
 	} else if rs.LastRun != nil && rs.LastRun.CompletionTime != nil {
 		if end := rs.LastRun.CompletionTime.Add(spec.Cooldown.Duration); now.Time.Before(end) {
@@ -293,6 +295,7 @@ func (r *AIProductReconciler) startRun(ctx context.Context, n notifier, p *v1.AI
 		p.Status.Retraining.LastRun = &v1.RetrainingRun{Job: name, Trigger: t.Kind, Result: RunFailed,
 			Message: "creating the Job failed: " + err.Error(), StartTime: &now, CompletionTime: &now}
 		n.event(ctx, p, true, "RetrainingFailed", "Retrain", "Could not create retraining Job "+name+": "+err.Error())
+		finished(p, p.Status.Retraining.LastRun)
 		if apierrors.IsInvalid(err) || apierrors.IsForbidden(err) {
 			return nil
 		}
@@ -316,6 +319,7 @@ func (r *AIProductReconciler) followRun(ctx context.Context, n notifier, p *v1.A
 	fail := func(msg string) {
 		run.Result, run.Message, run.CompletionTime = RunFailed, msg, &now
 		n.event(ctx, p, true, "RetrainingFailed", "Retrain", fmt.Sprintf("Retraining Job %s failed: %s", run.Job, msg))
+		finished(p, run)
 	}
 	if job == nil {
 		// The cache may not have seen a Job created a moment ago.
@@ -355,6 +359,7 @@ func (r *AIProductReconciler) followRun(ctx context.Context, n notifier, p *v1.A
 		return err
 	}
 	run.Result, run.ModelVersion, run.CompletionTime, run.Message = RunSucceeded, mv, &now, ""
+	finished(p, run)
 	n.event(ctx, p, false, "RetrainingSucceeded", "Retrain", fmt.Sprintf("Retraining Job %s registered ModelVersion %s", job.Name, mv))
 	return nil
 }
@@ -469,4 +474,13 @@ func (r *AIProductReconciler) pruneJobs(ctx context.Context, spec *v1.Retraining
 		}
 	}
 	return nil
+}
+
+// finished counts a run that has just ended.
+func finished(p *v1.AIProduct, run *v1.RetrainingRun) {
+	var d time.Duration
+	if run.StartTime != nil && run.CompletionTime != nil {
+		d = run.CompletionTime.Sub(run.StartTime.Time)
+	}
+	metrics.RetrainingFinished(p.Namespace, p.Name, run.Trigger, run.Result, d)
 }

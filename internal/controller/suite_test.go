@@ -18,6 +18,7 @@ package controller
 
 import (
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,6 +39,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
@@ -106,6 +108,7 @@ var _ = BeforeSuite(func() {
 })
 
 var (
+	metricsAddr  string
 	stopManager  func()
 	querierInUse prom.Querier
 )
@@ -115,10 +118,17 @@ var (
 // server.
 func startManager(querier prom.Querier) {
 	querierInUse = querier
+	// Metrics are served as in production: HTTPS, with authentication and
+	// authorization through the API server.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	metricsAddr = l.Addr().String()
+	Expect(l.Close()).To(Succeed())
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:  scheme,
-		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache:   CacheOptions(),
+		Scheme: scheme,
+		Metrics: metricsserver.Options{BindAddress: metricsAddr, SecureServing: true,
+			FilterProvider: filters.WithAuthenticationAndAuthorization},
+		Cache: CacheOptions(),
 		// Each restart registers the controllers anew under the same names.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
