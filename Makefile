@@ -46,8 +46,12 @@ control-plane: ## Build kube-apiserver, etcd and kubectl into bin/ from the Go m
 	@hack/build-control-plane.sh kube-apiserver etcd kubectl >/dev/null
 
 .PHONY: test
-test: manifests generate fmt vet control-plane ## Run unit and envtest tests (builds the control plane on first use).
+test: manifests generate fmt vet control-plane test-alerts ## Run unit and envtest tests (builds the control plane on first use).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
+
+.PHONY: test-alerts
+test-alerts: ## Check and unit-test the alerting rules with promtool
+	bash hack/check-alerts.sh
 
 .PHONY: lint
 lint: ## Run gofmt and go vet, failing on any finding.

@@ -1267,6 +1267,16 @@ type ExperimentStatus struct {
 	// Header or None.
 	// +optional
 	Traffic string `json:"traffic,omitempty"`
+	// lastEvaluated is when the criteria were last evaluated.
+	// +optional
+	LastEvaluated *metav1.Time `json:"lastEvaluated,omitempty"`
+	// candidateSamples is the last result of sampleQuery for the candidate.
+	// +optional
+	CandidateSamples Decimal `json:"candidateSamples,omitempty"`
+	// controlSamples is the last result of sampleQuery for production, in
+	// an ABTest.
+	// +optional
+	ControlSamples Decimal `json:"controlSamples,omitempty"`
 	// criteria shows each criterion's last values.
 	// +optional
 	// +listType=map

@@ -446,6 +446,10 @@ func (in *ExperimentStatus) DeepCopyInto(out *ExperimentStatus) {
 		in, out := &in.FinishedAt, &out.FinishedAt
 		*out = (*in).DeepCopy()
 	}
+	if in.LastEvaluated != nil {
+		in, out := &in.LastEvaluated, &out.LastEvaluated
+		*out = (*in).DeepCopy()
+	}
 	if in.Criteria != nil {
 		in, out := &in.Criteria, &out.Criteria
 		*out = make([]CriterionStatus, len(*in))

@@ -93,7 +93,8 @@ func (r *AIProductReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		if equality.Semantic.DeepEqual(before.Status, product.Status) {
 			return
 		}
-		if err := r.Status().Patch(ctx, product, client.MergeFrom(before)); err != nil {
+		// A product deleted while it was reconciled has no status to write.
+		if err := r.Status().Patch(ctx, product, client.MergeFrom(before)); client.IgnoreNotFound(err) != nil {
 			retErr = errors.Join(retErr, fmt.Errorf("patching status: %w", err))
 		}
 	}()
@@ -104,6 +105,12 @@ func (r *AIProductReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 
 	requeue := r.reconcileObjectives(ctx, n, product, now)
 	r.reconcilePhase(ctx, n, product, now)
+	expNext, err := r.reconcileExperiments(ctx, n, product, now)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	// An experiment's verdict may open the Discovery gate at once.
+	r.reconcilePhase(ctx, n, product, now)
 	next, dl, err := r.reconcileDelivery(ctx, n, product, now)
 	if err != nil {
 		return ctrl.Result{}, err
@@ -113,7 +120,7 @@ func (r *AIProductReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{RequeueAfter: earliest(requeue, next, driftNext, retrainNext)}, nil
+	return ctrl.Result{RequeueAfter: earliest(requeue, expNext, next, driftNext, retrainNext)}, nil
 }
 
 // recordMetrics sets the product's gauges from the status just computed and

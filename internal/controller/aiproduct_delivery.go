@@ -62,9 +62,7 @@ type delivery struct {
 // reconcileDelivery serves the production version, runs the rollout of a new
 // one, and records the outcome on the product and its versions.
 func (r *AIProductReconciler) reconcileDelivery(ctx context.Context, n notifier, p *v1.AIProduct, now metav1.Time) (time.Duration, delivery, error) {
-	if p.Spec.Delivery == nil || (p.Status.Phase != v1.PhaseDelivery && p.Status.Phase != v1.PhaseRetired) {
-		// Serving only runs in Delivery; a product moved back keeps its
-		// objects scaled to zero, so that moving forward again is quick.
+	if p.Spec.Delivery == nil {
 		if err := r.scaleToZero(ctx, p); err != nil {
 			return 0, delivery{}, err
 		}
@@ -88,6 +86,19 @@ func (r *AIProductReconciler) reconcileDelivery(ctx context.Context, n notifier,
 		n.setCondition(ctx, p, &p.Status.Conditions, metav1.Condition{Type: ConditionServing, Status: metav1.ConditionFalse,
 			Reason: "Retired", Message: "the product is retired: serving is scaled to zero"})
 		return 0, delivery{}, nil
+	}
+
+	if p.Status.Phase != v1.PhaseDelivery {
+		// Before Delivery nothing new is rolled out; a product moved back
+		// from Delivery keeps serving its production version, which its
+		// experiments compare against.
+		prod := byName[p.Status.ProductionVersion]
+		if prod == nil {
+			clearCondition(&p.Status.Conditions, ConditionServing)
+			return 0, delivery{}, nil
+		}
+		_, _, err := r.serveStable(ctx, n, p, prod)
+		return 0, delivery{}, err
 	}
 
 	choice := rollout.Choose(p.Spec.Delivery.ModelVersion, versions.Items, p.Status.ProductionVersion)
@@ -324,7 +335,7 @@ func (r *AIProductReconciler) applyServing(ctx context.Context, p *v1.AIProduct,
 	if p.Status.Phase == v1.PhaseRetired || (stable == nil && canary == nil) {
 		return stableReady, canaryReady, nil
 	}
-	routed, err := traffic.For(p, r.Client, r.APIReader).Route(ctx, p, target(stable), target(canary), weight)
+	routed, err := traffic.For(p, r.Client, r.APIReader, r.liveExperiment(p)).Route(ctx, p, target(stable), target(canary), weight)
 	if err != nil {
 		return false, false, err
 	}
@@ -344,7 +355,7 @@ func (r *AIProductReconciler) applyDeployments(ctx context.Context, p *v1.AIProd
 	live := map[string]*appsv1.Deployment{}
 	for i := range existing.Items {
 		d := &existing.Items[i]
-		if !metav1.IsControlledBy(d, p) {
+		if _, exp := d.Labels[LabelExperiment]; exp || !metav1.IsControlledBy(d, p) {
 			continue
 		}
 		if _, ok := wanted[d.Name]; !ok {
@@ -387,7 +398,7 @@ func (r *AIProductReconciler) applyServices(ctx context.Context, p *v1.AIProduct
 	}
 	for i := range existing.Items {
 		have := &existing.Items[i]
-		if !metav1.IsControlledBy(have, p) {
+		if _, exp := have.Labels[LabelExperiment]; exp || !metav1.IsControlledBy(have, p) {
 			continue
 		}
 		w, ok := want[have.Name]

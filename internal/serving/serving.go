@@ -236,5 +236,8 @@ func stamp(obj metav1.Object, spec any) {
 	obj.SetAnnotations(map[string]string{AnnotationSpecHash: hex.EncodeToString(sum[:16])})
 }
 
+// Restamp records the hash again after a caller changed what was rendered.
+func Restamp(obj metav1.Object, spec any) { stamp(obj, spec) }
+
 // Hash returns the recorded hash of an object.
 func Hash(obj metav1.Object) string { return obj.GetAnnotations()[AnnotationSpecHash] }

@@ -22,6 +22,7 @@ package traffic
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -50,14 +51,25 @@ type Router interface {
 	Route(ctx context.Context, p *v1.AIProduct, stable, canary *Target, weight int32) (inEffect bool, err error)
 }
 
-// For returns the router a product's serving spec asks for.
-func For(p *v1.AIProduct, c client.Client, reader client.Reader) Router {
+// Experiment is the live traffic a discovery experiment takes from the
+// route: a share of it (Percent), the requests matching a header (Header),
+// or a mirrored copy (Mirror). Service is the experiment's own Service.
+type Experiment struct {
+	Service string
+	Percent int32
+	Header  *v1.HeaderMatch
+	Mirror  bool
+}
+
+// For returns the router a product's serving spec asks for. exp is the
+// running live-traffic experiment, if any; only a route can carry it.
+func For(p *v1.AIProduct, c client.Client, reader client.Reader, exp *Experiment) Router {
 	s := p.Spec.Delivery.Serving
 	switch {
 	case s.Backend == v1.BackendKServe:
 		return &KServe{Client: c, Reader: reader}
 	case s.HTTPRoute != nil:
-		return &HTTPRoute{Client: c, Reader: reader}
+		return &HTTPRoute{Client: c, Reader: reader, Experiment: exp}
 	default:
 		return ReplicaRatio{}
 	}
@@ -80,7 +92,13 @@ type HTTPRoute struct {
 	// Reader reads the route without a cache: the Gateway API CRDs are
 	// optional, and an informer on a missing kind would fail the manager.
 	Reader client.Reader
+	// Experiment is the running live-traffic experiment, if any.
+	Experiment *Experiment
 }
+
+// experimentRule names the rule the operator adds for a header-matched
+// experiment, so that it finds and removes its own rule and no other.
+const experimentRule = "aipm-experiment"
 
 // Route patches the route when its backendRefs differ from the split.
 func (h *HTTPRoute) Route(ctx context.Context, p *v1.AIProduct, stable, canary *Target, weight int32) (bool, error) {
@@ -92,20 +110,68 @@ func (h *HTTPRoute) Route(ctx context.Context, p *v1.AIProduct, stable, canary *
 		}
 		return false, fmt.Errorf("reading HTTPRoute %s: %w", ref.Name, err)
 	}
-	idx := int(ref.RuleIndex)
-	if idx >= len(route.Spec.Rules) {
-		return false, fmt.Errorf("HTTPRoute %s has %d rules; ruleIndex %d does not exist", ref.Name, len(route.Spec.Rules), idx)
+	before := route.DeepCopy()
+	// The operator's own header rule goes first, so that it wins; it is
+	// taken out before the team's rules are indexed.
+	rules := make([]gatewayv1.HTTPRouteRule, 0, len(route.Spec.Rules)+1)
+	for _, r := range route.Spec.Rules {
+		if r.Name == nil || *r.Name != experimentRule {
+			rules = append(rules, r)
+		}
 	}
-	want := BackendRefs(p, stable, canary, weight)
-	if equality.Semantic.DeepEqual(route.Spec.Rules[idx].BackendRefs, want) {
+	idx := int(ref.RuleIndex)
+	if idx >= len(rules) {
+		return false, fmt.Errorf("HTTPRoute %s has %d rules; ruleIndex %d does not exist", ref.Name, len(rules), idx)
+	}
+	rule := &rules[idx]
+	rule.BackendRefs = BackendRefs(p, stable, canary, weight)
+	rule.Filters = withoutMirror(rule.Filters, p.Name+"-exp-")
+	port := gatewayv1.PortNumber(p.Spec.Delivery.Serving.Port)
+	expRef := func() gatewayv1.BackendObjectReference {
+		return gatewayv1.BackendObjectReference{Name: gatewayv1.ObjectName(h.Experiment.Service), Port: &port}
+	}
+	if e := h.Experiment; e != nil && canary == nil {
+		switch {
+		case e.Mirror:
+			rule.Filters = append(rule.Filters, gatewayv1.HTTPRouteFilter{Type: gatewayv1.HTTPRouteFilterRequestMirror,
+				RequestMirror: &gatewayv1.HTTPRequestMirrorFilter{BackendRef: expRef()}})
+		case e.Header != nil:
+			name := gatewayv1.SectionName(experimentRule)
+			exact := gatewayv1.HeaderMatchExact
+			rules = append([]gatewayv1.HTTPRouteRule{{
+				Name: &name,
+				Matches: []gatewayv1.HTTPRouteMatch{{Headers: []gatewayv1.HTTPHeaderMatch{{
+					Type: &exact, Name: gatewayv1.HTTPHeaderName(e.Header.Name), Value: e.Header.Value}}}},
+				BackendRefs: []gatewayv1.HTTPBackendRef{{BackendRef: gatewayv1.BackendRef{BackendObjectReference: expRef(), Weight: ptr.To[int32](1)}}},
+			}}, rules...)
+		case e.Percent > 0 && len(rule.BackendRefs) > 0:
+			*rule.BackendRefs[0].Weight = 100 - e.Percent
+			rule.BackendRefs = append(rule.BackendRefs, gatewayv1.HTTPBackendRef{BackendRef: gatewayv1.BackendRef{
+				BackendObjectReference: expRef(), Weight: ptr.To(e.Percent)}})
+		}
+	}
+	route.Spec.Rules = rules
+	if equality.Semantic.DeepEqual(before.Spec.Rules, route.Spec.Rules) {
 		return true, nil
 	}
-	before := route.DeepCopy()
-	route.Spec.Rules[idx].BackendRefs = want
 	if err := h.Client.Patch(ctx, route, client.MergeFrom(before)); err != nil {
 		return false, fmt.Errorf("setting weights on HTTPRoute %s: %w", ref.Name, err)
 	}
 	return true, nil
+}
+
+// withoutMirror drops the mirror filters the operator added (to a Service
+// whose name starts with prefix) and keeps the team's own.
+func withoutMirror(fs []gatewayv1.HTTPRouteFilter, prefix string) []gatewayv1.HTTPRouteFilter {
+	var out []gatewayv1.HTTPRouteFilter
+	for _, f := range fs {
+		if f.Type == gatewayv1.HTTPRouteFilterRequestMirror && f.RequestMirror != nil &&
+			strings.HasPrefix(string(f.RequestMirror.BackendRef.Name), prefix) {
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 // BackendRefs renders the backendRefs of the split.

@@ -1,0 +1,9 @@
+-- Asks the operator to abort the running rollout: traffic returns to the
+-- stable version and the canary is Rejected.
+-- The operator acts once and removes the annotation; its value is when the
+-- request was made.
+if obj.metadata.annotations == nil then
+  obj.metadata.annotations = {}
+end
+obj.metadata.annotations["lifecycle.aipm.io/abort"] = os.date("!%Y-%m-%dT%H:%M:%SZ")
+return obj
