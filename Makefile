@@ -26,7 +26,7 @@ TRIMMED_TEMPLATES = spec.delivery.serving.template spec.delivery.retraining.temp
 
 .PHONY: manifests
 manifests: controller-gen ## Generate ClusterRole and CustomResourceDefinition objects.
-	"$(CONTROLLER_GEN)" rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
+	"$(CONTROLLER_GEN)" rbac:roleName=manager-role crd:generateEmbeddedObjectMeta=true paths="./..." output:crd:artifacts:config=config/crd/bases
 	go run ./hack/crdtrim config/crd/bases/lifecycle.aipm.io_aiproducts.yaml $(TRIMMED_TEMPLATES)
 
 .PHONY: generate
@@ -151,3 +151,17 @@ test-e2e-kind: manifests generate fmt vet ## Build the image, load it into a kin
 	$(KIND) get clusters | grep -qx "$(KIND_CLUSTER)" || $(KIND) create cluster --name "$(KIND_CLUSTER)"
 	KIND=$(KIND) KIND_CLUSTER=$(KIND_CLUSTER) go test -tags=e2e ./test/e2e/ -v -ginkgo.v
 	$(KIND) delete cluster --name "$(KIND_CLUSTER)"
+
+##@ End-to-end on a local kwokctl cluster (no containers)
+
+.PHONY: cluster-up
+cluster-up: ## Start (or reuse) the local kwokctl cluster with the CRDs installed; prints its kubeconfig.
+	@hack/cluster.sh up
+
+.PHONY: cluster-down
+cluster-down: ## Delete the local kwokctl cluster.
+	@hack/cluster.sh down
+
+.PHONY: test-e2e
+test-e2e: manifests generate ## Run test/e2e on a kwokctl cluster with a real Prometheus and the operator as a process.
+	go test -tags e2e ./test/e2e/ -v -ginkgo.v -timeout 30m

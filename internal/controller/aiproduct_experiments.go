@@ -96,7 +96,10 @@ func (r *AIProductReconciler) reconcileExperiments(ctx context.Context, n notifi
 				}
 				break
 			}
-			if err := r.startExperiment(ctx, n, p, e, &st, now); err != nil {
+			if started := r.startedElsewhere(ctx, p, e.Name); started != nil {
+				// A reconcile this cache has not caught up with started it.
+				st = *started
+			} else if err := r.startExperiment(ctx, n, p, e, &st, now); err != nil {
 				return 0, err
 			}
 			if experiment.LiveTraffic(e.Type) {
@@ -409,5 +412,21 @@ func (r *AIProductReconciler) takeRerun(ctx context.Context, n notifier, p *v1.A
 	}
 	p.Status.LastRequest = &v1.RequestStatus{Action: "Rerun", Value: name, HandledAt: now, Result: result}
 	n.event(ctx, p, false, "RequestRerun", "Request", "Rerun requested by annotation: "+result)
+	return nil
+}
+
+// startedElsewhere returns the experiment's status from the API server's
+// copy of the product when that copy already has it running. It costs one
+// read, once per experiment start.
+func (r *AIProductReconciler) startedElsewhere(ctx context.Context, p *v1.AIProduct, name string) *v1.ExperimentStatus {
+	fresh := &v1.AIProduct{}
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(p), fresh); err != nil {
+		return nil
+	}
+	for i := range fresh.Status.Experiments {
+		if st := fresh.Status.Experiments[i]; st.Name == name && st.Phase == v1.ExperimentRunning {
+			return st.DeepCopy()
+		}
+	}
 	return nil
 }

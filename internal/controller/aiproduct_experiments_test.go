@@ -109,7 +109,6 @@ var _ = Describe("Discovery experiments", func() {
 		}, 40*time.Second).Should(Succeed())
 	})
 
-
 	It("runs a sandbox behind its own Service, judges it, removes its objects, and lets the product into Delivery", func() {
 		p := deliveryProduct("v1")
 		p.Spec.Discovery.Experiments = []v1.Experiment{experimentOf("sandbox", v1.ExperimentSandbox, "v1",

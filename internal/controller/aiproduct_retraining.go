@@ -338,6 +338,11 @@ func (r *AIProductReconciler) followRun(ctx context.Context, n notifier, p *v1.A
 	if jobCondition(job, batchv1.JobComplete) == nil {
 		return nil
 	}
+	// The cache may still hold this product as it was before an earlier
+	// reconcile recorded this very outcome; the API server knows.
+	if done, err := r.runRecorded(ctx, p, run.Job); err != nil || done {
+		return err
+	}
 	if job.Status.CompletionTime != nil {
 		now = *job.Status.CompletionTime
 	}
@@ -483,4 +488,20 @@ func finished(p *v1.AIProduct, run *v1.RetrainingRun) {
 		d = run.CompletionTime.Sub(run.StartTime.Time)
 	}
 	metrics.RetrainingFinished(p.Namespace, p.Name, run.Trigger, run.Result, d)
+}
+
+// runRecorded reports whether the API server's copy of the product already
+// records the end of the run of job, and if so takes that record. It costs
+// one read, once per finished Job.
+func (r *AIProductReconciler) runRecorded(ctx context.Context, p *v1.AIProduct, job string) (bool, error) {
+	fresh := &v1.AIProduct{}
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(p), fresh); err != nil {
+		return false, client.IgnoreNotFound(err)
+	}
+	rs := fresh.Status.Retraining
+	if rs == nil || rs.LastRun == nil || rs.LastRun.Job != job || rs.LastRun.Result == RunRunning {
+		return false, nil
+	}
+	p.Status.Retraining.LastRun = rs.LastRun.DeepCopy()
+	return true, nil
 }

@@ -1,8 +1,7 @@
 //go:build e2e
-// +build e2e
 
 /*
-Copyright 2026.
+Copyright 2026 The aipm-operator Authors.
 
 Licensed under the Apache License, Version 2.0 (the "License");
 you may not use this file except in compliance with the License.
@@ -17,76 +16,271 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
+// Package e2e proves the operator the way a user meets it: a real cluster
+// (kwokctl, binary runtime, fake nodes on which Deployments become available
+// and Job pods complete), the operator built and run as a process with its
+// real flags, manifests applied with kubectl, and metrics in a real
+// Prometheus that scrapes the operator and a model-server simulator.
 package e2e
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-
-	"github.com/aipm-io/aipm-operator/test/utils"
 )
 
 var (
-	// Optional Environment Variables:
-	// - CERT_MANAGER_INSTALL_SKIP=true: Skips CertManager installation during test setup.
-	// These variables are useful if CertManager is already installed, avoiding
-	// re-installation and conflicts.
-	skipCertManagerInstall = os.Getenv("CERT_MANAGER_INSTALL_SKIP") == "true"
-	// isCertManagerAlreadyInstalled will be set true when CertManager CRDs be found on the cluster
-	isCertManagerAlreadyInstalled = false
-
-	// projectImage is the name of the image which will be build and loaded
-	// with the code source changes to be tested.
-	projectImage = "example.com/aipm-operator:v0.0.1"
+	root       string
+	kubeconfig string
+	kubectlBin string
+	workDir    string
+	simAddr    string
+	promAddr   string
+	procs      []*exec.Cmd
 )
 
-// TestE2E runs the end-to-end (e2e) test suite for the project. These tests execute in an isolated,
-// temporary environment to validate project changes with the purpose of being used in CI jobs.
-// The default setup requires Kind, builds/loads the Manager Docker image locally, and installs
-// CertManager.
 func TestE2E(t *testing.T) {
 	RegisterFailHandler(Fail)
-	_, _ = fmt.Fprintf(GinkgoWriter, "Starting aipm-operator integration test suite\n")
-	RunSpecs(t, "e2e suite")
+	RunSpecs(t, "e2e suite (kwokctl cluster, Prometheus, operator process)")
+}
+
+func freePort() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func run(name string, args ...string) string {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	out, err := cmd.CombinedOutput()
+	ExpectWithOffset(1, err).NotTo(HaveOccurred(), "%s %s: %s", name, strings.Join(args, " "), out)
+	return strings.TrimSpace(string(out))
+}
+
+// kubectl runs the cluster's kubectl and returns its output.
+func kubectl(args ...string) string { return run(kubectlBin, args...) }
+
+// kubectlMaybe runs kubectl and returns output and error, for polling.
+func kubectlMaybe(args ...string) (string, error) {
+	cmd := exec.Command(kubectlBin, args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	out, err := cmd.CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+// apply pipes manifests into kubectl apply.
+func apply(manifest string) {
+	cmd := exec.Command(kubectlBin, "apply", "-f", "-")
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	cmd.Stdin = strings.NewReader(manifest)
+	out, err := cmd.CombinedOutput()
+	ExpectWithOffset(1, err).NotTo(HaveOccurred(), "kubectl apply: %s", out)
+}
+
+// jsonpath reads one field of an object, "" when it does not exist yet.
+func jsonpath(kind, name, path string) string {
+	out, err := kubectlMaybe("get", kind, name, "-n", "default", "-o", "jsonpath={"+path+"}")
+	if err != nil {
+		return ""
+	}
+	return out
+}
+
+func start(name string, args ...string) *exec.Cmd {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	logFile, err := os.Create(filepath.Join(workDir, filepath.Base(name)+".log"))
+	Expect(err).NotTo(HaveOccurred())
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	Expect(cmd.Start()).To(Succeed())
+	procs = append(procs, cmd)
+	return cmd
+}
+
+// simSet sets a series the simulator serves.
+func simSet(name string, labels map[string]string, value float64) {
+	body, _ := json.Marshal(map[string]any{"name": name, "labels": labels, "value": value})
+	resp, err := http.Post("http://"+simAddr+"/set", "application/json", bytes.NewReader(body))
+	Expect(err).NotTo(HaveOccurred())
+	Expect(resp.Body.Close()).To(Succeed())
+	Expect(resp.StatusCode).To(Equal(http.StatusNoContent))
+}
+
+// simSetSeen sets a series and waits until Prometheus has scraped it, so
+// that what the operator queries next is what the test just set.
+func simSetSeen(name string, labels map[string]string, value float64) {
+	simSet(name, labels, value)
+	var sel []string
+	for k, v := range labels {
+		sel = append(sel, fmt.Sprintf("%s=%q", k, v))
+	}
+	q := fmt.Sprintf("%s{%s}", name, strings.Join(sel, ","))
+	EventuallyWithOffset(1, func() float64 { _, v, _ := promQuery(q); return v }).Should(BeNumerically("~", value, 1e-9))
+}
+
+// promQuery runs an instant query on the real Prometheus and returns the
+// number of series and the first value.
+func promQuery(q string) (int, float64, error) {
+	resp, err := http.Get("http://" + promAddr + "/api/v1/query?query=" + url.QueryEscape(q))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+		Data   struct {
+			ResultType string `json:"resultType"`
+			Result     []struct {
+				Value [2]any `json:"value"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return 0, 0, err
+	}
+	if out.Status != "success" {
+		return 0, 0, fmt.Errorf("%s: %s", q, out.Error)
+	}
+	if len(out.Data.Result) == 0 {
+		return 0, 0, nil
+	}
+	s, _ := out.Data.Result[0].Value[1].(string)
+	v, _ := strconv.ParseFloat(s, 64)
+	return len(out.Data.Result), v, nil
+}
+
+// ensurePrometheus finds a Prometheus server binary, installing Debian's
+// package when it is missing and the test runs as root.
+func ensurePrometheus() string {
+	if p, err := exec.LookPath("prometheus"); err == nil {
+		return p
+	}
+	if os.Geteuid() == 0 {
+		out, err := exec.Command("bash", "-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus").CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), "installing Debian's prometheus package: %s", out)
+	}
+	p, err := exec.LookPath("prometheus")
+	Expect(err).NotTo(HaveOccurred(), "the e2e suite needs a prometheus binary (Debian: apt-get install prometheus)")
+	return p
 }
 
 var _ = BeforeSuite(func() {
-	By("building the manager(Operator) image")
-	cmd := exec.Command("make", "docker-build", fmt.Sprintf("IMG=%s", projectImage))
-	_, err := utils.Run(cmd)
-	ExpectWithOffset(1, err).NotTo(HaveOccurred(), "Failed to build the manager(Operator) image")
+	SetDefaultEventuallyTimeout(90 * time.Second)
+	SetDefaultEventuallyPollingInterval(500 * time.Millisecond)
+	wd, err := os.Getwd()
+	Expect(err).NotTo(HaveOccurred())
+	root = filepath.Join(wd, "..", "..")
+	workDir = filepath.Join(root, "bin", "e2e")
+	Expect(os.RemoveAll(workDir)).To(Succeed())
+	Expect(os.MkdirAll(workDir, 0o755)).To(Succeed())
 
-	// TODO(user): If you want to change the e2e test vendor from Kind, ensure the image is
-	// built and available before running the tests. Also, remove the following block.
-	By("loading the manager(Operator) image on Kind")
-	err = utils.LoadImageToKindClusterWithName(projectImage)
-	ExpectWithOffset(1, err).NotTo(HaveOccurred(), "Failed to load the manager(Operator) image into Kind")
+	By("bringing up the kwokctl cluster")
+	kubeconfig = run(filepath.Join(root, "hack", "cluster.sh"), "up")
+	kubectlBin = filepath.Join(root, "bin", "k8s", "v1.37.2", "kubectl")
+	// A clean slate: products from an earlier run would confuse the counts.
+	kubectl("delete", "aiproducts,modelversions,jobs,deployments,services", "-n", "default", "-l", "e2e=aipm", "--ignore-not-found", "--wait")
 
-	// The tests-e2e are intended to run on a temporary cluster that is created and destroyed for testing.
-	// To prevent errors when tests run in environments with CertManager already installed,
-	// we check for its presence before execution.
-	// Setup CertManager before the suite if not skipped and if not already installed
-	if !skipCertManagerInstall {
-		By("checking if cert manager is installed already")
-		isCertManagerAlreadyInstalled = utils.IsCertManagerCRDsInstalled()
-		if !isCertManagerAlreadyInstalled {
-			_, _ = fmt.Fprintf(GinkgoWriter, "Installing CertManager...\n")
-			Expect(utils.InstallCertManager()).To(Succeed(), "Failed to install CertManager")
-		} else {
-			_, _ = fmt.Fprintf(GinkgoWriter, "WARNING: CertManager is already installed. Skipping installation...\n")
-		}
-	}
+	By("building the operator and the model-server simulator")
+	run("go", "build", "-o", filepath.Join(workDir, "manager"), "./cmd")
+	run("go", "build", "-o", filepath.Join(workDir, "simulator"), "./test/simulator")
+
+	By("starting the simulator")
+	addrFile := filepath.Join(workDir, "simulator.addr")
+	start(filepath.Join(workDir, "simulator"), "--addr-file", addrFile)
+	Eventually(func() error { b, err := os.ReadFile(addrFile); simAddr = string(b); return err }).Should(Succeed())
+
+	By("giving Prometheus a token that may read the operator's metrics")
+	apply(`
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: e2e-prometheus, namespace: default}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: e2e-metrics-reader}
+rules:
+- nonResourceURLs: ["/metrics"]
+  verbs: ["get"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: e2e-metrics-reader}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: e2e-metrics-reader}
+subjects:
+- {kind: ServiceAccount, name: e2e-prometheus, namespace: default}
+`)
+	token := kubectl("create", "token", "e2e-prometheus", "-n", "default", "--duration", "2h")
+	Expect(os.WriteFile(filepath.Join(workDir, "token"), []byte(token), 0o600)).To(Succeed())
+
+	metricsAddr := freePort()
+	promAddr = freePort()
+
+	By("starting Prometheus, scraping the operator and the simulator every second")
+	config := fmt.Sprintf(`global: {scrape_interval: 1s, evaluation_interval: 1s}
+scrape_configs:
+- job_name: simulator
+  static_configs: [{targets: [%q]}]
+- job_name: aipm-operator
+  scheme: https
+  honor_labels: true
+  authorization: {credentials_file: %q}
+  tls_config: {insecure_skip_verify: true}
+  static_configs: [{targets: [%q]}]
+`, simAddr, filepath.Join(workDir, "token"), metricsAddr)
+	Expect(os.WriteFile(filepath.Join(workDir, "prometheus.yml"), []byte(config), 0o644)).To(Succeed())
+	start(ensurePrometheus(), "--config.file", filepath.Join(workDir, "prometheus.yml"),
+		"--storage.tsdb.path", filepath.Join(workDir, "tsdb"), "--web.listen-address", promAddr)
+	Eventually(func() error { _, _, err := promQuery("up"); return err }).Should(Succeed())
+
+	By("starting the operator with its real flags")
+	start(filepath.Join(workDir, "manager"),
+		"--kubeconfig", kubeconfig,
+		"--metrics-bind-address", metricsAddr,
+		"--health-probe-bind-address", freePort(),
+		"--leader-election-namespace", "default",
+		"--prometheus-address", "http://"+promAddr,
+	)
+	Eventually(func() float64 { _, v, _ := promQuery(`up{job="aipm-operator"}`); return v }).Should(Equal(1.0))
+	Eventually(func() float64 { _, v, _ := promQuery(`up{job="simulator"}`); return v }).Should(Equal(1.0))
 })
 
 var _ = AfterSuite(func() {
-	// Teardown CertManager after the suite if not skipped and if it was not already installed
-	if !skipCertManagerInstall && !isCertManagerAlreadyInstalled {
-		_, _ = fmt.Fprintf(GinkgoWriter, "Uninstalling CertManager...\n")
-		utils.UninstallCertManager()
+	for _, p := range procs {
+		if p.Process != nil {
+			_ = p.Process.Signal(os.Interrupt)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, p := range procs {
+		done := make(chan struct{})
+		go func() { _ = p.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			_ = p.Process.Kill()
+		}
+	}
+	if os.Getenv("E2E_KEEP_CLUSTER") == "" {
+		run(filepath.Join(root, "hack", "cluster.sh"), "down")
 	}
 })

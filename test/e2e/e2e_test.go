@@ -1,8 +1,7 @@
 //go:build e2e
-// +build e2e
 
 /*
-Copyright 2026.
+Copyright 2026 The aipm-operator Authors.
 
 Licensed under the Apache License, Version 2.0 (the "License");
 you may not use this file except in compliance with the License.
@@ -23,315 +22,342 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"time"
+	"regexp"
+	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-
-	"github.com/aipm-io/aipm-operator/test/utils"
 )
 
-// namespace where the project is deployed in
-const namespace = "aipm-operator-system"
+func version(product, name, semver string, auc string) string {
+	return fmt.Sprintf(`
+apiVersion: lifecycle.aipm.io/v1alpha1
+kind: ModelVersion
+metadata: {name: %s, namespace: default, labels: {e2e: aipm}}
+spec:
+  product: %s
+  version: %s
+  artifact: {uri: "s3://models/%s/%s", format: ONNX}
+  lineage: {trigger: Manual}
+  metrics: [{name: auc, value: %q}]
+`, name, product, semver, product, semver, auc)
+}
 
-// serviceAccountName created for the project
-const serviceAccountName = "aipm-operator-controller-manager"
+const owners = `  owners: {productManager: pm@example.com, dataScientist: ds@example.com, techLead: tl@example.com}
+`
 
-// metricsServiceName is the name of the metrics service of the project
-const metricsServiceName = "aipm-operator-controller-manager-metrics-service"
+const strategy = `  strategy:
+    assessment:
+      value: {rating: High}
+      usability: {rating: High}
+      feasibility: {rating: High}
+      viability: {rating: Medium}
+    objectives:
+    - {name: ctr, query: 'max(model_ctr{product=$product})', target: "0.05", direction: AtLeast}
+    evaluationInterval: 5s
+`
 
-// metricsRoleBindingName is the name of the RBAC that will be created to allow get the metrics data
-const metricsRoleBindingName = "aipm-operator-metrics-binding"
+const serving = `    serving:
+      replicas: 4
+      template:
+        spec:
+          containers: [{name: server, image: example.com/model-server:1}]
+`
 
-var _ = Describe("Manager", Ordered, func() {
-	var controllerPodName string
+// fraud is a product that reaches Delivery through a shadow experiment and
+// rolls new versions out by canary, analysed on the simulator's error ratio.
+func fraud(phase, pinned, extraExperiment string) string {
+	return `
+apiVersion: lifecycle.aipm.io/v1alpha1
+kind: AIProduct
+metadata: {name: e2e-fraud, namespace: default, labels: {e2e: aipm}}
+spec:
+  phase: ` + phase + "\n" + owners + strategy + `  discovery:
+    experiments:
+    - name: shadow
+      type: Shadow
+      modelVersion: e2e-fraud-v1
+      duration: 10s
+      interval: 5s
+      successCriteria:
+      - {name: auc, query: 'max(model_online_auc{product=$product, version=$version})', threshold: "0.8", direction: AtLeast}
+` + extraExperiment + `  delivery:
+    modelVersion: {name: ` + pinned + `}
+` + serving + `    rollout:
+      steps:
+      - setWeight: 50
+      - analysis:
+          interval: 2s
+          count: 2
+          metrics:
+          - {name: error-ratio, query: 'max(model_error_ratio{product=$product, version=$version})', threshold: "0.01", direction: AtMost}
+      - setWeight: 100
+`
+}
 
-	// Before running the tests, set up the environment by creating the namespace,
-	// enforce the restricted security policy to the namespace, installing CRDs,
-	// and deploying the controller.
-	BeforeAll(func() {
-		By("creating manager namespace")
-		cmd := exec.Command("kubectl", "create", "ns", namespace)
-		_, err := utils.Run(cmd)
-		Expect(err).NotTo(HaveOccurred(), "Failed to create namespace")
+const abExperiment = `    - name: ab-ctr
+      type: ABTest
+      modelVersion: e2e-fraud-v4
+      trafficPercent: 20
+      duration: 10s
+      interval: 5s
+      successCriteria:
+      - {name: ctr, query: 'max(model_ctr{product=$product, version=$version})', threshold: "0.05", direction: AtLeast, compareToControl: true}
+`
 
-		By("labeling the namespace to enforce the restricted security policy")
-		cmd = exec.Command("kubectl", "label", "--overwrite", "ns", namespace,
-			"pod-security.kubernetes.io/enforce=restricted")
-		_, err = utils.Run(cmd)
-		Expect(err).NotTo(HaveOccurred(), "Failed to label namespace with restricted policy")
+const result = `{"artifact":{"uri":"s3://models/e2e-churn/retrained","format":"ONNX"},"metrics":{"auc":0.91},"dataset":{"uri":"s3://data/churn/2026-11-23"}}`
 
-		By("installing CRDs")
-		cmd = exec.Command("make", "install")
-		_, err = utils.Run(cmd)
-		Expect(err).NotTo(HaveOccurred(), "Failed to install CRDs")
+// churn is a product on the automatic policy whose drift retrains it; its
+// canary analysis takes count measurements.
+func churn(count int) string {
+	return `
+apiVersion: lifecycle.aipm.io/v1alpha1
+kind: AIProduct
+metadata: {name: e2e-churn, namespace: default, labels: {e2e: aipm}}
+spec:
+  phase: Delivery
+` + owners + strategy + `  discovery:
+    experiments:
+    - name: sandbox
+      type: Sandbox
+      modelVersion: e2e-churn-v1
+      duration: 10s
+      interval: 5s
+      successCriteria:
+      - {name: auc, query: 'max(model_online_auc{product=$product, version=$version})', threshold: "0.8", direction: AtLeast}
+  delivery:
+    modelVersion: {policy: LatestEligible}
+` + serving + `    rollout:
+      steps:
+      - setWeight: 25
+      - analysis:
+          interval: 2s
+          count: ` + fmt.Sprint(count) + `
+          metrics:
+          - {name: error-ratio, query: 'max(model_error_ratio{product=$product, version=$version})', threshold: "0.01", direction: AtMost}
+    monitoring:
+      interval: 5s
+      drift:
+      - {name: tenure-psi, feature: tenure, query: 'max(feature_drift_psi{product=$product, version=$version, feature="tenure"})', threshold: "0.2", statistic: PSI, for: 4s}
+    retraining:
+      onDrift: true
+      template:
+        spec:
+          template:
+            metadata:
+              annotations:
+                aipm.io/e2e-result: '` + result + `'
+            spec:
+              restartPolicy: Never
+              containers: [{name: trainer, image: example.com/trainer:1}]
+    promotion:
+      requirements: [{metric: auc, min: "0.85"}]
+`
+}
 
-		By("deploying the controller-manager")
-		cmd = exec.Command("make", "deploy", fmt.Sprintf("IMG=%s", projectImage))
-		_, err = utils.Run(cmd)
-		Expect(err).NotTo(HaveOccurred(), "Failed to deploy the controller-manager")
+func labels(product, version string) map[string]string {
+	return map[string]string{"product": product, "version": version}
+}
+
+func cond(kind, name, typ, field string) string {
+	return jsonpath(kind, name, `.status.conditions[?(@.type=="`+typ+`")].`+field)
+}
+
+var _ = Describe("The operator on a real control plane", Ordered, func() {
+	It("moves a product through its gates and says what blocks it", func() {
+		apply(`
+apiVersion: lifecycle.aipm.io/v1alpha1
+kind: AIProduct
+metadata: {name: e2e-gates, namespace: default, labels: {e2e: aipm}}
+spec:
+  phase: Discovery
+` + owners + `  strategy:
+    assessment:
+      value: {rating: High}
+    objectives:
+    - {name: ctr, query: 'max(model_ctr{product=$product})', target: "0.05", direction: AtLeast}
+`)
+		Eventually(func(g Gomega) {
+			g.Expect(jsonpath("aip", "e2e-gates", ".status.phase")).To(Equal("Strategy"))
+			g.Expect(cond("aip", "e2e-gates", "StrategyGate", "reason")).To(Equal("AssessmentIncomplete"))
+			g.Expect(cond("aip", "e2e-gates", "StrategyGate", "message")).To(Equal("spec.strategy.assessment lacks usability, feasibility and viability"))
+		}).Should(Succeed())
+		apply(`
+apiVersion: lifecycle.aipm.io/v1alpha1
+kind: AIProduct
+metadata: {name: e2e-gates, namespace: default, labels: {e2e: aipm}}
+spec:
+  phase: Discovery
+` + owners + strategy)
+		kubectl("wait", "aip/e2e-gates", "-n", "default", "--for", "jsonpath={.status.phase}=Discovery", "--timeout", "60s")
+		kubectl("wait", "aip/e2e-gates", "-n", "default", "--for", "condition=Ready", "--timeout", "60s")
 	})
 
-	// After all tests have been executed, clean up by undeploying the controller, uninstalling CRDs,
-	// and deleting the namespace.
-	AfterAll(func() {
-		By("cleaning up the curl pod for metrics")
-		cmd := exec.Command("kubectl", "delete", "pod", "curl-metrics", "-n", namespace)
-		_, _ = utils.Run(cmd)
-
-		By("undeploying the controller-manager")
-		cmd = exec.Command("make", "undeploy")
-		_, _ = utils.Run(cmd)
-
-		By("uninstalling CRDs")
-		cmd = exec.Command("make", "uninstall")
-		_, _ = utils.Run(cmd)
-
-		By("removing manager namespace")
-		cmd = exec.Command("kubectl", "delete", "ns", namespace)
-		_, _ = utils.Run(cmd)
+	It("lets a product into Delivery after its shadow experiment succeeds", func() {
+		simSetSeen("model_online_auc", labels("e2e-fraud", "e2e-fraud-v1"), 0.93)
+		simSetSeen("model_ctr", labels("e2e-fraud", "e2e-fraud-v1"), 0.08)
+		apply(version("e2e-fraud", "e2e-fraud-v1", "1.0.0", "0.9") + "---" + fraud("Delivery", "e2e-fraud-v1", ""))
+		Eventually(func(g Gomega) {
+			g.Expect(jsonpath("aip", "e2e-fraud", ".status.experiments[0].phase")).To(Equal("Running"))
+			g.Expect(jsonpath("aip", "e2e-fraud", ".status.phase")).To(Equal("Discovery"))
+		}).Should(Succeed())
+		kubectl("wait", "aip/e2e-fraud", "-n", "default", "--for", "jsonpath={.status.phase}=Delivery", "--timeout", "90s")
+		Expect(jsonpath("aip", "e2e-fraud", ".status.experiments[0].phase")).To(Equal("Succeeded"))
+		kubectl("wait", "deploy/e2e-fraud-v1", "-n", "default", "--for", "condition=Available", "--timeout", "60s")
+		kubectl("wait", "aip/e2e-fraud", "-n", "default", "--for", "condition=Ready", "--timeout", "60s")
+		Expect(jsonpath("aip", "e2e-fraud", ".status.productionVersion")).To(Equal("e2e-fraud-v1"))
+		Expect(jsonpath("aip", "e2e-fraud", ".status.objectives[0].result")).To(Equal("Met"))
 	})
 
-	// After each test, check for failures and collect logs, events,
-	// and pod descriptions for debugging.
-	AfterEach(func() {
-		specReport := CurrentSpecReport()
-		if specReport.Failed() {
-			By("Fetching controller manager pod logs")
-			cmd := exec.Command("kubectl", "logs", controllerPodName, "-n", namespace)
-			controllerLogs, err := utils.Run(cmd)
-			if err == nil {
-				_, _ = fmt.Fprintf(GinkgoWriter, "Controller logs:\n %s", controllerLogs)
-			} else {
-				_, _ = fmt.Fprintf(GinkgoWriter, "Failed to get Controller logs: %s", err)
-			}
+	It("rolls a good version out by canary against the real Prometheus, and rolls a bad one back", func() {
+		simSetSeen("model_error_ratio", labels("e2e-fraud", "e2e-fraud-v2"), 0.002)
+		apply(version("e2e-fraud", "e2e-fraud-v2", "2.0.0", "0.92"))
+		kubectl("wait", "mv/e2e-fraud-v2", "-n", "default", "--for", "jsonpath={.status.eligible}=true", "--timeout", "60s")
+		apply(fraud("Delivery", "e2e-fraud-v2", ""))
+		Eventually(func(g Gomega) {
+			g.Expect(jsonpath("aip", "e2e-fraud", ".status.rollout.canaryVersion")).To(Equal("e2e-fraud-v2"))
+		}).Should(Succeed())
+		kubectl("wait", "mv/e2e-fraud-v2", "-n", "default", "--for", "jsonpath={.status.stage}=Production", "--timeout", "120s")
+		Expect(jsonpath("mv", "e2e-fraud-v1", ".status.stage")).To(Equal("Archived"))
+		Expect(jsonpath("aip", "e2e-fraud", ".status.rollout.phase")).To(Equal("Succeeded"))
+		Eventually(func() string { out, _ := kubectlMaybe("get", "deploy/e2e-fraud-v1", "-n", "default"); return out }).Should(ContainSubstring("NotFound"))
+		kubectl("wait", "deploy/e2e-fraud-v2", "-n", "default", "--for", "condition=Available", "--timeout", "60s")
 
-			By("Fetching Kubernetes events")
-			cmd = exec.Command("kubectl", "get", "events", "-n", namespace, "--sort-by=.lastTimestamp")
-			eventsOutput, err := utils.Run(cmd)
-			if err == nil {
-				_, _ = fmt.Fprintf(GinkgoWriter, "Kubernetes events:\n%s", eventsOutput)
-			} else {
-				_, _ = fmt.Fprintf(GinkgoWriter, "Failed to get Kubernetes events: %s", err)
-			}
+		simSetSeen("model_error_ratio", labels("e2e-fraud", "e2e-fraud-v3"), 0.2)
+		apply(version("e2e-fraud", "e2e-fraud-v3", "3.0.0", "0.95"))
+		kubectl("wait", "mv/e2e-fraud-v3", "-n", "default", "--for", "jsonpath={.status.eligible}=true", "--timeout", "60s")
+		apply(fraud("Delivery", "e2e-fraud-v3", ""))
+		kubectl("wait", "mv/e2e-fraud-v3", "-n", "default", "--for", "jsonpath={.status.stage}=Rejected", "--timeout", "120s")
+		Expect(jsonpath("mv", "e2e-fraud-v3", ".status.stageReason")).To(Equal("analysis metric error-ratio was 0.2, threshold at most 0.01"))
+		Expect(jsonpath("aip", "e2e-fraud", ".status.productionVersion")).To(Equal("e2e-fraud-v2"))
+		Expect(jsonpath("aip", "e2e-fraud", ".status.rollout.phase")).To(Equal("Aborted"))
+		Expect(cond("aip", "e2e-fraud", "Stalled", "reason")).To(Equal("RolloutAborted"))
+		Eventually(func() string { out, _ := kubectlMaybe("get", "deploy/e2e-fraud-v3", "-n", "default"); return out }).Should(ContainSubstring("NotFound"))
+		Eventually(func() float64 {
+			_, v, _ := promQuery(`aipm_rollouts_total{product="e2e-fraud", result="Aborted"}`)
+			return v
+		}).Should(BeNumerically(">=", 1))
+	})
 
-			By("Fetching curl-metrics logs")
-			cmd = exec.Command("kubectl", "logs", "curl-metrics", "-n", namespace)
-			metricsOutput, err := utils.Run(cmd)
-			if err == nil {
-				_, _ = fmt.Fprintf(GinkgoWriter, "Metrics logs:\n %s", metricsOutput)
-			} else {
-				_, _ = fmt.Fprintf(GinkgoWriter, "Failed to get curl-metrics logs: %s", err)
-			}
+	It("closes the loop: drift, exactly one retraining Job, a ModelVersion with lineage, canary, production", func() {
+		simSetSeen("model_online_auc", labels("e2e-churn", "e2e-churn-v1"), 0.9)
+		simSetSeen("feature_drift_psi", map[string]string{"product": "e2e-churn", "version": "e2e-churn-v1", "feature": "tenure"}, 0.05)
+		simSetSeen("model_error_ratio", labels("e2e-churn", "e2e-churn-v1-0-1"), 0.001)
+		apply(version("e2e-churn", "e2e-churn-v1", "1.0.0", "0.9") + "---" + churn(1))
+		kubectl("wait", "aip/e2e-churn", "-n", "default", "--for", "jsonpath={.status.productionVersion}=e2e-churn-v1", "--timeout", "120s")
+		Eventually(func() string { return jsonpath("aip", "e2e-churn", ".status.driftState") }).Should(Equal("None"))
 
-			By("Fetching controller manager pod description")
-			cmd = exec.Command("kubectl", "describe", "pod", controllerPodName, "-n", namespace)
-			podDescription, err := utils.Run(cmd)
-			if err == nil {
-				fmt.Println("Pod description:\n", podDescription)
-			} else {
-				fmt.Println("Failed to describe controller pod")
+		By("raising drift in the simulator")
+		simSetSeen("feature_drift_psi", map[string]string{"product": "e2e-churn", "version": "e2e-churn-v1", "feature": "tenure"}, 0.4)
+		kubectl("wait", "aip/e2e-churn", "-n", "default", "--for", "condition=Drifted", "--timeout", "90s")
+		Eventually(func() string {
+			return kubectl("get", "jobs", "-n", "default", "-l", "lifecycle.aipm.io/product=e2e-churn", "-o", "name")
+		}).ShouldNot(BeEmpty())
+		job := strings.TrimPrefix(kubectl("get", "jobs", "-n", "default", "-l", "lifecycle.aipm.io/product=e2e-churn", "-o", "name"), "job.batch/")
+		Expect(strings.Fields(job)).To(HaveLen(1), "exactly one retraining Job")
+		kubectl("wait", "job/"+job, "-n", "default", "--for", "condition=Complete", "--timeout", "60s")
+
+		By("the Job's result becoming a ModelVersion that goes out by canary")
+		kubectl("wait", "mv/e2e-churn-v1-0-1", "-n", "default", "--for", "jsonpath={.status.stage}=Production", "--timeout", "120s")
+		Expect(jsonpath("mv", "e2e-churn-v1-0-1", ".spec.lineage.trainingJob")).To(Equal(job))
+		Expect(jsonpath("mv", "e2e-churn-v1-0-1", ".spec.lineage.trigger")).To(Equal("Drift"))
+		Expect(jsonpath("mv", "e2e-churn-v1-0-1", ".spec.lineage.parentVersion")).To(Equal("e2e-churn-v1"))
+		Expect(jsonpath("mv", "e2e-churn-v1-0-1", ".spec.artifact.uri")).To(Equal("s3://models/e2e-churn/retrained"))
+		Expect(jsonpath("aip", "e2e-churn", ".status.productionVersion")).To(Equal("e2e-churn-v1-0-1"))
+		Expect(strings.Fields(kubectl("get", "jobs", "-n", "default", "-l", "lifecycle.aipm.io/product=e2e-churn", "-o", "name"))).To(HaveLen(1))
+		Eventually(func() float64 {
+			_, v, _ := promQuery(`aipm_retraining_runs_total{product="e2e-churn", trigger="Drift", result="Succeeded"}`)
+			return v
+		}).Should(Equal(1.0))
+	})
+
+	It("fails an A/B test whose candidate does worse than production, and blocks the Discovery gate", func() {
+		simSetSeen("model_ctr", labels("e2e-fraud", "e2e-fraud-v2"), 0.10)
+		simSetSeen("model_ctr", labels("e2e-fraud", "e2e-fraud-v4"), 0.07)
+		apply(version("e2e-fraud", "e2e-fraud-v4", "4.0.0", "0.95"))
+		apply(fraud("Discovery", "e2e-fraud-v2", abExperiment))
+		Eventually(func() string { return jsonpath("aip", "e2e-fraud", `.status.experiments[?(@.name=="ab-ctr")].phase`) }).Should(Equal("Running"))
+		Eventually(func() string {
+			return jsonpath("aip", "e2e-fraud", `.status.experiments[?(@.name=="ab-ctr")].phase`)
+		}).Should(Equal("Failed"))
+		Expect(cond("aip", "e2e-fraud", "DiscoveryGate", "reason")).To(Equal("ExperimentFailed"))
+		Expect(cond("aip", "e2e-fraud", "DiscoveryGate", "message")).To(ContainSubstring(`experiment "ab-ctr" failed: criterion ctr: candidate 0.07 against production 0.1`))
+		Expect(jsonpath("mv", "e2e-fraud-v4", ".status.stage")).To(Equal("Rejected"))
+	})
+
+	It("scales serving to zero when a product retires", func() {
+		apply(fraud("Retired", "e2e-fraud-v2", abExperiment))
+		kubectl("wait", "aip/e2e-fraud", "-n", "default", "--for", "jsonpath={.status.phase}=Retired", "--timeout", "60s")
+		Eventually(func() string { return jsonpath("deploy", "e2e-fraud-v2", ".spec.replicas") }).Should(Equal("0"))
+		Eventually(func() string { return jsonpath("deploy", "e2e-fraud-v2", ".status.availableReplicas") }).Should(BeEmpty())
+		Expect(kubectl("get", "mv", "-n", "default", "-l", "lifecycle.aipm.io/product=e2e-fraud", "-o", "name")).To(ContainSubstring("e2e-fraud-v1"))
+	})
+
+	It("has the operator's metrics in Prometheus, and every dashboard query returns data", func() {
+		By("putting e2e-churn mid-canary, with a long analysis, and its production version's drift measured")
+		simSetSeen("feature_drift_psi", map[string]string{"product": "e2e-churn", "version": "e2e-churn-v1-0-1", "feature": "tenure"}, 0.07)
+		simSetSeen("model_error_ratio", labels("e2e-churn", "e2e-churn-v2"), 0.003)
+		simSetSeen("model_ctr", labels("e2e-churn", "e2e-churn-v1-0-1"), 0.06)
+		apply(churn(100) + "---" + version("e2e-churn", "e2e-churn-v2", "2.0.0", "0.93"))
+		Eventually(func(g Gomega) {
+			g.Expect(jsonpath("aip", "e2e-churn", ".status.rollout.canaryVersion")).To(Equal("e2e-churn-v2"))
+			g.Expect(jsonpath("aip", "e2e-churn", ".status.rollout.analysis[0].value")).To(Equal("0.003"))
+			g.Expect(jsonpath("aip", "e2e-churn", ".status.drift[0].value")).To(Equal("0.07"))
+		}).Should(Succeed())
+		Eventually(func() int { n, _, _ := promQuery(`aipm_analysis_metric_value{product="e2e-churn"}`); return n }).Should(Equal(1))
+		Eventually(func() int { n, _, _ := promQuery(`aipm_drift_value{product="e2e-churn"}`); return n }).Should(Equal(1))
+		Eventually(func() int { n, _, _ := promQuery(`aipm_objective_met{product="e2e-churn"} == 1`); return n }).Should(Equal(1))
+		Eventually(func() int { n, _, _ := promQuery(`aipm_product_phase{phase="Retired"} == 1`); return n }).Should(BeNumerically(">=", 1))
+		files, err := filepath.Glob(filepath.Join(root, "config", "grafana", "dashboards", "*.json"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(files).NotTo(BeEmpty())
+		vars := strings.NewReplacer("$__rate_interval", "1m", "$__interval", "15s", "$__range", "10m",
+			"${namespace}", "default", "$namespace", "default", "${product}", "e2e-churn", "$product", "e2e-churn")
+		// Panel-scoped variables (one panel per drift check or objective)
+		// match any value here.
+		other := regexp.MustCompile(`=~?"\$\{?[a-z_]+\}?"`)
+		checked, empty := 0, []string{}
+		for _, f := range files {
+			raw, err := os.ReadFile(f)
+			Expect(err).NotTo(HaveOccurred())
+			var dash struct {
+				Panels []panel `json:"panels"`
+			}
+			Expect(json.Unmarshal(raw, &dash)).To(Succeed())
+			for _, p := range flatten(dash.Panels) {
+				for _, t := range p.Targets {
+					if t.Expr == "" {
+						continue
+					}
+					q := other.ReplaceAllString(vars.Replace(t.Expr), `=~".+"`)
+					n, _, err := promQuery(q)
+					Expect(err).NotTo(HaveOccurred(), "%s: %s", filepath.Base(f), p.Title)
+					checked++
+					if n == 0 {
+						empty = append(empty, fmt.Sprintf("%s / %s: %s", filepath.Base(f), p.Title, q))
+					}
+				}
 			}
 		}
-	})
-
-	SetDefaultEventuallyTimeout(2 * time.Minute)
-	SetDefaultEventuallyPollingInterval(time.Second)
-
-	Context("Manager", func() {
-		It("should run successfully", func() {
-			By("validating that the controller-manager pod is running as expected")
-			verifyControllerUp := func(g Gomega) {
-				// Get the name of the controller-manager pod
-				cmd := exec.Command("kubectl", "get",
-					"pods", "-l", "control-plane=controller-manager",
-					"-o", "go-template={{ range .items }}"+
-						"{{ if not .metadata.deletionTimestamp }}"+
-						"{{ .metadata.name }}"+
-						"{{ \"\\n\" }}{{ end }}{{ end }}",
-					"-n", namespace,
-				)
-
-				podOutput, err := utils.Run(cmd)
-				g.Expect(err).NotTo(HaveOccurred(), "Failed to retrieve controller-manager pod information")
-				podNames := utils.GetNonEmptyLines(podOutput)
-				g.Expect(podNames).To(HaveLen(1), "expected 1 controller pod running")
-				controllerPodName = podNames[0]
-				g.Expect(controllerPodName).To(ContainSubstring("controller-manager"))
-
-				// Validate the pod's status
-				cmd = exec.Command("kubectl", "get",
-					"pods", controllerPodName, "-o", "jsonpath={.status.phase}",
-					"-n", namespace,
-				)
-				output, err := utils.Run(cmd)
-				g.Expect(err).NotTo(HaveOccurred())
-				g.Expect(output).To(Equal("Running"), "Incorrect controller-manager pod status")
-			}
-			Eventually(verifyControllerUp).Should(Succeed())
-		})
-
-		It("should ensure the metrics endpoint is serving metrics", func() {
-			By("creating a ClusterRoleBinding for the service account to allow access to metrics")
-			cmd := exec.Command("kubectl", "create", "clusterrolebinding", metricsRoleBindingName,
-				"--clusterrole=aipm-operator-metrics-reader",
-				fmt.Sprintf("--serviceaccount=%s:%s", namespace, serviceAccountName),
-			)
-			_, err := utils.Run(cmd)
-			Expect(err).NotTo(HaveOccurred(), "Failed to create ClusterRoleBinding")
-
-			By("validating that the metrics service is available")
-			cmd = exec.Command("kubectl", "get", "service", metricsServiceName, "-n", namespace)
-			_, err = utils.Run(cmd)
-			Expect(err).NotTo(HaveOccurred(), "Metrics service should exist")
-
-			By("getting the service account token")
-			token, err := serviceAccountToken()
-			Expect(err).NotTo(HaveOccurred())
-			Expect(token).NotTo(BeEmpty())
-
-			By("ensuring the controller pod is ready")
-			verifyControllerPodReady := func(g Gomega) {
-				cmd := exec.Command("kubectl", "get", "pod", controllerPodName, "-n", namespace,
-					"-o", "jsonpath={.status.conditions[?(@.type=='Ready')].status}")
-				output, err := utils.Run(cmd)
-				g.Expect(err).NotTo(HaveOccurred())
-				g.Expect(output).To(Equal("True"), "Controller pod not ready")
-			}
-			Eventually(verifyControllerPodReady, 3*time.Minute, time.Second).Should(Succeed())
-
-			By("verifying that the controller manager is serving the metrics server")
-			verifyMetricsServerStarted := func(g Gomega) {
-				cmd := exec.Command("kubectl", "logs", controllerPodName, "-n", namespace)
-				output, err := utils.Run(cmd)
-				g.Expect(err).NotTo(HaveOccurred())
-				g.Expect(output).To(ContainSubstring("Serving metrics server"),
-					"Metrics server not yet started")
-			}
-			Eventually(verifyMetricsServerStarted, 3*time.Minute, time.Second).Should(Succeed())
-
-			// +kubebuilder:scaffold:e2e-metrics-webhooks-readiness
-
-			By("creating the curl-metrics pod to access the metrics endpoint")
-			cmd = exec.Command("kubectl", "run", "curl-metrics", "--restart=Never",
-				"--namespace", namespace,
-				"--image=curlimages/curl:latest",
-				"--overrides",
-				fmt.Sprintf(`{
-					"spec": {
-						"containers": [{
-							"name": "curl",
-							"image": "curlimages/curl:latest",
-							"command": ["/bin/sh", "-c"],
-							"args": ["curl -v -k -H 'Authorization: Bearer %s' https://%s.%s.svc.cluster.local:8443/metrics"],
-							"securityContext": {
-								"readOnlyRootFilesystem": true,
-								"allowPrivilegeEscalation": false,
-								"capabilities": {
-									"drop": ["ALL"]
-								},
-								"runAsNonRoot": true,
-								"runAsUser": 1000,
-								"seccompProfile": {
-									"type": "RuntimeDefault"
-								}
-							}
-						}],
-						"serviceAccountName": "%s"
-					}
-				}`, token, metricsServiceName, namespace, serviceAccountName))
-			_, err = utils.Run(cmd)
-			Expect(err).NotTo(HaveOccurred(), "Failed to create curl-metrics pod")
-
-			By("waiting for the curl-metrics pod to complete.")
-			verifyCurlUp := func(g Gomega) {
-				cmd := exec.Command("kubectl", "get", "pods", "curl-metrics",
-					"-o", "jsonpath={.status.phase}",
-					"-n", namespace)
-				output, err := utils.Run(cmd)
-				g.Expect(err).NotTo(HaveOccurred())
-				g.Expect(output).To(Equal("Succeeded"), "curl pod in wrong status")
-			}
-			Eventually(verifyCurlUp, 5*time.Minute).Should(Succeed())
-
-			By("getting the metrics by checking curl-metrics logs")
-			verifyMetricsAvailable := func(g Gomega) {
-				metricsOutput, err := getMetricsOutput()
-				g.Expect(err).NotTo(HaveOccurred(), "Failed to retrieve logs from curl pod")
-				g.Expect(metricsOutput).NotTo(BeEmpty())
-				g.Expect(metricsOutput).To(ContainSubstring("< HTTP/1.1 200 OK"))
-			}
-			Eventually(verifyMetricsAvailable, 2*time.Minute).Should(Succeed())
-		})
-
-		// +kubebuilder:scaffold:e2e-webhooks-checks
-
-		// TODO: Customize the e2e test suite with scenarios specific to your project.
-		// Consider applying sample/CR(s) and check their status and/or verifying
-		// the reconciliation by using the metrics, i.e.:
-		// metricsOutput, err := getMetricsOutput()
-		// Expect(err).NotTo(HaveOccurred(), "Failed to retrieve logs from curl pod")
-		// Expect(metricsOutput).To(ContainSubstring(
-		//    fmt.Sprintf(`controller_runtime_reconcile_total{controller="%s",result="success"} 1`,
-		//    strings.ToLower(<Kind>),
-		// ))
+		GinkgoWriter.Printf("dashboard queries run: %d, empty: %d\n", checked, len(empty))
+		Expect(empty).To(BeEmpty())
 	})
 })
 
-// serviceAccountToken returns a token for the specified service account in the given namespace.
-// It uses the Kubernetes TokenRequest API to generate a token by directly sending a request
-// and parsing the resulting token from the API response.
-func serviceAccountToken() (string, error) {
-	const tokenRequestRawString = `{
-		"apiVersion": "authentication.k8s.io/v1",
-		"kind": "TokenRequest"
-	}`
-
-	// Temporary file to store the token request
-	secretName := fmt.Sprintf("%s-token-request", serviceAccountName)
-	tokenRequestFile := filepath.Join("/tmp", secretName)
-	err := os.WriteFile(tokenRequestFile, []byte(tokenRequestRawString), os.FileMode(0o644))
-	if err != nil {
-		return "", err
-	}
-
-	var out string
-	verifyTokenCreation := func(g Gomega) {
-		// Execute kubectl command to create the token
-		cmd := exec.Command("kubectl", "create", "--raw", fmt.Sprintf(
-			"/api/v1/namespaces/%s/serviceaccounts/%s/token",
-			namespace,
-			serviceAccountName,
-		), "-f", tokenRequestFile)
-
-		output, err := cmd.CombinedOutput()
-		g.Expect(err).NotTo(HaveOccurred())
-
-		// Parse the JSON output to extract the token
-		var token tokenRequest
-		err = json.Unmarshal(output, &token)
-		g.Expect(err).NotTo(HaveOccurred())
-
-		out = token.Status.Token
-	}
-	Eventually(verifyTokenCreation).Should(Succeed())
-
-	return out, err
+type panel struct {
+	Title   string  `json:"title"`
+	Panels  []panel `json:"panels"`
+	Targets []struct {
+		Expr string `json:"expr"`
+	} `json:"targets"`
 }
 
-// getMetricsOutput retrieves and returns the logs from the curl pod used to access the metrics endpoint.
-func getMetricsOutput() (string, error) {
-	By("getting the curl-metrics logs")
-	cmd := exec.Command("kubectl", "logs", "curl-metrics", "-n", namespace)
-	return utils.Run(cmd)
-}
-
-// tokenRequest is a simplified representation of the Kubernetes TokenRequest API response,
-// containing only the token field that we need to extract.
-type tokenRequest struct {
-	Status struct {
-		Token string `json:"token"`
-	} `json:"status"`
+func flatten(ps []panel) []panel {
+	var out []panel
+	for _, p := range ps {
+		out = append(out, p)
+		out = append(out, flatten(p.Panels)...)
+	}
+	return out
 }
