@@ -46,8 +46,11 @@ control-plane: ## Build kube-apiserver, etcd and kubectl into bin/ from the Go m
 	@hack/build-control-plane.sh kube-apiserver etcd kubectl >/dev/null
 
 .PHONY: test
-test: manifests generate fmt vet control-plane test-alerts ## Run unit and envtest tests (builds the control plane on first use).
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
+test: test-unit test-e2e ## Run every test: unit, envtest, alert rules, and end to end on a kwokctl cluster.
+
+.PHONY: test-unit
+test-unit: manifests generate fmt vet control-plane test-alerts ## Run unit and envtest tests (builds the control plane on first use).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $$(go list ./... | grep -v /test/) -coverprofile cover.out
 
 .PHONY: test-alerts
 test-alerts: ## Check and unit-test the alerting rules with promtool
@@ -64,12 +67,12 @@ lint: ## Run gofmt and go vet, failing on any finding.
 build: manifests generate fmt vet ## Build manager binary.
 	go build -o bin/manager cmd/main.go
 
-# With no cluster given (no KUBECONFIG and no ~/.kube/config) `make run`
-# starts a local control plane from bin/, installs the CRDs, applies
-# config/samples and runs the operator against it. With a cluster, it runs
-# the operator against that cluster, as kubebuilder's `make run` does.
+# With no KUBECONFIG, `make run` starts the local kwokctl cluster (built
+# from bin/), installs the CRDs, applies config/samples and runs the
+# operator against it. With KUBECONFIG, it runs the operator against that
+# cluster, as kubebuilder's `make run` does.
 .PHONY: run
-run: manifests generate fmt vet control-plane ## Run the operator; on a local control plane when no cluster is given.
+run: manifests generate fmt vet ## Run the operator; on a local kwokctl cluster when no KUBECONFIG is given.
 	@hack/run-local.sh
 
 .PHONY: docker-build
@@ -142,15 +145,15 @@ $(CONTROLLER_GEN): $(LOCALBIN)
 
 ##@ End-to-end on kind (needs Docker and kind; not run by CI here)
 
-KIND ?= kind
+KIND_BIN ?= kind
 KIND_CLUSTER ?= aipm-operator-test-e2e
 
 .PHONY: test-e2e-kind
 test-e2e-kind: manifests generate fmt vet ## Build the image, load it into a kind cluster, deploy and run test/e2e.
-	@command -v $(KIND) >/dev/null || { echo "kind is not installed"; exit 1; }
-	$(KIND) get clusters | grep -qx "$(KIND_CLUSTER)" || $(KIND) create cluster --name "$(KIND_CLUSTER)"
-	KIND=$(KIND) KIND_CLUSTER=$(KIND_CLUSTER) go test -tags=e2e ./test/e2e/ -v -ginkgo.v
-	$(KIND) delete cluster --name "$(KIND_CLUSTER)"
+	@command -v $(KIND_BIN) >/dev/null || { echo "kind is not installed"; exit 1; }
+	$(KIND_BIN) get clusters | grep -qx "$(KIND_CLUSTER)" || $(KIND_BIN) create cluster --name "$(KIND_CLUSTER)"
+	KIND=$(KIND_BIN) KIND_CLUSTER=$(KIND_CLUSTER) go test -tags=kind ./test/kind/ -v -ginkgo.v
+	$(KIND_BIN) delete cluster --name "$(KIND_CLUSTER)"
 
 ##@ End-to-end on a local kwokctl cluster (no containers)
 
@@ -162,6 +165,12 @@ cluster-up: ## Start (or reuse) the local kwokctl cluster with the CRDs installe
 cluster-down: ## Delete the local kwokctl cluster.
 	@hack/cluster.sh down
 
+# KIND=1 runs the kind suite instead (test/kind: build the image, load it,
+# make deploy, check the manager runs and serves metrics). It needs Docker.
 .PHONY: test-e2e
 test-e2e: manifests generate ## Run test/e2e on a kwokctl cluster with a real Prometheus and the operator as a process.
+ifeq ($(KIND),1)
+	$(MAKE) test-e2e-kind
+else
 	go test -tags e2e ./test/e2e/ -v -ginkgo.v -timeout 30m
+endif

@@ -225,7 +225,7 @@ type ModelVersionStatus struct {
 // +kubebuilder:printcolumn:name="Product",type=string,JSONPath=`.spec.product`
 // +kubebuilder:printcolumn:name="Version",type=string,JSONPath=`.spec.version`
 // +kubebuilder:printcolumn:name="Stage",type=string,JSONPath=`.status.stage`
-// +kubebuilder:printcolumn:name="Eligible",type=boolean,JSONPath=`.status.eligible`
+// +kubebuilder:printcolumn:name="Eligible",type=string,JSONPath=`.status.conditions[?(@.type=="Eligible")].status`
 // +kubebuilder:printcolumn:name="Trigger",type=string,JSONPath=`.spec.lineage.trigger`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 

@@ -330,7 +330,8 @@ var _ = Describe("Admission", func() {
 					continue
 				}
 				obj.SetNamespace(ns)
-				Expect(k8sClient.Create(ctx, obj, client.DryRunAll)).To(Succeed(), "%s: %s", f, obj.GetName())
+				// Strict, as kubectl apply is: a field the schema lacks is an error.
+				Expect(k8sClient.Create(ctx, obj, client.DryRunAll, client.FieldValidation("Strict"))).To(Succeed(), "%s: %s", f, obj.GetName())
 				accepted++
 			}
 		}
