@@ -174,3 +174,9 @@ ifeq ($(KIND),1)
 else
 	go test -tags e2e ./test/e2e/ -v -ginkgo.v -timeout 30m
 endif
+
+##@ Benchmarks
+
+.PHONY: bench-micro
+bench-micro: ## Micro-benchmarks of the hot pure functions (step machine, drift, gates, rendering), with allocations.
+	go test -run '^$$' -bench . -benchmem ./internal/rollout/ ./internal/drift/ ./internal/gates/ ./internal/serving/
