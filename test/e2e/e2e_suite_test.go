@@ -194,7 +194,13 @@ var _ = BeforeSuite(func() {
 	Expect(os.MkdirAll(workDir, 0o755)).To(Succeed())
 
 	By("bringing up the kwokctl cluster")
-	kubeconfig = run(filepath.Join(root, "hack", "cluster.sh"), "up")
+	// The script prints the kubeconfig path on stdout; a first run also
+	// logs the control-plane build on stderr.
+	up := exec.Command(filepath.Join(root, "hack", "cluster.sh"), "up")
+	up.Dir, up.Stderr = root, GinkgoWriter
+	out, err := up.Output()
+	Expect(err).NotTo(HaveOccurred(), "hack/cluster.sh up")
+	kubeconfig = strings.TrimSpace(string(out))
 	kubectlBin = filepath.Join(root, "bin", "k8s", "v1.37.2", "kubectl")
 	// A clean slate: products from an earlier run would confuse the counts.
 	kubectl("delete", "aiproducts,modelversions,jobs,deployments,services", "-n", "default", "-l", "e2e=aipm", "--ignore-not-found", "--wait")
