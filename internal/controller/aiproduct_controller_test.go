@@ -201,7 +201,7 @@ var _ = Describe("AIProduct phases", func() {
 			got := fetch(g, p)
 			g.Expect(got.Status.Phase).To(Equal(v1.PhaseStrategy))
 			last := got.Status.PhaseHistory[len(got.Status.PhaseHistory)-1]
-			g.Expect(last).To(MatchFields(last, v1.PhaseDiscovery, v1.PhaseStrategy, "Requested"))
+			g.Expect(last).To(MatchFields(v1.PhaseDiscovery, v1.PhaseStrategy, "Requested"))
 		}).Should(Succeed())
 
 		setPhase(v1.PhaseRetired)
@@ -216,14 +216,14 @@ var _ = Describe("AIProduct phases", func() {
 			got := fetch(g, p)
 			g.Expect(got.Status.Phase).To(Equal(v1.PhaseDiscovery))
 			n := len(got.Status.PhaseHistory)
-			g.Expect(got.Status.PhaseHistory[n-2]).To(MatchFields(got.Status.PhaseHistory[n-2], v1.PhaseRetired, v1.PhaseStrategy, "Reactivated"))
-			g.Expect(got.Status.PhaseHistory[n-1]).To(MatchFields(got.Status.PhaseHistory[n-1], v1.PhaseStrategy, v1.PhaseDiscovery, "GatesPassed"))
+			g.Expect(got.Status.PhaseHistory[n-2]).To(MatchFields(v1.PhaseRetired, v1.PhaseStrategy, "Reactivated"))
+			g.Expect(got.Status.PhaseHistory[n-1]).To(MatchFields(v1.PhaseStrategy, v1.PhaseDiscovery, "GatesPassed"))
 		}).Should(Succeed())
 	})
 })
 
 // MatchFields compares a transition's from, to and reason, ignoring its time.
-func MatchFields(actual v1.PhaseTransition, from, to v1.ProductPhase, reason string) OmegaMatcher {
+func MatchFields(from, to v1.ProductPhase, reason string) OmegaMatcher {
 	return WithTransform(func(t v1.PhaseTransition) string {
 		return fmt.Sprintf("%s->%s (%s)", t.From, t.To, t.Reason)
 	}, Equal(fmt.Sprintf("%s->%s (%s)", from, to, reason)))

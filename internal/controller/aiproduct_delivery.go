@@ -23,11 +23,9 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/metrics"
@@ -367,22 +365,18 @@ func (r *AIProductReconciler) applyDeployments(ctx context.Context, p *v1.AIProd
 		live[d.Name] = d
 	}
 	for name, want := range wanted {
-		if err := controllerutil.SetControllerReference(p, want, r.Scheme()); err != nil {
+		have := live[name]
+		if have == nil {
+			have = &appsv1.Deployment{}
+		}
+		if err := r.applyOwned(ctx, p, want, have); err != nil {
 			return nil, err
 		}
-		have, ok := live[name]
-		switch {
-		case !ok:
-			if err := r.Create(ctx, want); err != nil && !apierrors.IsAlreadyExists(err) {
-				return nil, fmt.Errorf("creating Deployment %s: %w", name, err)
-			}
-			live[name] = want
-		case serving.Hash(have) != serving.Hash(want):
-			have.Labels, have.Annotations, have.Spec = want.Labels, want.Annotations, want.Spec
-			if err := r.Update(ctx, have); err != nil {
-				return nil, fmt.Errorf("updating Deployment %s: %w", name, err)
-			}
+		if have.Name == "" {
+			// Just created: what was sent is what runs.
+			have = want
 		}
+		live[name] = have
 	}
 	return live, nil
 }
@@ -396,34 +390,27 @@ func (r *AIProductReconciler) applyServices(ctx context.Context, p *v1.AIProduct
 	for _, s := range wanted {
 		want[s.Name] = s
 	}
+	live := map[string]*corev1.Service{}
 	for i := range existing.Items {
 		have := &existing.Items[i]
 		if _, exp := have.Labels[LabelExperiment]; exp || !metav1.IsControlledBy(have, p) {
 			continue
 		}
-		w, ok := want[have.Name]
-		if !ok {
+		if _, ok := want[have.Name]; !ok {
 			if err := r.Delete(ctx, have); client.IgnoreNotFound(err) != nil {
 				return fmt.Errorf("deleting Service %s: %w", have.Name, err)
 			}
 			continue
 		}
-		delete(want, have.Name)
-		if serving.Hash(have) != serving.Hash(w) {
-			// Keep what the API server allocated (clusterIP, nodePorts).
-			have.Labels, have.Annotations = w.Labels, w.Annotations
-			have.Spec.Selector, have.Spec.Ports = w.Spec.Selector, w.Spec.Ports
-			if err := r.Update(ctx, have); err != nil {
-				return fmt.Errorf("updating Service %s: %w", have.Name, err)
-			}
-		}
+		live[have.Name] = have
 	}
-	for _, s := range want {
-		if err := controllerutil.SetControllerReference(p, s, r.Scheme()); err != nil {
-			return err
+	for _, s := range wanted {
+		have := live[s.Name]
+		if have == nil {
+			have = &corev1.Service{}
 		}
-		if err := r.Create(ctx, s); err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("creating Service %s: %w", s.Name, err)
+		if err := r.applyOwned(ctx, p, s, have); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -478,7 +465,7 @@ func (r *AIProductReconciler) takeRequest(ctx context.Context, n notifier, p *v1
 	for _, a := range []struct {
 		key string
 		req rollout.Request
-	}{{v1.AnnotationAbort, rollout.Abort}, {v1.AnnotationPromote, rollout.Promote}, {v1.AnnotationRetry, "Retry"}} {
+	}{{v1.AnnotationAbort, rollout.Abort}, {v1.AnnotationPromote, rollout.Promote}, {v1.AnnotationRetry, rollout.Retry}} {
 		value, ok := p.Annotations[a.key]
 		if !ok {
 			continue
@@ -491,9 +478,9 @@ func (r *AIProductReconciler) takeRequest(ctx context.Context, n notifier, p *v1
 		switch {
 		case ro == nil:
 			result = "ignored: no rollout"
-		case a.req == "Retry" && ro.Phase != v1.RolloutAborted && ro.Phase != v1.RolloutInconclusive:
+		case a.req == rollout.Retry && ro.Phase != v1.RolloutAborted && ro.Phase != v1.RolloutInconclusive:
 			result = "ignored: the rollout is " + string(ro.Phase)
-		case a.req != "Retry" && rollout.Terminal(ro.Phase):
+		case a.req != rollout.Retry && rollout.Terminal(ro.Phase):
 			result = "ignored: the rollout has " + string(ro.Phase)
 		}
 		p.Status.LastRequest = &v1.RequestStatus{Action: string(a.req), Value: value, HandledAt: now, Result: result}
@@ -501,7 +488,7 @@ func (r *AIProductReconciler) takeRequest(ctx context.Context, n notifier, p *v1
 		if result != "acted on" {
 			return rollout.NoRequest, nil
 		}
-		if a.req == "Retry" {
+		if a.req == rollout.Retry {
 			// The retry starts over: forgetting the canary makes the next
 			// step start a new rollout of the desired version at step one.
 			ro.CanaryVersion = ""

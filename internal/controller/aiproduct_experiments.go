@@ -324,12 +324,17 @@ func (r *AIProductReconciler) applyExperiment(ctx context.Context, p *v1.AIProdu
 }
 
 // applyOwned creates want, or updates the existing object when its rendered
-// hash differs.
+// hash differs, so that an unchanged object costs no write. have receives
+// the live object; when it already holds it (read by a List), it is not
+// read again.
 func (r *AIProductReconciler) applyOwned(ctx context.Context, p *v1.AIProduct, want client.Object, have client.Object) error {
 	if err := controllerutil.SetControllerReference(p, want, r.Scheme()); err != nil {
 		return err
 	}
-	err := r.Get(ctx, client.ObjectKeyFromObject(want), have)
+	var err error
+	if have.GetName() == "" {
+		err = r.Get(ctx, client.ObjectKeyFromObject(want), have)
+	}
 	switch {
 	case apierrors.IsNotFound(err):
 		if err := r.Create(ctx, want); err != nil && !apierrors.IsAlreadyExists(err) {

@@ -45,6 +45,9 @@ const (
 	NoRequest Request = ""
 	Promote   Request = "Promote"
 	Abort     Request = "Abort"
+	// Retry restarts an aborted or inconclusive rollout from its first step;
+	// the controller acts on it, since it starts a new rollout.
+	Retry Request = "Retry"
 )
 
 // Input is everything a step decision depends on.
