@@ -149,11 +149,12 @@ KIND_BIN ?= kind
 KIND_CLUSTER ?= aipm-operator-test-e2e
 
 .PHONY: test-e2e-kind
-test-e2e-kind: manifests generate fmt vet ## Build the image, load it into a kind cluster, deploy and run test/e2e.
+test-e2e-kind: manifests generate fmt vet ## Run the test/e2e scenarios on kind: build and load the images, make deploy, Prometheus in the cluster.
 	@command -v $(KIND_BIN) >/dev/null || { echo "kind is not installed"; exit 1; }
 	$(KIND_BIN) get clusters | grep -qx "$(KIND_CLUSTER)" || $(KIND_BIN) create cluster --name "$(KIND_CLUSTER)"
-	KIND=$(KIND_BIN) KIND_CLUSTER=$(KIND_CLUSTER) go test -tags=kind ./test/kind/ -v -ginkgo.v
-	$(KIND_BIN) delete cluster --name "$(KIND_CLUSTER)"
+	E2E_PLATFORM=kind KIND=$(KIND_BIN) KIND_CLUSTER=$(KIND_CLUSTER) CONTAINER_TOOL=$(CONTAINER_TOOL) \
+		go test -tags e2e ./test/e2e/ -v -ginkgo.v -timeout 45m; \
+		status=$$?; $(KIND_BIN) delete cluster --name "$(KIND_CLUSTER)"; exit $$status
 
 ##@ End-to-end on a local kwokctl cluster (no containers)
 
@@ -165,8 +166,7 @@ cluster-up: ## Start (or reuse) the local kwokctl cluster with the CRDs installe
 cluster-down: ## Delete the local kwokctl cluster.
 	@hack/cluster.sh down
 
-# KIND=1 runs the kind suite instead (test/kind: build the image, load it,
-# make deploy, check the manager runs and serves metrics). It needs Docker.
+# KIND=1 runs the same scenarios on kind instead; it needs Docker and kind.
 .PHONY: test-e2e
 test-e2e: manifests generate ## Run test/e2e on a kwokctl cluster with a real Prometheus and the operator as a process.
 ifeq ($(KIND),1)

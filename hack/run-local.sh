@@ -29,7 +29,40 @@ KUBECONFIG="$(hack/cluster.sh up)"
 export KUBECONFIG
 BIN="$ROOT/bin/k8s/${KUBE_VERSION:-v1.37.2}"
 go build -o "$ROOT/bin/manager" ./cmd/main.go
+go build -o "$ROOT/bin/simulator" ./test/simulator
 "$BIN/kubectl" apply -k config/samples
+
+# Beside the cluster: the model-server simulator and, when a prometheus
+# binary is at hand, a real Prometheus scraping it and the operator, which
+# the operator then queries. Both stop with the operator.
+RUN="$ROOT/bin/kwok/run"
+mkdir -p "$RUN"
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+"$ROOT/bin/simulator" --listen 127.0.0.1:9101 >"$RUN/simulator.log" 2>&1 &
+pids+=($!)
+PROMETHEUS_MSG="No prometheus binary (Debian: apt-get install prometheus): objectives read Unknown."
+if PROM="$(command -v prometheus)"; then
+  cat >"$RUN/prometheus.yml" <<CFG
+global: {scrape_interval: 5s, evaluation_interval: 5s}
+scrape_configs:
+- job_name: simulator
+  static_configs: [{targets: ["127.0.0.1:9101"]}]
+- job_name: aipm-operator
+  honor_labels: true
+  static_configs: [{targets: ["127.0.0.1:8080"]}]
+CFG
+  "$PROM" --config.file="$RUN/prometheus.yml" --storage.tsdb.path="$RUN/tsdb" \
+    --web.listen-address=127.0.0.1:9090 >"$RUN/prometheus.log" 2>&1 &
+  pids+=($!)
+  # The metrics endpoint is plain HTTP on loopback here, for this local
+  # Prometheus; in a cluster it is HTTPS with authentication (the default).
+  OPERATOR_FLAGS=(--leader-elect=false --health-probe-bind-address=0
+    --metrics-bind-address=127.0.0.1:8080 --metrics-secure=false
+    --prometheus-address=http://127.0.0.1:9090)
+  PROMETHEUS_MSG="Prometheus: http://127.0.0.1:9090 (scrapes the operator and the simulator)."
+fi
+
 cat <<MSG
 
 Local cluster is up, CRDs installed, samples applied. In another shell:
@@ -41,7 +74,12 @@ Local cluster is up, CRDs installed, samples applied. In another shell:
   kubectl describe aip fraud-detector  # gates, conditions, events
   kubectl get deploy,pods              # serving objects once a product is in Delivery
 
-Ctrl-C here stops the operator; 'make cluster-down' deletes the cluster.
+$PROMETHEUS_MSG
+Simulator: http://127.0.0.1:9101/metrics; set a series with
+  curl -X POST 127.0.0.1:9101/set -d '{"name":"replay_top1_accuracy","labels":{"product":"support-router","version":"support-router-v0-1-0"},"value":0.91}'
+
+Ctrl-C here stops the operator, Prometheus and the simulator;
+'make cluster-down' deletes the cluster.
 
 MSG
-exec "$ROOT/bin/manager" "${OPERATOR_FLAGS[@]}" "${EXTRA[@]}"
+"$ROOT/bin/manager" "${OPERATOR_FLAGS[@]}" "${EXTRA[@]}"

@@ -51,6 +51,10 @@ var (
 	simAddr    string
 	promAddr   string
 	procs      []*exec.Cmd
+
+	// onKind runs the suite on an existing kind cluster (make test-e2e
+	// KIND=1) instead of a local kwokctl cluster.
+	onKind = os.Getenv("E2E_PLATFORM") == "kind"
 )
 
 func TestE2E(t *testing.T) {
@@ -103,11 +107,29 @@ func jsonpath(kind, name, path string) string {
 	return out
 }
 
+// runMaybe runs a command from the repository root and returns its error,
+// for clean-up that may find nothing to do.
+func runMaybe(name string, args ...string) error {
+	cmd := exec.Command(name, args...)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	return cmd.Run()
+}
+
+// start runs a process in the background, logging to bin/e2e/<name>.log
+// (<name>-2.log and so on when it runs more than once).
 func start(name string, args ...string) *exec.Cmd {
 	cmd := exec.Command(name, args...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-	logFile, err := os.Create(filepath.Join(workDir, filepath.Base(name)+".log"))
+	logName := filepath.Join(workDir, filepath.Base(name)+".log")
+	for i := 2; ; i++ {
+		if _, err := os.Stat(logName); os.IsNotExist(err) {
+			break
+		}
+		logName = filepath.Join(workDir, fmt.Sprintf("%s-%d.log", filepath.Base(name), i))
+	}
+	logFile, err := os.Create(logName)
 	Expect(err).NotTo(HaveOccurred())
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	Expect(cmd.Start()).To(Succeed())
@@ -193,6 +215,20 @@ var _ = BeforeSuite(func() {
 	Expect(os.RemoveAll(workDir)).To(Succeed())
 	Expect(os.MkdirAll(workDir, 0o755)).To(Succeed())
 
+	if onKind {
+		setUpKind()
+	} else {
+		setUpKwok()
+	}
+	Eventually(func() float64 { _, v, _ := promQuery(`up{job="aipm-operator"}`); return v }).Should(Equal(1.0))
+	Eventually(func() float64 { _, v, _ := promQuery(`up{job="simulator"}`); return v }).Should(Equal(1.0))
+	// A clean slate: products from an earlier run would confuse the counts.
+	kubectl("delete", "aiproducts,modelversions,jobs,deployments,services", "-n", "default", "-l", "e2e=aipm", "--ignore-not-found", "--wait")
+})
+
+// setUpKwok starts the kwokctl cluster and runs the simulator, Prometheus
+// and the operator as processes on this machine.
+func setUpKwok() {
 	By("bringing up the kwokctl cluster")
 	// The script prints the kubeconfig path on stdout; a first run also
 	// logs the control-plane build on stderr.
@@ -202,8 +238,6 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred(), "hack/cluster.sh up")
 	kubeconfig = strings.TrimSpace(string(out))
 	kubectlBin = filepath.Join(root, "bin", "k8s", "v1.37.2", "kubectl")
-	// A clean slate: products from an earlier run would confuse the counts.
-	kubectl("delete", "aiproducts,modelversions,jobs,deployments,services", "-n", "default", "-l", "e2e=aipm", "--ignore-not-found", "--wait")
 
 	By("building the operator and the model-server simulator")
 	run("go", "build", "-o", filepath.Join(workDir, "manager"), "./cmd")
@@ -265,9 +299,7 @@ scrape_configs:
 		"--leader-election-namespace", "default",
 		"--prometheus-address", "http://"+promAddr,
 	)
-	Eventually(func() float64 { _, v, _ := promQuery(`up{job="aipm-operator"}`); return v }).Should(Equal(1.0))
-	Eventually(func() float64 { _, v, _ := promQuery(`up{job="simulator"}`); return v }).Should(Equal(1.0))
-})
+}
 
 var _ = AfterSuite(func() {
 	for _, p := range procs {
@@ -286,7 +318,10 @@ var _ = AfterSuite(func() {
 			_ = p.Process.Kill()
 		}
 	}
-	if os.Getenv("E2E_KEEP_CLUSTER") == "" {
+	switch {
+	case onKind:
+		tearDownKind()
+	case os.Getenv("E2E_KEEP_CLUSTER") == "":
 		run(filepath.Join(root, "hack", "cluster.sh"), "down")
 	}
 })

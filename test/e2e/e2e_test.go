@@ -58,11 +58,13 @@ const strategy = `  strategy:
     evaluationInterval: 5s
 `
 
+// The images are real so that the scenarios run on kind too; on kwokctl
+// no container runs.
 const serving = `    serving:
       replicas: 4
       template:
         spec:
-          containers: [{name: server, image: example.com/model-server:1}]
+          containers: [{name: server, image: registry.k8s.io/pause:3.10}]
 `
 
 // fraud is a product that reaches Delivery through a shadow experiment and
@@ -150,7 +152,14 @@ spec:
                 aipm.io/e2e-result: '` + result + `'
             spec:
               restartPolicy: Never
-              containers: [{name: trainer, image: example.com/trainer:1}]
+              # On kwokctl a Stage completes the pod with the annotation as
+              # its termination message; on kind the container writes it.
+              containers:
+              - name: trainer
+                image: busybox:1.37
+                command: [sh, -c, 'printf %s "$RESULT" > /dev/termination-log']
+                env: [{name: RESULT, valueFrom: {fieldRef: {fieldPath: "metadata.annotations['aipm.io/e2e-result']"}}}]
+                securityContext: {runAsUser: 65534}
     promotion:
       requirements: [{metric: auc, min: "0.85"}]
 `
