@@ -22,6 +22,7 @@ package schedule
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -35,8 +36,20 @@ type Schedule struct {
 	loc   *time.Location
 }
 
-// Parse reads a schedule and an optional time zone (UTC when empty).
+// Parse reads a schedule and an optional time zone (UTC when empty). It
+// refuses what the API refuses at admission and robfig/cron would still
+// take: a TZ= prefix (the zone has its own field), @every (a schedule is a
+// cron line, not a rate) and the operator's own Local zone.
 func Parse(spec, timeZone string) (*Schedule, error) {
+	trimmed := strings.TrimSpace(spec)
+	switch {
+	case strings.HasPrefix(trimmed, "TZ=") || strings.HasPrefix(trimmed, "CRON_TZ="):
+		return nil, fmt.Errorf("invalid schedule %q: set the time zone in timeZone, not in the schedule", spec)
+	case strings.HasPrefix(trimmed, "@every"):
+		return nil, fmt.Errorf("invalid schedule %q: @every is not a cron schedule", spec)
+	case timeZone == "Local":
+		return nil, fmt.Errorf("unknown time zone %q: name an IANA zone", timeZone)
+	}
 	loc := time.UTC
 	if timeZone != "" {
 		l, err := time.LoadLocation(timeZone)
@@ -52,7 +65,9 @@ func Parse(spec, timeZone string) (*Schedule, error) {
 	return &Schedule{sched: s, loc: loc}, nil
 }
 
-// Next is the first tick strictly after t.
+// Next is the first tick strictly after t, or the zero time when there is
+// none within five years (robfig/cron's horizon): February 30th never
+// comes, and February 29th on a Monday comes once in decades.
 func (s *Schedule) Next(t time.Time) time.Time {
 	return s.sched.Next(t.In(s.loc))
 }
@@ -73,15 +88,21 @@ func (s *Schedule) Due(since, now time.Time, deadline time.Duration) (due *time.
 // latest finds the last tick in (since, now] without walking every missed
 // tick: it looks back over a window that doubles until it holds a tick, so
 // an every-minute schedule after a year of downtime costs a few dozen steps.
+// A zero Next means no tick within five years of the window's start, not
+// the end of the search: the window grows until it reaches since.
 func (s *Schedule) latest(since, now time.Time) time.Time {
+	gap := now.Sub(since) // saturates, so the loop ends even for year 1
+	if gap <= 0 {
+		return time.Time{}
+	}
 	for d := time.Minute; ; d *= 2 {
-		from := now.Add(-d)
-		if !from.After(since) {
-			from = since
+		from := since
+		if d > 0 && d < gap {
+			from = now.Add(-d)
 		}
 		t := s.Next(from)
-		if !t.After(now) {
-			for n := s.Next(t); !n.After(now); n = s.Next(n) {
+		if !t.IsZero() && !t.After(now) {
+			for n := s.Next(t); !n.IsZero() && !n.After(now); n = s.Next(n) {
 				t = n
 			}
 			return t

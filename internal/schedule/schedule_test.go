@@ -41,6 +41,7 @@ func utc(s string) time.Time {
 func TestParseErrors(t *testing.T) {
 	for _, tc := range []struct{ spec, tz string }{
 		{"* * *", ""}, {"61 * * * *", ""}, {"0 3 * * 1", "Mars/Olympus"}, {"@fortnightly", ""}, {"0 0 0 * *", ""},
+		{"@every 1s", ""}, {"TZ=Asia/Tokyo 0 3 * * *", ""}, {"CRON_TZ=UTC @daily", ""}, {"0 3 * * *", "Local"},
 	} {
 		if _, err := Parse(tc.spec, tc.tz); err == nil {
 			t.Errorf("Parse(%q, %q) accepted", tc.spec, tc.tz)
@@ -98,5 +99,15 @@ func TestDue(t *testing.T) {
 				t.Fatalf("next = %v, want %s", next, tt.wantNext)
 			}
 		})
+	}
+}
+
+func TestDueNeverFires(t *testing.T) {
+	// February 30th passes admission's cron shape and never comes: Due must
+	// say so, not search forever.
+	s := mustParse(t, "0 0 30 2 *", "")
+	due, next := s.Due(utc("2026-01-01T00:00:00Z"), utc("2030-06-01T00:00:00Z"), 0)
+	if due != nil || !next.IsZero() {
+		t.Fatalf("due = %v, next = %v; want neither", due, next)
 	}
 }
