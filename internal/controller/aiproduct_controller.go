@@ -93,8 +93,20 @@ func (r *AIProductReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		if equality.Semantic.DeepEqual(before.Status, product.Status) {
 			return
 		}
-		// A product deleted while it was reconciled has no status to write.
-		if err := r.Status().Patch(ctx, product, client.MergeFrom(before)); client.IgnoreNotFound(err) != nil {
+		// The patch carries the resourceVersion this reconcile read (moved
+		// on only by its own annotation patches): a status decided from a
+		// stale cache, or raced by another writer, is refused with a
+		// Conflict and decided again from the newer object, after the
+		// rate limiter's backoff, instead of overwriting what it never saw.
+		before.ResourceVersion = product.ResourceVersion
+		err := r.Status().Patch(ctx, product, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+		switch {
+		case err == nil, apierrors.IsNotFound(err):
+			// A product deleted while it was reconciled has no status to write.
+		case apierrors.IsConflict(err):
+			metrics.StatusConflicts.Inc()
+			retErr = errors.Join(retErr, fmt.Errorf("status changed since it was read; deciding again: %w", err))
+		default:
 			retErr = errors.Join(retErr, fmt.Errorf("patching status: %w", err))
 		}
 	}()

@@ -501,7 +501,10 @@ func (r *AIProductReconciler) takeRequest(ctx context.Context, n notifier, p *v1
 // clearAnnotation removes one annotation with a patch of the metadata alone,
 // leaving the product as read (and its status as computed so far) untouched.
 func (r *AIProductReconciler) clearAnnotation(ctx context.Context, p *v1.AIProduct, key string) error {
-	patch := []byte(fmt.Sprintf(`{"metadata":{"annotations":{%q:null}}}`, key))
+	// The resourceVersion makes the request's consumption conditional on
+	// the product being as read: a request acted on from a stale cache is
+	// refused (Conflict) rather than consumed twice.
+	patch := []byte(fmt.Sprintf(`{"metadata":{"resourceVersion":%q,"annotations":{%q:null}}}`, p.ResourceVersion, key))
 	obj := &metav1.PartialObjectMetadata{}
 	obj.SetGroupVersionKind(v1.GroupVersion.WithKind("AIProduct"))
 	obj.SetNamespace(p.Namespace)
@@ -510,5 +513,6 @@ func (r *AIProductReconciler) clearAnnotation(ctx context.Context, p *v1.AIProdu
 		return fmt.Errorf("clearing annotation %s: %w", key, err)
 	}
 	delete(p.Annotations, key)
+	p.ResourceVersion = obj.ResourceVersion
 	return nil
 }

@@ -77,6 +77,12 @@ var (
 	experiments = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "experiments_total",
 		Help: "Finished discovery experiments by verdict."}, []string{"namespace", "product", "result"})
 
+	// StatusConflicts counts status writes the API server refused because
+	// the product changed after it was read; each is decided again. A
+	// steady rate means two writers fight over the same products.
+	StatusConflicts = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "status_conflicts_total",
+		Help: "AIProduct status writes refused as conflicts and decided again from the newer object."})
+
 	age = &ageCollector{since: map[key]ageEntry{},
 		desc: prometheus.NewDesc(ns+"_production_model_age_seconds", "Seconds since the production ModelVersion was promoted.",
 			[]string{"namespace", "product", "version"}, nil)}
@@ -85,7 +91,7 @@ var (
 func init() {
 	metrics.Registry.MustRegister(productPhase, productReady, gatePassed, objectiveValue, objectiveTarget, objectiveMet,
 		productionInfo, rolloutStep, rolloutWeight, rolloutPhase, analysisValue, driftValue, driftThreshold,
-		driftSustained, modelVersions, experimentPhase, retrainingRuns, retrainingDuration, rollouts, experiments, age)
+		driftSustained, modelVersions, experimentPhase, retrainingRuns, retrainingDuration, rollouts, experiments, StatusConflicts, age)
 }
 
 var (
