@@ -26,6 +26,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"regexp"
 	"strings"
@@ -229,6 +230,12 @@ func ParseResult(msg string) (*Result, error) {
 	var r Result
 	if err := dec.Decode(&r); err != nil {
 		return nil, fmt.Errorf("the termination message is not a result: %w", err)
+	}
+	// A second document or trailing text means the message is not what the
+	// trainer meant to report; taking its first part could register the
+	// wrong model.
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("the termination message has text after the result")
 	}
 	switch {
 	case len(r.Artifact.URI) > 2048 || !uriPattern.MatchString(r.Artifact.URI):
