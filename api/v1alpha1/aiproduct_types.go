@@ -1131,6 +1131,12 @@ type RolloutStatus struct {
 	// backgroundMeasuredAt is when the background analysis last measured.
 	// +optional
 	BackgroundMeasuredAt *metav1.Time `json:"backgroundMeasuredAt,omitempty"`
+	// prometheusUnavailableSince is set while the rollout is Inconclusive
+	// because Prometheus gave no answer (unreachable, timing out, failing).
+	// Such a pause counts no measurement and ends by itself: the analysis
+	// resumes where it was once Prometheus answers again.
+	// +optional
+	PrometheusUnavailableSince *metav1.Time `json:"prometheusUnavailableSince,omitempty"`
 }
 
 // AnalysisMetricStatus is one analysis metric's measurements.

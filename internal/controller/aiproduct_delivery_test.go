@@ -259,6 +259,46 @@ var _ = Describe("Serving and rollouts", func() {
 		}).Should(Succeed())
 	})
 
+	It("pauses as Inconclusive while Prometheus is away, counts nothing, and resumes by itself", func() {
+		p := deliveryProduct("v1", v1.RolloutStep{SetWeight: ptr.To[int32](25)}, analysisStep)
+		enterDelivery(p)
+		eligibleVersion(p, "v1", "1.0.0")
+		Eventually(func(g Gomega) {
+			deployments(g, p)
+			g.Expect(fetch(g, p).Status.ProductionVersion).To(Equal("v1"))
+		}).Should(Succeed())
+		eligibleVersion(p, "v2", "2.0.0")
+		fakeProm.Set(errorQuery(p, "v2"), 0.001)
+		fakeProm.SetDown(true)
+		DeferCleanup(func() { fakeProm.SetDown(false) })
+		pin(p, "v2")
+		Eventually(func(g Gomega) {
+			deployments(g, p)
+			ro := fetch(g, p).Status.Rollout
+			g.Expect(ro).NotTo(BeNil())
+			g.Expect(ro.Phase).To(Equal(v1.RolloutInconclusive))
+			g.Expect(ro.PrometheusUnavailableSince).NotTo(BeNil())
+			g.Expect(ro.Message).To(ContainSubstring("resumes when Prometheus answers"))
+			g.Expect(ro.Weight).To(Equal(int32(25)))
+		}).Should(Succeed())
+		Consistently(func(g Gomega) {
+			got := fetch(g, p)
+			g.Expect(got.Status.ProductionVersion).To(Equal("v1"))
+			g.Expect(got.Status.Rollout.Analysis).To(BeEmpty(), "a measurement Prometheus did not answer is not counted")
+		}, 3*time.Second).Should(Succeed())
+
+		By("Prometheus answering again")
+		fakeProm.SetDown(false)
+		Eventually(func(g Gomega) {
+			deployments(g, p)
+			got := fetch(g, p)
+			g.Expect(got.Status.Rollout.Phase).To(Equal(v1.RolloutSucceeded))
+			g.Expect(got.Status.Rollout.PrometheusUnavailableSince).To(BeNil())
+			g.Expect(got.Status.ProductionVersion).To(Equal("v2"))
+		}).Should(Succeed())
+		Expect(eventReasons(p)).To(ContainElements("AnalysisPaused", "AnalysisResumed"))
+	})
+
 	It("abandons a running rollout for a newer version, which starts from step one", func() {
 		p := deliveryProduct("v1", v1.RolloutStep{SetWeight: ptr.To[int32](20)}, v1.RolloutStep{Pause: &v1.PauseStep{}})
 		enterDelivery(p)

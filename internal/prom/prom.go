@@ -38,6 +38,11 @@ var ErrNoData = errors.New("query returned no data")
 // address.
 var ErrNotConfigured = errors.New("no Prometheus address configured (--prometheus-address)")
 
+// ErrUnavailable means Prometheus gave no answer: unreachable, timing out,
+// or failing with a server error. Unlike ErrNoData it says nothing about
+// the model, so an analysis waits for Prometheus instead of counting it.
+var ErrUnavailable = errors.New("prometheus unavailable")
+
 // Querier runs an instant PromQL query that must yield one value.
 type Querier interface {
 	Query(ctx context.Context, query string) (float64, error)
@@ -72,7 +77,14 @@ func (c *Client) Query(ctx context.Context, query string) (float64, error) {
 	}
 	v, _, _, err := c.api.Query(ctx, query, time.Now())
 	if err != nil {
-		return 0, fmt.Errorf("prometheus: %w", err)
+		// Prometheus answered and refused the query (bad PromQL, an
+		// execution error, a 4xx): that is the query's fault. Anything else,
+		// a transport error or a 5xx, is Prometheus being away.
+		var apiErr *promv1.Error
+		if errors.As(err, &apiErr) && (apiErr.Type == promv1.ErrBadData || apiErr.Type == promv1.ErrExec || apiErr.Type == promv1.ErrClient) {
+			return 0, fmt.Errorf("prometheus: %w", err)
+		}
+		return 0, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	return single(v)
 }

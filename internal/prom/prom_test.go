@@ -69,8 +69,8 @@ func TestClientQuery(t *testing.T) {
 		t.Fatalf("nan: err = %v, want ErrNoData", err)
 	}
 	s.SetDown(true)
-	if _, err := q.Query(ctx, "good"); err == nil || errors.Is(err, prom.ErrNoData) {
-		t.Fatalf("down: err = %v, want a query error that is not ErrNoData", err)
+	if _, err := q.Query(ctx, "good"); !errors.Is(err, prom.ErrUnavailable) {
+		t.Fatalf("down (503): err = %v, want ErrUnavailable", err)
 	}
 }
 
@@ -84,6 +84,20 @@ func TestClientRejectsManySeries(t *testing.T) {
 	_, err := q.Query(context.Background(), "x")
 	if err == nil || !strings.Contains(err.Error(), "returned 2 series") {
 		t.Fatalf("err = %v, want one naming the 2 series", err)
+	}
+}
+
+func TestClientBadQueryIsNotUnavailable(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = fmt.Fprint(w, `{"status":"error","errorType":"bad_data","error":"parse error: unclosed left parenthesis"}`)
+	}))
+	defer srv.Close()
+	q, _ := prom.NewClient(srv.URL, time.Second)
+	_, err := q.Query(context.Background(), "sum(")
+	if err == nil || errors.Is(err, prom.ErrUnavailable) || !strings.Contains(err.Error(), "unclosed left parenthesis") {
+		t.Fatalf("err = %v, want the parse error, not ErrUnavailable", err)
 	}
 }
 
@@ -102,7 +116,7 @@ func TestClientUnreachable(t *testing.T) {
 	addr := srv.URL
 	srv.Close()
 	q, _ := prom.NewClient(addr, time.Second)
-	if _, err := q.Query(context.Background(), "up"); err == nil || errors.Is(err, prom.ErrNoData) {
-		t.Fatalf("err = %v, want a connection error", err)
+	if _, err := q.Query(context.Background(), "up"); !errors.Is(err, prom.ErrUnavailable) {
+		t.Fatalf("err = %v, want ErrUnavailable", err)
 	}
 }

@@ -34,7 +34,8 @@ import (
 )
 
 // Measure returns the current value of an analysis metric's query.
-// An error, including prom.ErrNoData, makes the measurement inconclusive.
+// An error, including prom.ErrNoData, makes the measurement inconclusive;
+// prom.ErrUnavailable instead pauses the analysis without measuring.
 type Measure func(ctx context.Context, m v1.MetricCheck) (float64, error)
 
 // Request is a manual request for the running rollout.
@@ -133,7 +134,9 @@ func Step(ctx context.Context, in Input, measure Measure) Result {
 		r.succeed(now, len(steps), "promoted by request")
 		return r
 	}
-	if st.Phase == v1.RolloutInconclusive {
+	// An Inconclusive pause waits for a person, unless Prometheus being
+	// away caused it: then measuring again is how it ends.
+	if st.Phase == v1.RolloutInconclusive && st.PrometheusUnavailableSince == nil {
 		return r
 	}
 	if st.StepStartedAt == nil {
@@ -148,6 +151,13 @@ func Step(ctx context.Context, in Input, measure Measure) Result {
 	for range len(steps) + 1 {
 		if in.Spec != nil && in.Spec.BackgroundAnalysis != nil && st.Weight > 0 {
 			out := analyse(ctx, in.Spec.BackgroundAnalysis, &st.BackgroundAnalysis, &st.BackgroundMeasuredAt, in.Now, measure)
+			switch {
+			case out.unavailable != "":
+				r.unavailable(now, out.unavailable, out.wait)
+				return r
+			case out.measured:
+				r.resume()
+			}
 			switch {
 			case out.failure != nil:
 				r.abort(now, "background "+out.failure.String(), out.failure)
@@ -196,8 +206,17 @@ func Step(ctx context.Context, in Input, measure Measure) Result {
 			}
 			r.advance(now)
 		case step.Analysis != nil:
-			st.Phase = v1.RolloutProgressing
 			out := analyse(ctx, step.Analysis, &st.Analysis, &st.LastMeasuredAt, in.Now, measure)
+			if out.unavailable != "" {
+				r.unavailable(now, out.unavailable, out.wait)
+				return r
+			}
+			if out.measured {
+				r.resume()
+			}
+			if st.PrometheusUnavailableSince == nil {
+				st.Phase = v1.RolloutProgressing
+			}
 			switch {
 			case out.failure != nil:
 				r.abort(now, out.failure.String(), out.failure)
@@ -272,11 +291,45 @@ func (r *Result) inconclusive(why string) {
 		"Analysis of %s is inconclusive: %s", st.CanaryVersion, why)})
 }
 
+// unavailable pauses the rollout as Inconclusive while Prometheus gives no
+// answer, and asks to be looked at again after wait. The time it began
+// stays put across retries, so the status is written once per outage.
+func (r *Result) unavailable(now metav1.Time, why string, wait time.Duration) {
+	st := &r.Status
+	r.requeueAt(wait)
+	if st.PrometheusUnavailableSince != nil {
+		return
+	}
+	st.PrometheusUnavailableSince = &now
+	st.Phase = v1.RolloutInconclusive
+	st.Message = fmt.Sprintf("paused as inconclusive since %s: %s; resumes when Prometheus answers",
+		now.UTC().Format(time.RFC3339), why)
+	r.Events = append(r.Events, Event{Warning: true, Reason: "AnalysisPaused", Message: fmt.Sprintf(
+		"Analysis of %s paused: %s", st.CanaryVersion, why)})
+}
+
+// resume ends a pause for Prometheus once a measurement got an answer.
+func (r *Result) resume() {
+	st := &r.Status
+	if st.PrometheusUnavailableSince == nil {
+		return
+	}
+	r.Events = append(r.Events, Event{Reason: "AnalysisResumed", Message: fmt.Sprintf(
+		"Analysis of %s resumed: Prometheus answers again (unavailable since %s)",
+		st.CanaryVersion, st.PrometheusUnavailableSince.UTC().Format(time.RFC3339))})
+	st.PrometheusUnavailableSince = nil
+	st.Phase = v1.RolloutProgressing
+}
+
 type analysisOutcome struct {
 	complete     bool
 	failure      *Failure
 	inconclusive string
-	wait         time.Duration
+	// unavailable is why Prometheus gave no answer; nothing was recorded.
+	unavailable string
+	// measured is true when a measurement was taken and recorded.
+	measured bool
+	wait     time.Duration
 }
 
 // analyse takes a measurement when one is due and judges the counts. The
@@ -306,6 +359,11 @@ func analyse(ctx context.Context, spec *v1.AnalysisSpec, results *[]v1.AnalysisM
 		ms.Measurements++
 		threshold, terr := m.Threshold.Float64()
 		v, err := measure(ctx, m)
+		if errors.Is(err, prom.ErrUnavailable) {
+			// Half a measurement is none: leave every count as it was and
+			// try the whole measurement again after an interval.
+			return analysisOutcome{unavailable: fmt.Sprintf("metric %s: %s", m.Name, err), wait: interval}
+		}
 		switch {
 		case terr != nil:
 			err = terr
@@ -331,6 +389,7 @@ func analyse(ctx context.Context, spec *v1.AnalysisSpec, results *[]v1.AnalysisM
 	*results = out
 	t := metav1.NewTime(now)
 	*last = &t
+	outcome.measured = true
 	outcome.complete = measured(out) >= count
 	outcome.wait = interval
 	return outcome

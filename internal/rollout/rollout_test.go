@@ -19,6 +19,7 @@ package rollout
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -108,6 +109,19 @@ func TestSetWeightWaitsForReadiness(t *testing.T) {
 
 func TestTransitions(t *testing.T) {
 	errDown := errors.New("prometheus: 503 service unavailable")
+	errAway := fmt.Errorf("%w: dial tcp 127.0.0.1:9090: connect: connection refused", prom.ErrUnavailable)
+	oneMeasured := func(s v1.RolloutStatus) v1.RolloutStatus {
+		at := metav1.NewTime(t0)
+		s.LastMeasuredAt = &at
+		s.Analysis = []v1.AnalysisMetricStatus{{Name: "errors", Measurements: 1, Result: v1.ResultMet, Value: "0.001"}}
+		return s
+	}
+	pausedSince := metav1.NewTime(t0.Add(90 * time.Second))
+	pausedForPrometheus := func(s v1.RolloutStatus) v1.RolloutStatus {
+		s = oneMeasured(s)
+		s.Phase, s.PrometheusUnavailableSince = v1.RolloutInconclusive, &pausedSince
+		return s
+	}
 	tests := []struct {
 		name      string
 		steps     []v1.RolloutStep
@@ -123,6 +137,7 @@ func TestTransitions(t *testing.T) {
 		message   string
 		failure   string
 		wantCalls int
+		check     func(t *testing.T, r Result)
 	}{
 		{name: "no steps: straight to 100% and promoted",
 			phase: v1.RolloutSucceeded, step: 1, weight: 100, message: "v2 promoted: all steps passed"},
@@ -192,7 +207,46 @@ func TestTransitions(t *testing.T) {
 			steps:  []v1.RolloutStep{{SetWeight: w(20)}, {Analysis: analysis(1, 0, 0)}, {SetWeight: w(100)}},
 			values: []any{nil},
 			phase:  v1.RolloutInconclusive, step: 1, weight: 20, message: "metric errors: no data", wantCalls: 1},
-		{name: "prometheus down: inconclusive with the error",
+		{name: "prometheus unavailable: paused as inconclusive, nothing counted, measured again after an interval",
+			steps: []v1.RolloutStep{{Analysis: analysis(3, 0, 0)}}, status: oneMeasured,
+			now: 2 * time.Minute, values: []any{errAway},
+			phase: v1.RolloutInconclusive, requeue: time.Minute, message: "resumes when Prometheus answers", wantCalls: 1,
+			check: func(t *testing.T, r Result) {
+				if a := r.Status.Analysis[0]; a.Measurements != 1 || a.Inconclusives != 0 || !r.Status.LastMeasuredAt.Equal(&metav1.Time{Time: t0}) {
+					t.Errorf("analysis = %+v, lastMeasuredAt %v; want the one earlier measurement untouched", a, r.Status.LastMeasuredAt)
+				}
+				if r.Status.PrometheusUnavailableSince == nil || len(r.Events) != 1 || r.Events[0].Reason != "AnalysisPaused" {
+					t.Errorf("since = %v, events = %+v; want the pause recorded once", r.Status.PrometheusUnavailableSince, r.Events)
+				}
+			}},
+		{name: "paused for Prometheus and still away: unchanged, so nothing to write",
+			steps: []v1.RolloutStep{{Analysis: analysis(3, 0, 0)}}, status: pausedForPrometheus,
+			now: 3 * time.Minute, values: []any{errAway},
+			phase: v1.RolloutInconclusive, requeue: time.Minute, wantCalls: 1,
+			check: func(t *testing.T, r Result) {
+				if !r.Status.PrometheusUnavailableSince.Equal(&pausedSince) || len(r.Events) != 0 {
+					t.Errorf("since = %v, events = %+v; want the first pause kept and no event", r.Status.PrometheusUnavailableSince, r.Events)
+				}
+			}},
+		{name: "paused for Prometheus resumes where it was once Prometheus answers",
+			steps: []v1.RolloutStep{{Analysis: analysis(3, 0, 0)}}, status: pausedForPrometheus,
+			now: 4 * time.Minute, values: []any{0.002},
+			phase: v1.RolloutProgressing, requeue: time.Minute, message: "analysis 2 of 3", wantCalls: 1,
+			check: func(t *testing.T, r Result) {
+				if r.Status.PrometheusUnavailableSince != nil || len(r.Events) != 1 || r.Events[0].Reason != "AnalysisResumed" {
+					t.Errorf("since = %v, events = %+v; want the pause ended with AnalysisResumed", r.Status.PrometheusUnavailableSince, r.Events)
+				}
+			}},
+		{name: "background analysis with Prometheus unavailable pauses a timed pause step too",
+			steps: []v1.RolloutStep{{SetWeight: w(20)}, {Pause: pause(time.Hour)}},
+			bg:    analysis(100, 0, 5),
+			status: func(s v1.RolloutStatus) v1.RolloutStatus {
+				s.Step, s.Weight = 1, 20
+				return s
+			},
+			values: []any{errAway},
+			phase:  v1.RolloutInconclusive, weight: 20, step: 1, requeue: time.Minute, message: "resumes when Prometheus answers", wantCalls: 1},
+		{name: "a query error: inconclusive with the error",
 			steps:  []v1.RolloutStep{{Analysis: analysis(1, 0, 0)}},
 			values: []any{errDown},
 			phase:  v1.RolloutInconclusive, message: "503 service unavailable", wantCalls: 1},
@@ -271,6 +325,9 @@ func TestTransitions(t *testing.T) {
 			}
 			if Terminal(got.Phase) && tt.status == nil && got.FinishedAt == nil {
 				t.Errorf("finished rollout without finishedAt")
+			}
+			if tt.check != nil {
+				tt.check(t, r)
 			}
 		})
 	}
