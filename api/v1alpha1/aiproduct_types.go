@@ -137,10 +137,10 @@ type StrategySpec struct {
 	Objectives []Objective `json:"objectives,omitempty"`
 
 	// evaluationInterval is how often objectives are queried. Default 1m;
-	// at least 5s.
+	// between 5s and 24h.
 	// +optional
 	// +kubebuilder:default="1m"
-	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('5s')",message="evaluationInterval must be at least 5s"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('5s') && duration(self) <= duration('24h')",message="evaluationInterval must be between 5s and 24h"
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
 	// +kubebuilder:validation:MaxLength=32
@@ -420,10 +420,12 @@ type HeaderMatch struct {
 	// +kubebuilder:validation:MaxLength=256
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9!#$%&'*+\-.^_\x60|~]+$`
 	Name string `json:"name"`
-	// value the header must have.
+	// value the header must have: visible characters, spaces and tabs; no
+	// line breaks or other control characters, which no header can carry.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=4096
+	// +kubebuilder:validation:Pattern=`^[^\x00-\x08\x0A-\x1F\x7F]+$`
 	Value string `json:"value"`
 }
 
@@ -695,13 +697,14 @@ type AnalysisSpec struct {
 
 // MonitoringSpec watches the production model.
 type MonitoringSpec struct {
-	// interval is how often drift is queried. Default 1m.
+	// interval is how often drift is queried. Default 1m; between 5s and
+	// 24h.
 	// +optional
 	// +kubebuilder:default="1m"
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
 	// +kubebuilder:validation:MaxLength=32
-	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('5s')",message="interval must be at least 5s"
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('5s') && duration(self) <= duration('24h')",message="interval must be between 5s and 24h"
 	Interval metav1.Duration `json:"interval,omitempty"`
 
 	// drift lists the drift statistics to watch, one per feature or for the
@@ -807,6 +810,7 @@ type RetrainingSpec struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=64
 	// +kubebuilder:validation:Pattern=`^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*$`
+	// +kubebuilder:validation:XValidation:rule="self != 'Local'",message="timeZone must name an IANA zone; Local would be the operator's own"
 	TimeZone *string `json:"timeZone,omitempty"`
 	// onDrift starts a run when a drift check has been in breach for its
 	// full for duration.
@@ -845,9 +849,11 @@ type RetrainingSpec struct {
 	// +kubebuilder:validation:Maximum=100
 	FailedJobsHistoryLimit int32 `json:"failedJobsHistoryLimit"`
 	// resultContainer is the container whose termination message carries
-	// the training result. Default: the first container.
+	// the training result, a container name of the template. Default: the
+	// first container.
 	// +optional
 	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	ResultContainer string `json:"resultContainer,omitempty"`
 	// template is the Job that trains a new version. The operator adds
 	// labels, an owner reference and the AIPM_* environment variables.

@@ -20,8 +20,10 @@ package v1alpha1
 // Kubernetes APIs avoid floating point fields because they do not round-trip
 // exactly through JSON in every client; every threshold, target and metric
 // value in this API is a Decimal.
+// A value beyond the range of a 64-bit float, such as "1e999", is refused.
 // +kubebuilder:validation:Pattern=`^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]{1,3})?$`
 // +kubebuilder:validation:MaxLength=40
+// +kubebuilder:validation:XValidation:rule="double(self) == double(self)",message="must be a number within the range of a 64-bit float"
 type Decimal string
 
 // Direction says on which side of a threshold a value is good.

@@ -187,7 +187,7 @@ var _ = Describe("Admission", func() {
 			map[string]any{"name": "a", "query": "x", "target": "1", "direction": "AtLeast"},
 			map[string]any{"name": "a", "query": "y", "target": "2", "direction": "AtMost"}},
 			"spec.strategy.objectives[1]", "Duplicate value"},
-		{validProduct, "spec.strategy.evaluationInterval", "1s", "spec.strategy.evaluationInterval", "at least 5s"},
+		{validProduct, "spec.strategy.evaluationInterval", "1s", "spec.strategy.evaluationInterval", "between 5s and 24h"},
 		{validProduct, "spec.strategy.evaluationInterval", "soon", "spec.strategy.evaluationInterval", "should match"},
 		{validProduct, "spec.strategy.assessment.value.rating", "Great", "spec.strategy.assessment.value.rating", "Unsupported value"},
 		{validProduct, "spec.strategy.assessment.usability", map[string]any{"evidence": "interviews"}, "spec.strategy.assessment.usability.rating", "Required value"},
@@ -247,17 +247,37 @@ var _ = Describe("Admission", func() {
 		{validVersion, "spec.lineage.trigger", "Cron", "spec.lineage.trigger", "Unsupported value"},
 		{validVersion, "spec.product", nil, "spec.product", "Required value"},
 	}
-	for i, tc := range prodCases {
-		It(fmt.Sprintf("rejects bad manifest %d: %s = %v", i, tc.path, short(tc.value)), func() {
-			obj := parse(tc.base)
-			setPath(obj.Object, tc.path, tc.value)
-			obj.SetNamespace(ns)
-			err := k8sClient.Create(ctx, obj, client.DryRunAll)
-			Expect(err).To(HaveOccurred(), "the API server accepted %s = %v", tc.path, tc.value)
-			Expect(err.Error()).To(ContainSubstring(tc.field))
-			Expect(err.Error()).To(ContainSubstring(tc.message))
-		})
+	rejects := func(tc badCase) {
+		obj := parse(tc.base)
+		setPath(obj.Object, tc.path, tc.value)
+		obj.SetNamespace(ns)
+		err := k8sClient.Create(ctx, obj, client.DryRunAll)
+		Expect(err).To(HaveOccurred(), "the API server accepted %s = %v", tc.path, short(tc.value))
+		Expect(err.Error()).To(ContainSubstring(tc.field))
+		Expect(err.Error()).To(ContainSubstring(tc.message))
 	}
+	for i, tc := range prodCases {
+		It(fmt.Sprintf("rejects bad manifest %d: %s = %v", i, tc.path, short(tc.value)), func() { rejects(tc) })
+	}
+	for i, tc := range hostileCases {
+		It(fmt.Sprintf("rejects hostile manifest %d: %s = %v", i, tc.path, short(tc.value)), func() { rejects(tc) })
+	}
+
+	It("rejects nesting deeper than the API server decodes", func() {
+		obj := parse(validProduct)
+		setPath(obj.Object, "spec.strategy.vision", nested(10001))
+		obj.SetNamespace(ns)
+		Expect(k8sClient.Create(ctx, obj, client.DryRunAll)).NotTo(Succeed())
+	})
+
+	It("accepts Unicode in free text, where people write their own names and words", func() {
+		obj := parse(validProduct)
+		setPath(obj.Object, "spec.owners.productManager", "Zoë Ñúñez")
+		setPath(obj.Object, "spec.owners.techLead", "李小龍")
+		setPath(obj.Object, "spec.strategy.vision", "Garder nos clients fidèles — 顧客を維持する 🚀")
+		obj.SetNamespace(ns)
+		Expect(k8sClient.Create(ctx, obj, client.DryRunAll)).To(Succeed())
+	})
 
 	It("rejects retraining with neither a schedule nor onDrift", func() {
 		obj := parse(validProduct)
@@ -338,6 +358,106 @@ var _ = Describe("Admission", func() {
 		Expect(accepted).To(BeNumerically(">=", 6))
 	})
 })
+
+// injection is a value that would add a series to any query it were pasted
+// into as text: it closes a label matcher and appends `or vector(1)`.
+const injection = `"} or vector(1) or up{a="`
+
+// hostileCases are what an attacker who may create AIProducts or
+// ModelVersions would try: strings big enough to hurt, nesting, PromQL
+// injection in every field that reaches a query or a name, durations that
+// are negative or overflow int64 nanoseconds, numbers beyond float64 or
+// int32, and Unicode where only ASCII names belong. Kubernetes names are
+// DNS labels, so an injection in metadata.name never reaches a query; the
+// operator quotes every value anyway (prom.Expand, FuzzExpand).
+var hostileCases = []badCase{
+	// Huge strings.
+	{validProduct, "spec.strategy.objectives.0.query", strings.Repeat("x", 4097), "spec.strategy.objectives[0].query", "Too long"},
+	{validProduct, "spec.strategy.vision", strings.Repeat("v", 1<<20), "spec.strategy.vision", "Too long"},
+	{validProduct, "spec.delivery.retraining.schedule", strings.Repeat("1,", 80) + "1 * * * *", "spec.delivery.retraining.schedule", "Too long"},
+	{validProduct, "spec.delivery.monitoring.drift.0.feature", strings.Repeat("f", 129), "spec.delivery.monitoring.drift[0].feature", "Too long"},
+	{validProduct, "spec.delivery.rollout.steps.2.analysis.metrics.0.threshold", strings.Repeat("9", 41), "spec.delivery.rollout.steps[2].analysis.metrics[0].threshold", "Too long"},
+	{validProduct, "spec.strategy.evaluationInterval", strings.Repeat("1s", 17), "spec.strategy.evaluationInterval", "Too long"},
+	{validProduct, "spec.discovery.experiments.0.headerMatch", map[string]any{"name": "x-cohort", "value": strings.Repeat("b", 4097)}, "spec.discovery.experiments[0].headerMatch.value", "Too long"},
+	{validVersion, "spec.artifact.uri", "s3://" + strings.Repeat("m", 3000), "spec.artifact.uri", "Too long"},
+	{validVersion, "spec.modelCard", map[string]any{"intendedUse": strings.Repeat("u", 5000)}, "spec.modelCard.intendedUse", "Too long"},
+	// Too many items: every list is bounded.
+	{validProduct, "spec.strategy.objectives", manyObjectives(33), "spec.strategy.objectives", "Too many"},
+	{validVersion, "spec.metrics", evaluationMetrics(65), "spec.metrics", "Too many"},
+	// Nesting where a string belongs.
+	{validProduct, "spec.strategy.vision", nested(64), "spec.strategy.vision", "must be of type string"},
+	{validProduct, "spec.delivery.rollout.steps.0", map[string]any{"setWeight": nested(16)}, "spec.delivery.rollout.steps[0].setWeight", "must be of type int32"},
+	// PromQL injection in names and in the values that reach queries.
+	{validProduct, "metadata.name", `churn"} or vector(1) #`, "metadata.name", "RFC 1123"},
+	{validProduct, "metadata.name", `churn{product="x"}`, "metadata.name", "RFC 1123"},
+	{validProduct, "spec.delivery.modelVersion.name", "churn-v1" + injection, "spec.delivery.modelVersion.name", "should match"},
+	{validProduct, "spec.discovery.experiments.0.modelVersion", "churn-v2" + injection, "spec.discovery.experiments[0].modelVersion", "should match"},
+	{validProduct, "spec.strategy.objectives.0.name", "retention" + injection, "spec.strategy.objectives[0].name", "should match"},
+	{validProduct, "spec.strategy.objectives.0.target", "0.9" + injection, "spec.strategy.objectives[0].target", "should match"},
+	{validProduct, "spec.delivery.rollout.steps.2.analysis.metrics.0.name", "errors" + injection, "spec.delivery.rollout.steps[2].analysis.metrics[0].name", "should match"},
+	{validProduct, "spec.delivery.serving.modelURIEnv", "MODEL_URI=$(id)", "spec.delivery.serving.modelURIEnv", "should match"},
+	{validProduct, "spec.delivery.retraining.resultContainer", "trainer;id", "spec.delivery.retraining.resultContainer", "should match"},
+	{validProduct, "spec.discovery.experiments.0.headerMatch", map[string]any{"name": "x-cohort", "value": "b\r\nx-admin: 1"}, "spec.discovery.experiments[0].headerMatch.value", "should match"},
+	{validProduct, "spec.discovery.experiments.0.headerMatch", map[string]any{"name": "x-cohort: b\r\nx-admin", "value": "1"}, "spec.discovery.experiments[0].headerMatch.name", "should match"},
+	{validVersion, "metadata.name", "churn-v1" + injection, "metadata.name", "RFC 1123"},
+	{validVersion, "spec.product", "churn" + injection, "spec.product", "should match"},
+	{validVersion, "spec.version", "1.0.0" + injection, "spec.version", "should match"},
+	{validVersion, "spec.artifact.uri", "s3://models/churn\n/1.0.0", "spec.artifact.uri", "should match"},
+	// Negative and overflowing durations, numbers beyond their type.
+	{validProduct, "spec.strategy.evaluationInterval", "-1m", "spec.strategy.evaluationInterval", "should match"},
+	{validProduct, "spec.strategy.evaluationInterval", "9999999999h", "spec.strategy.evaluationInterval", "type conversion error"},
+	{validProduct, "spec.strategy.evaluationInterval", "48h", "spec.strategy.evaluationInterval", "between 5s and 24h"},
+	{validProduct, "spec.discovery.experiments.0.duration", "2562048h", "spec.discovery.experiments[0].duration", "type conversion error"},
+	{validProduct, "spec.delivery.rollout.steps.1.pause.duration", "-1s", "spec.delivery.rollout.steps[1].pause.duration", "should match"},
+	{validProduct, "spec.delivery.rollout.steps.1.pause.duration", "2562047h47m16.854775808s", "spec.delivery.rollout.steps[1].pause.duration", "type conversion error"},
+	{validProduct, "spec.delivery.retraining.cooldown", "99999999999999h", "spec.delivery.retraining.cooldown", "type conversion error"},
+	{validProduct, "spec.delivery.monitoring.drift.0.for", "1e3s", "spec.delivery.monitoring.drift[0].for", "should match"},
+	{validProduct, "spec.delivery.monitoring.interval", "25h", "spec.delivery.monitoring.interval", "between 5s and 24h"},
+	{validProduct, "spec.delivery.retraining.startingDeadlineSeconds", int64(9223372036854775807), "spec.delivery.retraining.startingDeadlineSeconds", "less than or equal to"},
+	{validProduct, "spec.delivery.retraining.startingDeadlineSeconds", -1, "spec.delivery.retraining.startingDeadlineSeconds", "greater than or equal to 1"},
+	{validProduct, "spec.delivery.rollout.steps.0.setWeight", int64(2147483648 + 20), "spec.delivery.rollout.steps[0].setWeight", "less than or equal to 100"},
+	{validProduct, "spec.delivery.serving.replicas", int64(9223372036854775807), "spec.delivery.serving.replicas", "less than or equal to 1000"},
+	{validProduct, "spec.delivery.rollout.steps.2.analysis.count", int64(-2147483649), "spec.delivery.rollout.steps[2].analysis.count", "greater than or equal to 1"},
+	{validProduct, "spec.delivery.rollout.steps.2.analysis.metrics.0.threshold", "1e999", "spec.delivery.rollout.steps[2].analysis.metrics[0].threshold", "64-bit float"},
+	{validProduct, "spec.delivery.promotion.requirements.0.min", "-1e400", "spec.delivery.promotion.requirements[0].min", "64-bit float"},
+	{validVersion, "spec.metrics.0.value", "1e309", "spec.metrics[0].value", "64-bit float"},
+	// Unicode where only ASCII names belong: look-alikes, zero-width and
+	// bidirectional controls that make a name read as another.
+	{validProduct, "metadata.name", "chürn", "metadata.name", "RFC 1123"},
+	{validProduct, "metadata.name", "сhurn", "metadata.name", "RFC 1123"}, // Cyrillic es
+	{validProduct, "spec.strategy.objectives.0.name", "rétention", "spec.strategy.objectives[0].name", "should match"},
+	{validProduct, "spec.delivery.modelVersion.name", "churn\u200b-v1", "spec.delivery.modelVersion.name", "should match"},
+	{validProduct, "spec.discovery.experiments.0.name", "ab\u202etset", "spec.discovery.experiments[0].name", "should match"},
+	{validProduct, "spec.delivery.retraining.timeZone", "Europe/Berlín", "spec.delivery.retraining.timeZone", "should match"},
+	{validProduct, "spec.delivery.retraining.timeZone", "Local", "spec.delivery.retraining.timeZone", "IANA zone"},
+	{validProduct, "spec.delivery.retraining.schedule", "0 3 * * \uff11", "spec.delivery.retraining.schedule", "should match"},
+	{validVersion, "spec.metrics.0.name", "\u03b1uc", "spec.metrics[0].name", "should match"},
+}
+
+// nested is an object depth levels deep.
+func nested(depth int) any {
+	var v any = "leaf"
+	for range depth {
+		v = map[string]any{"a": v}
+	}
+	return v
+}
+
+func manyObjectives(n int) []any {
+	out := make([]any, n)
+	for i := range out {
+		out[i] = map[string]any{"name": fmt.Sprintf("o%d", i), "query": "up", "target": "1", "direction": "AtLeast"}
+	}
+	return out
+}
+
+func evaluationMetrics(n int) []any {
+	out := make([]any, n)
+	for i := range out {
+		out[i] = map[string]any{"name": fmt.Sprintf("m%d", i), "value": "1"}
+	}
+	return out
+}
 
 func short(v any) string {
 	s := fmt.Sprint(v)
