@@ -180,3 +180,12 @@ endif
 .PHONY: bench-micro
 bench-micro: ## Micro-benchmarks of the hot pure functions (step machine, drift, gates, rendering), with allocations.
 	go test -run '^$$' -bench . -benchmem ./internal/rollout/ ./internal/drift/ ./internal/gates/ ./internal/serving/
+
+# Fleet sizes for make bench; override with e.g. make bench BENCH_N=100.
+BENCH_N ?= 100,1000,5000
+BENCH_ARGS ?=
+
+.PHONY: bench
+bench: control-plane ## Scale benchmark on its own envtest control plane (N products, the plain-client limit); report in bin/bench/report.md.
+	@mkdir -p bin/bench
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go run ./test/bench -n $(BENCH_N) -out bin/bench/report.md $(BENCH_ARGS)

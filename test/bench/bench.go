@@ -1,0 +1,302 @@
+/*
+Copyright 2026 The aipm-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"os"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+)
+
+const (
+	fleetNS = "bench"
+	probeNS = "bench-probe"
+)
+
+// options are the benchmark's settings, the same for every fleet size.
+type options struct {
+	assets, crds, workDir, logDir, operatorBin string
+	operator                                   operatorSettings
+	interval, window, quiet, timeout           time.Duration
+	probes, limitWorkers, seedWorkers          int
+	labelVersions                              bool
+}
+
+// latency is a controller's reconcile count and latency quantiles.
+type latency struct {
+	count    float64
+	p50, p99 time.Duration
+}
+
+// result is everything measured for one fleet size.
+type result struct {
+	n                             int
+	loadBefore, loadAfter         string
+	apply                         time.Duration
+	ready, settle                 time.Duration
+	settled                       bool
+	converge                      counts
+	convergeFailed                map[int]int
+	steady                        counts
+	steadyWindow                  time.Duration
+	promQueries                   int
+	interval                      time.Duration
+	reconcileConverge             map[string]latency
+	reconcileSteady               map[string]latency
+	drift, pause                  reactions
+	rss, peakRSS                  int64
+	heapInuse, heapAlloc          float64
+	goroutines, goroutinesAtReady float64
+	limit                         time.Duration
+	limitWrites                   int
+	limitCounts                   counts
+	harnessWrites                 int
+}
+
+var controllers = []string{"aiproduct", "modelversion"}
+
+func newScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	if err := v1.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// startControlPlane starts etcd and kube-apiserver from the repository's
+// binaries with the operator's CRDs, and nothing else: only the operator
+// and the harness load it.
+func startControlPlane(o options) (*envtest.Environment, *rest.Config, error) {
+	env := &envtest.Environment{
+		CRDDirectoryPaths:     []string{o.crds},
+		ErrorIfCRDPathMissing: true,
+		BinaryAssetsDirectory: o.assets,
+	}
+	// envtest's default service range of 254 addresses cannot hold a
+	// Service per product.
+	env.ControlPlane.GetAPIServer().Configure().Set("service-cluster-ip-range", "10.96.0.0/12")
+	cfg, err := env.Start()
+	if err != nil {
+		return nil, nil, fmt.Errorf("starting the control plane from %s: %w", o.assets, err)
+	}
+	return env, cfg, nil
+}
+
+func runOnce(ctx context.Context, o options, n int) (*result, error) {
+	res := &result{n: n, interval: o.interval, steadyWindow: o.window, loadBefore: loadAverage()}
+	scheme := newScheme()
+	env, cfg, err := startControlPlane(o)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = env.Stop() }()
+
+	h, err := newHarness(cfg, scheme, fleetNS, n)
+	if err != nil {
+		return nil, err
+	}
+	hctx, stopHarness := context.WithCancel(ctx)
+	defer stopHarness()
+	if err := h.start(hctx); err != nil {
+		return nil, err
+	}
+	for _, ns := range []string{fleetNS, probeNS} {
+		if err := h.direct.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			return nil, err
+		}
+	}
+	fp := newFakePrometheus()
+	defer fp.Close()
+	px, err := startProxy(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer px.close()
+
+	log.Printf("N=%d: applying %d products and %d versions", n, n, n*versionsPerProduct)
+	start := time.Now()
+	if err := seed(ctx, h.direct, fleetNS, n, o.interval, o.labelVersions, o.seedWorkers); err != nil {
+		return nil, err
+	}
+	res.apply = time.Since(start)
+
+	log.Printf("N=%d: applied in %s; starting the operator", n, res.apply.Round(time.Millisecond))
+	t0 := time.Now()
+	op, err := startOperator(o.operatorBin, o.workDir, o.logDir, n, px.kubeconfig(), fp.URL, o.operator)
+	if err != nil {
+		return nil, err
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			op.stop()
+		}
+	}()
+	if err := op.waitReady(ctx); err != nil {
+		return nil, err
+	}
+
+	if err := waitReadyFleet(ctx, h, px, op, t0, o.timeout); err != nil {
+		return nil, err
+	}
+	res.ready = h.ready.at.Sub(t0)
+	if m, err := op.scrape(ctx); err == nil {
+		res.goroutinesAtReady = m.gauge("go_goroutines")
+	}
+	log.Printf("N=%d: all %d products Ready after %s", n, n, res.ready.Round(time.Millisecond))
+
+	// Converged means Ready and quiet: the Events and version statuses
+	// that follow the last Ready belong to the convergence too.
+	settleBy := time.Now().Add(o.timeout)
+	for {
+		_, _, last := px.snapshot()
+		if time.Since(last) >= o.quiet {
+			res.settled = true
+			break
+		}
+		if time.Now().After(settleBy) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	var last time.Time
+	res.converge, res.convergeFailed, last = px.snapshot()
+	res.settle = last.Sub(t0)
+	atSettle, err := op.scrape(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res.reconcileConverge = reconcileLatencies(atSettle, nil)
+	log.Printf("N=%d: settled %t, last operator write at %s; steady-state window of %s", n, res.settled,
+		res.settle.Round(time.Millisecond), o.window)
+
+	before, _, _ := px.snapshot()
+	queriesBefore := fp.count()
+	time.Sleep(o.window)
+	after, _, _ := px.snapshot()
+	res.steady = after.minus(before)
+	res.promQueries = fp.count() - queriesBefore
+	atWindowEnd, err := op.scrape(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res.reconcileSteady = reconcileLatencies(atWindowEnd, atSettle)
+
+	log.Printf("N=%d: probing reaction times with %d products each", n, o.probes)
+	if res.drift, err = h.driftReactions(ctx, probeNS, o.probes, fp); err != nil {
+		return nil, err
+	}
+	if res.pause, err = h.pauseReactions(ctx, probeNS, o.probes); err != nil {
+		return nil, err
+	}
+
+	end, err := op.scrape(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res.heapInuse, res.heapAlloc = end.gauge("go_memstats_heap_inuse_bytes"), end.gauge("go_memstats_heap_alloc_bytes")
+	res.goroutines = end.gauge("go_goroutines")
+	if res.rss, res.peakRSS, err = op.memory(); err != nil {
+		return nil, err
+	}
+	op.stop()
+	stopped = true
+
+	log.Printf("N=%d: the plain-client limit", n)
+	lpx, err := startProxy(cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer lpx.close()
+	lcfg := &rest.Config{Host: lpx.URL}
+	if res.limit, res.limitWrites, err = runLimit(ctx, lcfg, scheme, h.direct, fleetNS, o.operator, o.limitWorkers); err != nil {
+		return nil, err
+	}
+	res.limitCounts, _, _ = lpx.snapshot()
+	hc, _, _ := h.counter.snapshot()
+	_, res.harnessWrites = hc.total()
+	res.loadAfter = loadAverage()
+	log.Printf("N=%d: limit %s; ratio %.2f", n, res.limit.Round(time.Millisecond), res.ready.Seconds()/res.limit.Seconds())
+	return res, nil
+}
+
+// waitReadyFleet waits for every fleet product to be Ready, logging
+// progress so that a long run shows it is alive.
+func waitReadyFleet(ctx context.Context, h *harness, px *proxy, op *operator, t0 time.Time, timeout time.Duration) error {
+	tick := time.NewTicker(10 * time.Second)
+	defer tick.Stop()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case <-h.ready.done:
+			return nil
+		case <-tick.C:
+			c, _, _ := px.snapshot()
+			all, writes := c.total()
+			log.Printf("  %s: %d/%d Ready; operator requests %d, writes %d", time.Since(t0).Round(time.Second),
+				h.ready.count(), h.ready.want, all, writes)
+		case err := <-op.exited:
+			op.exited <- err
+			return fmt.Errorf("the operator exited: %v (log: %s)", err, op.log.Name())
+		case <-deadline:
+			return fmt.Errorf("only %d of %d products Ready after %s", h.ready.count(), h.ready.want, timeout)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func reconcileLatencies(now, earlier metrics) map[string]latency {
+	out := map[string]latency{}
+	for _, c := range controllers {
+		b := nativeBuckets(now.histogram("controller_runtime_reconcile_time_seconds", "controller", c))
+		if b == nil {
+			continue
+		}
+		if earlier != nil {
+			b = b.minus(nativeBuckets(earlier.histogram("controller_runtime_reconcile_time_seconds", "controller", c)))
+		}
+		out[c] = latency{count: b.total(), p50: b.quantile(0.5), p99: b.quantile(0.99)}
+	}
+	return out
+}
+
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	var one, five, fifteen string
+	if _, err := fmt.Sscan(string(b), &one, &five, &fifteen); err != nil {
+		return "unknown"
+	}
+	return one + " " + five + " " + fifteen
+}

@@ -1,0 +1,191 @@
+/*
+Copyright 2026 The aipm-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+)
+
+// The fleet's Prometheus series. Every product's queries differ only by
+// their $product and $version, as a team's templates would.
+const (
+	metricCTR         = "bench_click_through_ratio"
+	metricLatency     = "bench_latency_p99_seconds"
+	metricAmountPSI   = "bench_feature_drift_psi"
+	metricKS          = "bench_prediction_drift_ks_pvalue"
+	metricWasserstein = "bench_embedding_drift_wasserstein"
+)
+
+// versionsPerProduct is the issue's shape: three ModelVersions per product.
+const versionsPerProduct = 3
+
+// fleetProduct is a product asking for Delivery with every part declared:
+// two objectives, serving, a canary rollout, three drift checks, retraining
+// on drift and a promotion policy, pinned to its newest version.
+func fleetProduct(ns, name string, interval time.Duration) *v1.AIProduct {
+	a := func(evidence string) *v1.Assessment { return &v1.Assessment{Rating: v1.RatingHigh, Evidence: evidence} }
+	return &v1.AIProduct{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{"bench.aipm.io/role": "fleet"}},
+		Spec: v1.AIProductSpec{
+			Description: "A product of the benchmark fleet.",
+			Phase:       v1.PhaseDelivery,
+			Owners:      v1.Owners{ProductManager: "pm@example.com", DataScientist: "ds@example.com", TechLead: "tl@example.com"},
+			Strategy: &v1.StrategySpec{
+				Vision:           "Measure the operator at scale.",
+				ProblemStatement: "Nobody knows how many products one replica carries.",
+				Assessment: v1.ProductAssessment{Value: a("benchmark"), Usability: a("benchmark"),
+					Feasibility: a("benchmark"), Viability: a("benchmark")},
+				Objectives: []v1.Objective{
+					{Name: "click-through", Query: v1.PromQL(metricCTR + "{product=$product}"), Target: "0.1", Direction: v1.AtLeast},
+					{Name: "latency-p99", Query: v1.PromQL(metricLatency + "{product=$product}"), Target: "0.05", Direction: v1.AtMost},
+				},
+				EvaluationInterval: &metav1.Duration{Duration: interval},
+			},
+			Discovery: &v1.DiscoverySpec{Experiments: []v1.Experiment{{
+				Name: "shadow", Type: v1.ExperimentShadow, ModelVersion: v1.LocalObjectName(versionName(name, 0)),
+				Duration: metav1.Duration{Duration: time.Hour}, Interval: metav1.Duration{Duration: time.Minute},
+				SuccessCriteria: []v1.SuccessCriterion{{Name: "latency", Query: v1.PromQL(metricLatency + "{product=$product, version=$version}"),
+					Threshold: "0.05", Direction: v1.AtMost}},
+			}}},
+			Delivery: &v1.DeliverySpec{
+				ModelVersion: v1.ModelVersionSelection{Policy: v1.VersionPinned, Name: v1.LocalObjectName(versionName(name, versionsPerProduct-1))},
+				Serving: v1.ServingSpec{Backend: v1.BackendDeployment, Replicas: 2, Port: 8080,
+					Template: &corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{
+						Name: "server", Image: "example.com/model-server:1", Ports: []corev1.ContainerPort{{ContainerPort: 8080}},
+					}}}}},
+				Rollout: &v1.RolloutSpec{Steps: []v1.RolloutStep{
+					{SetWeight: ptr.To[int32](25)},
+					{Pause: &v1.PauseStep{Duration: &metav1.Duration{Duration: 5 * time.Minute}}},
+					{SetWeight: ptr.To[int32](100)},
+				}},
+				Monitoring: &v1.MonitoringSpec{Interval: metav1.Duration{Duration: interval}, Drift: []v1.DriftCheck{
+					{Name: "amount-psi", Feature: "amount", Query: v1.PromQL(metricAmountPSI + `{product=$product, version=$version, feature="amount"}`),
+						Threshold: "0.2", Statistic: v1.StatisticPSI, For: metav1.Duration{Duration: 15 * time.Minute}},
+					{Name: "prediction-ks", Query: v1.PromQL(metricKS + "{product=$product, version=$version}"),
+						Threshold: "0.01", Statistic: v1.StatisticKS, For: metav1.Duration{Duration: 30 * time.Minute}},
+					{Name: "embedding-wasserstein", Query: v1.PromQL(metricWasserstein + "{product=$product, version=$version}"),
+						Threshold: "0.3", Statistic: v1.StatisticWasserstein, For: metav1.Duration{Duration: 15 * time.Minute}},
+				}},
+				Retraining: &v1.RetrainingSpec{OnDrift: true, ConcurrencyPolicy: v1.ConcurrencyForbid,
+					SuccessfulJobsHistoryLimit: 3, FailedJobsHistoryLimit: 1, Template: trainerTemplate()},
+				Promotion: &v1.PromotionSpec{Requirements: []v1.MetricRequirement{{Metric: "auc", Min: ptr.To[v1.Decimal]("0.9")}}},
+			},
+		},
+	}
+}
+
+func trainerTemplate() batchv1.JobTemplateSpec {
+	return batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{BackoffLimit: ptr.To[int32](1),
+		Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
+			Containers: []corev1.Container{{Name: "trainer", Image: "example.com/trainer:1"}}}}}}
+}
+
+// versionName names the i-th version (1.i.0) of a product.
+func versionName(product string, i int) string { return fmt.Sprintf("%s-v1-%d-0", product, i) }
+
+// fleetVersion is the i-th version of a product; every one meets the
+// promotion policy. labelled says whether it arrives with the product label
+// the operator would otherwise add with a write of its own.
+func fleetVersion(ns, product string, i int, labelled bool) *v1.ModelVersion {
+	mv := &v1.ModelVersion{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: versionName(product, i)},
+		Spec: v1.ModelVersionSpec{
+			Product:  v1.LocalObjectName(product),
+			Version:  fmt.Sprintf("1.%d.0", i),
+			Artifact: v1.Artifact{URI: fmt.Sprintf("s3://models/%s/1.%d.0/model.onnx", product, i), Format: "ONNX"},
+			Lineage:  &v1.Lineage{Trigger: v1.TriggerExternal},
+			Metrics:  []v1.EvaluationMetric{{Name: "auc", Value: v1.Decimal(fmt.Sprintf("0.9%d", 1+i))}},
+		},
+	}
+	if labelled {
+		mv.Labels = map[string]string{v1.LabelProduct: product}
+	}
+	return mv
+}
+
+// discoveryDone is the status patch that stands in for a Discovery phase
+// already passed: the product's shadow experiment has succeeded. Experiments
+// take an hour of real traffic, which a benchmark of Delivery has no use for.
+func discoveryDone() client.Patch {
+	return client.RawPatch(types.MergePatchType,
+		[]byte(`{"status":{"experiments":[{"name":"shadow","phase":"Succeeded","message":"stands in for a finished Discovery"}]}}`))
+}
+
+// parallel runs do(i) for i in [0, n) on workers goroutines and returns the
+// first error.
+func parallel(ctx context.Context, n, workers int, do func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var next atomic.Int64
+	var once sync.Once
+	var first error
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				if err := do(ctx, i); err != nil {
+					once.Do(func() { first = err; cancel() })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}
+
+// seed applies the fleet: n products with their Discovery stand-in and
+// three versions each.
+func seed(ctx context.Context, c client.Client, ns string, n int, interval time.Duration, labelled bool, workers int) error {
+	return parallel(ctx, n, workers, func(ctx context.Context, i int) error {
+		name := productName(i)
+		p := fleetProduct(ns, name, interval)
+		if err := c.Create(ctx, p); err != nil {
+			return fmt.Errorf("creating product %s: %w", name, err)
+		}
+		if err := c.Status().Patch(ctx, p, discoveryDone()); err != nil {
+			return fmt.Errorf("recording Discovery of %s: %w", name, err)
+		}
+		for v := range versionsPerProduct {
+			if err := c.Create(ctx, fleetVersion(ns, name, v, labelled)); err != nil {
+				return fmt.Errorf("creating version %d of %s: %w", v, name, err)
+			}
+		}
+		return nil
+	})
+}
+
+func productName(i int) string { return fmt.Sprintf("product-%05d", i) }

@@ -1,0 +1,107 @@
+/*
+Copyright 2026 The aipm-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/serving"
+)
+
+// limitLabel replaces the operator's managed-by label on the limit's
+// objects, so that neither the operator's cache nor the harness's stand-in
+// Deployment controller takes them for the operator's.
+const limitLabel = "aipm-bench-limit"
+
+// runLimit makes, with a plain controller-runtime client of the operator's
+// QPS and burst, exactly the writes the operator must make for the fleet:
+// create each product's Deployment and Service, and write the status of
+// each product and each version once. It returns how long that took. The
+// objects are rendered by the operator's own code and owned by the product,
+// so that each write costs the API server what the operator's does.
+func runLimit(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, reader client.Reader, ns string,
+	s operatorSettings, workers int) (time.Duration, int, error) {
+	lcfg := rest.CopyConfig(cfg)
+	lcfg.QPS, lcfg.Burst = float32(s.QPS), s.Burst
+	c, err := client.New(lcfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return 0, 0, err
+	}
+	var products v1.AIProductList
+	if err := reader.List(ctx, &products, client.InNamespace(ns), client.MatchingLabels{"bench.aipm.io/role": "fleet"}); err != nil {
+		return 0, 0, err
+	}
+	var versions v1.ModelVersionList
+	if err := reader.List(ctx, &versions, client.InNamespace(ns)); err != nil {
+		return 0, 0, err
+	}
+	byProduct := map[string][]*v1.ModelVersion{}
+	for i := range versions.Items {
+		mv := &versions.Items[i]
+		byProduct[string(mv.Spec.Product)] = append(byProduct[string(mv.Spec.Product)], mv)
+	}
+
+	var writes []func(context.Context) error
+	for i := range products.Items {
+		p := &products.Items[i]
+		served := versionName(p.Name, versionsPerProduct-1)
+		var uri string
+		for _, mv := range byProduct[p.Name] {
+			if mv.Name == served {
+				uri = mv.Spec.Artifact.URI
+			}
+		}
+		d := serving.Deployment(p, serving.Version{Name: served, URI: uri, Replicas: p.Spec.Delivery.Serving.Replicas})
+		d.Name = "limit-" + d.Name
+		d.Labels[serving.LabelManagedBy] = limitLabel
+		svc := serving.Service(p)
+		svc.Name = "limit-" + svc.Name
+		svc.Labels[serving.LabelManagedBy] = limitLabel
+		for _, o := range []client.Object{d, svc} {
+			if err := controllerutil.SetControllerReference(p, o, scheme); err != nil {
+				return 0, 0, err
+			}
+			writes = append(writes, func(ctx context.Context) error { return c.Create(ctx, o) })
+		}
+		stamp := time.Now().UTC().Format(time.RFC3339Nano)
+		productStatus := fmt.Sprintf(`{"status":{"lastRequest":{"action":"Limit","value":%q,"handledAt":%q,"result":"written by the plain client"}}}`,
+			stamp, time.Now().UTC().Format(time.RFC3339))
+		writes = append(writes, statusWrite(c, p, productStatus))
+		for _, mv := range byProduct[p.Name] {
+			writes = append(writes, statusWrite(c, mv, fmt.Sprintf(`{"status":{"stageReason":"written by the plain client at %s"}}`, stamp)))
+		}
+	}
+
+	start := time.Now()
+	err = parallel(ctx, len(writes), workers, func(ctx context.Context, i int) error { return writes[i](ctx) })
+	return time.Since(start), len(writes), err
+}
+
+func statusWrite(c client.Client, o client.Object, patch string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		return c.Status().Patch(ctx, o, client.RawPatch(types.MergePatchType, []byte(patch)))
+	}
+}

@@ -1,0 +1,136 @@
+/*
+Copyright 2026 The aipm-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Command bench measures the operator at scale and compares it with the
+// API server's own limit, in one run (issue 8). For each fleet size N it
+// starts its own control plane (etcd and kube-apiserver from bin/, nothing
+// else), applies N AIProducts asking for Delivery with three ModelVersions
+// each, starts the real operator binary as its own process behind a
+// counting proxy, and reports:
+//
+//   - the time from the operator's start (after the last apply) to every
+//     product Ready, and to its last write;
+//   - the operator's API requests per product, by verb and resource, to
+//     converge, and its writes per product in a steady-state window;
+//   - its RSS and Go heap, and reconcile latency per controller;
+//   - Prometheus queries per product per interval;
+//   - reaction times: drift breach sustained to retraining Job, and pause
+//     end to the next step's weight;
+//   - the limit: a plain client with the operator's QPS and burst making
+//     exactly the writes the operator must make, on the same API server,
+//     and the ratio of the two times.
+//
+// Run it from the repository root: go run ./test/bench -n 100,1000,5000.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+)
+
+func main() {
+	var (
+		sizes = flag.String("n", "100,1000,5000", "Comma-separated fleet sizes to measure.")
+		out   = flag.String("out", "", "Also write the report (markdown) to this file.")
+		o     options
+	)
+	flag.StringVar(&o.assets, "assets", envOr("KUBEBUILDER_ASSETS", "bin/k8s/v1.37.2"),
+		"Directory holding etcd and kube-apiserver (make control-plane builds them).")
+	flag.StringVar(&o.crds, "crds", "config/crd/bases", "Directory of the operator's CRDs.")
+	flag.StringVar(&o.logDir, "logs", "bin/bench", "Directory for the operator's log of each run (operator-N.log).")
+	// The operator's own defaults (cmd/main.go); the plain client of the
+	// limit uses the same QPS and burst.
+	flag.Float64Var(&o.operator.QPS, "kube-api-qps", 100, "The operator's --kube-api-qps, and the plain client's QPS.")
+	flag.IntVar(&o.operator.Burst, "kube-api-burst", 200, "The operator's --kube-api-burst, and the plain client's burst.")
+	flag.IntVar(&o.operator.Workers, "workers", 4, "The operator's --workers.")
+	flag.DurationVar(&o.interval, "interval", time.Minute, "Objective evaluation and drift monitoring interval of the fleet.")
+	flag.DurationVar(&o.window, "steady-window", time.Minute, "How long the steady state is watched; at least one interval.")
+	flag.DurationVar(&o.quiet, "quiet", 5*time.Second, "How long without an operator write counts as settled.")
+	flag.DurationVar(&o.timeout, "timeout", 45*time.Minute, "How long to wait for a fleet to become Ready, and then to settle.")
+	flag.IntVar(&o.probes, "probes", 5, "Products per reaction-time probe.")
+	flag.IntVar(&o.limitWorkers, "limit-workers", 16, "Concurrent writers of the plain client.")
+	flag.IntVar(&o.seedWorkers, "apply-workers", 16, "Concurrent writers applying the fleet.")
+	flag.BoolVar(&o.labelVersions, "label-versions", true,
+		"Apply versions with their product label; without it the operator adds the label with one more write per version.")
+	zopts := zap.Options{}
+	zopts.BindFlags(flag.CommandLine)
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zopts), zap.WriteTo(os.Stderr)))
+
+	var ns []int
+	for _, s := range strings.Split(*sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			log.Fatalf("bad fleet size %q", s)
+		}
+		ns = append(ns, n)
+	}
+	if o.window < o.interval {
+		log.Fatalf("the steady-state window (%s) must cover one interval (%s)", o.window, o.interval)
+	}
+	var err error
+	if o.assets, err = filepath.Abs(o.assets); err != nil {
+		log.Fatal(err)
+	}
+
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	o.workDir, err = os.MkdirTemp("", "aipm-bench-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer func() { _ = os.RemoveAll(o.workDir) }()
+	log.Printf("building the operator")
+	if o.operatorBin, err = buildOperator(ctx, o.workDir); err != nil {
+		log.Fatal(err)
+	}
+
+	started := time.Now()
+	var results []*result
+	for _, n := range ns {
+		res, err := runOnce(ctx, o, n)
+		if err != nil {
+			log.Fatalf("N=%d: %v", n, err)
+		}
+		results = append(results, res)
+	}
+	report := render(o, started, *sizes, results)
+	fmt.Print(report)
+	if *out != "" {
+		if err := os.WriteFile(*out, []byte(report), 0o644); err != nil {
+			log.Fatal(err)
+		}
+	}
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,102 @@
+/*
+Copyright 2026 The aipm-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// fakePrometheus answers the instant-query API as Prometheus would, from a
+// value per metric name that every product shares and values per exact query
+// that a probe sets, and counts the queries it is asked. (promtest answers
+// exact queries only, which would take a map entry per product and query.)
+type fakePrometheus struct {
+	*httptest.Server
+
+	mu       sync.Mutex
+	byMetric map[string]float64
+	exact    map[string]float64
+	queries  int
+}
+
+func newFakePrometheus() *fakePrometheus {
+	f := &fakePrometheus{
+		// Every objective is met and every drift statistic is within its
+		// threshold: a steady fleet.
+		byMetric: map[string]float64{
+			metricCTR:         0.2,
+			metricLatency:     0.02,
+			metricAmountPSI:   0.05,
+			metricKS:          0.4,
+			metricWasserstein: 0.1,
+		},
+		exact: map[string]float64{},
+	}
+	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
+	return f
+}
+
+func (f *fakePrometheus) set(query string, v float64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.exact[query] = v
+}
+
+func (f *fakePrometheus) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.queries
+}
+
+func (f *fakePrometheus) serve(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/api/v1/query" {
+		http.NotFound(w, r)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	q := r.Form.Get("query")
+	f.mu.Lock()
+	f.queries++
+	v, ok := f.exact[q]
+	if !ok {
+		metric, _, _ := strings.Cut(q, "{")
+		v, ok = f.byMetric[metric]
+	}
+	f.mu.Unlock()
+
+	result := []any{}
+	if ok {
+		result = append(result, map[string]any{
+			"metric": map[string]string{},
+			"value":  []any{float64(time.Now().Unix()), strconv.FormatFloat(v, 'g', -1, 64)},
+		})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"status": "success",
+		"data":   map[string]any{"resultType": "vector", "result": result},
+	})
+}
