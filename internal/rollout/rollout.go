@@ -126,6 +126,12 @@ func Step(ctx context.Context, in Input, measure Measure) Result {
 	if Terminal(st.Phase) {
 		return r
 	}
+	// Status is whatever was last written, and anyone allowed to write it
+	// could have written nonsense; a weight outside 0..100 would give the
+	// canary more replicas than the product has, and a negative step would
+	// index outside the list.
+	st.Step = min(max(st.Step, 0), int32(len(steps)))
+	st.Weight = clampWeight(st.Weight)
 	switch in.Request {
 	case Abort:
 		r.abort(now, "aborted by request", nil)
@@ -175,7 +181,7 @@ func Step(ctx context.Context, in Input, measure Measure) Result {
 		step := steps[st.Step]
 		switch {
 		case step.SetWeight != nil:
-			w := *step.SetWeight
+			w := clampWeight(*step.SetWeight)
 			if st.Weight != w {
 				st.Weight = w
 				st.Phase = v1.RolloutProgressing
@@ -238,6 +244,10 @@ func Step(ctx context.Context, in Input, measure Measure) Result {
 	}
 	return r
 }
+
+// clampWeight holds a weight to 0..100, which admission already requires of
+// every step.
+func clampWeight(w int32) int32 { return min(max(w, 0), 100) }
 
 func (r *Result) requeueAt(d time.Duration) {
 	if d > 0 && (r.RequeueAfter == 0 || d < r.RequeueAfter) {
@@ -367,7 +377,11 @@ func analyse(ctx context.Context, spec *v1.AnalysisSpec, results *[]v1.AnalysisM
 		switch {
 		case terr != nil:
 			err = terr
-			fallthrough
+		case err == nil && judge.Threshold(v, threshold, m.Direction) == v1.ResultUnknown:
+			// A value that cannot be judged must not count toward a pass.
+			err = fmt.Errorf("direction %q is neither AtLeast nor AtMost", m.Direction)
+		}
+		switch {
 		case err != nil:
 			ms.Value, ms.Result = "", v1.ResultUnknown
 			ms.Inconclusives++
