@@ -23,6 +23,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -99,6 +100,9 @@ func (r *AIProductReconciler) reconcileDelivery(ctx context.Context, n notifier,
 		return 0, delivery{}, err
 	}
 
+	if err := r.finishJudgedRollout(ctx, n, p, byName, now); err != nil {
+		return 0, delivery{}, err
+	}
 	choice := rollout.Choose(p.Spec.Delivery.ModelVersion, versions.Items, p.Status.ProductionVersion)
 	p.Status.DesiredVersion = ""
 	if choice.Version != nil {
@@ -145,14 +149,20 @@ func (r *AIProductReconciler) reconcileDelivery(ctx context.Context, n notifier,
 
 	case stable == nil:
 		// The first version has nothing to be compared with: it is deployed
-		// as production directly.
+		// as production directly. It is named production only once its
+		// serving objects exist: while the API server refuses them, status
+		// and stage would otherwise claim a version that nothing serves.
 		mv := choice.Version
+		next, dl, err := r.serveStable(ctx, n, p, mv)
+		if err != nil {
+			return 0, delivery{}, err
+		}
 		p.Status.ProductionVersion = mv.Name
 		n.event(ctx, p, false, "ProductionSet", "Rollout", fmt.Sprintf("Serving %s as the first production version", mv.Name))
 		if err := r.setStage(ctx, n, mv, v1.StageProduction, "first production version", now); err != nil {
 			return 0, delivery{}, err
 		}
-		return r.serveStable(ctx, n, p, mv)
+		return next, dl, nil
 
 	case choice.Version.Name == stable.Name && !inFlight:
 		if err := r.setStage(ctx, n, stable, v1.StageProduction, "serving production", now); err != nil {
@@ -182,6 +192,57 @@ func (r *AIProductReconciler) reconcileDelivery(ctx context.Context, n notifier,
 			fmt.Sprintf("; annotate %s to try again", v1.AnnotationRetry), stalled: true}, nil
 	}
 	return r.runRollout(ctx, n, p, stable, canary, request, now)
+}
+
+// finishJudgedRollout completes the record of a rollout whose verdict was
+// written to its canary's stage but not to the product. A verdict is written
+// to the versions first and to the product's status last, so a crash or a
+// refused status write in between leaves the product's rollout running with
+// its canary already Rejected or in Production. The stage is the record: the
+// rollout ends the way it was judged, instead of being re-run, or taken for
+// abandoned with its rejection undone.
+func (r *AIProductReconciler) finishJudgedRollout(ctx context.Context, n notifier, p *v1.AIProduct,
+	byName map[string]*v1.ModelVersion, now metav1.Time) error {
+	ro := p.Status.Rollout
+	if ro == nil || rollout.Terminal(ro.Phase) || ro.CanaryVersion == p.Status.ProductionVersion {
+		return nil
+	}
+	canary := byName[ro.CanaryVersion]
+	if canary == nil || (canary.Status.Stage != v1.StageRejected && canary.Status.Stage != v1.StageProduction) {
+		return nil
+	}
+	// The cache may lag: a version rejected by an earlier rollout and
+	// retried may not show its new Staging stage yet. Only the API server's
+	// word, judged after this rollout began, counts.
+	fresh := &v1.ModelVersion{}
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(canary), fresh); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	judged := fresh.Status.StageTransitionTime
+	if judged == nil || (ro.StartedAt != nil && judged.Before(ro.StartedAt)) {
+		return nil
+	}
+	*canary = *fresh
+	switch fresh.Status.Stage {
+	case v1.StageRejected:
+		ro.Phase, ro.Weight, ro.FinishedAt = v1.RolloutAborted, 0, judged
+		ro.Message = fmt.Sprintf("%s rolled back: %s", ro.CanaryVersion, fresh.Status.StageReason)
+		metrics.RolloutFinished(p.Namespace, p.Name, v1.RolloutAborted)
+	case v1.StageProduction:
+		ro.Phase, ro.Weight, ro.FinishedAt = v1.RolloutSucceeded, 100, judged
+		ro.Step = int32(len(rollout.Steps(p.Spec.Delivery.Rollout)))
+		ro.Message = fmt.Sprintf("%s promoted: %s", ro.CanaryVersion, fresh.Status.StageReason)
+		metrics.RolloutFinished(p.Namespace, p.Name, v1.RolloutSucceeded)
+		p.Status.ProductionVersion = canary.Name
+		if err := r.setStage(ctx, n, byName[ro.StableVersion], v1.StageArchived, "replaced by "+canary.Name, now); err != nil {
+			return err
+		}
+	default:
+		return nil
+	}
+	n.event(ctx, p, ro.Phase == v1.RolloutAborted, "RolloutRecovered", "Rollout", fmt.Sprintf(
+		"Recorded the end of the rollout of %s from its stage: %s", ro.CanaryVersion, ro.Message))
+	return nil
 }
 
 // runRollout applies the current weight, lets the step machine decide, and
@@ -448,7 +509,20 @@ func (r *AIProductReconciler) setStage(ctx context.Context, n notifier, mv *v1.M
 	if changed {
 		mv.Status.StageTransitionTime = &now
 	}
-	if err := r.Status().Patch(ctx, mv, client.MergeFrom(before)); err != nil {
+	err := r.Status().Patch(ctx, mv, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+	if apierrors.IsConflict(err) {
+		// Mostly the cache has not yet seen this operator's own write of a
+		// moment ago (a reconcile retried after its status write was
+		// refused): if the API server holds the stage already, it was set
+		// and told then, and is not set or told again.
+		fresh := &v1.ModelVersion{}
+		if r.APIReader.Get(ctx, client.ObjectKeyFromObject(mv), fresh) == nil &&
+			fresh.Status.Stage == stage && fresh.Status.StageReason == reason {
+			*mv = *fresh
+			return nil
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("setting stage of %s: %w", mv.Name, err)
 	}
 	if changed {

@@ -299,6 +299,77 @@ var _ = Describe("Serving and rollouts", func() {
 		Expect(eventReasons(p)).To(ContainElements("AnalysisPaused", "AnalysisResumed"))
 	})
 
+	// crashAfterVerdict leaves the API server as a crash between the two
+	// writes of a verdict does: the canary's stage written, the product's
+	// rollout still running. The operator is down meanwhile.
+	crashAfterVerdict := func(stage v1.Stage, reason string) (*v1.AIProduct, *v1.ModelVersion, *v1.ModelVersion) {
+		p := deliveryProduct("", v1.RolloutStep{SetWeight: ptr.To[int32](25)}, analysisStep)
+		p.Spec.Delivery.ModelVersion = v1.ModelVersionSelection{Policy: v1.VersionLatestEligible}
+		enterDelivery(p)
+		mv1 := eligibleVersion(p, "v1", "1.0.0")
+		Eventually(func(g Gomega) {
+			deployments(g, p)
+			g.Expect(fetch(g, p).Status.ProductionVersion).To(Equal("v1"))
+		}).Should(Succeed())
+		stopManager()
+		running := true
+		DeferCleanup(func() {
+			if !running {
+				startManager(querierInUse)
+			}
+		})
+		running = false
+		mv2 := newVersion(p.Name, "2.0.0", "auc", "0.9")
+		mv2.Name = "v2"
+		Expect(k8sClient.Create(ctx, mv2)).To(Succeed())
+		DeferCleanup(func() { _ = k8sClient.Delete(ctx, mv2) })
+		started := metav1.NewTime(time.Now().Add(-10 * time.Second).Truncate(time.Second))
+		judged := metav1.NewTime(time.Now().Truncate(time.Second))
+		got := fetch(Default, p)
+		got.Status.Rollout = &v1.RolloutStatus{StableVersion: "v1", CanaryVersion: "v2", Phase: v1.RolloutProgressing,
+			Step: 1, Weight: 25, StartedAt: &started, StepStartedAt: &started, Message: "step 1: analysis 1 of 2 measurements taken"}
+		Expect(k8sClient.Status().Update(ctx, got)).To(Succeed())
+		fresh := fetchMV(Default, mv2)
+		fresh.Status.Eligible = true
+		fresh.Status.Stage, fresh.Status.StageReason, fresh.Status.StageTransitionTime = stage, reason, &judged
+		Expect(k8sClient.Status().Update(ctx, fresh)).To(Succeed())
+		startManager(querierInUse)
+		running = true
+		return p, mv1, mv2
+	}
+
+	It("finishes recording a rejection written just before a crash, and never undoes it", func() {
+		p, mv1, mv2 := crashAfterVerdict(v1.StageRejected, "analysis metric error-rate was 0.2, threshold at most 0.01")
+		Eventually(func(g Gomega) {
+			ds := deployments(g, p)
+			got := fetch(g, p)
+			g.Expect(got.Status.Rollout.Phase).To(Equal(v1.RolloutAborted))
+			g.Expect(got.Status.Rollout.Message).To(Equal("v2 rolled back: analysis metric error-rate was 0.2, threshold at most 0.01"))
+			g.Expect(got.Status.ProductionVersion).To(Equal("v1"))
+			g.Expect(ds).NotTo(HaveKey(p.Name + "-v2"))
+		}).Should(Succeed())
+		Consistently(func(g Gomega) {
+			g.Expect(stageOf(g, mv2)).To(Equal(v1.StageRejected))
+			g.Expect(stageOf(g, mv1)).To(Equal(v1.StageProduction))
+		}, 2*time.Second).Should(Succeed())
+		Expect(eventReasons(p)).To(ContainElement("RolloutRecovered"))
+	})
+
+	It("finishes recording a promotion written just before a crash instead of running it again", func() {
+		p, mv1, _ := crashAfterVerdict(v1.StageProduction, "promoted by canary")
+		Eventually(func(g Gomega) {
+			ds := deployments(g, p)
+			got := fetch(g, p)
+			g.Expect(got.Status.Rollout.Phase).To(Equal(v1.RolloutSucceeded))
+			g.Expect(got.Status.Rollout.Weight).To(Equal(int32(100)))
+			g.Expect(got.Status.ProductionVersion).To(Equal("v2"))
+			g.Expect(stageOf(g, mv1)).To(Equal(v1.StageArchived))
+			g.Expect(ds).To(HaveKey(p.Name + "-v2"))
+			g.Expect(ds).NotTo(HaveKey(p.Name + "-v1"))
+		}).Should(Succeed())
+		Expect(fakeProm.Count(errorQuery(p, "v2"))).To(BeZero(), "a judged canary is not analysed again")
+	})
+
 	It("abandons a running rollout for a newer version, which starts from step one", func() {
 		p := deliveryProduct("v1", v1.RolloutStep{SetWeight: ptr.To[int32](20)}, v1.RolloutStep{Pause: &v1.PauseStep{}})
 		enterDelivery(p)
