@@ -19,6 +19,7 @@ package controller
 import (
 	"context"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -117,14 +118,26 @@ var (
 // operator process would have: nothing in memory, everything from the API
 // server.
 func startManager(querier prom.Querier) {
+	startManagerWith(querier, nil)
+}
+
+// startManagerWith is startManager with every request of the operator (not
+// of the test's own client) going through wrap, so a spec can count them
+// or answer some itself, as a troubled API server would.
+func startManagerWith(querier prom.Querier, wrap func(http.RoundTripper) http.RoundTripper) {
 	querierInUse = querier
+	mgrCfg := cfg
+	if wrap != nil {
+		mgrCfg = rest.CopyConfig(cfg)
+		mgrCfg.Wrap(wrap)
+	}
 	// Metrics are served as in production: HTTPS, with authentication and
 	// authorization through the API server.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	Expect(err).NotTo(HaveOccurred())
 	metricsAddr = l.Addr().String()
 	Expect(l.Close()).To(Succeed())
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	mgr, err := ctrl.NewManager(mgrCfg, ctrl.Options{
 		Scheme: scheme,
 		Metrics: metricsserver.Options{BindAddress: metricsAddr, SecureServing: true,
 			FilterProvider: filters.WithAuthenticationAndAuthorization},
