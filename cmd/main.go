@@ -20,7 +20,9 @@ import (
 	"context"
 	"crypto/tls"
 	"flag"
+	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	// Import all Kubernetes client auth plugins (e.g. Azure, GCP, OIDC, etc.)
@@ -29,6 +31,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/validation"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/config"
@@ -41,6 +44,7 @@ import (
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	internalcontroller "github.com/aipm-io/aipm-operator/internal/controller"
 	"github.com/aipm-io/aipm-operator/internal/prom"
+	"github.com/aipm-io/aipm-operator/internal/retrain"
 	// +kubebuilder:scaffold:imports
 )
 
@@ -61,6 +65,7 @@ func main() {
 	var (
 		metricsAddr, metricsCertPath, metricsCertName, metricsCertKey string
 		probeAddr, leaderElectionNamespace, prometheusAddr            string
+		retrainingServiceAccounts                                     string
 		enableLeaderElection, secureMetrics, enableHTTP2              bool
 		kubeQPS                                                       float64
 		kubeBurst, workers                                            int
@@ -90,11 +95,23 @@ func main() {
 	flag.Float64Var(&kubeQPS, "kube-api-qps", 100, "Queries per second the operator may send to the API server.")
 	flag.IntVar(&kubeBurst, "kube-api-burst", 200, "Burst of queries the operator may send to the API server.")
 	flag.IntVar(&workers, "workers", 4, "Concurrent reconciles per controller.")
+	// Whoever may create an AIProduct writes the retraining Job's pod, and
+	// the operator creates it: without a list, any ServiceAccount of the
+	// namespace, and its rights, would be theirs for the asking.
+	flag.StringVar(&retrainingServiceAccounts, "retraining-service-accounts", retrain.DefaultServiceAccount,
+		"Comma-separated names of the ServiceAccounts a retraining Job's pod may run as, in its product's namespace. "+
+			"A template that names another is refused (condition RetrainingAllowed=False). Empty: only default.")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
+
+	allowedServiceAccounts, err := serviceAccountList(retrainingServiceAccounts)
+	if err != nil {
+		setupLog.Error(err, "Invalid --retraining-service-accounts")
+		os.Exit(1)
+	}
 
 	var tlsOpts []func(*tls.Config)
 	// HTTP/2 stays off unless asked for: it exposes the server to the Stream
@@ -158,6 +175,8 @@ func main() {
 		Client:     mgr.GetClient(),
 		Recorder:   mgr.GetEventRecorder("aipm-operator"),
 		Prometheus: querier,
+
+		RetrainingServiceAccounts: allowedServiceAccounts,
 	}).SetupWithManager(mgr); err != nil {
 		setupLog.Error(err, "Unable to create controller", "controller", "AIProduct")
 		os.Exit(1)
@@ -180,11 +199,33 @@ func main() {
 		os.Exit(1)
 	}
 
-	setupLog.Info("Starting manager", "prometheus", prometheusAddr, "qps", kubeQPS, "burst", kubeBurst, "workers", workers)
+	setupLog.Info("Starting manager", "prometheus", prometheusAddr, "qps", kubeQPS, "burst", kubeBurst, "workers", workers,
+		"retrainingServiceAccounts", allowedServiceAccounts)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		setupLog.Error(err, "Manager stopped with an error")
 		os.Exit(1)
 	}
+}
+
+// serviceAccountList reads --retraining-service-accounts. A name that no
+// ServiceAccount can have is a typo, and a typo in an allow-list fails
+// closed at startup rather than silently allowing nothing.
+func serviceAccountList(flagValue string) ([]string, error) {
+	var out []string
+	for _, name := range strings.Split(flagValue, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+			return nil, fmt.Errorf("%q is not a ServiceAccount name: %s", name, strings.Join(errs, "; "))
+		}
+		out = append(out, name)
+	}
+	if len(out) == 0 {
+		out = []string{retrain.DefaultServiceAccount}
+	}
+	return out, nil
 }
 
 func controllerConfig(workers int) config.Controller {

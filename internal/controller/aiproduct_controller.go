@@ -62,6 +62,10 @@ type AIProductReconciler struct {
 	Recorder   events.EventRecorder
 	Prometheus prom.Querier
 	Clock      clock.PassiveClock
+	// RetrainingServiceAccounts are the ServiceAccounts a retraining Job's
+	// pod may run as (--retraining-service-accounts); empty allows only
+	// "default".
+	RetrainingServiceAccounts []string
 
 	objectivesDue dueTracker
 	driftDue      dueTracker

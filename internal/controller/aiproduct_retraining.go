@@ -50,7 +50,19 @@ const (
 	RunRunning   = "Running"
 	RunSucceeded = "Succeeded"
 	RunFailed    = "Failed"
+
+	// ConditionRetrainingAllowed is False, reason TemplateRefused, when the
+	// retraining Job template asks for a ServiceAccount the operator does not
+	// allow or breaks the restricted Pod Security Standard; no run starts
+	// until a person fixes the template or the operator's flags.
+	ConditionRetrainingAllowed = "RetrainingAllowed"
+	ReasonTemplateRefused      = "TemplateRefused"
+	ReasonTemplateAllowed      = "TemplateAllowed"
 )
+
+// A refused template is a Warning when it appears and good news when it
+// goes; registered here so the retraining code owns its condition.
+func init() { conditionPolarity[ConditionRetrainingAllowed] = metav1.ConditionTrue }
 
 // jobNameLabel is the label the Job controller puts on a Job's pods.
 const jobNameLabel = "batch.kubernetes.io/job-name"
@@ -125,6 +137,7 @@ func (r *AIProductReconciler) reconcileRetraining(ctx context.Context, n notifie
 	d := p.Spec.Delivery
 	if d == nil || d.Retraining == nil {
 		p.Status.Retraining = nil
+		clearCondition(&p.Status.Conditions, ConditionRetrainingAllowed)
 		return 0, nil
 	}
 	spec := d.Retraining
@@ -150,6 +163,19 @@ func (r *AIProductReconciler) reconcileRetraining(ctx context.Context, n notifie
 	if err := r.pruneJobs(ctx, spec, owned); err != nil {
 		return 0, err
 	}
+
+	// Checked on every pass, in every phase, so that a team learns of a
+	// refused template when it writes it, not when the first trigger fires.
+	if err := r.retrainingPolicy().Admit(&spec.Template.Spec.Template); err != nil {
+		n.setCondition(ctx, p, &p.Status.Conditions, metav1.Condition{Type: ConditionRetrainingAllowed,
+			Status: metav1.ConditionFalse, Reason: ReasonTemplateRefused, Message: err.Error()})
+		rs.NextScheduleTime = nil
+		rs.Pending = "no run starts until the Job template is allowed (condition RetrainingAllowed)"
+		return 0, nil
+	}
+	n.setCondition(ctx, p, &p.Status.Conditions, metav1.Condition{Type: ConditionRetrainingAllowed,
+		Status: metav1.ConditionTrue, Reason: ReasonTemplateAllowed,
+		Message: "the Job template runs as an allowed ServiceAccount under the restricted Pod Security Standard"})
 
 	// Retired suspends retraining; so does any phase before Delivery.
 	if p.Status.Phase != v1.PhaseDelivery {
@@ -247,7 +273,10 @@ func (r *AIProductReconciler) dueTrigger(p *v1.AIProduct, spec *v1.RetrainingSpe
 		}
 		due, next := sched.Due(since, now.Time, deadline)
 		tick = due
-		rs.NextScheduleTime = &metav1.Time{Time: next}
+		// A schedule such as February 30th has no next tick.
+		if !next.IsZero() {
+			rs.NextScheduleTime = &metav1.Time{Time: next}
+		}
 	}
 	if v, ok := p.Annotations[v1.AnnotationRetrain]; ok {
 		return &retrain.Trigger{Kind: v1.TriggerManual, Key: v}, tick, time.Time{}, nil
@@ -281,12 +310,24 @@ func (r *AIProductReconciler) startRun(ctx context.Context, n notifier, p *v1.AI
 		}
 	}
 	name := retrain.JobName(p.Name, t)
-	job := retrain.Job(p, retrain.Run{Name: name, Trigger: t, Parent: parent, TargetVersion: retrain.NextVersion(versions.Items)})
-	if err := controllerutil.SetControllerReference(p, job, r.Scheme()); err != nil {
-		return err
+	job, err := retrain.Job(p, retrain.Run{Name: name, Trigger: t, Parent: parent, TargetVersion: retrain.NextVersion(versions.Items)},
+		r.retrainingPolicy())
+	if err == nil {
+		if err := controllerutil.SetControllerReference(p, job, r.Scheme()); err != nil {
+			return err
+		}
+		err = r.Create(ctx, job)
 	}
-	err := r.Create(ctx, job)
+	var refused *retrain.RefusedError
 	switch {
+	case errors.As(err, &refused):
+		// Admitted a moment ago from the same spec, so only a change in
+		// between gets here; it is a failed run all the same, never a Job.
+		p.Status.Retraining.LastRun = &v1.RetrainingRun{Job: name, Trigger: t.Kind, Result: RunFailed,
+			Message: err.Error(), StartTime: &now, CompletionTime: &now}
+		n.event(ctx, p, true, "RetrainingRefused", "Retrain", "Did not create retraining Job "+name+": "+err.Error())
+		finished(p, p.Status.Retraining.LastRun)
+		return nil
 	case apierrors.IsAlreadyExists(err):
 		n.event(ctx, p, false, "RetrainingAdopted", "Retrain", fmt.Sprintf("Job %s for this %s trigger already exists; following it", name, t.Kind))
 	case err != nil:
@@ -479,6 +520,11 @@ func (r *AIProductReconciler) pruneJobs(ctx context.Context, spec *v1.Retraining
 		}
 	}
 	return nil
+}
+
+// retrainingPolicy is what the operator's flags let a retraining pod do.
+func (r *AIProductReconciler) retrainingPolicy() retrain.Policy {
+	return retrain.Policy{ServiceAccounts: r.RetrainingServiceAccounts}
 }
 
 // finished counts a run that has just ended.

@@ -112,8 +112,9 @@ type Run struct {
 	TargetVersion string
 }
 
-// Job renders the retraining Job from the product's template.
-func Job(p *v1.AIProduct, run Run) *batchv1.Job {
+// Job renders the retraining Job from the product's template, hardened by
+// Restrict, or returns a RefusedError when the pod it describes breaks pol.
+func Job(p *v1.AIProduct, run Run, pol Policy) (*batchv1.Job, error) {
 	spec := p.Spec.Delivery.Retraining
 	tpl := spec.Template.DeepCopy()
 	labels := map[string]string{
@@ -140,6 +141,10 @@ func Job(p *v1.AIProduct, run Run) *batchv1.Job {
 		parentURI = run.Parent.Spec.Artifact.URI
 	}
 	pod := &job.Spec.Template
+	Restrict(&pod.Spec)
+	if err := pol.Check(pod); err != nil {
+		return nil, err
+	}
 	pod.Labels = merge(pod.Labels, labels)
 	if pod.Spec.RestartPolicy == "" {
 		pod.Spec.RestartPolicy = corev1.RestartPolicyNever
@@ -162,7 +167,7 @@ func Job(p *v1.AIProduct, run Run) *batchv1.Job {
 			c.TerminationMessagePolicy = corev1.TerminationMessageReadFile
 		}
 	}
-	return job
+	return job, nil
 }
 
 // ResultContainer is the container whose termination message carries the

@@ -83,7 +83,10 @@ func TestJob(t *testing.T) {
 		}}}}
 	parent := &v1.ModelVersion{ObjectMeta: metav1.ObjectMeta{Name: "churn-v1-0-0"},
 		Spec: v1.ModelVersionSpec{Artifact: v1.Artifact{URI: "s3://m/1.0.0"}}}
-	job := Job(p, Run{Name: "churn-drift-abc", Trigger: Trigger{Kind: v1.TriggerDrift, Key: "1"}, Parent: parent, TargetVersion: "1.0.1"})
+	job, err := Job(p, Run{Name: "churn-drift-abc", Trigger: Trigger{Kind: v1.TriggerDrift, Key: "1"}, Parent: parent, TargetVersion: "1.0.1"}, Policy{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if job.Labels["team"] != "ml" || job.Labels[v1.LabelProduct] != "churn" || job.Labels[LabelTrigger] != "Drift" {
 		t.Errorf("labels %v", job.Labels)
 	}
