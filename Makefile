@@ -49,8 +49,17 @@ control-plane: ## Build kube-apiserver, etcd and kubectl into bin/ from the Go m
 test: test-unit test-e2e ## Run every test: unit, envtest, alert rules, and end to end on a kwokctl cluster.
 
 .PHONY: test-unit
-test-unit: manifests generate fmt vet control-plane test-alerts ## Run unit and envtest tests (builds the control plane on first use).
+test-unit: manifests generate fmt vet control-plane test-alerts test-fuzz ## Run unit and envtest tests, after the fuzz targets (builds the control plane on first use).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $$(go list ./... | grep -v /test/) -coverprofile cover.out
+
+# Every func FuzzX(f *testing.F) in the module, found by hack/fuzz.sh, runs
+# for FUZZTIME; a failing input stays in <package>/testdata/fuzz/FuzzX/ and
+# plain go test replays it from then on.
+FUZZTIME ?= 10s
+
+.PHONY: test-fuzz
+test-fuzz: ## Run every Go fuzz target for FUZZTIME each (default 10s); FUZZ=<regexp> selects targets.
+	FUZZTIME=$(FUZZTIME) hack/fuzz.sh
 
 .PHONY: test-alerts
 test-alerts: ## Check and unit-test the alerting rules with promtool
