@@ -177,12 +177,16 @@ cluster-down: ## Delete the local kwokctl cluster.
 
 # KIND=1 runs the same scenarios on kind instead; it needs Docker and kind.
 .PHONY: test-e2e
-test-e2e: manifests generate ## Run test/e2e on a kwokctl cluster with a real Prometheus and the operator as a process.
+test-e2e: manifests generate ## Run test/e2e (scenarios and reliability) on a kwokctl cluster with a real Prometheus and the operator as a process.
 ifeq ($(KIND),1)
 	$(MAKE) test-e2e-kind
 else
-	go test -tags e2e ./test/e2e/ -v -ginkgo.v -timeout 30m
+	go test -tags e2e ./test/e2e/ -v -ginkgo.v -timeout 45m
 endif
+
+.PHONY: test-chaos
+test-chaos: manifests generate ## Run only the reliability scenarios (SIGKILL chaos, leader election, Prometheus outage); make test-e2e runs them too.
+	go test -tags e2e ./test/e2e/ -v -ginkgo.v -ginkgo.label-filter=reliability -timeout 40m
 
 ##@ Benchmarks
 

@@ -36,6 +36,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -51,6 +52,13 @@ var (
 	simAddr    string
 	promAddr   string
 	procs      []*exec.Cmd
+
+	// On kwokctl the operator and Prometheus are local processes that the
+	// reliability specs stop, kill and start again.
+	operatorMetricsAddr string
+	suiteOperator       *exec.Cmd
+	prometheusArgs      []string
+	prometheusCmd       *exec.Cmd
 
 	// onKind runs the suite on an existing kind cluster (make test-e2e
 	// KIND=1) instead of a local kwokctl cluster.
@@ -135,6 +143,51 @@ func start(name string, args ...string) *exec.Cmd {
 	Expect(cmd.Start()).To(Succeed())
 	procs = append(procs, cmd)
 	return cmd
+}
+
+// operatorFlags are the flags the suite runs the operator with; extra
+// flags come last and win.
+func operatorFlags(metricsAddr string, extra ...string) []string {
+	return append([]string{
+		"--kubeconfig", kubeconfig,
+		"--metrics-bind-address", metricsAddr,
+		"--health-probe-bind-address", freePort(),
+		"--leader-election-namespace", "default",
+		"--prometheus-address", "http://" + promAddr,
+	}, extra...)
+}
+
+// startOperator runs the operator binary the suite built.
+func startOperator(metricsAddr string, extra ...string) *exec.Cmd {
+	return start(filepath.Join(workDir, "manager"), operatorFlags(metricsAddr, extra...)...)
+}
+
+// startSuiteOperator runs the operator the scenarios use, on the metrics
+// address Prometheus scrapes.
+func startSuiteOperator() {
+	suiteOperator = startOperator(operatorMetricsAddr)
+}
+
+// stopSuiteOperator stops it the way Kubernetes does, with SIGTERM, and
+// waits until it has exited (and released its Lease).
+func stopSuiteOperator() {
+	if suiteOperator == nil {
+		return
+	}
+	Expect(suiteOperator.Process.Signal(syscall.SIGTERM)).To(Succeed())
+	_ = suiteOperator.Wait()
+	suiteOperator = nil
+}
+
+func startPrometheus() {
+	prometheusCmd = start(prometheusArgs[0], prometheusArgs[1:]...)
+	Eventually(func() error { _, _, err := promQuery("up"); return err }).Should(Succeed())
+}
+
+func stopPrometheus() {
+	Expect(prometheusCmd.Process.Signal(syscall.SIGTERM)).To(Succeed())
+	_ = prometheusCmd.Wait()
+	prometheusCmd = nil
 }
 
 // simSet sets a series the simulator serves.
@@ -287,18 +340,13 @@ scrape_configs:
   static_configs: [{targets: [%q]}]
 `, simAddr, filepath.Join(workDir, "token"), metricsAddr)
 	Expect(os.WriteFile(filepath.Join(workDir, "prometheus.yml"), []byte(config), 0o644)).To(Succeed())
-	start(ensurePrometheus(), "--config.file", filepath.Join(workDir, "prometheus.yml"),
-		"--storage.tsdb.path", filepath.Join(workDir, "tsdb"), "--web.listen-address", promAddr)
-	Eventually(func() error { _, _, err := promQuery("up"); return err }).Should(Succeed())
+	prometheusArgs = []string{ensurePrometheus(), "--config.file", filepath.Join(workDir, "prometheus.yml"),
+		"--storage.tsdb.path", filepath.Join(workDir, "tsdb"), "--web.listen-address", promAddr}
+	startPrometheus()
 
 	By("starting the operator with its real flags")
-	start(filepath.Join(workDir, "manager"),
-		"--kubeconfig", kubeconfig,
-		"--metrics-bind-address", metricsAddr,
-		"--health-probe-bind-address", freePort(),
-		"--leader-election-namespace", "default",
-		"--prometheus-address", "http://"+promAddr,
-	)
+	operatorMetricsAddr = metricsAddr
+	startSuiteOperator()
 }
 
 var _ = AfterSuite(func() {
