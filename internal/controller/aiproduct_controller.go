@@ -115,7 +115,8 @@ func (r *AIProductReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		}
 	}()
 
-	now := metav1.NewTime(r.Clock.Now().Truncate(time.Second))
+	clockNow := r.Clock.Now()
+	now := metav1.NewTime(clockNow.Truncate(time.Second))
 	var dl delivery
 	defer func() { r.summarize(ctx, n, product, dl, retErr) }()
 
@@ -136,7 +137,18 @@ func (r *AIProductReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{RequeueAfter: earliest(requeue, expNext, next, driftNext, retrainNext)}, nil
+	return ctrl.Result{RequeueAfter: fromClock(earliest(requeue, expNext, next, driftNext, retrainNext), clockNow.Sub(now.Time))}, nil
+}
+
+// fromClock turns a wait measured from the truncated now into one measured
+// from the clock. Status records times to the second and every due time is
+// computed from them; waiting from the truncated now would wake up to a
+// second after a pause ends or a breach has lasted its for.
+func fromClock(wait, truncated time.Duration) time.Duration {
+	if wait <= 0 {
+		return 0
+	}
+	return max(wait-truncated, time.Millisecond)
 }
 
 // recordMetrics sets the product's gauges from the status just computed and

@@ -165,8 +165,12 @@ func (r *AIProductReconciler) reconcileDelivery(ctx context.Context, n notifier,
 		return next, dl, nil
 
 	case choice.Version.Name == stable.Name && !inFlight:
-		if err := r.setStage(ctx, n, stable, v1.StageProduction, "serving production", now); err != nil {
-			return 0, delivery{}, err
+		// A version already in Production keeps the reason it got there
+		// by; restating it would cost a write per product.
+		if stable.Status.Stage != v1.StageProduction {
+			if err := r.setStage(ctx, n, stable, v1.StageProduction, "serving production", now); err != nil {
+				return 0, delivery{}, err
+			}
 		}
 		return r.serveStable(ctx, n, p, stable)
 	}

@@ -282,10 +282,9 @@ func (r *AIProductReconciler) dueTrigger(p *v1.AIProduct, spec *v1.RetrainingSpe
 		return &retrain.Trigger{Kind: v1.TriggerManual, Key: v}, tick, time.Time{}, nil
 	}
 	if spec.OnDrift {
-		ep, _ := drift.Episode(p.Status.Drift)
-		recorded, _ := drift.Episode(persisted)
+		ep, check := drift.Episode(p.Status.Drift)
 		answered := rs.LastDriftEpisode != nil && !ep.After(rs.LastDriftEpisode.Time)
-		if !ep.IsZero() && ep.Equal(recorded) && !answered {
+		if !ep.IsZero() && breachRecorded(persisted, check, ep) && !answered {
 			return &retrain.Trigger{Kind: v1.TriggerDrift, Key: strconv.FormatInt(ep.Unix(), 10)}, tick, ep, nil
 		}
 	}
@@ -293,6 +292,20 @@ func (r *AIProductReconciler) dueTrigger(p *v1.AIProduct, spec *v1.RetrainingSpe
 		return &retrain.Trigger{Kind: v1.TriggerSchedule, Key: strconv.FormatInt(tick.Unix(), 10)}, tick, time.Time{}, nil
 	}
 	return nil, nil, time.Time{}, nil
+}
+
+// breachRecorded reports whether the status read from the API server holds
+// the breach of check that began at since. The Job's name derives from that
+// instant alone, so once it is recorded a restart names the same Job; the
+// breach need not be recorded as sustained too, which would hold the Job back
+// until the next measurement, a whole monitoring interval after it was due.
+func breachRecorded(persisted []v1.DriftStatus, check string, since time.Time) bool {
+	for _, d := range persisted {
+		if d.Name == check && d.BreachedSince != nil && d.BreachedSince.Time.Equal(since) {
+			return true
+		}
+	}
+	return false
 }
 
 // startRun creates the Job a trigger names. A Job of that name that already

@@ -147,7 +147,9 @@ func (r *ModelVersionReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	clearCondition(&mv.Status.Conditions, lifecyclev1alpha1.ConditionReconciling)
 	n.setCondition(ctx, mv, &mv.Status.Conditions, metav1.Condition{Type: lifecyclev1alpha1.ConditionReady,
 		Status: metav1.ConditionTrue, Reason: lifecyclev1alpha1.ReasonReconciled,
-		Message: fmt.Sprintf("%s, eligible: %t", mv.Status.Stage, verdict.Eligible)})
+		// Not the stage: the product's rollout moves it, and a message that
+		// followed it would cost a second write each time it moves.
+		Message: fmt.Sprintf("evaluated against the policy of product %s, eligible: %t", product.Name, verdict.Eligible)})
 	return ctrl.Result{}, nil
 }
 

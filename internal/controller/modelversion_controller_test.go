@@ -92,7 +92,10 @@ var _ = Describe("ModelVersion registry", func() {
 			g.Expect(condition(got.Status.Conditions, v1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
 			g.Expect(kstatusOf(got)).To(Equal(status.CurrentStatus))
 		}).Should(Succeed())
-		Eventually(func() []string { return eventReasons(mv) }).Should(ContainElements("Registered", "PolicyMet"))
+		// Ready moved from waiting to reconciled; Eligible appeared healthy
+		// at once, which is no news and so no Event.
+		Eventually(func() []string { return eventReasons(mv) }).Should(ContainElements("Registered", "Reconciled"))
+		Expect(eventReasons(mv)).NotTo(ContainElement("PolicyMet"))
 
 		var list v1.ModelVersionList
 		Expect(k8sClient.List(ctx, &list, client.MatchingLabels{v1.LabelProduct: p.Name})).To(Succeed())

@@ -43,6 +43,7 @@ var conditionPolarity = map[string]metav1.ConditionStatus{
 	ConditionDiscoveryGate:                 metav1.ConditionTrue,
 	ConditionObjectivesMet:                 metav1.ConditionTrue,
 	ConditionEligible:                      metav1.ConditionTrue,
+	ConditionDrifted:                       metav1.ConditionFalse,
 }
 
 // Domain condition types.
@@ -85,12 +86,24 @@ func (n notifier) setCondition(ctx context.Context, obj client.Object, conds *[]
 	}
 	c.ObservedGeneration = obj.GetGeneration()
 	changed := meta.SetStatusCondition(conds, c)
-	if prevStatus != c.Status {
+	if prevStatus != c.Status && newsworthy(c.Type, prevStatus, c.Status) {
 		healthy := conditionPolarity[c.Type]
 		warning := healthy != "" && c.Status != healthy && c.Status != metav1.ConditionUnknown
 		n.event(ctx, obj, warning, c.Reason, c.Type, c.Type+" is "+string(c.Status)+": "+c.Message)
 	}
 	return changed
+}
+
+// newsworthy says whether a change of a condition's status deserves an
+// Event. Reconciling repeats Ready's reason and message, and a condition that
+// first appears in its healthy state tells nothing that the phase, stage and
+// registration Events do not; at a thousand products these were half of the
+// operator's Events, each an API write (docs/benchmarks.md).
+func newsworthy(typ string, prev, now metav1.ConditionStatus) bool {
+	if typ == lifecyclev1alpha1.ConditionReconciling {
+		return false
+	}
+	return prev != "" || now != conditionPolarity[typ]
 }
 
 // clearCondition removes a condition whose absence means False (Reconciling,

@@ -62,6 +62,7 @@ func main() {
 	flag.StringVar(&o.assets, "assets", envOr("KUBEBUILDER_ASSETS", "bin/k8s/v1.37.2"),
 		"Directory holding etcd and kube-apiserver (make control-plane builds them).")
 	flag.StringVar(&o.crds, "crds", "config/crd/bases", "Directory of the operator's CRDs.")
+	flag.StringVar(&o.operatorBin, "operator-bin", "", "A manager binary to measure instead of one built from ./cmd.")
 	flag.StringVar(&o.logDir, "logs", "bin/bench", "Directory for the operator's log of each run (operator-N.log).")
 	// The operator's own defaults (cmd/main.go); the plain client of the
 	// limit uses the same QPS and burst.
@@ -105,9 +106,11 @@ func main() {
 		log.Fatal(err)
 	}
 	defer func() { _ = os.RemoveAll(o.workDir) }()
-	log.Printf("building the operator")
-	if o.operatorBin, err = buildOperator(ctx, o.workDir); err != nil {
-		log.Fatal(err)
+	if o.operatorBin == "" {
+		log.Printf("building the operator")
+		if o.operatorBin, err = buildOperator(ctx, o.workDir); err != nil {
+			log.Fatal(err)
+		}
 	}
 
 	started := time.Now()
