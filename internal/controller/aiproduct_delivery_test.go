@@ -119,6 +119,17 @@ func deployments(g Gomega, p *v1.AIProduct) map[string]*appsv1.Deployment {
 	return out
 }
 
+// productionV1 creates an Eligible v1 of p and waits until it serves as
+// production.
+func productionV1(p *v1.AIProduct) *v1.ModelVersion {
+	mv := eligibleVersion(p, "v1", "1.0.0")
+	Eventually(func(g Gomega) {
+		deployments(g, p)
+		g.Expect(fetch(g, p).Status.ProductionVersion).To(Equal("v1"))
+	}).Should(Succeed())
+	return mv
+}
+
 func stageOf(g Gomega, mv *v1.ModelVersion) v1.Stage { return fetchMV(g, mv).Status.Stage }
 
 var _ = Describe("Serving and rollouts", func() {
@@ -227,11 +238,7 @@ var _ = Describe("Serving and rollouts", func() {
 	It("pauses as Inconclusive when Prometheus has no data, and never promotes on it", func() {
 		p := deliveryProduct("v1", v1.RolloutStep{SetWeight: ptr.To[int32](25)}, analysisStep)
 		enterDelivery(p)
-		eligibleVersion(p, "v1", "1.0.0")
-		Eventually(func(g Gomega) {
-			deployments(g, p)
-			g.Expect(fetch(g, p).Status.ProductionVersion).To(Equal("v1"))
-		}).Should(Succeed())
+		productionV1(p)
 		eligibleVersion(p, "v2", "2.0.0")
 		fakeProm.Unset(errorQuery(p, "v2"))
 		pin(p, "v2")
@@ -262,11 +269,7 @@ var _ = Describe("Serving and rollouts", func() {
 	It("pauses as Inconclusive while Prometheus is away, counts nothing, and resumes by itself", func() {
 		p := deliveryProduct("v1", v1.RolloutStep{SetWeight: ptr.To[int32](25)}, analysisStep)
 		enterDelivery(p)
-		eligibleVersion(p, "v1", "1.0.0")
-		Eventually(func(g Gomega) {
-			deployments(g, p)
-			g.Expect(fetch(g, p).Status.ProductionVersion).To(Equal("v1"))
-		}).Should(Succeed())
+		productionV1(p)
 		eligibleVersion(p, "v2", "2.0.0")
 		fakeProm.Set(errorQuery(p, "v2"), 0.001)
 		fakeProm.SetDown(true)
@@ -306,11 +309,7 @@ var _ = Describe("Serving and rollouts", func() {
 		p := deliveryProduct("", v1.RolloutStep{SetWeight: ptr.To[int32](25)}, analysisStep)
 		p.Spec.Delivery.ModelVersion = v1.ModelVersionSelection{Policy: v1.VersionLatestEligible}
 		enterDelivery(p)
-		mv1 := eligibleVersion(p, "v1", "1.0.0")
-		Eventually(func(g Gomega) {
-			deployments(g, p)
-			g.Expect(fetch(g, p).Status.ProductionVersion).To(Equal("v1"))
-		}).Should(Succeed())
+		mv1 := productionV1(p)
 		stopManager()
 		running := true
 		DeferCleanup(func() {
@@ -373,11 +372,7 @@ var _ = Describe("Serving and rollouts", func() {
 	It("abandons a running rollout for a newer version, which starts from step one", func() {
 		p := deliveryProduct("v1", v1.RolloutStep{SetWeight: ptr.To[int32](20)}, v1.RolloutStep{Pause: &v1.PauseStep{}})
 		enterDelivery(p)
-		eligibleVersion(p, "v1", "1.0.0")
-		Eventually(func(g Gomega) {
-			deployments(g, p)
-			g.Expect(fetch(g, p).Status.ProductionVersion).To(Equal("v1"))
-		}).Should(Succeed())
+		productionV1(p)
 		v2mv := eligibleVersion(p, "v2", "2.0.0")
 		pin(p, "v2")
 		Eventually(func(g Gomega) {

@@ -108,6 +108,27 @@ const abExperiment = `    - name: ab-ctr
       - {name: ctr, query: 'max(model_ctr{product=$product, version=$version})', threshold: "0.05", direction: AtLeast, compareToControl: true}
 `
 
+// retraining retrains on drift with a trainer that reports result. On
+// kwokctl a Stage completes the pod with the annotation as its termination
+// message; on kind the container writes it.
+const retraining = `    retraining:
+      onDrift: true
+      template:
+        spec:
+          template:
+            metadata:
+              annotations:
+                aipm.io/e2e-result: '` + result + `'
+            spec:
+              restartPolicy: Never
+              containers:
+              - name: trainer
+                image: busybox:1.37
+                command: [sh, -c, 'printf %s "$RESULT" > /dev/termination-log']
+                env: [{name: RESULT, valueFrom: {fieldRef: {fieldPath: "metadata.annotations['aipm.io/e2e-result']"}}}]
+                securityContext: {runAsUser: 65534}
+`
+
 const result = `{"artifact":{"uri":"s3://models/e2e-churn/retrained","format":"ONNX"},"metrics":{"auc":0.91},"dataset":{"uri":"s3://data/churn/2026-11-23"}}`
 
 // churn is a product on the automatic policy whose drift retrains it; its
@@ -142,25 +163,7 @@ spec:
       interval: 5s
       drift:
       - {name: tenure-psi, feature: tenure, query: 'max(feature_drift_psi{product=$product, version=$version, feature="tenure"})', threshold: "0.2", statistic: PSI, for: 4s}
-    retraining:
-      onDrift: true
-      template:
-        spec:
-          template:
-            metadata:
-              annotations:
-                aipm.io/e2e-result: '` + result + `'
-            spec:
-              restartPolicy: Never
-              # On kwokctl a Stage completes the pod with the annotation as
-              # its termination message; on kind the container writes it.
-              containers:
-              - name: trainer
-                image: busybox:1.37
-                command: [sh, -c, 'printf %s "$RESULT" > /dev/termination-log']
-                env: [{name: RESULT, valueFrom: {fieldRef: {fieldPath: "metadata.annotations['aipm.io/e2e-result']"}}}]
-                securityContext: {runAsUser: 65534}
-    promotion:
+` + retraining + `    promotion:
       requirements: [{metric: auc, min: "0.85"}]
 `
 }

@@ -82,23 +82,7 @@ spec:
       interval: 5s
       drift:
       - {name: psi, feature: tenure, query: 'max(feature_drift_psi{product=$product, version=$version}) or vector(0.01)', threshold: "0.2", statistic: PSI, for: ` + driftFor + `}
-    retraining:
-      onDrift: true
-      template:
-        spec:
-          template:
-            metadata:
-              annotations:
-                aipm.io/e2e-result: '` + result + `'
-            spec:
-              restartPolicy: Never
-              containers:
-              - name: trainer
-                image: busybox:1.37
-                command: [sh, -c, 'printf %s "$RESULT" > /dev/termination-log']
-                env: [{name: RESULT, valueFrom: {fieldRef: {fieldPath: "metadata.annotations['aipm.io/e2e-result']"}}}]
-                securityContext: {runAsUser: 65534}
-    promotion:
+` + retraining + `    promotion:
       requirements: [{metric: auc, min: "0.85"}]
 `
 	}
