@@ -225,6 +225,14 @@ func (r *AIProductReconciler) reconcilePhase(ctx context.Context, n notifier, p 
 		n.setCondition(ctx, p, &p.Status.Conditions, gateCondition(g))
 	}
 
+	// The moves of one reconcile make one Event: a product applied straight
+	// into Delivery would otherwise cost three writes for one decision.
+	var moves []string
+	defer func() {
+		if len(moves) > 0 {
+			n.event(ctx, p, false, "PhaseChanged", "MovePhase", strings.Join(moves, "; "))
+		}
+	}()
 	// Three forward steps at most take any phase to any other; the bound
 	// guards against a decision function that never settles.
 	for range 4 {
@@ -246,7 +254,7 @@ func (r *AIProductReconciler) reconcilePhase(ctx context.Context, n notifier, p 
 		if from != "" {
 			msg = fmt.Sprintf("Moved from %s to %s (%s)", from, move.To, move.Reason)
 		}
-		n.event(ctx, p, false, "PhaseChanged", "MovePhase", msg)
+		moves = append(moves, msg)
 	}
 }
 
