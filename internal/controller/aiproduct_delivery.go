@@ -412,7 +412,7 @@ func (r *AIProductReconciler) applyServing(ctx context.Context, p *v1.AIProduct,
 // product's others. An unchanged Deployment costs no write.
 func (r *AIProductReconciler) applyDeployments(ctx context.Context, p *v1.AIProduct, wanted map[string]*appsv1.Deployment) (map[string]*appsv1.Deployment, error) {
 	var existing appsv1.DeploymentList
-	if err := r.List(ctx, &existing, client.InNamespace(p.Namespace), client.MatchingLabels(serving.SelectorLabels(p.Name))); err != nil {
+	if err := r.List(ctx, &existing, client.InNamespace(p.Namespace), ownedBy(p.Name), client.MatchingLabels(serving.SelectorLabels(p.Name))); err != nil {
 		return nil, fmt.Errorf("listing Deployments: %w", err)
 	}
 	live := map[string]*appsv1.Deployment{}
@@ -448,7 +448,8 @@ func (r *AIProductReconciler) applyDeployments(ctx context.Context, p *v1.AIProd
 
 func (r *AIProductReconciler) applyServices(ctx context.Context, p *v1.AIProduct, wanted []*corev1.Service) error {
 	var existing corev1.ServiceList
-	if err := r.List(ctx, &existing, client.InNamespace(p.Namespace), client.MatchingLabels{v1.LabelProduct: p.Name, serving.LabelManagedBy: serving.ManagedBy}); err != nil {
+	if err := r.List(ctx, &existing, client.InNamespace(p.Namespace), ownedBy(p.Name),
+		client.MatchingLabels{v1.LabelProduct: p.Name, serving.LabelManagedBy: serving.ManagedBy}); err != nil {
 		return fmt.Errorf("listing Services: %w", err)
 	}
 	want := map[string]*corev1.Service{}
@@ -484,7 +485,7 @@ func (r *AIProductReconciler) applyServices(ctx context.Context, p *v1.AIProduct
 // scaleToZero scales every Deployment of the product to zero.
 func (r *AIProductReconciler) scaleToZero(ctx context.Context, p *v1.AIProduct) error {
 	var existing appsv1.DeploymentList
-	if err := r.List(ctx, &existing, client.InNamespace(p.Namespace), client.MatchingLabels(serving.SelectorLabels(p.Name))); err != nil {
+	if err := r.List(ctx, &existing, client.InNamespace(p.Namespace), ownedBy(p.Name), client.MatchingLabels(serving.SelectorLabels(p.Name))); err != nil {
 		return fmt.Errorf("listing Deployments: %w", err)
 	}
 	for i := range existing.Items {

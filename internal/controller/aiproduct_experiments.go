@@ -366,11 +366,11 @@ func (r *AIProductReconciler) applyOwned(ctx context.Context, p *v1.AIProduct, w
 func (r *AIProductReconciler) pruneExperimentObjects(ctx context.Context, p *v1.AIProduct, running map[string]bool) error {
 	sel := client.MatchingLabels{v1.LabelProduct: p.Name, serving.LabelManagedBy: serving.ManagedBy}
 	var ds appsv1.DeploymentList
-	if err := r.List(ctx, &ds, client.InNamespace(p.Namespace), sel); err != nil {
+	if err := r.List(ctx, &ds, client.InNamespace(p.Namespace), ownedBy(p.Name), sel); err != nil {
 		return err
 	}
 	var svcs corev1.ServiceList
-	if err := r.List(ctx, &svcs, client.InNamespace(p.Namespace), sel); err != nil {
+	if err := r.List(ctx, &svcs, client.InNamespace(p.Namespace), ownedBy(p.Name), sel); err != nil {
 		return err
 	}
 	objs := []client.Object{}

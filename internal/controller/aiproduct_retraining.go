@@ -147,7 +147,7 @@ func (r *AIProductReconciler) reconcileRetraining(ctx context.Context, n notifie
 	rs := p.Status.Retraining
 
 	var jobs batchv1.JobList
-	if err := r.List(ctx, &jobs, client.InNamespace(p.Namespace),
+	if err := r.List(ctx, &jobs, client.InNamespace(p.Namespace), ownedBy(p.Name),
 		client.MatchingLabels{v1.LabelProduct: p.Name, serving.LabelManagedBy: serving.ManagedBy}); err != nil {
 		return 0, fmt.Errorf("listing Jobs: %w", err)
 	}

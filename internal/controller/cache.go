@@ -17,13 +17,18 @@ limitations under the License.
 package controller
 
 import (
+	"context"
+
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/serving"
 )
 
@@ -43,4 +48,31 @@ func CacheOptions() cache.Options {
 			&corev1.Service{}:    {Label: owned},
 		},
 	}
+}
+
+// ownerIndex indexes the Deployments, Services and Jobs the operator created
+// by the name of the AIProduct that controls them. A label selector alone
+// makes the cache match every such object in the namespace on each List, a
+// cost that grows with the fleet in every reconcile (docs/benchmarks.md);
+// through the index a reconcile reads its own objects only.
+const ownerIndex = "metadata.controller.aiproduct"
+
+// owned narrows a List to the objects controlled by the product named name.
+func ownedBy(name string) client.MatchingFields { return client.MatchingFields{ownerIndex: name} }
+
+func setupOwnerIndexes(ctx context.Context, mgr ctrl.Manager) error {
+	gv := lifecyclev1alpha1.GroupVersion.String()
+	byOwner := func(o client.Object) []string {
+		ref := metav1.GetControllerOf(o)
+		if ref == nil || ref.Kind != "AIProduct" || ref.APIVersion != gv {
+			return nil
+		}
+		return []string{ref.Name}
+	}
+	for _, o := range []client.Object{&appsv1.Deployment{}, &corev1.Service{}, &batchv1.Job{}} {
+		if err := mgr.GetFieldIndexer().IndexField(ctx, o, ownerIndex, byOwner); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -175,10 +175,13 @@ func (r *ModelVersionReconciler) productionMetrics(ctx context.Context, mv *life
 // SetupIndexes registers the cache indexes both reconcilers use. Call it
 // once per manager, before setting up the reconcilers.
 func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
-	return mgr.GetFieldIndexer().IndexField(ctx, &lifecyclev1alpha1.ModelVersion{}, productIndex,
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &lifecyclev1alpha1.ModelVersion{}, productIndex,
 		func(o client.Object) []string {
 			return []string{string(o.(*lifecyclev1alpha1.ModelVersion).Spec.Product)}
-		})
+		}); err != nil {
+		return err
+	}
+	return setupOwnerIndexes(ctx, mgr)
 }
 
 // SetupWithManager sets up the controller with the Manager.

@@ -69,6 +69,7 @@ type result struct {
 	reconcileConverge             map[string]latency
 	reconcileSteady               map[string]latency
 	drift, pause                  reactions
+	driftErr, pauseErr            string
 	rss, peakRSS                  int64
 	heapInuse, heapAlloc          float64
 	goroutines, goroutinesAtReady float64
@@ -211,11 +212,14 @@ func runOnce(ctx context.Context, o options, n int) (*result, error) {
 	res.reconcileSteady = reconcileLatencies(atWindowEnd, atSettle)
 
 	log.Printf("N=%d: probing reaction times with %d products each", n, o.probes)
+	// A probe that times out is a finding, not a reason to lose the run.
 	if res.drift, err = h.driftReactions(ctx, probeNS, o.probes, fp); err != nil {
-		return nil, err
+		res.driftErr = err.Error()
+		log.Printf("N=%d: %v", n, err)
 	}
 	if res.pause, err = h.pauseReactions(ctx, probeNS, o.probes); err != nil {
-		return nil, err
+		res.pauseErr = err.Error()
+		log.Printf("N=%d: %v", n, err)
 	}
 
 	end, err := op.scrape(ctx)

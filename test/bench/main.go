@@ -113,21 +113,25 @@ func main() {
 		}
 	}
 
-	started := time.Now()
-	var results []*result
+	// Each fleet size's section is written as soon as it is measured, so
+	// that a later failure does not take the earlier figures with it.
+	var report string
+	emit := func(section string) {
+		fmt.Print(section)
+		report += section
+		if *out != "" {
+			if err := os.WriteFile(*out, []byte(report), 0o644); err != nil {
+				log.Fatal(err)
+			}
+		}
+	}
+	emit(renderHeader(o, time.Now(), *sizes))
 	for _, n := range ns {
 		res, err := runOnce(ctx, o, n)
 		if err != nil {
 			log.Fatalf("N=%d: %v", n, err)
 		}
-		results = append(results, res)
-	}
-	report := render(o, started, *sizes, results)
-	fmt.Print(report)
-	if *out != "" {
-		if err := os.WriteFile(*out, []byte(report), 0o644); err != nil {
-			log.Fatal(err)
-		}
+		emit(renderOne(res))
 	}
 }
 

@@ -38,6 +38,9 @@ const (
 	probeFor        = 3 * time.Second
 	probePause      = 3 * time.Second
 	metricProbePSI  = "bench_probe_drift_psi"
+	// probeTimeout bounds each wait of a probe: a large fleet's queue may
+	// hold a new product back for a while, which the report then shows.
+	probeTimeout = 5 * time.Minute
 )
 
 // reactions are the delays from a due event to the operator's action.
@@ -80,7 +83,7 @@ func (h *harness) applyProbe(ctx context.Context, p *v1.AIProduct, versions int)
 			return err
 		}
 	}
-	return h.until(ctx, time.Minute, func() bool {
+	return h.until(ctx, probeTimeout, func() bool {
 		got := &v1.AIProduct{}
 		return h.mgr.GetClient().Get(ctx, client.ObjectKeyFromObject(p), got) == nil && ready(got)
 	})
@@ -123,7 +126,7 @@ func (h *harness) driftReactions(ctx context.Context, ns string, k int, fp *fake
 	for _, p := range products {
 		// The operator must have measured the check within its threshold
 		// first, so that the breach below starts an episode of its own.
-		if err := h.until(ctx, time.Minute, func() bool {
+		if err := h.until(ctx, probeTimeout, func() bool {
 			got := &v1.AIProduct{}
 			return h.mgr.GetClient().Get(ctx, client.ObjectKeyFromObject(p), got) == nil &&
 				len(got.Status.Drift) == 1 && got.Status.Drift[0].Result == v1.ResultMet
@@ -136,7 +139,7 @@ func (h *harness) driftReactions(ctx context.Context, ns string, k int, fp *fake
 	var out reactions
 	for _, p := range products {
 		key := client.ObjectKeyFromObject(p)
-		if err := h.until(ctx, 2*time.Minute, func() bool { _, ok := h.jobs.get(key); return ok }); err != nil {
+		if err := h.until(ctx, probeTimeout, func() bool { _, ok := h.jobs.get(key); return ok }); err != nil {
 			return nil, fmt.Errorf("no retraining Job for drift probe %s: %w", p.Name, err)
 		}
 		seen, _ := h.jobs.get(key)
@@ -182,7 +185,7 @@ func (h *harness) pauseReactions(ctx context.Context, ns string, k int) (reactio
 	}
 	var out reactions
 	for _, key := range keys {
-		if err := h.until(ctx, 2*time.Minute, func() bool { _, _, ok := h.rolls.result(key); return ok }); err != nil {
+		if err := h.until(ctx, probeTimeout, func() bool { _, _, ok := h.rolls.result(key); return ok }); err != nil {
 			return nil, fmt.Errorf("pause probe %s never moved past its pause: %w", key.Name, err)
 		}
 		start, seen, _ := h.rolls.result(key)

@@ -35,7 +35,7 @@ const (
 	targetReaction = time.Second
 )
 
-func render(o options, started time.Time, sizes string, results []*result) string {
+func renderHeader(o options, started time.Time, sizes string) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("## Run of %s\n\n", started.Format("2006-01-02 15:04 MST"))
@@ -44,15 +44,12 @@ func render(o options, started time.Time, sizes string, results []*result) strin
 		"fleet interval %s, steady window %s, %d probes each, plain client with %d writers)\n",
 		sizes, o.operator.QPS, o.operator.Burst, o.operator.Workers, o.interval, o.window, o.probes, o.limitWorkers)
 	w("- versions applied with their product label: %t\n\n", o.labelVersions)
-
-	for _, r := range results {
-		renderOne(&b, r)
-	}
 	return b.String()
 }
 
-func renderOne(b *strings.Builder, r *result) {
-	w := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+func renderOne(r *result) string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	n := float64(r.n)
 	convAll, convWrites := r.converge.total()
 	steadyAll, steadyWrites := r.steady.total()
@@ -89,10 +86,10 @@ func renderOne(b *strings.Builder, r *result) {
 		w("| reconcile latency p50 / p99, %s: converging (%.0f reconciles) | %s / %s | | |\n", c, lc.count, ms(lc.p50), ms(lc.p99))
 		w("| reconcile latency p50 / p99, %s: steady state (%.0f reconciles) | %s / %s | | |\n", c, ls.count, ms(ls.p50), ms(ls.p99))
 	}
-	w("| drift breach sustained to retraining Job: median / max of %d | %s / %s | < 1 s | %s |\n",
-		len(r.drift), ms(r.drift.quantile(0.5)), ms(r.drift.max()), met(len(r.drift) > 0 && r.drift.max() < targetReaction))
-	w("| pause end to next weight in status: median / max of %d | %s / %s | < 1 s | %s |\n",
-		len(r.pause), ms(r.pause.quantile(0.5)), ms(r.pause.max()), met(len(r.pause) > 0 && r.pause.max() < targetReaction))
+	w("| drift breach sustained to retraining Job: median / max of %d | %s | < 1 s | %s |\n",
+		len(r.drift), reactionCell(r.drift, r.driftErr), met(r.driftErr == "" && r.drift.max() < targetReaction))
+	w("| pause end to next weight in status: median / max of %d | %s | < 1 s | %s |\n",
+		len(r.pause), reactionCell(r.pause, r.pauseErr), met(r.pauseErr == "" && r.pause.max() < targetReaction))
 	w("| harness writes (apply, stand-in Deployment controller, probes) | %d | | |\n\n", r.harnessWrites)
 
 	w("Operator requests per product to converge, by verb and resource:\n\n")
@@ -111,6 +108,14 @@ func renderOne(b *strings.Builder, r *result) {
 		w("| %s | %d |\n", k, r.limitCounts[k])
 	}
 	w("\n")
+	return b.String()
+}
+
+func reactionCell(r reactions, failed string) string {
+	if failed != "" {
+		return "not measured: " + strings.ReplaceAll(failed, "|", "/")
+	}
+	return ms(r.quantile(0.5)) + " / " + ms(r.max())
 }
 
 func met(ok bool) string {
