@@ -102,22 +102,17 @@ var (
 		v1.ExperimentSucceeded, v1.ExperimentFailed, v1.ExperimentInconclusive}
 )
 
-// stateVecs are the gauges rebuilt from status on each record.
-var stateVecs = []*prometheus.GaugeVec{productPhase, productReady, gatePassed, objectiveValue, objectiveTarget, objectiveMet,
-	productionInfo, rolloutStep, rolloutWeight, rolloutPhase, analysisValue, driftValue, driftThreshold, driftSustained,
-	modelVersions, experimentPhase}
-
 // RecordProduct sets every state gauge of a product from its status and the
 // stages of its versions. Series that no longer apply (an objective removed,
-// a version replaced) are dropped first, so the gauges say exactly what the
-// status says.
+// a version replaced) are dropped, so the gauges say exactly what the status
+// says. Only the product's own series are touched: finding them by a partial
+// label match instead scanned every product's series on every reconcile,
+// which took most of the operator's CPU at a few thousand products
+// (docs/benchmarks.md).
 func RecordProduct(p *v1.AIProduct, stageCounts map[v1.Stage]int, promotedAt time.Time) {
-	l := prometheus.Labels{"namespace": p.Namespace, "product": p.Name}
-	for _, g := range stateVecs {
-		g.DeletePartialMatch(l)
-	}
+	r := recorder{namespace: p.Namespace, product: p.Name}
 	for _, ph := range phases {
-		productPhase.WithLabelValues(p.Namespace, p.Name, string(ph)).Set(bool01(p.Status.Phase == ph))
+		r.set(productPhase, bool01(p.Status.Phase == ph), string(ph))
 	}
 	ready := false
 	for _, c := range p.Status.Conditions {
@@ -125,62 +120,117 @@ func RecordProduct(p *v1.AIProduct, stageCounts map[v1.Stage]int, promotedAt tim
 			ready = c.Status == "True"
 		}
 	}
-	productReady.WithLabelValues(p.Namespace, p.Name).Set(bool01(ready))
+	r.set(productReady, bool01(ready))
 	for _, g := range p.Status.Gates {
-		gatePassed.WithLabelValues(p.Namespace, p.Name, g.Name).Set(bool01(g.Passed))
+		r.set(gatePassed, bool01(g.Passed), g.Name)
 	}
 	for _, o := range p.Status.Objectives {
 		if t, err := o.Target.Float64(); err == nil {
-			objectiveTarget.WithLabelValues(p.Namespace, p.Name, o.Name).Set(t)
+			r.set(objectiveTarget, t, o.Name)
 		}
 		if o.Result == v1.ResultUnknown {
 			continue
 		}
 		if v, err := o.Value.Float64(); err == nil {
-			objectiveValue.WithLabelValues(p.Namespace, p.Name, o.Name).Set(v)
+			r.set(objectiveValue, v, o.Name)
 		}
-		objectiveMet.WithLabelValues(p.Namespace, p.Name, o.Name).Set(bool01(o.Result == v1.ResultMet))
+		r.set(objectiveMet, bool01(o.Result == v1.ResultMet), o.Name)
 	}
 	if v := p.Status.ProductionVersion; v != "" {
-		productionInfo.WithLabelValues(p.Namespace, p.Name, v).Set(1)
+		r.set(productionInfo, 1, v)
 		age.set(key{p.Namespace, p.Name}, v, promotedAt)
 	} else {
 		age.delete(key{p.Namespace, p.Name})
 	}
 	if ro := p.Status.Rollout; ro != nil {
-		rolloutStep.WithLabelValues(p.Namespace, p.Name).Set(float64(ro.Step))
-		rolloutWeight.WithLabelValues(p.Namespace, p.Name).Set(float64(ro.Weight) / 100)
+		r.set(rolloutStep, float64(ro.Step))
+		r.set(rolloutWeight, float64(ro.Weight)/100)
 		for _, ph := range rolloutPhases {
-			rolloutPhase.WithLabelValues(p.Namespace, p.Name, string(ph)).Set(bool01(ro.Phase == ph))
+			r.set(rolloutPhase, bool01(ro.Phase == ph), string(ph))
 		}
 		for _, a := range append(append([]v1.AnalysisMetricStatus{}, ro.Analysis...), ro.BackgroundAnalysis...) {
 			if v, err := a.Value.Float64(); err == nil && a.Value != "" {
-				analysisValue.WithLabelValues(p.Namespace, p.Name, a.Name).Set(v)
+				r.set(analysisValue, v, a.Name)
 			}
 		}
 	}
 	for _, d := range p.Status.Drift {
 		if t, err := d.Threshold.Float64(); err == nil {
-			driftThreshold.WithLabelValues(p.Namespace, p.Name, d.Name, d.Feature).Set(t)
+			r.set(driftThreshold, t, d.Name, d.Feature)
 		}
-		driftSustained.WithLabelValues(p.Namespace, p.Name, d.Name, d.Feature).Set(bool01(d.Sustained))
+		r.set(driftSustained, bool01(d.Sustained), d.Name, d.Feature)
 		if d.Result == v1.ResultUnknown {
 			continue
 		}
 		if v, err := d.Value.Float64(); err == nil {
-			driftValue.WithLabelValues(p.Namespace, p.Name, d.Name, d.Feature).Set(v)
+			r.set(driftValue, v, d.Name, d.Feature)
 		}
 	}
 	if stageCounts != nil {
 		for _, s := range stages {
-			modelVersions.WithLabelValues(p.Namespace, p.Name, string(s)).Set(float64(stageCounts[s]))
+			r.set(modelVersions, float64(stageCounts[s]), string(s))
 		}
 	}
 	for _, e := range p.Status.Experiments {
 		for _, ph := range expPhases {
-			experimentPhase.WithLabelValues(p.Namespace, p.Name, e.Name, string(ph)).Set(bool01(e.Phase == ph))
+			r.set(experimentPhase, bool01(e.Phase == ph), e.Name, string(ph))
 		}
 	}
+	r.dropStale()
+}
+
+// stateSeries is one series of a state gauge of a product: the gauge and
+// its label values after namespace and product (at most two).
+type stateSeries struct {
+	vec  *prometheus.GaugeVec
+	n    uint8
+	a, b string
+}
+
+// recorded holds the state series last set for each product, so that
+// RecordProduct and DeleteProduct find a product's series without a scan.
+var recorded = struct {
+	sync.Mutex
+	series map[key][]stateSeries
+}{series: map[key][]stateSeries{}}
+
+type recorder struct {
+	namespace, product string
+	series             []stateSeries
+}
+
+func (r *recorder) set(vec *prometheus.GaugeVec, v float64, extra ...string) {
+	s := stateSeries{vec: vec, n: uint8(len(extra))}
+	if len(extra) > 0 {
+		s.a = extra[0]
+	}
+	if len(extra) > 1 {
+		s.b = extra[1]
+	}
+	vec.WithLabelValues(s.labels(r.namespace, r.product)...).Set(v)
+	r.series = append(r.series, s)
+}
+
+func (s stateSeries) labels(namespace, product string) []string {
+	return append([]string{namespace, product}, []string{s.a, s.b}[:s.n]...)
+}
+
+// dropStale deletes the series set last time and not this time, and
+// remembers this time's.
+func (r *recorder) dropStale() {
+	k := key{r.namespace, r.product}
+	now := make(map[stateSeries]struct{}, len(r.series))
+	for _, s := range r.series {
+		now[s] = struct{}{}
+	}
+	recorded.Lock()
+	defer recorded.Unlock()
+	for _, s := range recorded.series[k] {
+		if _, ok := now[s]; !ok {
+			s.vec.DeleteLabelValues(s.labels(r.namespace, r.product)...)
+		}
+	}
+	recorded.series[k] = r.series
 }
 
 // RetrainingFinished counts a finished run and its duration.
@@ -201,12 +251,18 @@ func ExperimentFinished(namespace, product string, phase v1.ExperimentPhase) {
 	experiments.WithLabelValues(namespace, product, string(phase)).Inc()
 }
 
-// DeleteProduct drops every series of a deleted product.
+// DeleteProduct drops every series of a deleted product. The counters are
+// found by a partial match, which scans every series, but only once per
+// deleted product.
 func DeleteProduct(namespace, product string) {
-	l := prometheus.Labels{"namespace": namespace, "product": product}
-	for _, g := range stateVecs {
-		g.DeletePartialMatch(l)
+	k := key{namespace, product}
+	recorded.Lock()
+	for _, s := range recorded.series[k] {
+		s.vec.DeleteLabelValues(s.labels(namespace, product)...)
 	}
+	delete(recorded.series, k)
+	recorded.Unlock()
+	l := prometheus.Labels{"namespace": namespace, "product": product}
 	retrainingRuns.DeletePartialMatch(l)
 	retrainingDuration.DeletePartialMatch(l)
 	rollouts.DeletePartialMatch(l)

@@ -69,24 +69,31 @@ func probeProduct(ns, name string) *v1.AIProduct {
 	return p
 }
 
-// applyProbe creates a probe product, its Discovery stand-in and its
-// versions, then waits for it to be Ready.
-func (h *harness) applyProbe(ctx context.Context, p *v1.AIProduct, versions int) error {
-	if err := h.direct.Create(ctx, p); err != nil {
-		return err
-	}
-	if err := h.direct.Status().Patch(ctx, p, discoveryDone()); err != nil {
-		return err
-	}
-	for i := range versions {
-		if err := h.direct.Create(ctx, fleetVersion(p.Namespace, p.Name, i, true)); err != nil {
+// applyProbes creates the probe products, their Discovery stand-ins and
+// versions, then waits for all of them to be Ready.
+func (h *harness) applyProbes(ctx context.Context, products []*v1.AIProduct, versions int) error {
+	for _, p := range products {
+		if err := h.direct.Create(ctx, p); err != nil {
 			return err
 		}
+		if err := h.direct.Status().Patch(ctx, p, discoveryDone()); err != nil {
+			return err
+		}
+		for i := range versions {
+			if err := h.direct.Create(ctx, fleetVersion(p.Namespace, p.Name, i, true)); err != nil {
+				return err
+			}
+		}
 	}
-	return h.until(ctx, probeTimeout, func() bool {
-		got := &v1.AIProduct{}
-		return h.mgr.GetClient().Get(ctx, client.ObjectKeyFromObject(p), got) == nil && ready(got)
-	})
+	for _, p := range products {
+		if err := h.until(ctx, probeTimeout, func() bool {
+			got := &v1.AIProduct{}
+			return h.mgr.GetClient().Get(ctx, client.ObjectKeyFromObject(p), got) == nil && ready(got)
+		}); err != nil {
+			return fmt.Errorf("probe %s not Ready: %w", p.Name, err)
+		}
+	}
+	return nil
 }
 
 // until polls cond every 20ms until it holds or timeout passes.
@@ -118,10 +125,10 @@ func (h *harness) driftReactions(ctx context.Context, ns string, k int, fp *fake
 				Threshold: "0.2", Statistic: v1.StatisticPSI, For: metav1.Duration{Duration: probeFor}}}}
 		p.Spec.Delivery.Retraining = &v1.RetrainingSpec{OnDrift: true, ConcurrencyPolicy: v1.ConcurrencyForbid,
 			SuccessfulJobsHistoryLimit: 3, FailedJobsHistoryLimit: 1, Template: trainerTemplate()}
-		if err := h.applyProbe(ctx, p, 1); err != nil {
-			return nil, fmt.Errorf("drift probe %s: %w", p.Name, err)
-		}
 		products = append(products, p)
+	}
+	if err := h.applyProbes(ctx, products, 1); err != nil {
+		return nil, fmt.Errorf("drift probes: %w", err)
 	}
 	for _, p := range products {
 		// The operator must have measured the check within its threshold
@@ -161,6 +168,7 @@ func (h *harness) driftReactions(ctx context.Context, ns string, k int, fp *fake
 // harness seeing the next step's weight in status.
 func (h *harness) pauseReactions(ctx context.Context, ns string, k int) (reactions, error) {
 	var keys []types.NamespacedName
+	var products []*v1.AIProduct
 	for i := range k {
 		p := probeProduct(ns, fmt.Sprintf("pause-%d", i))
 		p.Spec.Delivery.Rollout = &v1.RolloutSpec{Steps: []v1.RolloutStep{
@@ -169,10 +177,11 @@ func (h *harness) pauseReactions(ctx context.Context, ns string, k int) (reactio
 			{SetWeight: ptr.To[int32](60)},
 			{Pause: &v1.PauseStep{}},
 		}}
-		if err := h.applyProbe(ctx, p, 2); err != nil {
-			return nil, fmt.Errorf("pause probe %s: %w", p.Name, err)
-		}
+		products = append(products, p)
 		keys = append(keys, client.ObjectKeyFromObject(p))
+	}
+	if err := h.applyProbes(ctx, products, 2); err != nil {
+		return nil, fmt.Errorf("pause probes: %w", err)
 	}
 	for _, key := range keys {
 		h.rolls.follow(key, 1, 60)
