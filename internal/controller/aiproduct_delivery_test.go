@@ -119,6 +119,21 @@ func deployments(g Gomega, p *v1.AIProduct) map[string]*appsv1.Deployment {
 	return out
 }
 
+// routeFor creates an empty HTTPRoute and points p's serving at it.
+func routeFor(p *v1.AIProduct) *gatewayv1.HTTPRoute {
+	p.Spec.Delivery.Serving.HTTPRoute = &v1.HTTPRouteRef{Name: v1.LocalObjectName(p.Name + "-route")}
+	route := &gatewayv1.HTTPRoute{
+		ObjectMeta: metav1.ObjectMeta{Name: p.Name + "-route", Namespace: "default"},
+		Spec: gatewayv1.HTTPRouteSpec{
+			CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{{Name: "gateway"}}},
+			Rules:           []gatewayv1.HTTPRouteRule{{}},
+		},
+	}
+	Expect(k8sClient.Create(ctx, route)).To(Succeed())
+	DeferCleanup(func() { _ = k8sClient.Delete(ctx, route) })
+	return route
+}
+
 // productionV1 creates an Eligible v1 of p and waits until it serves as
 // production.
 func productionV1(p *v1.AIProduct) *v1.ModelVersion {
@@ -428,16 +443,7 @@ var _ = Describe("Serving and rollouts", func() {
 
 	It("splits traffic on an HTTPRoute's backendRefs and keeps one Service per version", func() {
 		p := deliveryProduct("v1", v1.RolloutStep{SetWeight: ptr.To[int32](30)}, v1.RolloutStep{Pause: &v1.PauseStep{}})
-		p.Spec.Delivery.Serving.HTTPRoute = &v1.HTTPRouteRef{Name: v1.LocalObjectName(p.Name + "-route")}
-		route := &gatewayv1.HTTPRoute{
-			ObjectMeta: metav1.ObjectMeta{Name: p.Name + "-route", Namespace: "default"},
-			Spec: gatewayv1.HTTPRouteSpec{
-				CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{{Name: "gateway"}}},
-				Rules:           []gatewayv1.HTTPRouteRule{{}},
-			},
-		}
-		Expect(k8sClient.Create(ctx, route)).To(Succeed())
-		DeferCleanup(func() { _ = k8sClient.Delete(ctx, route) })
+		route := routeFor(p)
 		enterDelivery(p)
 		eligibleVersion(p, "v1", "1.0.0")
 

@@ -220,16 +220,7 @@ var _ = Describe("Discovery experiments", func() {
 
 	It("mirrors live traffic to a shadow and routes an A/B header to its candidate on an HTTPRoute", func() {
 		p := deliveryProduct("v1")
-		p.Spec.Delivery.Serving.HTTPRoute = &v1.HTTPRouteRef{Name: v1.LocalObjectName(p.Name + "-route")}
-		route := &gatewayv1.HTTPRoute{
-			ObjectMeta: metav1.ObjectMeta{Name: p.Name + "-route", Namespace: "default"},
-			Spec: gatewayv1.HTTPRouteSpec{
-				CommonRouteSpec: gatewayv1.CommonRouteSpec{ParentRefs: []gatewayv1.ParentReference{{Name: "gateway"}}},
-				Rules:           []gatewayv1.HTTPRouteRule{{}},
-			},
-		}
-		Expect(k8sClient.Create(ctx, route)).To(Succeed())
-		DeferCleanup(func() { _ = k8sClient.Delete(ctx, route) })
+		route := routeFor(p)
 		enterDelivery(p)
 		eligibleVersion(p, "v1", "1.0.0")
 		eligibleVersion(p, "v2", "2.0.0")
