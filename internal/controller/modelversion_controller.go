@@ -104,9 +104,10 @@ func (r *ModelVersionReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		mv.Status.Stage = lifecyclev1alpha1.StageCandidate
 		mv.Status.StageReason = "Registered"
 		now := metav1.NewTime(r.Clock.Now())
+		// No Event: the version's creator (a person's apply, or a retraining
+		// run, which has its own) already knows, and at a fleet's scale one
+		// Event per version was a third of the operator's writes.
 		mv.Status.StageTransitionTime = &now
-		n.event(ctx, mv, false, "Registered", "Register",
-			fmt.Sprintf("Registered version %s of product %s as Candidate", mv.Spec.Version, mv.Spec.Product))
 	}
 
 	product := &lifecyclev1alpha1.AIProduct{}

@@ -94,7 +94,8 @@ var _ = Describe("ModelVersion registry", func() {
 		}).Should(Succeed())
 		// Ready moved from waiting to reconciled; Eligible appeared healthy
 		// at once, which is no news and so no Event.
-		Eventually(func() []string { return eventReasons(mv) }).Should(ContainElements("Registered", "Reconciled"))
+		Eventually(func() []string { return eventReasons(mv) }).Should(ContainElement("Reconciled"))
+		Expect(eventReasons(mv)).NotTo(ContainElement("Registered"))
 		Expect(eventReasons(mv)).NotTo(ContainElement("PolicyMet"))
 
 		var list v1.ModelVersionList

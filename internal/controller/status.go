@@ -30,6 +30,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/rollout"
 )
 
 // conditionPolarity says which status of a condition is the healthy one, so
@@ -76,17 +77,18 @@ func (n notifier) event(ctx context.Context, obj client.Object, warning bool, re
 	}
 }
 
-// setCondition sets a condition and, when its status changes, records an
-// Event for the transition. It reports whether anything changed.
+// setCondition sets a condition and, when its status changes in a way worth
+// telling, records an Event for the transition. It reports whether anything
+// changed.
 func (n notifier) setCondition(ctx context.Context, obj client.Object, conds *[]metav1.Condition, c metav1.Condition) bool {
-	var prevStatus metav1.ConditionStatus
-	if prev := meta.FindStatusCondition(*conds, c.Type); prev != nil {
-		// Copied: SetStatusCondition updates the element prev points to.
-		prevStatus = prev.Status
+	var prev metav1.Condition
+	if p := meta.FindStatusCondition(*conds, c.Type); p != nil {
+		// Copied: SetStatusCondition updates the element p points to.
+		prev = *p
 	}
 	c.ObservedGeneration = obj.GetGeneration()
 	changed := meta.SetStatusCondition(conds, c)
-	if prevStatus != c.Status && newsworthy(c.Type, prevStatus, c.Status) {
+	if prev.Status != c.Status && newsworthy(c.Type, prev, c) {
 		healthy := conditionPolarity[c.Type]
 		warning := healthy != "" && c.Status != healthy && c.Status != metav1.ConditionUnknown
 		n.event(ctx, obj, warning, c.Reason, c.Type, c.Type+" is "+string(c.Status)+": "+c.Message)
@@ -94,16 +96,34 @@ func (n notifier) setCondition(ctx context.Context, obj client.Object, conds *[]
 	return changed
 }
 
+// waits are the reasons that say only that work is under way and will end
+// without anyone acting: a Deployment becoming available, a rollout between
+// its steps, a version about to be evaluated. Their rollout and stage
+// Events already tell the story.
+var waits = map[string]bool{
+	"Progressing":        true,
+	"ServingProgressing": true,
+	"Rollout" + string(lifecyclev1alpha1.RolloutProgressing): true,
+	"Rollout" + string(lifecyclev1alpha1.RolloutPaused):      true,
+	rollout.ReasonNotEvaluated:                               true,
+}
+
 // newsworthy says whether a change of a condition's status deserves an
-// Event. Reconciling repeats Ready's reason and message, and a condition that
-// first appears in its healthy state tells nothing that the phase, stage and
-// registration Events do not; at a thousand products these were half of the
-// operator's Events, each an API write (docs/benchmarks.md).
-func newsworthy(typ string, prev, now metav1.ConditionStatus) bool {
+// Event. Events are API writes, and at a fleet's scale they were most of
+// the operator's writes and of its memory (docs/benchmarks.md), so they are
+// kept for what a person would want to hear of: a condition going bad for a
+// reason other than a wait, and its recovery from such a state. Not told:
+// Reconciling, which repeats Ready's reason; a condition that first
+// appears healthy; a wait, and the end of a wait.
+func newsworthy(typ string, prev, now metav1.Condition) bool {
 	if typ == lifecyclev1alpha1.ConditionReconciling {
 		return false
 	}
-	return prev != "" || now != conditionPolarity[typ]
+	healthy := conditionPolarity[typ]
+	if now.Status == healthy {
+		return prev.Status != "" && !waits[prev.Reason]
+	}
+	return !waits[now.Reason]
 }
 
 // clearCondition removes a condition whose absence means False (Reconciling,

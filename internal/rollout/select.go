@@ -26,6 +26,10 @@ import (
 	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
 
+// ReasonNotEvaluated is the Choice reason for a pinned version whose
+// eligibility has not been decided for its current generation yet.
+const ReasonNotEvaluated = "VersionNotEvaluated"
+
 // Choice is the version a product should serve, or why there is none.
 type Choice struct {
 	// Version is the chosen ModelVersion; nil when none can be chosen.
@@ -68,12 +72,15 @@ func Choose(sel v1.ModelVersionSelection, versions []v1.ModelVersion, production
 			continue
 		}
 		if mv.Name != production && !mv.Status.Eligible {
-			why := "it has not been evaluated yet"
-			if c := meta.FindStatusCondition(mv.Status.Conditions, "Eligible"); c != nil && c.Message != "" {
-				why = c.Message
+			c := meta.FindStatusCondition(mv.Status.Conditions, "Eligible")
+			if c == nil || c.ObservedGeneration != mv.Generation {
+				// A wait, not a refusal: the verdict comes without anyone
+				// acting, so it is told apart from VersionNotEligible.
+				return Choice{Version: mv, Reason: ReasonNotEvaluated,
+					Message: fmt.Sprintf("waiting for ModelVersion %s to be evaluated", mv.Name)}
 			}
 			return Choice{Version: mv, Reason: "VersionNotEligible",
-				Message: fmt.Sprintf("ModelVersion %s is not Eligible: %s", mv.Name, why)}
+				Message: fmt.Sprintf("ModelVersion %s is not Eligible: %s", mv.Name, c.Message)}
 		}
 		return Choice{Version: mv}
 	}

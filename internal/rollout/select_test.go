@@ -41,6 +41,10 @@ func TestChoose(t *testing.T) {
 		mv("d", "1.11.0", true, v1.StageRejected),
 		mv("e", "v1.9.0", true, v1.StageCandidate),
 	}
+	unjudged := v1.ModelVersion{ObjectMeta: metav1.ObjectMeta{Name: "n", Generation: 1}, Spec: v1.ModelVersionSpec{Version: "3.0.0"}}
+	stale := mv("s", "3.0.0", false, v1.StageCandidate)
+	stale.Generation = 2
+	stale.Status.Conditions[0].ObservedGeneration = 1
 	latest := v1.ModelVersionSelection{Policy: v1.VersionLatestEligible}
 	pinned := func(n string) v1.ModelVersionSelection {
 		return v1.ModelVersionSelection{Policy: v1.VersionPinned, Name: v1.LocalObjectName(n)}
@@ -59,6 +63,8 @@ func TestChoose(t *testing.T) {
 		{"pinned ineligible says why", pinned("c"), versions, "a", "c", "VersionNotEligible"},
 		{"pinned production need not be eligible now", pinned("c"), versions, "c", "c", ""},
 		{"pinned missing", pinned("zz"), versions, "a", "", "VersionNotFound"},
+		{"pinned and never evaluated is a wait", pinned("n"), []v1.ModelVersion{unjudged}, "", "n", ReasonNotEvaluated},
+		{"pinned and judged for an older spec is a wait", pinned("s"), []v1.ModelVersion{stale}, "", "s", ReasonNotEvaluated},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
