@@ -22,6 +22,7 @@ limitations under the License.
 package metrics
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -33,40 +34,42 @@ import (
 
 const ns = "aipm"
 
+// The state gauges. They are not GaugeVecs: a GaugeVec keeps every series
+// as a metric object with its own label pairs, about 450 bytes each, and at
+// 5,000 products their 25 series each took about 100 MB of the operator's
+// heap (docs/benchmarks.md). Instead each product's values are kept as a
+// short list of samples, replaced whole on each record, and turned into
+// metrics only when Prometheus scrapes.
 var (
-	productPhase = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "product_phase",
-		Help: "1 for the phase the product is in, 0 for the others."}, []string{"namespace", "product", "phase"})
-	productReady = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "product_ready",
-		Help: "1 when the product's Ready condition is True."}, []string{"namespace", "product"})
-	gatePassed = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "gate_passed",
-		Help: "1 when the phase gate holds, 0 when it blocks."}, []string{"namespace", "product", "gate"})
-	objectiveValue = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "objective_value",
-		Help: "Latest value of a business objective's query; absent while Unknown."}, []string{"namespace", "product", "objective"})
-	objectiveTarget = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "objective_target",
-		Help: "Target of a business objective."}, []string{"namespace", "product", "objective"})
-	objectiveMet = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "objective_met",
-		Help: "1 when the objective meets its target, 0 when it misses; absent while Unknown."}, []string{"namespace", "product", "objective"})
-	productionInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "production_version_info",
-		Help: "1 for the ModelVersion serving production."}, []string{"namespace", "product", "version"})
-	rolloutStep = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "rollout_step",
-		Help: "Index of the current step of the product's rollout."}, []string{"namespace", "product"})
-	rolloutWeight = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "rollout_canary_weight_ratio",
-		Help: "Share of traffic, 0 to 1, sent to the canary."}, []string{"namespace", "product"})
-	rolloutPhase = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "rollout_phase",
-		Help: "1 for the phase of the product's rollout, 0 for the others."}, []string{"namespace", "product", "phase"})
-	analysisValue = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "analysis_metric_value",
-		Help: "Last measured value of a rollout analysis metric."}, []string{"namespace", "product", "metric"})
-	driftValue = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "drift_value",
-		Help: "Latest value of a drift statistic; absent while Unknown."}, []string{"namespace", "product", "check", "feature"})
-	driftThreshold = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "drift_threshold",
-		Help: "Threshold of a drift statistic."}, []string{"namespace", "product", "check", "feature"})
-	driftSustained = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "drift_sustained",
-		Help: "1 when a drift breach has lasted its for duration."}, []string{"namespace", "product", "check", "feature"})
-	modelVersions = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "model_versions",
-		Help: "Number of the product's ModelVersions in each stage."}, []string{"namespace", "product", "stage"})
-	experimentPhase = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "experiment_phase",
-		Help: "1 for the phase of a discovery experiment, 0 for the others."}, []string{"namespace", "product", "experiment", "phase"})
+	productPhase    = gauge("product_phase", "1 for the phase the product is in; the other phases have no series.", "phase")
+	productReady    = gauge("product_ready", "1 when the product's Ready condition is True.")
+	gatePassed      = gauge("gate_passed", "1 when the phase gate holds, 0 when it blocks.", "gate")
+	objectiveValue  = gauge("objective_value", "Latest value of a business objective's query; absent while Unknown.", "objective")
+	objectiveTarget = gauge("objective_target", "Target of a business objective.", "objective")
+	objectiveMet    = gauge("objective_met", "1 when the objective meets its target, 0 when it misses; absent while Unknown.", "objective")
+	productionInfo  = gauge("production_version_info", "1 for the ModelVersion serving production.", "version")
+	rolloutStep     = gauge("rollout_step", "Index of the current step of the product's rollout.")
+	rolloutWeight   = gauge("rollout_canary_weight_ratio", "Share of traffic, 0 to 1, sent to the canary.")
+	rolloutPhase    = gauge("rollout_phase", "1 for the phase of the product's rollout; the other phases have no series.", "phase")
+	analysisValue   = gauge("analysis_metric_value", "Last measured value of a rollout analysis metric.", "metric")
+	driftValue      = gauge("drift_value", "Latest value of a drift statistic; absent while Unknown.", "check", "feature")
+	driftThreshold  = gauge("drift_threshold", "Threshold of a drift statistic.", "check", "feature")
+	driftSustained  = gauge("drift_sustained", "1 when a drift breach has lasted its for duration.", "check", "feature")
+	modelVersions   = gauge("model_versions", "Number of the product's ModelVersions in each stage; a stage with none has no series.", "stage")
+	experimentPhase = gauge("experiment_phase", "1 for the phase of a discovery experiment; the other phases have no series.", "experiment", "phase")
 
+	states = &stateCollector{byProduct: map[key][]sample{}, descs: []*prometheus.Desc{productPhase, productReady, gatePassed,
+		objectiveValue, objectiveTarget, objectiveMet, productionInfo, rolloutStep, rolloutWeight, rolloutPhase,
+		analysisValue, driftValue, driftThreshold, driftSustained, modelVersions, experimentPhase}}
+)
+
+// gauge describes a state gauge of a product: labelled by namespace and
+// product, then by extra.
+func gauge(name, help string, extra ...string) *prometheus.Desc {
+	return prometheus.NewDesc(ns+"_"+name, help, append([]string{"namespace", "product"}, extra...), nil)
+}
+
+var (
 	retrainingRuns = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "retraining_runs_total",
 		Help: "Finished retraining runs by trigger and result."}, []string{"namespace", "product", "trigger", "result"})
 	retrainingDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: "retraining_duration_seconds",
@@ -89,30 +92,26 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(productPhase, productReady, gatePassed, objectiveValue, objectiveTarget, objectiveMet,
-		productionInfo, rolloutStep, rolloutWeight, rolloutPhase, analysisValue, driftValue, driftThreshold,
-		driftSustained, modelVersions, experimentPhase, retrainingRuns, retrainingDuration, rollouts, experiments, StatusConflicts, age)
+	metrics.Registry.MustRegister(states, retrainingRuns, retrainingDuration, rollouts, experiments, StatusConflicts, age)
 }
 
-var (
-	phases        = []v1.ProductPhase{v1.PhaseStrategy, v1.PhaseDiscovery, v1.PhaseDelivery, v1.PhaseRetired}
-	rolloutPhases = []v1.RolloutPhase{v1.RolloutProgressing, v1.RolloutPaused, v1.RolloutInconclusive, v1.RolloutSucceeded, v1.RolloutAborted}
-	stages        = []v1.Stage{v1.StageCandidate, v1.StageStaging, v1.StageProduction, v1.StageArchived, v1.StageRejected}
-	expPhases     = []v1.ExperimentPhase{v1.ExperimentPending, v1.ExperimentWaiting, v1.ExperimentRunning,
-		v1.ExperimentSucceeded, v1.ExperimentFailed, v1.ExperimentInconclusive}
-)
-
 // RecordProduct sets every state gauge of a product from its status and the
-// stages of its versions. Series that no longer apply (an objective removed,
-// a version replaced) are dropped, so the gauges say exactly what the status
-// says. Only the product's own series are touched: finding them by a partial
-// label match instead scanned every product's series on every reconcile,
-// which took most of the operator's CPU at a few thousand products
-// (docs/benchmarks.md).
+// stages of its versions. The record replaces the product's last one whole,
+// so a series that no longer applies (an objective removed, a version
+// replaced) goes, and the gauges say exactly what the status says, without
+// a search of other products' series (a partial label match over all of
+// them took most of the operator's CPU at a few thousand products,
+// docs/benchmarks.md).
+//
+// A state gauge (phase, stage) has a series for the state a product is in
+// and none for the others, as with kube-state-metrics' phase gauges minus
+// their zeros: the zeros were more than a third of a product's series, in
+// the operator's memory and in Prometheus's, and `== 1`, `sum by` and
+// `count` read the same without them.
 func RecordProduct(p *v1.AIProduct, stageCounts map[v1.Stage]int, promotedAt time.Time) {
-	r := recorder{namespace: p.Namespace, product: p.Name}
-	for _, ph := range phases {
-		r.set(productPhase, bool01(p.Status.Phase == ph), string(ph))
+	r := recorder{samples: make([]sample, 0, 32)}
+	if p.Status.Phase != "" {
+		r.set(productPhase, 1, string(p.Status.Phase))
 	}
 	ready := false
 	for _, c := range p.Status.Conditions {
@@ -145,8 +144,8 @@ func RecordProduct(p *v1.AIProduct, stageCounts map[v1.Stage]int, promotedAt tim
 	if ro := p.Status.Rollout; ro != nil {
 		r.set(rolloutStep, float64(ro.Step))
 		r.set(rolloutWeight, float64(ro.Weight)/100)
-		for _, ph := range rolloutPhases {
-			r.set(rolloutPhase, bool01(ro.Phase == ph), string(ph))
+		if ro.Phase != "" {
+			r.set(rolloutPhase, 1, string(ro.Phase))
 		}
 		for _, a := range append(append([]v1.AnalysisMetricStatus{}, ro.Analysis...), ro.BackgroundAnalysis...) {
 			if v, err := a.Value.Float64(); err == nil && a.Value != "" {
@@ -166,71 +165,77 @@ func RecordProduct(p *v1.AIProduct, stageCounts map[v1.Stage]int, promotedAt tim
 			r.set(driftValue, v, d.Name, d.Feature)
 		}
 	}
-	if stageCounts != nil {
-		for _, s := range stages {
-			r.set(modelVersions, float64(stageCounts[s]), string(s))
+	for s, n := range stageCounts {
+		if n > 0 {
+			r.set(modelVersions, float64(n), string(s))
 		}
 	}
 	for _, e := range p.Status.Experiments {
-		for _, ph := range expPhases {
-			r.set(experimentPhase, bool01(e.Phase == ph), e.Name, string(ph))
+		if e.Phase != "" {
+			r.set(experimentPhase, 1, e.Name, string(e.Phase))
 		}
 	}
-	r.dropStale()
+	states.set(key{p.Namespace, p.Name}, slices.Clone(r.samples))
 }
 
-// stateSeries is one series of a state gauge of a product: the gauge and
-// its label values after namespace and product (at most two).
-type stateSeries struct {
-	vec  *prometheus.GaugeVec
+// sample is one series of a state gauge of a product: the gauge, its label
+// values after namespace and product (at most two) and its value.
+type sample struct {
+	desc *prometheus.Desc
 	n    uint8
 	a, b string
+	v    float64
 }
-
-// recorded holds the state series last set for each product, so that
-// RecordProduct and DeleteProduct find a product's series without a scan.
-var recorded = struct {
-	sync.Mutex
-	series map[key][]stateSeries
-}{series: map[key][]stateSeries{}}
 
 type recorder struct {
-	namespace, product string
-	series             []stateSeries
+	samples []sample
 }
 
-func (r *recorder) set(vec *prometheus.GaugeVec, v float64, extra ...string) {
-	s := stateSeries{vec: vec, n: uint8(len(extra))}
+func (r *recorder) set(desc *prometheus.Desc, v float64, extra ...string) {
+	s := sample{desc: desc, n: uint8(len(extra)), v: v}
 	if len(extra) > 0 {
 		s.a = extra[0]
 	}
 	if len(extra) > 1 {
 		s.b = extra[1]
 	}
-	vec.WithLabelValues(s.labels(r.namespace, r.product)...).Set(v)
-	r.series = append(r.series, s)
+	r.samples = append(r.samples, s)
 }
 
-func (s stateSeries) labels(namespace, product string) []string {
-	return append([]string{namespace, product}, []string{s.a, s.b}[:s.n]...)
+// stateCollector serves the state gauges from each product's last record.
+type stateCollector struct {
+	mu        sync.RWMutex
+	byProduct map[key][]sample
+	descs     []*prometheus.Desc
 }
 
-// dropStale deletes the series set last time and not this time, and
-// remembers this time's.
-func (r *recorder) dropStale() {
-	k := key{r.namespace, r.product}
-	now := make(map[stateSeries]struct{}, len(r.series))
-	for _, s := range r.series {
-		now[s] = struct{}{}
+func (c *stateCollector) set(k key, samples []sample) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.byProduct[k] = samples
+}
+
+func (c *stateCollector) delete(k key) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.byProduct, k)
+}
+
+func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range c.descs {
+		ch <- d
 	}
-	recorded.Lock()
-	defer recorded.Unlock()
-	for _, s := range recorded.series[k] {
-		if _, ok := now[s]; !ok {
-			s.vec.DeleteLabelValues(s.labels(r.namespace, r.product)...)
+}
+
+func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for k, samples := range c.byProduct {
+		for _, s := range samples {
+			labels := [4]string{k.namespace, k.product, s.a, s.b}
+			ch <- prometheus.MustNewConstMetric(s.desc, prometheus.GaugeValue, s.v, labels[:2+s.n]...)
 		}
 	}
-	recorded.series[k] = r.series
 }
 
 // RetrainingFinished counts a finished run and its duration.
@@ -255,13 +260,7 @@ func ExperimentFinished(namespace, product string, phase v1.ExperimentPhase) {
 // found by a partial match, which scans every series, but only once per
 // deleted product.
 func DeleteProduct(namespace, product string) {
-	k := key{namespace, product}
-	recorded.Lock()
-	for _, s := range recorded.series[k] {
-		s.vec.DeleteLabelValues(s.labels(namespace, product)...)
-	}
-	delete(recorded.series, k)
-	recorded.Unlock()
+	states.delete(key{namespace, product})
 	l := prometheus.Labels{"namespace": namespace, "product": product}
 	retrainingRuns.DeletePartialMatch(l)
 	retrainingDuration.DeletePartialMatch(l)
