@@ -22,6 +22,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -43,6 +44,7 @@ import (
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	internalcontroller "github.com/aipm-io/aipm-operator/internal/controller"
+	"github.com/aipm-io/aipm-operator/internal/memlimit"
 	"github.com/aipm-io/aipm-operator/internal/prom"
 	"github.com/aipm-io/aipm-operator/internal/retrain"
 	// +kubebuilder:scaffold:imports
@@ -65,6 +67,7 @@ func main() {
 	var (
 		metricsAddr, metricsCertPath, metricsCertName, metricsCertKey string
 		probeAddr, leaderElectionNamespace, prometheusAddr            string
+		pprofAddr                                                     string
 		retrainingServiceAccounts                                     string
 		enableLeaderElection, secureMetrics, enableHTTP2              bool
 		kubeQPS                                                       float64
@@ -95,6 +98,8 @@ func main() {
 	flag.Float64Var(&kubeQPS, "kube-api-qps", 100, "Queries per second the operator may send to the API server.")
 	flag.IntVar(&kubeBurst, "kube-api-burst", 200, "Burst of queries the operator may send to the API server.")
 	flag.IntVar(&workers, "workers", 4, "Concurrent reconciles per controller.")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "0",
+		"The address Go's pprof endpoints bind to, such as 127.0.0.1:8082; 0 disables them. They are not authenticated.")
 	// Whoever may create an AIProduct writes the retraining Job's pod, and
 	// the operator creates it: without a list, any ServiceAccount of the
 	// namespace, and its rights, would be theirs for the asking.
@@ -106,6 +111,7 @@ func main() {
 	flag.Parse()
 
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
+	setMemoryLimit()
 
 	allowedServiceAccounts, err := serviceAccountList(retrainingServiceAccounts)
 	if err != nil {
@@ -152,6 +158,7 @@ func main() {
 		LeaderElectionReleaseOnCancel: true,
 		Controller:                    controllerConfig(workers),
 		Cache:                         internalcontroller.CacheOptions(),
+		PprofBindAddress:              pprofAddr,
 	})
 	if err != nil {
 		setupLog.Error(err, "Unable to start manager")
@@ -230,4 +237,21 @@ func serviceAccountList(flagValue string) ([]string, error) {
 
 func controllerConfig(workers int) config.Controller {
 	return config.Controller{MaxConcurrentReconciles: workers}
+}
+
+// setMemoryLimit gives the Go runtime a soft limit under the container's
+// memory limit, unless GOMEMLIMIT already sets one.
+func setMemoryLimit() {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	limit, err := memlimit.Container(os.DirFS("/"))
+	if err != nil {
+		setupLog.Error(err, "Unable to read the container's memory limit; no soft memory limit set")
+		return
+	}
+	if soft := memlimit.Soft(limit); soft > 0 {
+		debug.SetMemoryLimit(soft)
+		setupLog.Info("Soft memory limit set from the container's", "containerBytes", limit, "softBytes", soft)
+	}
 }

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"path/filepath"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -184,6 +185,10 @@ func runOnce(ctx context.Context, o options, n int) (*result, error) {
 		return nil, err
 	}
 	res.ready = h.ready.at.Sub(t0)
+	// Profiles are for finding what holds memory; a failed one loses no figure.
+	if err := op.saveHeap(ctx, filepath.Join(o.logDir, fmt.Sprintf("heap-%d-ready.pprof", n))); err != nil {
+		log.Printf("N=%d: %v", n, err)
+	}
 	if m, err := op.scrape(ctx); err == nil {
 		res.goroutinesAtReady = m.gauge("go_goroutines")
 	}
@@ -237,6 +242,9 @@ func runOnce(ctx context.Context, o options, n int) (*result, error) {
 		log.Printf("N=%d: %v", n, err)
 	}
 
+	if err := op.saveHeap(ctx, filepath.Join(o.logDir, fmt.Sprintf("heap-%d-end.pprof", n))); err != nil {
+		log.Printf("N=%d: %v", n, err)
+	}
 	end, err := op.scrape(ctx)
 	if err != nil {
 		return nil, err

@@ -51,6 +51,7 @@ type operatorSettings struct {
 type operator struct {
 	cmd        *exec.Cmd
 	metricsURL string
+	pprofURL   string
 	exited     chan error
 	log        *os.File
 }
@@ -79,6 +80,10 @@ func startOperator(bin, dir, logDir string, n int, kubeconfig, promURL string, s
 	if err != nil {
 		return nil, err
 	}
+	pprofAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
 	kc := filepath.Join(dir, "operator.kubeconfig")
 	if err := os.WriteFile(kc, []byte(kubeconfig), 0o600); err != nil {
 		return nil, err
@@ -100,13 +105,15 @@ func startOperator(bin, dir, logDir string, n int, kubeconfig, promURL string, s
 		"--kube-api-qps", strconv.FormatFloat(s.QPS, 'g', -1, 64),
 		"--kube-api-burst", strconv.Itoa(s.Burst),
 		"--workers", strconv.Itoa(s.Workers),
+		"--pprof-bind-address", pprofAddr,
 	)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		_ = logf.Close()
 		return nil, err
 	}
-	o := &operator{cmd: cmd, metricsURL: "http://" + metricsAddr + "/metrics", exited: make(chan error, 1), log: logf}
+	o := &operator{cmd: cmd, metricsURL: "http://" + metricsAddr + "/metrics",
+		pprofURL: "http://" + pprofAddr + "/debug/pprof/", exited: make(chan error, 1), log: logf}
 	go func() { o.exited <- cmd.Wait() }()
 	return o, nil
 }
@@ -121,6 +128,32 @@ func (o *operator) stop() {
 		<-o.exited
 	}
 	_ = o.log.Close()
+}
+
+// saveHeap writes a heap profile of the operator, taken after a garbage
+// collection so that it shows what is live, for `go tool pprof`.
+func (o *operator) saveHeap(ctx context.Context, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, o.pprofURL+"heap?gc=1", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("heap profile: %s", resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // memory reads the operator's resident set, now and at its peak, in bytes.
