@@ -18,6 +18,7 @@ package controller
 
 import (
 	"context"
+	"maps"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -34,20 +35,49 @@ import (
 
 // CacheOptions restricts the manager's cache to what the operator owns: it
 // watches only the Deployments, Jobs and Services it created (by label), never a
-// cluster's every Deployment or Service. Cached objects drop their
-// managedFields, which the operator never reads and which make up a large
-// share of each object held (docs/benchmarks.md); an update sent from a
-// cached copy leaves the server's managedFields as they are.
+// cluster's every Deployment or Service. Cached objects drop what the operator
+// never reads (docs/benchmarks.md):
+//   - managedFields, a large share of each object; an update sent from a
+//     cached copy leaves the server's managedFields as they are;
+//   - kubectl's last-applied-configuration annotation, a second copy of an
+//     applied object's spec; the operator patches, and a patch computed
+//     from a cached copy does not mention the annotation;
+//   - a Deployment's pod template, the largest part of the Deployment: the
+//     operator tells a changed Deployment by its spec-hash annotation and
+//     replaces the whole spec when it updates one (applyOwned), so the
+//     cached template is never read or sent.
 func CacheOptions() cache.Options {
 	owned := labels.SelectorFromSet(labels.Set{serving.LabelManagedBy: serving.ManagedBy})
 	return cache.Options{
-		DefaultTransform: cache.TransformStripManagedFields(),
+		DefaultTransform: trimObject,
 		ByObject: map[client.Object]cache.ByObject{
-			&appsv1.Deployment{}: {Label: owned},
+			&appsv1.Deployment{}: {Label: owned, Transform: trimDeployment},
 			&batchv1.Job{}:       {Label: owned},
 			&corev1.Service{}:    {Label: owned},
 		},
 	}
+}
+
+// lastApplied is the annotation kubectl apply keeps a copy of the object in.
+const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
+
+func trimObject(in any) (any, error) {
+	if o, ok := in.(metav1.Object); ok {
+		o.SetManagedFields(nil)
+		if _, ok := o.GetAnnotations()[lastApplied]; ok {
+			a := maps.Clone(o.GetAnnotations())
+			delete(a, lastApplied)
+			o.SetAnnotations(a)
+		}
+	}
+	return in, nil
+}
+
+func trimDeployment(in any) (any, error) {
+	if d, ok := in.(*appsv1.Deployment); ok {
+		d.Spec.Template = corev1.PodTemplateSpec{}
+	}
+	return trimObject(in)
 }
 
 // ownerIndex indexes the Deployments, Services and Jobs the operator created
