@@ -45,6 +45,7 @@ var conditionPolarity = map[string]metav1.ConditionStatus{
 	ConditionObjectivesMet:                 metav1.ConditionTrue,
 	ConditionEligible:                      metav1.ConditionTrue,
 	ConditionDrifted:                       metav1.ConditionFalse,
+	ConditionServing:                       metav1.ConditionTrue,
 }
 
 // Domain condition types.
@@ -96,16 +97,18 @@ func (n notifier) setCondition(ctx context.Context, obj client.Object, conds *[]
 	return changed
 }
 
-// waits are the reasons that say only that work is under way and will end
-// without anyone acting: a Deployment becoming available, a rollout between
-// its steps, a version about to be evaluated. Their rollout and stage
-// Events already tell the story.
-var waits = map[string]bool{
+// quiet are the reasons whose conditions make no Event, nor does the end of
+// them. Most are waits, which end without anyone acting: a Deployment
+// becoming available, a rollout between its steps, a version about to be
+// evaluated; the rollout and stage Events already tell that story. Retired
+// is the consequence of the phase move that its PhaseChanged Event told.
+var quiet = map[string]bool{
 	"Progressing":        true,
 	"ServingProgressing": true,
 	"Rollout" + string(lifecyclev1alpha1.RolloutProgressing): true,
 	"Rollout" + string(lifecyclev1alpha1.RolloutPaused):      true,
 	rollout.ReasonNotEvaluated:                               true,
+	"Retired":                                                true,
 }
 
 // newsworthy says whether a change of a condition's status deserves an
@@ -114,16 +117,16 @@ var waits = map[string]bool{
 // kept for what a person would want to hear of: a condition going bad for a
 // reason other than a wait, and its recovery from such a state. Not told:
 // Reconciling, which repeats Ready's reason; a condition that first
-// appears healthy; a wait, and the end of a wait.
+// appears healthy; a quiet reason, such as a wait, and its end.
 func newsworthy(typ string, prev, now metav1.Condition) bool {
 	if typ == lifecyclev1alpha1.ConditionReconciling {
 		return false
 	}
 	healthy := conditionPolarity[typ]
 	if now.Status == healthy {
-		return prev.Status != "" && !waits[prev.Reason]
+		return prev.Status != "" && !quiet[prev.Reason]
 	}
-	return !waits[now.Reason]
+	return !quiet[now.Reason]
 }
 
 // clearCondition removes a condition whose absence means False (Reconciling,
