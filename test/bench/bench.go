@@ -46,6 +46,7 @@ type options struct {
 	interval, window, quiet, timeout           time.Duration
 	probes, limitWorkers, seedWorkers          int
 	labelVersions                              bool
+	containerMemory                            string
 }
 
 // latency is a controller's reconcile count and latency quantiles.

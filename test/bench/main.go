@@ -49,8 +49,11 @@ import (
 	"syscall"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/resource"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/aipm-io/aipm-operator/internal/memlimit"
 )
 
 func main() {
@@ -68,7 +71,10 @@ func main() {
 	// limit uses the same QPS and burst.
 	flag.Float64Var(&o.operator.QPS, "kube-api-qps", 100, "The operator's --kube-api-qps, and the plain client's QPS.")
 	flag.IntVar(&o.operator.Burst, "kube-api-burst", 200, "The operator's --kube-api-burst, and the plain client's burst.")
-	flag.IntVar(&o.operator.Workers, "workers", 4, "The operator's --workers.")
+	flag.IntVar(&o.operator.Workers, "workers", 16, "The operator's --workers.")
+	flag.StringVar(&o.containerMemory, "container-memory", "",
+		"Run the operator as in a container with this memory limit (such as 256Mi): with GOMEMLIMIT set to the soft limit "+
+			"the operator sets itself from its cgroup's limit (internal/memlimit). Empty: no limit, the Go runtime's defaults.")
 	flag.DurationVar(&o.interval, "interval", time.Minute, "Objective evaluation and drift monitoring interval of the fleet.")
 	flag.DurationVar(&o.window, "steady-window", time.Minute, "How long the steady state is watched; at least one interval.")
 	flag.DurationVar(&o.quiet, "quiet", 5*time.Second, "How long without an operator write counts as settled.")
@@ -90,6 +96,13 @@ func main() {
 			log.Fatalf("bad fleet size %q", s)
 		}
 		ns = append(ns, n)
+	}
+	if o.containerMemory != "" {
+		q, err := resource.ParseQuantity(o.containerMemory)
+		if err != nil || q.Value() <= 0 {
+			log.Fatalf("bad -container-memory %q", o.containerMemory)
+		}
+		o.operator.GoMemLimit = memlimit.Soft(q.Value())
 	}
 	if o.window < o.interval {
 		log.Fatalf("the steady-state window (%s) must cover one interval (%s)", o.window, o.interval)

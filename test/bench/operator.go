@@ -44,6 +44,8 @@ type operatorSettings struct {
 	QPS     float64
 	Burst   int
 	Workers int
+	// GoMemLimit, when not 0, is the operator's GOMEMLIMIT in bytes.
+	GoMemLimit int64
 }
 
 // operator is the real manager binary, built from ./cmd and run as its own
@@ -108,6 +110,9 @@ func startOperator(bin, dir, logDir string, n int, kubeconfig, promURL string, s
 		"--pprof-bind-address", pprofAddr,
 	)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	if s.GoMemLimit > 0 {
+		cmd.Env = append(os.Environ(), "GOMEMLIMIT="+strconv.FormatInt(s.GoMemLimit, 10))
+	}
 	if err := cmd.Start(); err != nil {
 		_ = logf.Close()
 		return nil, err

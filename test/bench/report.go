@@ -43,6 +43,12 @@ func renderHeader(o options, started time.Time, sizes string) string {
 	w("- command: `go run ./test/bench -n %s` (operator: --kube-api-qps %g --kube-api-burst %d --workers %d; "+
 		"fleet interval %s, steady window %s, %d probes each, plain client with %d writers)\n",
 		sizes, o.operator.QPS, o.operator.Burst, o.operator.Workers, o.interval, o.window, o.probes, o.limitWorkers)
+	if o.operator.GoMemLimit > 0 {
+		w("- operator run as in a container limited to %s: GOMEMLIMIT=%d (%d MiB), the soft limit it sets itself from such a limit\n",
+			o.containerMemory, o.operator.GoMemLimit, o.operator.GoMemLimit>>20)
+	} else {
+		w("- operator run without a memory limit (no GOMEMLIMIT): the Go runtime's defaults\n")
+	}
 	w("- versions applied with their product label: %t\n\n", o.labelVersions)
 	return b.String()
 }
