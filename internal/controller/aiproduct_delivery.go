@@ -123,7 +123,7 @@ func (r *AIProductReconciler) reconcileDelivery(ctx context.Context, n notifier,
 	if inFlight && (choice.Version == nil || ro.CanaryVersion != choice.Version.Name || choice.Reason != "") {
 		n.event(ctx, p, true, "RolloutAbandoned", "Rollout",
 			fmt.Sprintf("Abandoned the rollout of %s: %s is now the version to serve", ro.CanaryVersion, p.Status.DesiredVersion))
-		if err := r.setStage(ctx, n, byName[ro.CanaryVersion], v1.StageCandidate, "rollout abandoned for a newer choice", now); err != nil {
+		if err := r.setStage(ctx, byName[ro.CanaryVersion], v1.StageCandidate, "rollout abandoned for a newer choice", now); err != nil {
 			return 0, delivery{}, err
 		}
 		ro.Phase, ro.Weight, ro.FinishedAt = v1.RolloutAborted, 0, &now
@@ -160,7 +160,7 @@ func (r *AIProductReconciler) reconcileDelivery(ctx context.Context, n notifier,
 		}
 		p.Status.ProductionVersion = mv.Name
 		n.event(ctx, p, false, "ProductionSet", "Rollout", fmt.Sprintf("Serving %s as the first production version", mv.Name))
-		if err := r.setStage(ctx, n, mv, v1.StageProduction, "first production version", now); err != nil {
+		if err := r.setStage(ctx, mv, v1.StageProduction, "first production version", now); err != nil {
 			return 0, delivery{}, err
 		}
 		return next, dl, nil
@@ -169,7 +169,7 @@ func (r *AIProductReconciler) reconcileDelivery(ctx context.Context, n notifier,
 		// A version already in Production keeps the reason it got there
 		// by; restating it would cost a write per product.
 		if stable.Status.Stage != v1.StageProduction {
-			if err := r.setStage(ctx, n, stable, v1.StageProduction, "serving production", now); err != nil {
+			if err := r.setStage(ctx, stable, v1.StageProduction, "serving production", now); err != nil {
 				return 0, delivery{}, err
 			}
 		}
@@ -182,7 +182,7 @@ func (r *AIProductReconciler) reconcileDelivery(ctx context.Context, n notifier,
 			StartedAt: &now, StepStartedAt: &now, Message: "starting"}
 		p.Status.Rollout = ro
 		n.event(ctx, p, false, "RolloutStarted", "Rollout", fmt.Sprintf("Started rolling out %s over %s", canary.Name, stable.Name))
-		if err := r.setStage(ctx, n, canary, v1.StageStaging, "rolling out by canary", now); err != nil {
+		if err := r.setStage(ctx, canary, v1.StageStaging, "rolling out by canary", now); err != nil {
 			return 0, delivery{}, err
 		}
 	}
@@ -239,7 +239,7 @@ func (r *AIProductReconciler) finishJudgedRollout(ctx context.Context, n notifie
 		ro.Message = fmt.Sprintf("%s promoted: %s", ro.CanaryVersion, fresh.Status.StageReason)
 		metrics.RolloutFinished(p.Namespace, p.Name, v1.RolloutSucceeded)
 		p.Status.ProductionVersion = canary.Name
-		if err := r.setStage(ctx, n, byName[ro.StableVersion], v1.StageArchived, "replaced by "+canary.Name, now); err != nil {
+		if err := r.setStage(ctx, byName[ro.StableVersion], v1.StageArchived, "replaced by "+canary.Name, now); err != nil {
 			return err
 		}
 	default:
@@ -283,10 +283,10 @@ func (r *AIProductReconciler) runRollout(ctx context.Context, n notifier, p *v1.
 	switch ro.Phase {
 	case v1.RolloutSucceeded:
 		p.Status.ProductionVersion = canary.Name
-		if err := r.setStage(ctx, n, canary, v1.StageProduction, "promoted by canary", now); err != nil {
+		if err := r.setStage(ctx, canary, v1.StageProduction, "promoted by canary", now); err != nil {
 			return 0, delivery{}, err
 		}
-		if err := r.setStage(ctx, n, stable, v1.StageArchived, "replaced by "+canary.Name, now); err != nil {
+		if err := r.setStage(ctx, stable, v1.StageArchived, "replaced by "+canary.Name, now); err != nil {
 			return 0, delivery{}, err
 		}
 		return r.serveStable(ctx, n, p, canary)
@@ -295,7 +295,7 @@ func (r *AIProductReconciler) runRollout(ctx context.Context, n notifier, p *v1.
 		if res.Failure != nil {
 			reason = res.Failure.String()
 		}
-		if err := r.setStage(ctx, n, canary, v1.StageRejected, reason, now); err != nil {
+		if err := r.setStage(ctx, canary, v1.StageRejected, reason, now); err != nil {
 			return 0, delivery{}, err
 		}
 		if _, _, err := r.applyServing(ctx, p, stable, nil, 0); err != nil {
@@ -513,8 +513,8 @@ func (r *AIProductReconciler) scaleToZero(ctx context.Context, p *v1.AIProduct) 
 	return nil
 }
 
-// setStage records a version's stage, once, with an Event.
-func (r *AIProductReconciler) setStage(ctx context.Context, n notifier, mv *v1.ModelVersion, stage v1.Stage, reason string, now metav1.Time) error {
+// setStage records a version's stage, once.
+func (r *AIProductReconciler) setStage(ctx context.Context, mv *v1.ModelVersion, stage v1.Stage, reason string, now metav1.Time) error {
 	if mv == nil || (mv.Status.Stage == stage && mv.Status.StageReason == reason) {
 		return nil
 	}
@@ -540,10 +540,12 @@ func (r *AIProductReconciler) setStage(ctx context.Context, n notifier, mv *v1.M
 	if err != nil {
 		return fmt.Errorf("setting stage of %s: %w", mv.Name, err)
 	}
-	if changed {
-		n.event(ctx, mv, stage == v1.StageRejected, "Stage"+string(stage), "SetStage",
-			fmt.Sprintf("%s is now %s: %s", mv.Name, stage, reason))
-	}
+	// No Event on the version: every stage move is the product's doing and
+	// is told on the product (ProductionSet, RolloutStarted,
+	// RolloutSucceeded, RolloutAborted, a request's Event), naming the
+	// version; the version's status keeps the stage, its reason and time.
+	// Telling it twice cost one API write per move, a fifth of a fleet's
+	// writes to converge (docs/benchmarks.md).
 	return nil
 }
 

@@ -152,7 +152,7 @@ func (r *AIProductReconciler) startExperiment(ctx context.Context, n notifier, p
 	if err := r.applyExperiment(ctx, p, e); err != nil {
 		return err
 	}
-	if err := r.setStage(ctx, n, r.versionNamed(ctx, p, string(e.ModelVersion)), v1.StageStaging, "in experiment "+e.Name, now); err != nil {
+	if err := r.setStage(ctx, r.versionNamed(ctx, p, string(e.ModelVersion)), v1.StageStaging, "in experiment "+e.Name, now); err != nil {
 		return err
 	}
 	n.event(ctx, p, false, "ExperimentStarted", "Experiment", fmt.Sprintf("Started %s experiment %s of %s (traffic: %s)",
@@ -203,7 +203,7 @@ func (r *AIProductReconciler) runExperiment(ctx context.Context, n notifier, p *
 		stage, reason = v1.StageRejected, "experiment "+e.Name+" failed: "+msg
 	}
 	if mv != nil && mv.Status.Stage == v1.StageStaging {
-		if err := r.setStage(ctx, n, mv, stage, reason, now); err != nil {
+		if err := r.setStage(ctx, mv, stage, reason, now); err != nil {
 			return 0, err
 		}
 	}

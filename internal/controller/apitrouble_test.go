@@ -382,14 +382,18 @@ var _ = Describe("API server trouble", Ordered, func() {
 		Expect(api.count(start, now, isStatusPatch)).To(BeNumerically("<=", conflicts+2))
 		Expect(statusConflicts() - conflictsBefore).To(BeNumerically(">=", conflicts))
 
-		By("one Deployment created, one production decision, told once")
+		By("one Deployment created, one production decision, written and told once")
 		Expect(api.count(start, now, func(c apiCall) bool { return isDeploymentCreate(c) && c.code == http.StatusCreated })).To(Equal(1))
 		got := &v1.AIProduct{}
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(p), got)).To(Succeed())
 		Expect(got.Status.PhaseHistory).To(HaveLen(3), "Strategy, Discovery, Delivery: each entered once")
 		Eventually(func() []string { return eventReasons(p) }).Should(ContainElement("ProductionSet"))
+		isStageWrite := func(c apiCall) bool {
+			return c.verb == "patch" && c.resource == "modelversions" && c.subresource == "status" && c.name == mv.Name &&
+				c.code == http.StatusOK
+		}
 		Consistently(func(g Gomega) {
-			g.Expect(eventCount(mv, "StageProduction")).To(Equal(1), "the stage was set, and told, once")
+			g.Expect(api.count(start, time.Now(), isStageWrite)).To(Equal(1), "the stage was written once")
 			// The product's own events are told by every attempt that made
 			// the decision, refused ones included; `kubectl get events`
 			// shows them as one Event with a series.
