@@ -198,6 +198,10 @@ bench-micro: ## Micro-benchmarks of the hot pure functions (step machine, drift,
 BENCH_N ?= 100,1000,5000
 BENCH_ARGS ?=
 
+.PHONY: bench-apicost
+bench-apicost: control-plane ## API server CPU per write of each kind the operator makes (AIProduct and ModelVersion status, Event).
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go run ./test/apicost
+
 .PHONY: bench
 bench: control-plane ## Scale benchmark on its own envtest control plane (N products, the plain-client limit); report in bin/bench/report.md.
 	@mkdir -p bin/bench
