@@ -28,6 +28,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"k8s.io/client-go/rest"
 	"log"
 	"os"
 	"os/exec"
@@ -53,6 +55,7 @@ func main() {
 	versionFile := flag.String("version", "config/samples/fraud_detector_v1_2_0.yaml", "The ModelVersion to write the status of.")
 	crds := flag.String("crds", "config/crd/bases", "Directory of the CRDs.")
 	assets := flag.String("assets", envOr("KUBEBUILDER_ASSETS", "bin/k8s/v1.37.2"), "Directory holding etcd and kube-apiserver.")
+	cpuProfile := flag.String("cpuprofile", "", "Write a 5 s CPU profile of the API server, taken during the AIProduct writes, to this file.")
 	flag.Parse()
 
 	env := &envtest.Environment{CRDDirectoryPaths: []string{*crds}, BinaryAssetsDirectory: *assets, ErrorIfCRDPathMissing: true}
@@ -103,6 +106,9 @@ func main() {
 		per := func(d float64) float64 { return d * 1000 / float64(*n) }
 		fmt.Printf("| %s | %.2f ms | %.2f ms |\n", name, per(cpuSeconds(apiserver)-cpu0), per(time.Since(t0).Seconds()))
 	}
+	if *cpuProfile != "" {
+		go profileAPIServer(cfg, *cpuProfile)
+	}
 	measure("AIProduct status patch ("+*productFile+")", func(i int) error {
 		return c.Status().Patch(ctx, p, client.RawPatch(types.MergePatchType, fmt.Appendf(nil,
 			`{"status":{"lastRequest":{"action":"Promote","value":"%d","handledAt":"2026-11-23T00:00:00Z","result":"measured"}}}`, i)))
@@ -120,6 +126,36 @@ func main() {
 		return c.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: fmt.Sprintf("measured-%d", i)},
 			Data: map[string]string{"a": "b"}})
 	})
+}
+
+// profileAPIServer saves a CPU profile from the API server's own pprof
+// endpoint (kube-apiserver serves it by default, to authorized callers).
+func profileAPIServer(cfg *rest.Config, path string) {
+	time.Sleep(3 * time.Second) // into the AIProduct writes, past the pause before them
+	hc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		log.Print(err)
+		return
+	}
+	resp, err := hc.Get(strings.TrimSuffix(cfg.Host, "/") + "/debug/pprof/profile?seconds=5")
+	if err != nil {
+		log.Print(err)
+		return
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != 200 {
+		log.Printf("API server profile: %s", resp.Status)
+		return
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		log.Print(err)
+		return
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		log.Print(err)
+	}
+	_ = f.Close()
 }
 
 func decodeFile(path string, into client.Object) error {
