@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/api"
@@ -61,11 +62,26 @@ func NewClient(address string, timeout time.Duration) (Querier, error) {
 	if address == "" {
 		return unconfigured{}, nil
 	}
-	c, err := api.NewClient(api.Config{Address: address})
+	c, err := api.NewClient(api.Config{Address: address, RoundTripper: transport()})
 	if err != nil {
 		return nil, fmt.Errorf("prometheus client for %q: %w", address, err)
 	}
 	return &Client{api: promv1.NewAPI(c), timeout: timeout}, nil
+}
+
+// idleConnsPerHost is how many connections to Prometheus stay open between
+// queries. Every reconcile worker may query at once; with net/http's
+// default of 2, each burst of 16 workers' queries opened 14 new connections
+// (a TLS handshake each against a real Prometheus) and closed them again.
+const idleConnsPerHost = 64
+
+// transport is net/http's default transport keeping enough idle
+// connections for the operator's concurrent queries.
+func transport() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = idleConnsPerHost
+	t.MaxIdleConns = idleConnsPerHost
+	return t
 }
 
 // Query runs query at the current time.

@@ -67,6 +67,7 @@ type result struct {
 	steady                        counts
 	steadyWindow                  time.Duration
 	promQueries                   int
+	promConns, promConnsSteady    int
 	interval                      time.Duration
 	reconcileConverge             map[string]latency
 	reconcileSteady               map[string]latency
@@ -221,11 +222,13 @@ func runOnce(ctx context.Context, o options, n int) (*result, error) {
 		res.settle.Round(time.Millisecond), o.window)
 
 	before, _, _ := px.snapshot()
-	queriesBefore := fp.count()
+	queriesBefore, connsBefore := fp.count(), fp.connections()
 	time.Sleep(o.window)
 	after, _, _ := px.snapshot()
 	res.steady = after.minus(before)
 	res.promQueries = fp.count() - queriesBefore
+	res.promConnsSteady = fp.connections() - connsBefore
+	res.promConns = connsBefore
 	atWindowEnd, err := op.scrape(ctx)
 	if err != nil {
 		return nil, err

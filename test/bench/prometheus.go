@@ -18,6 +18,7 @@ package main
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -37,6 +38,7 @@ type fakePrometheus struct {
 	byMetric map[string]float64
 	exact    map[string]float64
 	queries  int
+	conns    int
 }
 
 func newFakePrometheus() *fakePrometheus {
@@ -52,8 +54,26 @@ func newFakePrometheus() *fakePrometheus {
 		},
 		exact: map[string]float64{},
 	}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
+	f.Server = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
+	// Each new connection is a TCP (in a cluster, TLS) handshake Prometheus
+	// pays for: an operator that does not keep its connections opens one
+	// per burst of queries.
+	f.Config.ConnState = func(_ net.Conn, state http.ConnState) {
+		if state == http.StateNew {
+			f.mu.Lock()
+			f.conns++
+			f.mu.Unlock()
+		}
+	}
+	f.Start()
 	return f
+}
+
+// connections counts the connections opened to the fake so far.
+func (f *fakePrometheus) connections() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.conns
 }
 
 func (f *fakePrometheus) set(query string, v float64) {

@@ -80,6 +80,7 @@ func renderOne(r *result) string {
 		float64(steadyWrites)/n, met(steadyWrites == 0))
 	w("| operator requests per product in steady state (all verbs) | %.3f | | |\n", float64(steadyAll)/n)
 	w("| Prometheus queries per product per interval (%s) | %.2f | | |\n", r.interval, float64(r.promQueries)/n/intervals)
+	w("| Prometheus connections opened: to settle / in the steady-state window | %d / %d | | |\n", r.promConns, r.promConnsSteady)
 	rssTarget, rssMet := "", ""
 	if r.n >= targetRSSFleet {
 		rssTarget, rssMet = "< 256 MiB", met(r.rss < targetRSS && r.peakRSS < targetRSS)
