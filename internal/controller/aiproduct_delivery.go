@@ -24,7 +24,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -146,7 +145,11 @@ func (r *AIProductReconciler) reconcileDelivery(ctx context.Context, n notifier,
 			return 0, delivery{}, err
 		}
 		r.setServing(ctx, n, p, stable, servingStatus(stable), choice.Reason, choice.Message)
-		return 0, delivery{active: true, reason: choice.Reason, message: choice.Message, stalled: evaluated(choice.Version)}, nil
+		// A version not yet evaluated is a wait for a verdict that needs no
+		// person: Reconciling, not Stalled (which Argo CD shows as Degraded,
+		// for every product of a fleet applied at once).
+		return 0, delivery{active: true, reason: choice.Reason, message: choice.Message,
+			stalled: choice.Reason != rollout.ReasonNotEvaluated}, nil
 
 	case stable == nil:
 		// The first version has nothing to be compared with: it is deployed
@@ -323,15 +326,6 @@ func (r *AIProductReconciler) serveStable(ctx context.Context, n notifier, p *v1
 	}
 	r.setServing(ctx, n, p, mv, metav1.ConditionTrue, "Available", mv.Name+" serves production")
 	return 0, delivery{active: true}, nil
-}
-
-// evaluated reports whether a version's eligibility has been decided for its
-// current spec. Until then a product pinned to it waits for the verdict,
-// which needs no person: Reconciling, not Stalled (which Argo CD shows as
-// Degraded, for every product of a fleet applied at once).
-func evaluated(mv *v1.ModelVersion) bool {
-	c := meta.FindStatusCondition(mv.Status.Conditions, ConditionEligible)
-	return c != nil && c.ObservedGeneration == mv.Generation
 }
 
 func servingStatus(stable *v1.ModelVersion) metav1.ConditionStatus {

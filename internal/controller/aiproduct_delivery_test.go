@@ -180,6 +180,9 @@ var _ = Describe("Serving and rollouts", func() {
 			g.Expect(kstatusOf(got)).To(Equal(status.CurrentStatus))
 			g.Expect(stageOf(g, v1mv)).To(Equal(v1.StageProduction))
 		}).Should(Succeed())
+		// The move is told once, on the product, which names the version.
+		Eventually(func() []string { return eventReasons(p) }).Should(ContainElement("ProductionSet"))
+		Expect(eventReasons(v1mv)).NotTo(ContainElement(HavePrefix("Stage")))
 
 		By("pinning v2 with good metrics, the canary passes its analysis and is promoted")
 		v2mv := eligibleVersion(p, "v2", "2.0.0")
