@@ -235,6 +235,18 @@ type Objective struct {
 	// $product.
 	// +required
 	Query PromQL `json:"query"`
+	// matchLabels makes query a fleet query: written once for many
+	// products, it returns a series per product, and this product's value
+	// is the one series whose labels hold these values. Values may be
+	// literal, $namespace or $product. Every product whose query reads the
+	// same (after $namespace and $product, where used, are filled in)
+	// shares one Prometheus query: a result serves them all for half of
+	// each one's evaluationInterval. No series for the product reads
+	// Unknown, more than one is an error. Without matchLabels the query
+	// runs for this product alone and must return a single value.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !self[k].startsWith('$') || self[k] in ['$namespace', '$product'])",message="matchLabels values may use $namespace and $product only"
+	MatchLabels SeriesMatch `json:"matchLabels,omitempty"`
 	// target is the value the KPI must reach.
 	// +required
 	Target Decimal `json:"target"`
@@ -763,6 +775,19 @@ type DriftCheck struct {
 	// version. It may use $namespace, $product and $version.
 	// +required
 	Query PromQL `json:"query"`
+	// matchLabels makes query a fleet query: written once for many
+	// products, it returns a series per product (or per product and
+	// version), and this product's statistic is the one series whose labels
+	// hold these values. Values may be literal, $namespace, $product or
+	// $version (the production version). Every product whose query reads
+	// the same (after its variables, where used, are filled in) shares one
+	// Prometheus query: a result serves them all for half of each one's
+	// monitoring interval. No series for the product reads Unknown, more
+	// than one is an error. Without matchLabels the query runs for this
+	// product alone and must return a single value.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="self.all(k, !self[k].startsWith('$') || self[k] in ['$namespace', '$product', '$version'])",message="matchLabels values may use $namespace, $product and $version only"
+	MatchLabels SeriesMatch `json:"matchLabels,omitempty"`
 	// threshold is the value beyond which the statistic is a breach.
 	// +required
 	Threshold Decimal `json:"threshold"`

@@ -48,6 +48,16 @@ const (
 // +kubebuilder:validation:MaxLength=4096
 type PromQL string
 
+// SeriesMatch picks one product's series out of the result of a fleet
+// query. Each key is a label of the result; each value is that label's
+// value, written literally or as a variable ($namespace, $product, and
+// $version where the field says so) that stands for the product's own.
+// +kubebuilder:validation:MinProperties=1
+// +kubebuilder:validation:MaxProperties=8
+// +kubebuilder:validation:XValidation:rule="self.all(k, k.size() <= 128 && k.matches('^[a-zA-Z_][a-zA-Z0-9_]*$'))",message="matchLabels keys must be Prometheus label names of at most 128 characters"
+// +kubebuilder:validation:XValidation:rule="self.all(k, self[k].size() >= 1 && self[k].size() <= 253)",message="matchLabels values must be 1 to 253 characters"
+type SeriesMatch map[string]string
+
 // MetricCheck is a PromQL query judged against a threshold.
 type MetricCheck struct {
 	// name identifies the check in status, events and metrics. It is unique

@@ -69,6 +69,9 @@ type AIProductReconciler struct {
 
 	objectivesDue dueTracker
 	driftDue      dueTracker
+	// fleet shares the results of fleet queries (matchLabels) among the
+	// products that ask the same one.
+	fleet *prom.Fleet
 }
 
 // +kubebuilder:rbac:groups=lifecycle.aipm.io,resources=aiproducts,verbs=get;list;watch
@@ -198,13 +201,30 @@ func (r *AIProductReconciler) reconcileObjectives(ctx context.Context, n notifie
 		return wait
 	}
 	vars := map[string]string{"namespace": p.Namespace, "product": p.Name}
-	p.Status.Objectives = objectives.Evaluate(ctx, r.Prometheus, st.Objectives, vars, p.Status.Objectives, now)
+	measure := func(o lifecyclev1alpha1.Objective) (float64, error) {
+		return r.measure(ctx, o.Query, o.MatchLabels, vars, interval)
+	}
+	p.Status.Objectives = objectives.Evaluate(measure, st.Objectives, p.Status.Objectives, now)
 	status, reason, msg := objectives.Summary(p.Status.Objectives)
 	n.setCondition(ctx, p, &p.Status.Conditions, metav1.Condition{
 		Type: ConditionObjectivesMet, Status: status, Reason: reason, Message: msg,
 	})
 	r.objectivesDue.set(key, p.Generation, now.Add(interval))
 	return interval
+}
+
+// measure runs one of the product's periodic queries: alone, or, with
+// match, as a fleet query whose result serves every product asking the
+// same for half of each one's interval. Half keeps a product's reading
+// within its own interval of the data while a fleet on one interval sends
+// a query about twice an interval, not once per product.
+func (r *AIProductReconciler) measure(ctx context.Context, query lifecyclev1alpha1.PromQL, match lifecyclev1alpha1.SeriesMatch,
+	vars map[string]string, interval time.Duration) (float64, error) {
+	q := prom.Expand(string(query), vars)
+	if len(match) == 0 {
+		return r.Prometheus.Query(ctx, q)
+	}
+	return r.fleet.Select(ctx, q, prom.ExpandLabels(match, vars), interval/2)
 }
 
 // reconcilePhase evaluates both gates and moves status.phase toward
@@ -345,6 +365,7 @@ func (r *AIProductReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.APIReader == nil {
 		r.APIReader = mgr.GetAPIReader()
 	}
+	r.fleet = prom.NewFleet(r.Prometheus, r.Clock.Now)
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&lifecyclev1alpha1.AIProduct{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).

@@ -35,7 +35,6 @@ import (
 	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/drift"
 	"github.com/aipm-io/aipm-operator/internal/metrics"
-	"github.com/aipm-io/aipm-operator/internal/prom"
 	"github.com/aipm-io/aipm-operator/internal/retrain"
 	"github.com/aipm-io/aipm-operator/internal/schedule"
 	"github.com/aipm-io/aipm-operator/internal/serving"
@@ -97,7 +96,7 @@ func (r *AIProductReconciler) reconcileDrift(ctx context.Context, n notifier, p 
 	next := interval
 	var sustained, breached, unknown []string
 	for _, c := range d.Monitoring.Drift {
-		v, err := r.Prometheus.Query(ctx, prom.Expand(string(c.Query), vars))
+		v, err := r.measure(ctx, c.Query, c.MatchLabels, vars, interval)
 		st := drift.Evaluate(c, v, err, prev[c.Name], now)
 		out = append(out, st)
 		if w := drift.NextDue(c, st, now.Time); w > 0 && w < next {

@@ -19,7 +19,6 @@ limitations under the License.
 package objectives
 
 import (
-	"context"
 	"errors"
 	"fmt"
 
@@ -30,12 +29,16 @@ import (
 	"github.com/aipm-io/aipm-operator/internal/prom"
 )
 
-// Evaluate queries each objective and judges it against its target. prev is
-// the last status; an entry keeps its lastTransitionTime while its result
-// stays the same, so an unchanged objective yields an unchanged status.
-// Prometheus errors and empty results are Unknown with the reason, never
-// Missed.
-func Evaluate(ctx context.Context, q prom.Querier, objs []lifecyclev1alpha1.Objective, vars map[string]string,
+// Measure returns an objective's current value; the controller runs its
+// query for the product, alone or as a fleet query.
+type Measure func(lifecyclev1alpha1.Objective) (float64, error)
+
+// Evaluate measures each objective and judges it against its target. prev
+// is the last status; an entry keeps its lastTransitionTime while its
+// result stays the same, so an unchanged objective yields an unchanged
+// status. Prometheus errors and empty results are Unknown with the reason,
+// never Missed.
+func Evaluate(measure Measure, objs []lifecyclev1alpha1.Objective,
 	prev []lifecyclev1alpha1.ObjectiveStatus, now metav1.Time) []lifecyclev1alpha1.ObjectiveStatus {
 	if len(objs) == 0 {
 		return nil
@@ -48,7 +51,7 @@ func Evaluate(ctx context.Context, q prom.Querier, objs []lifecyclev1alpha1.Obje
 	for _, o := range objs {
 		st := lifecyclev1alpha1.ObjectiveStatus{Name: o.Name, Target: o.Target, Direction: o.Direction}
 		target, terr := o.Target.Float64()
-		v, err := q.Query(ctx, prom.Expand(string(o.Query), vars))
+		v, err := measure(o)
 		switch {
 		case terr != nil:
 			st.Result, st.Message = lifecyclev1alpha1.ResultUnknown, terr.Error()

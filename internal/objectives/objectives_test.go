@@ -17,7 +17,6 @@ limitations under the License.
 package objectives
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"time"
@@ -30,7 +29,11 @@ import (
 
 type fakeQuerier map[string]any
 
-func (f fakeQuerier) Query(_ context.Context, q string) (float64, error) {
+func (f fakeQuerier) measure(vars map[string]string) Measure {
+	return func(o v1.Objective) (float64, error) { return f.query(prom.Expand(string(o.Query), vars)) }
+}
+
+func (f fakeQuerier) query(q string) (float64, error) {
 	switch v := f[q].(type) {
 	case float64:
 		return v, nil
@@ -54,7 +57,7 @@ func TestEvaluate(t *testing.T) {
 		`nps`:           errors.New("connection refused"),
 	}
 	t0 := metav1.NewTime(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
-	got := Evaluate(context.Background(), q, objs, map[string]string{"product": "shop", "namespace": "ml"}, nil, t0)
+	got := Evaluate(q.measure(map[string]string{"product": "shop", "namespace": "ml"}), objs, nil, t0)
 
 	want := []struct {
 		value   v1.Decimal
@@ -82,7 +85,7 @@ func TestEvaluate(t *testing.T) {
 	// a changed result takes the new time.
 	t1 := metav1.NewTime(t0.Add(time.Minute))
 	q[`lat{ns="ml"}`] = 0.15
-	again := Evaluate(context.Background(), q, objs, map[string]string{"product": "shop", "namespace": "ml"}, got, t1)
+	again := Evaluate(q.measure(map[string]string{"product": "shop", "namespace": "ml"}), objs, got, t1)
 	if !again[0].LastTransitionTime.Equal(&t0) {
 		t.Errorf("unchanged ctr moved its transition time to %v", again[0].LastTransitionTime)
 	}

@@ -44,9 +44,13 @@ var ErrNotConfigured = errors.New("no Prometheus address configured (--prometheu
 // the model, so an analysis waits for Prometheus instead of counting it.
 var ErrUnavailable = errors.New("prometheus unavailable")
 
-// Querier runs an instant PromQL query that must yield one value.
+// Querier runs instant PromQL queries.
 type Querier interface {
+	// Query runs a query that must yield one value.
 	Query(ctx context.Context, query string) (float64, error)
+	// QueryVector runs a query that yields any number of series, as a
+	// fleet query does.
+	QueryVector(ctx context.Context, query string) (model.Vector, error)
 }
 
 // Client queries the Prometheus HTTP API.
@@ -86,6 +90,27 @@ func transport() http.RoundTripper {
 
 // Query runs query at the current time.
 func (c *Client) Query(ctx context.Context, query string) (float64, error) {
+	v, err := c.run(ctx, query)
+	if err != nil {
+		return 0, err
+	}
+	return single(v)
+}
+
+// QueryVector runs query at the current time; its result must be a vector.
+func (c *Client) QueryVector(ctx context.Context, query string) (model.Vector, error) {
+	v, err := c.run(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	vec, ok := v.(model.Vector)
+	if !ok {
+		return nil, fmt.Errorf("query returned a %s; a fleet query must return a vector, a series per product", v.Type())
+	}
+	return vec, nil
+}
+
+func (c *Client) run(ctx context.Context, query string) (model.Value, error) {
 	if c.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
@@ -98,13 +123,14 @@ func (c *Client) Query(ctx context.Context, query string) (float64, error) {
 		// a transport error or a 5xx, is Prometheus being away.
 		var apiErr *promv1.Error
 		if errors.As(err, &apiErr) && (apiErr.Type == promv1.ErrBadData || apiErr.Type == promv1.ErrExec || apiErr.Type == promv1.ErrClient) {
-			return 0, fmt.Errorf("prometheus: %w", err)
+			return nil, fmt.Errorf("prometheus: %w", err)
 		}
-		return 0, fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
-	return single(v)
+	return v, nil
 }
 
+// single is the one value of a query's result.
 func single(v model.Value) (float64, error) {
 	var f float64
 	switch r := v.(type) {
@@ -122,6 +148,12 @@ func single(v model.Value) (float64, error) {
 	default:
 		return 0, fmt.Errorf("query returned a %s; it must return a scalar or a one-sample vector", v.Type())
 	}
+	return finite(f)
+}
+
+// finite turns NaN and infinities, which no threshold can judge, into
+// ErrNoData.
+func finite(f float64) (float64, error) {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return 0, ErrNoData
 	}
@@ -131,3 +163,7 @@ func single(v model.Value) (float64, error) {
 type unconfigured struct{}
 
 func (unconfigured) Query(context.Context, string) (float64, error) { return 0, ErrNotConfigured }
+
+func (unconfigured) QueryVector(context.Context, string) (model.Vector, error) {
+	return nil, ErrNotConfigured
+}

@@ -46,6 +46,7 @@ type options struct {
 	interval, window, quiet, timeout           time.Duration
 	probes, limitWorkers, seedWorkers          int
 	labelVersions                              bool
+	fleetQueries                               bool
 	containerMemory                            string
 }
 
@@ -137,7 +138,7 @@ func runOnce(ctx context.Context, o options, n int) (*result, error) {
 			return nil, err
 		}
 	}
-	fp := newFakePrometheus()
+	fp := newFakePrometheus(n)
 	defer fp.Close()
 	px, err := startProxy(cfg)
 	if err != nil {
@@ -147,7 +148,7 @@ func runOnce(ctx context.Context, o options, n int) (*result, error) {
 
 	log.Printf("N=%d: applying %d products and %d versions", n, n, n*versionsPerProduct)
 	start := time.Now()
-	if err := seed(ctx, h.direct, fleetNS, n, o.interval, o.labelVersions, o.seedWorkers); err != nil {
+	if err := seed(ctx, h.direct, fleetNS, n, o.interval, o.labelVersions, o.fleetQueries, o.seedWorkers); err != nil {
 		return nil, err
 	}
 	res.apply = time.Since(start)

@@ -48,10 +48,13 @@ const versionsPerProduct = 3
 
 // fleetProduct is a product asking for Delivery with every part declared:
 // two objectives, serving, a canary rollout, three drift checks, retraining
-// on drift and a promotion policy, pinned to its newest version.
-func fleetProduct(ns, name string, interval time.Duration) *v1.AIProduct {
+// on drift and a promotion policy, pinned to its newest version. With
+// fleetQueries its objectives and drift checks are fleet queries
+// (matchLabels), as a fleet's shared templates would write them; without,
+// each product's queries name the product.
+func fleetProduct(ns, name string, interval time.Duration, fleetQueries bool) *v1.AIProduct {
 	a := func(evidence string) *v1.Assessment { return &v1.Assessment{Rating: v1.RatingHigh, Evidence: evidence} }
-	return &v1.AIProduct{
+	p := &v1.AIProduct{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{"bench.aipm.io/role": "fleet"}},
 		Spec: v1.AIProductSpec{
 			Description: "A product of the benchmark fleet.",
@@ -99,6 +102,18 @@ func fleetProduct(ns, name string, interval time.Duration) *v1.AIProduct {
 			},
 		},
 	}
+	if fleetQueries {
+		byProduct := v1.SeriesMatch{"product": "$product"}
+		byVersion := v1.SeriesMatch{"product": "$product", "version": "$version"}
+		obj := p.Spec.Strategy.Objectives
+		obj[0].Query, obj[0].MatchLabels = metricCTR, byProduct
+		obj[1].Query, obj[1].MatchLabels = metricLatency, byProduct
+		drift := p.Spec.Delivery.Monitoring.Drift
+		drift[0].Query, drift[0].MatchLabels = metricAmountPSI+`{feature="amount"}`, byVersion
+		drift[1].Query, drift[1].MatchLabels = metricKS, byVersion
+		drift[2].Query, drift[2].MatchLabels = metricWasserstein, byVersion
+	}
+	return p
 }
 
 func trainerTemplate() batchv1.JobTemplateSpec {
@@ -169,10 +184,10 @@ func parallel(ctx context.Context, n, workers int, do func(ctx context.Context, 
 
 // seed applies the fleet: n products with their Discovery stand-in and
 // three versions each.
-func seed(ctx context.Context, c client.Client, ns string, n int, interval time.Duration, labelled bool, workers int) error {
+func seed(ctx context.Context, c client.Client, ns string, n int, interval time.Duration, labelled, fleetQueries bool, workers int) error {
 	return parallel(ctx, n, workers, func(ctx context.Context, i int) error {
 		name := productName(i)
-		p := fleetProduct(ns, name, interval)
+		p := fleetProduct(ns, name, interval, fleetQueries)
 		if err := c.Create(ctx, p); err != nil {
 			return fmt.Errorf("creating product %s: %w", name, err)
 		}

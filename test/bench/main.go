@@ -84,6 +84,8 @@ func main() {
 	flag.IntVar(&o.seedWorkers, "apply-workers", 16, "Concurrent writers applying the fleet.")
 	flag.BoolVar(&o.labelVersions, "label-versions", true,
 		"Apply versions with their product label; without it the operator adds the label with one more write per version.")
+	flag.BoolVar(&o.fleetQueries, "fleet-queries", true,
+		"Write the fleet's objectives and drift checks as fleet queries (matchLabels), one Prometheus query serving every product; false queries product by product.")
 	zopts := zap.Options{}
 	zopts.BindFlags(flag.CommandLine)
 	flag.Parse()

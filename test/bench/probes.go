@@ -60,7 +60,7 @@ func (r reactions) max() time.Duration { return r.quantile(1) }
 // probeProduct is a fleet product reduced to what a probe needs, pinned to
 // its first version.
 func probeProduct(ns, name string) *v1.AIProduct {
-	p := fleetProduct(ns, name, time.Minute)
+	p := fleetProduct(ns, name, time.Minute, false)
 	p.Labels = map[string]string{"bench.aipm.io/role": "probe"}
 	p.Spec.Discovery.Experiments[0].ModelVersion = v1.LocalObjectName(versionName(name, 0))
 	p.Spec.Delivery.ModelVersion.Name = v1.LocalObjectName(versionName(name, 0))

@@ -31,8 +31,14 @@ import (
 // value per metric name that every product shares and values per exact query
 // that a probe sets, and counts the queries it is asked. (promtest answers
 // exact queries only, which would take a map entry per product and query.)
+// A query naming no product is a fleet query: it is answered with a series
+// per fleet product, labelled with the product and its production version.
 type fakePrometheus struct {
 	*httptest.Server
+
+	// fleet is the product label of each fleet product's series; versions
+	// the version label, the one the product is pinned to.
+	fleet, versions []string
 
 	mu       sync.Mutex
 	byMetric map[string]float64
@@ -41,7 +47,7 @@ type fakePrometheus struct {
 	conns    int
 }
 
-func newFakePrometheus() *fakePrometheus {
+func newFakePrometheus(n int) *fakePrometheus {
 	f := &fakePrometheus{
 		// Every objective is met and every drift statistic is within its
 		// threshold: a steady fleet.
@@ -53,6 +59,11 @@ func newFakePrometheus() *fakePrometheus {
 			metricWasserstein: 0.1,
 		},
 		exact: map[string]float64{},
+	}
+	for i := range n {
+		name := productName(i)
+		f.fleet = append(f.fleet, name)
+		f.versions = append(f.versions, versionName(name, versionsPerProduct-1))
 	}
 	f.Server = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
 	// Each new connection is a TCP (in a cluster, TLS) handshake Prometheus
@@ -108,11 +119,19 @@ func (f *fakePrometheus) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Unlock()
 
 	result := []any{}
-	if ok {
-		result = append(result, map[string]any{
-			"metric": map[string]string{},
-			"value":  []any{float64(time.Now().Unix()), strconv.FormatFloat(v, 'g', -1, 64)},
-		})
+	ts := float64(time.Now().Unix())
+	value := strconv.FormatFloat(v, 'g', -1, 64)
+	switch {
+	case !ok:
+	case strings.Contains(q, "product="):
+		result = append(result, map[string]any{"metric": map[string]string{}, "value": []any{ts, value}})
+	default:
+		for i, p := range f.fleet {
+			result = append(result, map[string]any{
+				"metric": map[string]string{"product": p, "version": f.versions[i]},
+				"value":  []any{ts, value},
+			})
+		}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{

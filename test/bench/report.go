@@ -49,7 +49,8 @@ func renderHeader(o options, started time.Time, sizes string) string {
 	} else {
 		w("- operator run without a memory limit (no GOMEMLIMIT): the Go runtime's defaults\n")
 	}
-	w("- versions applied with their product label: %t\n\n", o.labelVersions)
+	w("- versions applied with their product label: %t\n", o.labelVersions)
+	w("- objectives and drift checks as fleet queries (matchLabels): %t\n\n", o.fleetQueries)
 	return b.String()
 }
 

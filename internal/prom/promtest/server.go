@@ -35,13 +35,20 @@ type Server struct {
 
 	mu      sync.Mutex
 	values  map[string]float64
+	series  map[string][]Series
 	down    bool
 	queries map[string]int
 }
 
+// Series is one series of a fleet query's answer.
+type Series struct {
+	Labels map[string]string
+	Value  float64
+}
+
 // NewServer starts a server; Close it when done.
 func NewServer() *Server {
-	s := &Server{values: map[string]float64{}, queries: map[string]int{}}
+	s := &Server{values: map[string]float64{}, series: map[string][]Series{}, queries: map[string]int{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -53,11 +60,19 @@ func (s *Server) Set(query string, value float64) {
 	s.values[query] = value
 }
 
+// SetSeries makes query return these series, as a fleet query does.
+func (s *Server) SetSeries(query string, series ...Series) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.series[query] = series
+}
+
 // Unset makes query return no data.
 func (s *Server) Unset(query string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.values, query)
+	delete(s.series, query)
 }
 
 // SetDown makes every query fail with 503, as an unreachable or overloaded
@@ -88,6 +103,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.queries[q]++
 	v, ok := s.values[q]
+	series := s.series[q]
 	down := s.down
 	s.mu.Unlock()
 
@@ -102,6 +118,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		result = append(result, map[string]any{
 			"metric": map[string]string{},
 			"value":  []any{1700000000, strconv.FormatFloat(v, 'g', -1, 64)},
+		})
+	}
+	for _, sr := range series {
+		result = append(result, map[string]any{
+			"metric": sr.Labels,
+			"value":  []any{1700000000, strconv.FormatFloat(sr.Value, 'g', -1, 64)},
 		})
 	}
 	_ = json.NewEncoder(w).Encode(map[string]any{
