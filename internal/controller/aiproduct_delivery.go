@@ -100,6 +100,18 @@ func (r *AIProductReconciler) reconcileDelivery(ctx context.Context, n notifier,
 		return 0, delivery{}, err
 	}
 
+	// A version this reconcile reaches before the version's own reconciler
+	// has judged it is judged here, by the same rule and silently (that
+	// reconciler tells its verdict when it writes it). The product need not
+	// wait for that write, and a stage it gives the version carries the
+	// verdict in the same write: one version write less per product for a
+	// fleet applied at once, whose version writes share one client rate
+	// limit (docs/benchmarks.md).
+	for i := range versions.Items {
+		if mv := &versions.Items[i]; !judged(mv) {
+			judge(ctx, notifier{}, mv, p, productionMetricsOf(byName, p, mv), now)
+		}
+	}
 	if err := r.finishJudgedRollout(ctx, n, p, byName, now); err != nil {
 		return 0, delivery{}, err
 	}
@@ -507,12 +519,29 @@ func (r *AIProductReconciler) scaleToZero(ctx context.Context, p *v1.AIProduct) 
 	return nil
 }
 
-// setStage records a version's stage, once.
+// productionMetricsOf is, for judging mv, the evaluation metrics of p's
+// production version: nil when there is none or mv is it.
+func productionMetricsOf(byName map[string]*v1.ModelVersion, p *v1.AIProduct, mv *v1.ModelVersion) []v1.EvaluationMetric {
+	prod := byName[p.Status.ProductionVersion]
+	if prod == nil || prod.Name == mv.Name {
+		return nil
+	}
+	return prod.Spec.Metrics
+}
+
+// setStage records a version's stage, once, with whatever else this
+// reconcile has decided of the version's status (a verdict judged here):
+// the patch is taken against the cached copy, under the resourceVersion
+// the decision was made from.
 func (r *AIProductReconciler) setStage(ctx context.Context, mv *v1.ModelVersion, stage v1.Stage, reason string, now metav1.Time) error {
 	if mv == nil || (mv.Status.Stage == stage && mv.Status.StageReason == reason) {
 		return nil
 	}
-	before := mv.DeepCopy()
+	before := &v1.ModelVersion{}
+	if err := r.Get(ctx, client.ObjectKeyFromObject(mv), before); err != nil {
+		return fmt.Errorf("setting stage of %s: %w", mv.Name, err)
+	}
+	before.ResourceVersion = mv.ResourceVersion
 	changed := mv.Status.Stage != stage
 	mv.Status.Stage, mv.Status.StageReason = stage, reason
 	if changed {

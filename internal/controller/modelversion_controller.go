@@ -24,6 +24,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -101,13 +102,7 @@ func (r *ModelVersionReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	}()
 
 	if mv.Status.Stage == "" {
-		mv.Status.Stage = lifecyclev1alpha1.StageCandidate
-		mv.Status.StageReason = "Registered"
-		now := metav1.NewTime(r.Clock.Now())
-		// No Event: the version's creator (a person's apply, or a retraining
-		// run, which has its own) already knows, and at a fleet's scale one
-		// Event per version was a third of the operator's writes.
-		mv.Status.StageTransitionTime = &now
+		register(mv, metav1.NewTime(r.Clock.Now()))
 	}
 
 	product := &lifecyclev1alpha1.AIProduct{}
@@ -126,13 +121,39 @@ func (r *ModelVersionReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		return ctrl.Result{}, fmt.Errorf("reading AIProduct %s: %w", mv.Spec.Product, err)
 	}
 
-	var policy *lifecyclev1alpha1.PromotionSpec
-	if product.Spec.Delivery != nil {
-		policy = product.Spec.Delivery.Promotion
-	}
 	production, err := r.productionMetrics(ctx, mv, product)
 	if err != nil {
 		return ctrl.Result{}, err
+	}
+	judge(ctx, n, mv, product, production, metav1.NewTime(r.Clock.Now()))
+	return ctrl.Result{}, nil
+}
+
+// register gives a new version its first stage. No Event: the version's
+// creator (a person's apply, or a retraining run, which has its own)
+// already knows, and at a fleet's scale one Event per version was a third
+// of the operator's writes.
+func register(mv *lifecyclev1alpha1.ModelVersion, now metav1.Time) {
+	mv.Status.Stage = lifecyclev1alpha1.StageCandidate
+	mv.Status.StageReason = "Registered"
+	mv.Status.StageTransitionTime = &now
+}
+
+// judge records in mv's status its verdict against product's promotion
+// policy: its first stage, Eligible and why, and Ready. production holds
+// the evaluation metrics of the product's production version, nil when
+// there is none or it is mv. Both reconcilers judge by it: the version's
+// own, and the product's when it reaches a version not yet judged, so that
+// the product need not wait for the verdict's write and the stage it then
+// gives the version goes in the same write as the verdict.
+func judge(ctx context.Context, n notifier, mv *lifecyclev1alpha1.ModelVersion, product *lifecyclev1alpha1.AIProduct,
+	production []lifecyclev1alpha1.EvaluationMetric, now metav1.Time) {
+	if mv.Status.Stage == "" {
+		register(mv, now)
+	}
+	var policy *lifecyclev1alpha1.PromotionSpec
+	if product.Spec.Delivery != nil {
+		policy = product.Spec.Delivery.Promotion
 	}
 	verdict := promotion.Evaluate(policy, mv.Spec.Metrics, production)
 	mv.Status.Eligible = verdict.Eligible
@@ -151,7 +172,13 @@ func (r *ModelVersionReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		// Not the stage: the product's rollout moves it, and a message that
 		// followed it would cost a second write each time it moves.
 		Message: fmt.Sprintf("evaluated against the policy of product %s, eligible: %t", product.Name, verdict.Eligible)})
-	return ctrl.Result{}, nil
+	mv.Status.ObservedGeneration = mv.Generation
+}
+
+// judged says whether mv carries a verdict for its current spec.
+func judged(mv *lifecyclev1alpha1.ModelVersion) bool {
+	c := meta.FindStatusCondition(mv.Status.Conditions, ConditionEligible)
+	return c != nil && c.ObservedGeneration == mv.Generation
 }
 
 // productionMetrics returns the evaluation metrics of the product's

@@ -125,6 +125,12 @@ func startManager(querier prom.Querier) {
 // of the test's own client) going through wrap, so a spec can count them
 // or answer some itself, as a troubled API server would.
 func startManagerWith(querier prom.Querier, wrap func(http.RoundTripper) http.RoundTripper) {
+	startManagerOpts(querier, wrap, true)
+}
+
+// startManagerOpts is startManagerWith, running the ModelVersion
+// reconciler only when withVersions is set.
+func startManagerOpts(querier prom.Querier, wrap func(http.RoundTripper) http.RoundTripper, withVersions bool) {
 	querierInUse = querier
 	mgrCfg := cfg
 	if wrap != nil {
@@ -152,10 +158,12 @@ func startManagerWith(querier prom.Querier, wrap func(http.RoundTripper) http.Ro
 		Recorder:   mgr.GetEventRecorder("aipm-operator"),
 		Prometheus: querier,
 	}).SetupWithManager(mgr)).To(Succeed())
-	Expect((&ModelVersionReconciler{
-		Client:   mgr.GetClient(),
-		Recorder: mgr.GetEventRecorder("aipm-operator"),
-	}).SetupWithManager(mgr)).To(Succeed())
+	if withVersions {
+		Expect((&ModelVersionReconciler{
+			Client:   mgr.GetClient(),
+			Recorder: mgr.GetEventRecorder("aipm-operator"),
+		}).SetupWithManager(mgr)).To(Succeed())
+	}
 
 	mgrCtx, mgrCancel := context.WithCancel(ctx)
 	done := make(chan struct{})
