@@ -31,6 +31,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -49,6 +50,9 @@ type ModelVersionReconciler struct {
 	client.Client
 	Recorder events.EventRecorder
 	Clock    clock.PassiveClock
+	// Workers is how many versions are reconciled at once; 0 keeps the
+	// manager's default.
+	Workers int
 }
 
 // +kubebuilder:rbac:groups=lifecycle.aipm.io,resources=modelversions,verbs=get;list;watch;update;patch
@@ -221,6 +225,7 @@ func (r *ModelVersionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&lifecyclev1alpha1.ModelVersion{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
 		Watches(&lifecyclev1alpha1.AIProduct{}, handler.EnqueueRequestsFromMapFunc(r.versionsOfProduct)).
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.Workers}).
 		Named("modelversion").
 		Complete(r)
 }

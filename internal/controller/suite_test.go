@@ -45,6 +45,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/eventrecorder"
 	"github.com/aipm-io/aipm-operator/internal/prom"
 	"github.com/aipm-io/aipm-operator/internal/prom/promtest"
 	// +kubebuilder:scaffold:imports
@@ -153,15 +154,17 @@ func startManagerOpts(querier prom.Querier, wrap func(http.RoundTripper) http.Ro
 	})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(SetupIndexes(ctx, mgr)).To(Succeed())
+	recorder, err := eventrecorder.ForManager(mgr, "aipm-operator")
+	Expect(err).NotTo(HaveOccurred())
 	Expect((&AIProductReconciler{
 		Client:     mgr.GetClient(),
-		Recorder:   mgr.GetEventRecorder("aipm-operator"),
+		Recorder:   recorder,
 		Prometheus: querier,
 	}).SetupWithManager(mgr)).To(Succeed())
 	if withVersions {
 		Expect((&ModelVersionReconciler{
 			Client:   mgr.GetClient(),
-			Recorder: mgr.GetEventRecorder("aipm-operator"),
+			Recorder: recorder,
 		}).SetupWithManager(mgr)).To(Succeed())
 	}
 

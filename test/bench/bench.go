@@ -58,23 +58,28 @@ type latency struct {
 
 // result is everything measured for one fleet size.
 type result struct {
-	n                             int
-	loadBefore, loadAfter         string
-	apply                         time.Duration
-	ready, settle                 time.Duration
-	settled                       bool
-	converge                      counts
-	convergeFailed                map[int]int
-	steady                        counts
-	steadyWindow                  time.Duration
-	promQueries                   int
-	promConns, promConnsSteady    int
-	interval                      time.Duration
-	reconcileConverge             map[string]latency
-	reconcileSteady               map[string]latency
-	drift, pause                  reactions
-	driftErr, pauseErr            string
-	rss, peakRSS                  int64
+	n                          int
+	loadBefore, loadAfter      string
+	apply                      time.Duration
+	ready, settle              time.Duration
+	settled                    bool
+	converge                   counts
+	convergeFailed             map[int]int
+	steady                     counts
+	steadyWindow               time.Duration
+	promQueries                int
+	promConns, promConnsSteady int
+	interval                   time.Duration
+	reconcileConverge          map[string]latency
+	reconcileSteady            map[string]latency
+	drift, pause               reactions
+	driftErr, pauseErr         string
+	rss, peakRSS               int64
+	rssAnon, rssFile           int64
+	// heapIdle is heap memory the runtime holds but has neither in use nor
+	// returned to the kernel; stacks and runtimeMeta (span, GC and other
+	// runtime metadata) complete what the Go runtime holds.
+	heapIdle, stacks, runtimeMeta float64
 	heapInuse, heapAlloc          float64
 	goroutines, goroutinesAtReady float64
 	limit                         time.Duration
@@ -256,9 +261,15 @@ func runOnce(ctx context.Context, o options, n int) (*result, error) {
 	}
 	res.heapInuse, res.heapAlloc = end.gauge("go_memstats_heap_inuse_bytes"), end.gauge("go_memstats_heap_alloc_bytes")
 	res.goroutines = end.gauge("go_goroutines")
-	if res.rss, res.peakRSS, err = op.memory(); err != nil {
+	res.heapIdle = end.gauge("go_memstats_heap_idle_bytes") - end.gauge("go_memstats_heap_released_bytes")
+	res.stacks = end.gauge("go_memstats_stack_inuse_bytes")
+	res.runtimeMeta = end.gauge("go_memstats_mspan_sys_bytes") + end.gauge("go_memstats_mcache_sys_bytes") +
+		end.gauge("go_memstats_gc_sys_bytes") + end.gauge("go_memstats_other_sys_bytes") + end.gauge("go_memstats_buck_hash_sys_bytes")
+	mem, err := op.memory()
+	if err != nil {
 		return nil, err
 	}
+	res.rss, res.peakRSS, res.rssAnon, res.rssFile = mem.rss, mem.peak, mem.anon, mem.file
 	op.stop()
 	stopped = true
 

@@ -72,6 +72,7 @@ func main() {
 	flag.Float64Var(&o.operator.QPS, "kube-api-qps", 100, "The operator's --kube-api-qps, and the plain client's QPS.")
 	flag.IntVar(&o.operator.Burst, "kube-api-burst", 200, "The operator's --kube-api-burst, and the plain client's burst.")
 	flag.IntVar(&o.operator.Workers, "workers", 16, "The operator's --workers.")
+	flag.IntVar(&o.operator.VersionWorkers, "version-workers", 4, "The operator's --version-workers.")
 	flag.StringVar(&o.containerMemory, "container-memory", "",
 		"Run the operator as in a container with this memory limit (such as 256Mi): with GOMEMLIMIT set to the soft limit "+
 			"the operator sets itself from its cgroup's limit (internal/memlimit). Empty: no limit, the Go runtime's defaults.")

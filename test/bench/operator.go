@@ -41,9 +41,9 @@ import (
 // operatorSettings are the flags the operator runs with; the plain client of
 // the limit uses the same QPS and burst.
 type operatorSettings struct {
-	QPS     float64
-	Burst   int
-	Workers int
+	QPS                     float64
+	Burst                   int
+	Workers, VersionWorkers int
 	// GoMemLimit, when not 0, is the operator's GOMEMLIMIT in bytes.
 	GoMemLimit int64
 }
@@ -107,6 +107,7 @@ func startOperator(bin, dir, logDir string, n int, kubeconfig, promURL string, s
 		"--kube-api-qps", strconv.FormatFloat(s.QPS, 'g', -1, 64),
 		"--kube-api-burst", strconv.Itoa(s.Burst),
 		"--workers", strconv.Itoa(s.Workers),
+		"--version-workers", strconv.Itoa(s.VersionWorkers),
 		"--pprof-bind-address", pprofAddr,
 	)
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -161,11 +162,20 @@ func (o *operator) saveHeap(ctx context.Context, path string) error {
 	return f.Close()
 }
 
-// memory reads the operator's resident set, now and at its peak, in bytes.
-func (o *operator) memory() (rss, peak int64, err error) {
+// residentSet is the operator's resident memory as the kernel counts it.
+type residentSet struct {
+	// rss and peak are VmRSS and VmHWM; anon and file split rss into
+	// anonymous memory (heap, stacks, runtime) and file-backed pages (the
+	// binary's code and data, which the kernel may drop and read again).
+	rss, peak, anon, file int64
+}
+
+// memory reads the operator's resident set from /proc, in bytes.
+func (o *operator) memory() (residentSet, error) {
+	var m residentSet
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", o.cmd.Process.Pid))
 	if err != nil {
-		return 0, 0, err
+		return m, err
 	}
 	defer func() { _ = f.Close() }()
 	s := bufio.NewScanner(f)
@@ -177,12 +187,16 @@ func (o *operator) memory() (rss, peak int64, err error) {
 		kb, _ := strconv.ParseInt(fields[1], 10, 64)
 		switch fields[0] {
 		case "VmRSS:":
-			rss = kb * 1024
+			m.rss = kb * 1024
 		case "VmHWM:":
-			peak = kb * 1024
+			m.peak = kb * 1024
+		case "RssAnon:":
+			m.anon = kb * 1024
+		case "RssFile:":
+			m.file = kb * 1024
 		}
 	}
-	return rss, peak, s.Err()
+	return m, s.Err()
 }
 
 // metrics scrapes the operator's /metrics in the protobuf format, the only

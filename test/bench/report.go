@@ -40,9 +40,9 @@ func renderHeader(o options, started time.Time, sizes string) string {
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w("## Run of %s\n\n", started.Format("2006-01-02 15:04 MST"))
 	w("- machine: %d cores, %s memory; %s; operator built from %s\n", runtime.NumCPU(), memTotal(), goVersion(), revision())
-	w("- command: `go run ./test/bench -n %s` (operator: --kube-api-qps %g --kube-api-burst %d --workers %d; "+
+	w("- command: `go run ./test/bench -n %s` (operator: --kube-api-qps %g --kube-api-burst %d --workers %d --version-workers %d; "+
 		"fleet interval %s, steady window %s, %d probes each, plain client with %d writers)\n",
-		sizes, o.operator.QPS, o.operator.Burst, o.operator.Workers, o.interval, o.window, o.probes, o.limitWorkers)
+		sizes, o.operator.QPS, o.operator.Burst, o.operator.Workers, o.operator.VersionWorkers, o.interval, o.window, o.probes, o.limitWorkers)
 	if o.operator.GoMemLimit > 0 {
 		w("- operator run as in a container limited to %s: GOMEMLIMIT=%d (%d MiB), the soft limit it sets itself from such a limit\n",
 			o.containerMemory, o.operator.GoMemLimit, o.operator.GoMemLimit>>20)
@@ -87,7 +87,10 @@ func renderOne(r *result) string {
 		rssTarget, rssMet = "< 256 MiB", met(r.rss < targetRSS && r.peakRSS < targetRSS)
 	}
 	w("| operator RSS at the end / peak (separate process) | %s / %s | %s | %s |\n", mib(float64(r.rss)), mib(float64(r.peakRSS)), rssTarget, rssMet)
+	w("| operator RSS at the end: anonymous / file-backed (the binary) | %s / %s | | |\n", mib(float64(r.rssAnon)), mib(float64(r.rssFile)))
 	w("| operator Go heap in use / allocated at the end | %s / %s | | |\n", mib(r.heapInuse), mib(r.heapAlloc))
+	w("| Go runtime at the end: heap idle not returned / stacks / runtime metadata | %s / %s / %s | | |\n",
+		mib(r.heapIdle), mib(r.stacks), mib(r.runtimeMeta))
 	w("| operator goroutines when all Ready / at the end | %.0f / %.0f | | |\n", r.goroutinesAtReady, r.goroutines)
 	for _, c := range controllers {
 		lc, ls := r.reconcileConverge[c], r.reconcileSteady[c]
