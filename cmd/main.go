@@ -98,11 +98,10 @@ func main() {
 	// thousands of products tens of minutes to converge; see docs/benchmarks.
 	flag.Float64Var(&kubeQPS, "kube-api-qps", 100, "Queries per second the operator may send to the API server.")
 	flag.IntVar(&kubeBurst, "kube-api-burst", 200, "Burst of queries the operator may send to the API server.")
-	// A product's reconcile waits on the API server's rate limit for its
-	// version writes; with 4 workers those waits held up the products
-	// behind them, and a fleet of 1,000 took 56 s to converge instead of 46
-	// s with 16 (docs/benchmarks.md).
-	flag.IntVar(&workers, "workers", 16, "Concurrent reconciles of AIProducts.")
+	// A product's reconcile spends most of its time waiting on the client's
+	// rate limits, one per resource: a fleet of 1,000 converged in 56 s
+	// with 4 workers, 46 s with 16, 34 s with 32 (docs/benchmarks.md).
+	flag.IntVar(&workers, "workers", 32, "Concurrent reconciles of AIProducts.")
 	// A version's reconcile is a verdict and one write, and its writes share
 	// the client's version rate limit with the products' stage writes: more
 	// of them held up the products, which serve a version and judge it in

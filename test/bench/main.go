@@ -71,7 +71,7 @@ func main() {
 	// limit uses the same QPS and burst.
 	flag.Float64Var(&o.operator.QPS, "kube-api-qps", 100, "The operator's --kube-api-qps, and the plain client's QPS.")
 	flag.IntVar(&o.operator.Burst, "kube-api-burst", 200, "The operator's --kube-api-burst, and the plain client's burst.")
-	flag.IntVar(&o.operator.Workers, "workers", 16, "The operator's --workers.")
+	flag.IntVar(&o.operator.Workers, "workers", 32, "The operator's --workers.")
 	flag.IntVar(&o.operator.VersionWorkers, "version-workers", 4, "The operator's --version-workers.")
 	flag.StringVar(&o.containerMemory, "container-memory", "",
 		"Run the operator as in a container with this memory limit (such as 256Mi): with GOMEMLIMIT set to the soft limit "+
