@@ -47,7 +47,10 @@ type options struct {
 	probes, limitWorkers, seedWorkers          int
 	labelVersions                              bool
 	fleetQueries                               bool
-	containerMemory                            string
+	// apiProfile, when set, is how long a CPU profile of the API server is
+	// taken for, starting a minute into the operator's convergence.
+	apiProfile      time.Duration
+	containerMemory string
 }
 
 // latency is a controller's reconcile count and latency quantiles.
@@ -80,6 +83,10 @@ type result struct {
 	// returned to the kernel; stacks and runtimeMeta (span, GC and other
 	// runtime metadata) complete what the Go runtime holds.
 	heapIdle, stacks, runtimeMeta float64
+	// limitAPICPU and readyAPICPU are the API server's CPU time during the
+	// limit and from the operator's start to all Ready (the harness's
+	// stand-in Deployment controller included).
+	limitAPICPU, readyAPICPU      time.Duration
 	heapInuse, heapAlloc          float64
 	goroutines, goroutinesAtReady float64
 	limit                         time.Duration
@@ -129,6 +136,12 @@ func runOnce(ctx context.Context, o options, n int) (*result, error) {
 	}
 	defer func() { _ = env.Stop() }()
 
+	api, err := findAPIServer(cfg)
+	if err != nil {
+		// The figures without the API server's CPU are still figures.
+		log.Printf("N=%d: %v", n, err)
+	}
+
 	h, err := newHarness(cfg, scheme, fleetNS, n)
 	if err != nil {
 		return nil, err
@@ -168,13 +181,29 @@ func runOnce(ctx context.Context, o options, n int) (*result, error) {
 	}
 	defer lpx.close()
 	lcfg := &rest.Config{Host: lpx.URL}
+	cpu0 := api.cpu()
 	if res.limit, res.limitWrites, err = runLimit(ctx, lcfg, scheme, h.direct, fleetNS, o.operator, o.limitWorkers); err != nil {
 		return nil, err
 	}
+	res.limitAPICPU = api.cpu() - cpu0
 	res.limitCounts, _, _ = lpx.snapshot()
 
 	log.Printf("N=%d: limit %s; starting the operator", n, res.limit.Round(time.Millisecond))
 	t0 := time.Now()
+	cpu0 = api.cpu()
+	if o.apiProfile > 0 {
+		go func() {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Minute):
+			}
+			file := filepath.Join(o.logDir, fmt.Sprintf("apiserver-cpu-%d.pprof", n))
+			if err := cpuProfile(ctx, cfg, o.apiProfile, file); err != nil {
+				log.Printf("N=%d: %v", n, err)
+			}
+		}()
+	}
 	op, err := startOperator(o.operatorBin, o.workDir, o.logDir, n, px.kubeconfig(), fp.URL, o.operator)
 	if err != nil {
 		return nil, err
@@ -193,6 +222,7 @@ func runOnce(ctx context.Context, o options, n int) (*result, error) {
 		return nil, err
 	}
 	res.ready = h.ready.at.Sub(t0)
+	res.readyAPICPU = api.cpu() - cpu0
 	// Profiles are for finding what holds memory; a failed one loses no figure.
 	if err := op.saveHeap(ctx, filepath.Join(o.logDir, fmt.Sprintf("heap-%d-ready.pprof", n))); err != nil {
 		log.Printf("N=%d: %v", n, err)

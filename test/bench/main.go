@@ -87,6 +87,8 @@ func main() {
 		"Apply versions with their product label; without it the operator adds the label with one more write per version.")
 	flag.BoolVar(&o.fleetQueries, "fleet-queries", true,
 		"Write the fleet's objectives and drift checks as fleet queries (matchLabels), one Prometheus query serving every product; false queries product by product.")
+	flag.DurationVar(&o.apiProfile, "apiserver-cpuprofile", 0,
+		"Take a CPU profile of the API server for this long, a minute into the operator's convergence (bin/bench/apiserver-cpu-N.pprof).")
 	zopts := zap.Options{}
 	zopts.BindFlags(flag.CommandLine)
 	flag.Parse()

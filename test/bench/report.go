@@ -74,6 +74,9 @@ func renderOne(r *result) string {
 	}
 	w("| operator start to its last write (settled) | %s | | |\n", settled)
 	w("| plain-client limit: %d writes at the same QPS and burst | %s | | |\n", r.limitWrites, secs(r.limit))
+	w("| API server CPU: plain-client limit / operator start to all Ready | %.0f s / %.0f s (%.0f%% / %.0f%% of a core) | | |\n",
+		r.limitAPICPU.Seconds(), r.readyAPICPU.Seconds(),
+		100*r.limitAPICPU.Seconds()/max(r.limit.Seconds(), 0.001), 100*r.readyAPICPU.Seconds()/max(r.ready.Seconds(), 0.001))
 	w("| **ratio: all Ready / limit** | **%.2f** | ≤ %.1f | %s |\n", ratio, targetRatio, met(ratio <= targetRatio))
 	w("| operator API requests per product to converge (all / writes) | %.2f / %.2f | | |\n", float64(convAll)/n, float64(convWrites)/n)
 	w("| failed operator requests to converge | %s | | |\n", failures(r.convergeFailed))

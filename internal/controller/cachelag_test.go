@@ -1,0 +1,122 @@
+/*
+Copyright 2026 The aipm-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"context"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/prom"
+)
+
+// staleReader answers Get for the product with the copy it holds, as a
+// cache that has not yet seen the operator's own write would.
+type staleReader struct {
+	client.Client
+	stale *v1.AIProduct
+}
+
+func (s *staleReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if p, ok := obj.(*v1.AIProduct); ok && s.stale != nil && key.Name == s.stale.Name {
+		s.stale.DeepCopyInto(p)
+		return nil
+	}
+	return s.Client.Get(ctx, key, obj, opts...)
+}
+
+func TestReconcileWaitsForTheCacheToHoldItsOwnStatusWrite(t *testing.T) {
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	if err := v1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	byOwner := func(client.Object) []string { return nil }
+	c := fake.NewClientBuilder().WithScheme(scheme).
+		WithStatusSubresource(&v1.AIProduct{}).
+		WithIndex(&v1.ModelVersion{}, productIndex, func(o client.Object) []string {
+			return []string{string(o.(*v1.ModelVersion).Spec.Product)}
+		}).
+		WithIndex(&appsv1.Deployment{}, ownerIndex, byOwner).
+		WithIndex(&corev1.Service{}, ownerIndex, byOwner).
+		WithIndex(&batchv1.Job{}, ownerIndex, byOwner).
+		Build()
+	ctx := context.Background()
+	p := newProduct(v1.PhaseStrategy)
+	if err := c.Create(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	querier, err := prom.NewClient("", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader := &staleReader{Client: c}
+	r := &AIProductReconciler{Client: reader, APIReader: c, Prometheus: querier, Clock: clock.RealClock{}}
+	r.fleet = prom.NewFleet(querier, r.Clock.Now)
+	req := ctrl.Request{NamespacedName: client.ObjectKeyFromObject(p)}
+
+	before := &v1.AIProduct{}
+	if err := c.Get(ctx, req.NamespacedName, before); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Reconcile(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	after := &v1.AIProduct{}
+	if err := c.Get(ctx, req.NamespacedName, after); err != nil {
+		t.Fatal(err)
+	}
+	if after.ResourceVersion == before.ResourceVersion || after.Status.Phase != v1.PhaseStrategy {
+		t.Fatalf("the first reconcile wrote no status (phase %q)", after.Status.Phase)
+	}
+
+	// Woken again while the cache still holds the copy from before that
+	// write: it waits rather than deciding again from it.
+	reader.stale = before
+	res, err := r.Reconcile(ctx, req)
+	if err != nil || res.RequeueAfter != cacheLag {
+		t.Fatalf("got %+v, %v; want a wait of %v", res, err, cacheLag)
+	}
+	again := &v1.AIProduct{}
+	if err := c.Get(ctx, req.NamespacedName, again); err != nil {
+		t.Fatal(err)
+	}
+	if again.ResourceVersion != after.ResourceVersion {
+		t.Fatal("wrote status from a copy older than its own last write")
+	}
+
+	// Once the cache holds the write, it reconciles as usual.
+	reader.stale = nil
+	if res, err := r.Reconcile(ctx, req); err != nil || res.RequeueAfter == cacheLag {
+		t.Fatalf("with the cache caught up: %+v, %v", res, err)
+	}
+	if _, waiting := r.written.Load(req.NamespacedName); waiting {
+		t.Fatal("still waiting for a cache that caught up")
+	}
+}
