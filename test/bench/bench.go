@@ -186,6 +186,12 @@ func runOnce(ctx context.Context, o options, n int) (*result, error) {
 		return nil, err
 	}
 	res.limitAPICPU = api.cpu() - cpu0
+	cleared := time.Now()
+	deleted, err := clearLimit(ctx, h.direct, fleetNS, o.seedWorkers)
+	if err != nil {
+		return nil, fmt.Errorf("deleting the limit's objects: %w", err)
+	}
+	log.Printf("N=%d: deleted the limit's %d Deployments and Services in %s", n, deleted, time.Since(cleared).Round(time.Millisecond))
 	res.limitCounts, _, _ = lpx.snapshot()
 
 	log.Printf("N=%d: limit %s; starting the operator", n, res.limit.Round(time.Millisecond))

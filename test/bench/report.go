@@ -83,7 +83,8 @@ func renderOne(r *result) string {
 	w("| operator writes per product in steady state (%s window) | %.3f | 0 | %s |\n", secs(r.steadyWindow),
 		float64(steadyWrites)/n, met(steadyWrites == 0))
 	w("| operator requests per product in steady state (all verbs) | %.3f | | |\n", float64(steadyAll)/n)
-	w("| Prometheus queries per product per interval (%s) | %.2f | | |\n", r.interval, float64(r.promQueries)/n/intervals)
+	w("| Prometheus queries per product per interval (%s) | %.4f (%d queries in the window) | | |\n",
+		r.interval, float64(r.promQueries)/n/intervals, r.promQueries)
 	w("| Prometheus connections opened: to settle / in the steady-state window | %d / %d | | |\n", r.promConns, r.promConnsSteady)
 	rssTarget, rssMet := "", ""
 	if r.n >= targetRSSFleet {
