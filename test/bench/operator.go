@@ -139,17 +139,22 @@ func (o *operator) stop() {
 // saveHeap writes a heap profile of the operator, taken after a garbage
 // collection so that it shows what is live, for `go tool pprof`.
 func (o *operator) saveHeap(ctx context.Context, path string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, o.pprofURL+"heap?gc=1", nil)
+	return download(ctx, http.DefaultClient, o.pprofURL+"heap?gc=1", path)
+}
+
+// download saves what url answers to path.
+func download(ctx context.Context, c *http.Client, url, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("heap profile: %s", resp.Status)
+		return fmt.Errorf("%s: %s", url, resp.Status)
 	}
 	f, err := os.Create(path)
 	if err != nil {
