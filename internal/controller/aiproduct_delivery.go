@@ -108,7 +108,7 @@ func (r *AIProductReconciler) reconcileDelivery(ctx context.Context, n notifier,
 	// fleet applied at once, whose version writes share one client rate
 	// limit (docs/benchmarks.md).
 	for i := range versions.Items {
-		if mv := &versions.Items[i]; !judged(mv) {
+		if mv := &versions.Items[i]; !rollout.Judged(mv) {
 			judge(ctx, notifier{}, mv, p, productionMetricsOf(byName, p, mv), now)
 		}
 	}

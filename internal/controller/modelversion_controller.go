@@ -24,7 +24,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -177,12 +176,6 @@ func judge(ctx context.Context, n notifier, mv *lifecyclev1alpha1.ModelVersion, 
 		// followed it would cost a second write each time it moves.
 		Message: fmt.Sprintf("evaluated against the policy of product %s, eligible: %t", product.Name, verdict.Eligible)})
 	mv.Status.ObservedGeneration = mv.Generation
-}
-
-// judged says whether mv carries a verdict for its current spec.
-func judged(mv *lifecyclev1alpha1.ModelVersion) bool {
-	c := meta.FindStatusCondition(mv.Status.Conditions, ConditionEligible)
-	return c != nil && c.ObservedGeneration == mv.Generation
 }
 
 // productionMetrics returns the evaluation metrics of the product's

@@ -87,7 +87,7 @@ type job struct {
 	event *eventsv1.Event
 	// series, when set, is the repeat count of the Event named by event.
 	series int32
-	seen   time.Time
+	at     time.Time
 }
 
 // Recorder implements client-go's events.EventRecorder.
@@ -171,7 +171,7 @@ func (r *Recorder) Eventf(regarding runtime.Object, related runtime.Object, even
 	if rel != nil {
 		k.related = *rel
 	}
-	j := job{seen: now}
+	j := job{at: now}
 
 	r.mu.Lock()
 	if s, ok := r.recent[k]; ok && now.Sub(s.at) < seriesWindow {
@@ -239,7 +239,7 @@ func (r *Recorder) send(ctx context.Context, j job) {
 		}
 		if j.series > 0 {
 			patch := fmt.Appendf(nil, `{"series":{"count":%d,"lastObservedTime":%q}}`, j.series,
-				j.seen.UTC().Format(metav1.RFC3339Micro))
+				j.at.UTC().Format(metav1.RFC3339Micro))
 			err = r.sink.Patch(ctx, j.event.Namespace, j.event.Name, patch)
 		} else {
 			err = r.sink.Create(ctx, j.event)

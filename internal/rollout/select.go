@@ -30,6 +30,16 @@ import (
 // eligibility has not been decided for its current generation yet.
 const ReasonNotEvaluated = "VersionNotEvaluated"
 
+// conditionEligible is the condition that carries a version's verdict.
+const conditionEligible = "Eligible"
+
+// Judged says whether mv carries a verdict (its Eligible condition) for its
+// current spec.
+func Judged(mv *v1.ModelVersion) bool {
+	c := meta.FindStatusCondition(mv.Status.Conditions, conditionEligible)
+	return c != nil && c.ObservedGeneration == mv.Generation
+}
+
 // Choice is the version a product should serve, or why there is none.
 type Choice struct {
 	// Version is the chosen ModelVersion; nil when none can be chosen.
@@ -72,13 +82,13 @@ func Choose(sel v1.ModelVersionSelection, versions []v1.ModelVersion, production
 			continue
 		}
 		if mv.Name != production && !mv.Status.Eligible {
-			c := meta.FindStatusCondition(mv.Status.Conditions, "Eligible")
-			if c == nil || c.ObservedGeneration != mv.Generation {
+			if !Judged(mv) {
 				// A wait, not a refusal: the verdict comes without anyone
 				// acting, so it is told apart from VersionNotEligible.
 				return Choice{Version: mv, Reason: ReasonNotEvaluated,
 					Message: fmt.Sprintf("waiting for ModelVersion %s to be evaluated", mv.Name)}
 			}
+			c := meta.FindStatusCondition(mv.Status.Conditions, conditionEligible)
 			return Choice{Version: mv, Reason: "VersionNotEligible",
 				Message: fmt.Sprintf("ModelVersion %s is not Eligible: %s", mv.Name, c.Message)}
 		}
