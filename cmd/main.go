@@ -46,6 +46,7 @@ import (
 	internalcontroller "github.com/aipm-io/aipm-operator/internal/controller"
 	"github.com/aipm-io/aipm-operator/internal/eventrecorder"
 	"github.com/aipm-io/aipm-operator/internal/memlimit"
+	"github.com/aipm-io/aipm-operator/internal/metrics"
 	"github.com/aipm-io/aipm-operator/internal/prom"
 	"github.com/aipm-io/aipm-operator/internal/retrain"
 	// +kubebuilder:scaffold:imports
@@ -139,6 +140,7 @@ func main() {
 		BindAddress:   metricsAddr,
 		SecureServing: secureMetrics,
 		TLSOpts:       tlsOpts,
+		ExtraHandlers: metrics.ExtraHandlers(),
 	}
 	if secureMetrics {
 		// Only callers allowed to GET /metrics by RBAC may scrape.

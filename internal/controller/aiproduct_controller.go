@@ -126,8 +126,15 @@ func (r *AIProductReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		// stale cache, or raced by another writer, is refused with a
 		// Conflict and decided again from the newer object, after the
 		// rate limiter's backoff, instead of overwriting what it never saw.
-		before.ResourceVersion = product.ResourceVersion
-		err := r.Status().Patch(ctx, product, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+		patch, err := statusPatch(&before.Status, &product.Status, product.ResourceVersion)
+		if err == nil {
+			err = r.Status().Patch(ctx, product, patch)
+		}
+		if err != nil && !apierrors.IsNotFound(err) {
+			// The error requeues with backoff; a wait set beside it would
+			// be ignored, and controller-runtime warns of both.
+			result = ctrl.Result{}
+		}
 		switch {
 		case err == nil:
 			r.written.Store(req.NamespacedName, read)
@@ -180,8 +187,11 @@ func fromClock(wait, truncated time.Duration) time.Duration {
 // recordMetrics sets the product's gauges from the status just computed and
 // from the stages of its versions, read from the cache.
 func (r *AIProductReconciler) recordMetrics(ctx context.Context, p *lifecyclev1alpha1.AIProduct) {
+	// Read only, so the cache's own copies, not a deep copy of each version
+	// on every reconcile to count their stages.
 	var versions lifecyclev1alpha1.ModelVersionList
-	if err := r.List(ctx, &versions, client.InNamespace(p.Namespace), client.MatchingFields{productIndex: p.Name}); err != nil {
+	if err := r.List(ctx, &versions, client.InNamespace(p.Namespace), client.MatchingFields{productIndex: p.Name},
+		client.UnsafeDisableDeepCopy); err != nil {
 		return
 	}
 	counts := map[lifecyclev1alpha1.Stage]int{}

@@ -541,13 +541,15 @@ func (r *AIProductReconciler) setStage(ctx context.Context, mv *v1.ModelVersion,
 	if err := r.Get(ctx, client.ObjectKeyFromObject(mv), before); err != nil {
 		return fmt.Errorf("setting stage of %s: %w", mv.Name, err)
 	}
-	before.ResourceVersion = mv.ResourceVersion
 	changed := mv.Status.Stage != stage
 	mv.Status.Stage, mv.Status.StageReason = stage, reason
 	if changed {
 		mv.Status.StageTransitionTime = &now
 	}
-	err := r.Status().Patch(ctx, mv, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+	patch, err := statusPatch(&before.Status, &mv.Status, mv.ResourceVersion)
+	if err == nil {
+		err = r.Status().Patch(ctx, mv, patch)
+	}
 	if apierrors.IsConflict(err) {
 		// Mostly the cache has not yet seen this operator's own write of a
 		// moment ago (a reconcile retried after its status write was

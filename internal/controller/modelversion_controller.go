@@ -99,7 +99,11 @@ func (r *ModelVersionReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		if equality.Semantic.DeepEqual(before.Status, mv.Status) {
 			return
 		}
-		if err := r.Status().Patch(ctx, mv, client.MergeFrom(before)); err != nil {
+		patch, err := statusPatch(&before.Status, &mv.Status, "")
+		if err == nil {
+			err = r.Status().Patch(ctx, mv, patch)
+		}
+		if err != nil {
 			retErr = errors.Join(retErr, fmt.Errorf("patching status: %w", err))
 		}
 	}()

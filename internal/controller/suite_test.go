@@ -46,6 +46,7 @@ import (
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/eventrecorder"
+	"github.com/aipm-io/aipm-operator/internal/metrics"
 	"github.com/aipm-io/aipm-operator/internal/prom"
 	"github.com/aipm-io/aipm-operator/internal/prom/promtest"
 	// +kubebuilder:scaffold:imports
@@ -147,7 +148,7 @@ func startManagerOpts(querier prom.Querier, wrap func(http.RoundTripper) http.Ro
 	mgr, err := ctrl.NewManager(mgrCfg, ctrl.Options{
 		Scheme: scheme,
 		Metrics: metricsserver.Options{BindAddress: metricsAddr, SecureServing: true,
-			FilterProvider: filters.WithAuthenticationAndAuthorization},
+			FilterProvider: filters.WithAuthenticationAndAuthorization, ExtraHandlers: metrics.ExtraHandlers()},
 		Cache: CacheOptions(),
 		// Each restart registers the controllers anew under the same names.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},

@@ -18,7 +18,11 @@ package dashboards
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -29,6 +33,7 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -255,9 +260,22 @@ func exported(t *testing.T) map[string]dto.MetricType {
 	metrics.ExperimentFinished(ns, name, v1.ExperimentSucceeded)
 	t.Cleanup(func() { metrics.DeleteProduct(ns, name) })
 
-	families, err := ctrlmetrics.Registry.Gather()
-	if err != nil {
-		t.Fatal(err)
+	// Scraped as Prometheus scrapes the operator: the registry's metrics
+	// and the state gauges written beside them.
+	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+	req.Header.Set("Accept", `application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited`)
+	rec := httptest.NewRecorder()
+	metrics.Handler(ctrlmetrics.Registry).ServeHTTP(rec, req)
+	var families []*dto.MetricFamily
+	dec := expfmt.NewDecoder(rec.Body, expfmt.ResponseFormat(rec.Header()))
+	for {
+		f := &dto.MetricFamily{}
+		if err := dec.Decode(f); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		families = append(families, f)
 	}
 	out := map[string]dto.MetricType{}
 	for _, f := range families {

@@ -29,12 +29,17 @@ import (
 	"strings"
 )
 
-// Share is the part of the container's limit given to the Go runtime; the
-// rest covers what the runtime does not count (thread stacks, the binary's
-// mapped pages) and the time a collection takes to catch up.
-const Share = 0.9
+// Reserve is what the soft limit keeps back from the container's limit, for
+// what the container is charged but the Go runtime does not count: the
+// binary's code and read-only data, of which about 45 MiB are resident once
+// the operator has run its paths, thread stacks, and the page cache of what
+// it writes. With a tenth kept back instead, a 256Mi container reached its
+// limit and was OOM-killed with the runtime still under its own
+// (docs/benchmarks.md). A limit above 640 MiB has a tenth of it kept back,
+// which is more.
+const Reserve = 64 << 20
 
-// Files where the container's memory limit is read, in order: cgroup v2
+// Files where// Files where the container's memory limit is read, in order: cgroup v2
 // and cgroup v1, each as a container sees its own cgroup at the root of
 // its cgroup namespace.
 var files = []string{"sys/fs/cgroup/memory.max", "sys/fs/cgroup/memory/memory.limit_in_bytes"}
@@ -71,7 +76,11 @@ func Container(fsys fs.FS) (int64, error) {
 }
 
 // Soft returns the soft limit for the Go runtime given the container's
-// limit, or 0 for none.
+// limit, or 0 for none: the limit less the larger of Reserve and a tenth
+// of it, and never less than half of it.
 func Soft(container int64) int64 {
-	return int64(float64(container) * Share)
+	if container <= 0 {
+		return 0
+	}
+	return max(container-max(Reserve, container/10), container/2)
 }

@@ -52,10 +52,22 @@ func TestContainer(t *testing.T) {
 }
 
 func TestSoftLeavesHeadroom(t *testing.T) {
-	if got := Soft(1000 << 20); got != 900<<20 {
-		t.Fatalf("Soft(1000 MiB) = %d, want 900 MiB", got)
+	const mi = 1 << 20
+	tests := []struct {
+		name            string
+		container, want int64
+	}{
+		{"no limit", 0, 0},
+		{"256Mi keeps back the reserve", 256 * mi, 192 * mi},
+		{"512Mi keeps back the reserve", 512 * mi, 448 * mi},
+		{"1000Mi keeps back a tenth", 1000 * mi, 900 * mi},
+		{"100Mi keeps at least half", 100 * mi, 50 * mi},
 	}
-	if got := Soft(0); got != 0 {
-		t.Fatalf("Soft(0) = %d, want 0 (no limit)", got)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Soft(tt.container); got != tt.want {
+				t.Fatalf("Soft(%d MiB) = %d MiB, want %d MiB", tt.container/mi, got/mi, tt.want/mi)
+			}
+		})
 	}
 }

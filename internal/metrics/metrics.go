@@ -14,11 +14,12 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package metrics is the operator's own Prometheus metrics, registered on
-// controller-runtime's registry so that they are served beside its
-// reconcile, workqueue and client metrics. The state gauges are recorded in
-// one place, from a product's status after each reconcile; a product's
-// series are deleted with the product.
+// Package metrics is the operator's own Prometheus metrics. Its counters
+// are registered on controller-runtime's registry and served beside its
+// reconcile, workqueue and client metrics. The products' state gauges are
+// recorded in one place, from a product's status after each reconcile, are
+// deleted with the product, and are written straight to a scrape by Handler,
+// which serves /metrics in place of controller-runtime's handler.
 package metrics
 
 import (
@@ -27,6 +28,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
@@ -39,7 +41,7 @@ const ns = "aipm"
 // 5,000 products their 25 series each took about 100 MB of the operator's
 // heap (docs/benchmarks.md). Instead each product's values are kept as a
 // short list of samples, replaced whole on each record, and turned into
-// metrics only when Prometheus scrapes.
+// metrics only when Prometheus scrapes, one family at a time (Handler).
 var (
 	productPhase    = gauge("product_phase", "1 for the phase the product is in; the other phases have no series.", "phase")
 	productReady    = gauge("product_ready", "1 when the product's Ready condition is True.")
@@ -58,15 +60,22 @@ var (
 	modelVersions   = gauge("model_versions", "Number of the product's ModelVersions in each stage; a stage with none has no series.", "stage")
 	experimentPhase = gauge("experiment_phase", "1 for the phase of a discovery experiment; the other phases have no series.", "experiment", "phase")
 
-	states = &stateCollector{byProduct: map[key][]sample{}, descs: []*prometheus.Desc{productPhase, productReady, gatePassed,
+	productionAge = gauge("production_model_age_seconds", "Seconds since the production ModelVersion was promoted.", "version")
+
+	states = &stateCollector{byProduct: map[key][]sample{}, families: []*family{productPhase, productReady, gatePassed,
 		objectiveValue, objectiveTarget, objectiveMet, productionInfo, rolloutStep, rolloutWeight, rolloutPhase,
 		analysisValue, driftValue, driftThreshold, driftSustained, modelVersions, experimentPhase}}
 )
 
-// gauge describes a state gauge of a product: labelled by namespace and
-// product, then by extra.
-func gauge(name, help string, extra ...string) *prometheus.Desc {
-	return prometheus.NewDesc(ns+"_"+name, help, append([]string{"namespace", "product"}, extra...), nil)
+// family is a state gauge of products: its name and help, and the names of
+// its labels, which are namespace and product and then extra.
+type family struct {
+	name, help string
+	labels     []string
+}
+
+func gauge(name, help string, extra ...string) *family {
+	return &family{name: ns + "_" + name, help: help, labels: append([]string{"namespace", "product"}, extra...)}
 }
 
 var (
@@ -86,13 +95,11 @@ var (
 	StatusConflicts = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "status_conflicts_total",
 		Help: "AIProduct status writes refused as conflicts and decided again from the newer object."})
 
-	age = &ageCollector{since: map[key]ageEntry{},
-		desc: prometheus.NewDesc(ns+"_production_model_age_seconds", "Seconds since the production ModelVersion was promoted.",
-			[]string{"namespace", "product", "version"}, nil)}
+	age = &ageCollector{since: map[key]ageEntry{}}
 )
 
 func init() {
-	metrics.Registry.MustRegister(states, retrainingRuns, retrainingDuration, rollouts, experiments, StatusConflicts, age)
+	metrics.Registry.MustRegister(retrainingRuns, retrainingDuration, rollouts, experiments, StatusConflicts)
 }
 
 // RecordProduct sets every state gauge of a product from its status and the
@@ -181,18 +188,17 @@ func RecordProduct(p *v1.AIProduct, stageCounts map[v1.Stage]int, promotedAt tim
 // sample is one series of a state gauge of a product: the gauge, its label
 // values after namespace and product (at most two) and its value.
 type sample struct {
-	desc *prometheus.Desc
-	n    uint8
-	a, b string
-	v    float64
+	family *family
+	a, b   string
+	v      float64
 }
 
 type recorder struct {
 	samples []sample
 }
 
-func (r *recorder) set(desc *prometheus.Desc, v float64, extra ...string) {
-	s := sample{desc: desc, n: uint8(len(extra)), v: v}
+func (r *recorder) set(f *family, v float64, extra ...string) {
+	s := sample{family: f, v: v}
 	if len(extra) > 0 {
 		s.a = extra[0]
 	}
@@ -202,11 +208,11 @@ func (r *recorder) set(desc *prometheus.Desc, v float64, extra ...string) {
 	r.samples = append(r.samples, s)
 }
 
-// stateCollector serves the state gauges from each product's last record.
+// stateCollector holds each product's last record of the state gauges.
 type stateCollector struct {
 	mu        sync.RWMutex
 	byProduct map[key][]sample
-	descs     []*prometheus.Desc
+	families  []*family
 }
 
 func (c *stateCollector) set(k key, samples []sample) {
@@ -221,21 +227,84 @@ func (c *stateCollector) delete(k key) {
 	delete(c.byProduct, k)
 }
 
-func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range c.descs {
-		ch <- d
-	}
-}
-
-func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+// metricFamily builds the series of one state gauge across all products,
+// or nil when it has none.
+func (c *stateCollector) metricFamily(f *family) *dto.MetricFamily {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	for k, samples := range c.byProduct {
+	n := 0
+	for _, samples := range c.byProduct {
 		for _, s := range samples {
-			labels := [4]string{k.namespace, k.product, s.a, s.b}
-			ch <- prometheus.MustNewConstMetric(s.desc, prometheus.GaugeValue, s.v, labels[:2+s.n]...)
+			if s.family == f {
+				n++
+			}
 		}
 	}
+	b := newFamilyBuilder(f, n)
+	for k, samples := range c.byProduct {
+		for _, s := range samples {
+			if s.family == f {
+				b.add(s.v, k.namespace, k.product, s.a, s.b)
+			}
+		}
+	}
+	return b.done()
+}
+
+// familyBuilder builds the metric message of a gauge family of n series
+// in a few allocations, not several per series: its messages, label pairs
+// and values are each one slice, and the label names are shared.
+type familyBuilder struct {
+	mf      *dto.MetricFamily
+	names   []*string
+	metrics []dto.Metric
+	gauges  []dto.Gauge
+	values  []float64
+	pairs   []dto.LabelPair
+	ptrs    []*dto.LabelPair
+	strs    []string
+}
+
+func newFamilyBuilder(f *family, n int) *familyBuilder {
+	k := len(f.labels)
+	b := &familyBuilder{
+		mf:      &dto.MetricFamily{Name: &f.name, Help: &f.help, Type: dto.MetricType_GAUGE.Enum(), Metric: make([]*dto.Metric, 0, n)},
+		metrics: make([]dto.Metric, 0, n), gauges: make([]dto.Gauge, 0, n), values: make([]float64, 0, n),
+		pairs: make([]dto.LabelPair, 0, n*k), ptrs: make([]*dto.LabelPair, 0, n*k), strs: make([]string, 0, n*k),
+	}
+	for i := range f.labels {
+		b.names = append(b.names, &f.labels[i])
+	}
+	return b
+}
+
+// add appends a series; values beyond the family's labels are ignored.
+// Past n series the slices grow, and what was added before keeps pointing
+// into the old ones, which stay valid.
+func (b *familyBuilder) add(v float64, values ...string) {
+	b.values = append(b.values, v)
+	b.gauges = append(b.gauges, dto.Gauge{})
+	g := &b.gauges[len(b.gauges)-1]
+	g.Value = &b.values[len(b.values)-1]
+	first := len(b.ptrs)
+	for i, name := range b.names {
+		b.strs = append(b.strs, values[i])
+		b.pairs = append(b.pairs, dto.LabelPair{})
+		lp := &b.pairs[len(b.pairs)-1]
+		lp.Name, lp.Value = name, &b.strs[len(b.strs)-1]
+		b.ptrs = append(b.ptrs, lp)
+	}
+	b.metrics = append(b.metrics, dto.Metric{})
+	m := &b.metrics[len(b.metrics)-1]
+	m.Gauge, m.Label = g, b.ptrs[first:len(b.ptrs):len(b.ptrs)]
+	b.mf.Metric = append(b.mf.Metric, m)
+}
+
+func (b *familyBuilder) done() *dto.MetricFamily {
+	if len(b.mf.Metric) == 0 {
+		return nil
+	}
+	return b.mf
 }
 
 // RetrainingFinished counts a finished run and its duration.
@@ -288,7 +357,6 @@ type ageEntry struct {
 type ageCollector struct {
 	mu    sync.Mutex
 	since map[key]ageEntry
-	desc  *prometheus.Desc
 }
 
 func (a *ageCollector) set(k key, version string, since time.Time) {
@@ -306,14 +374,14 @@ func (a *ageCollector) delete(k key) {
 	delete(a.since, k)
 }
 
-func (a *ageCollector) Describe(ch chan<- *prometheus.Desc) { ch <- a.desc }
-
-func (a *ageCollector) Collect(ch chan<- prometheus.Metric) {
+func (a *ageCollector) metricFamily(now time.Time) *dto.MetricFamily {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	b := newFamilyBuilder(productionAge, len(a.since))
 	for k, e := range a.since {
-		ch <- prometheus.MustNewConstMetric(a.desc, prometheus.GaugeValue, time.Since(e.since).Seconds(), k.namespace, k.product, e.version)
+		b.add(now.Sub(e.since).Seconds(), k.namespace, k.product, e.version)
 	}
+	return b.done()
 }
 
 // Names lists every metric the operator exports, for tests and docs.

@@ -17,12 +17,20 @@ limitations under the License.
 package metrics
 
 import (
+	"compress/gzip"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
@@ -41,22 +49,19 @@ func product(name, production string, objectives ...string) *v1.AIProduct {
 
 // series counts a product's series of one gauge, or with values, those
 // that also carry each value in some label.
-func series(t *testing.T, desc *prometheus.Desc, name string, values ...string) int {
+func series(t *testing.T, f *family, name string, values ...string) int {
 	t.Helper()
+	mf := states.metricFamily(f)
+	if f == productionAge {
+		mf = age.metricFamily(time.Now())
+	}
+	if mf == nil {
+		return 0
+	}
 	n := 0
-	ch := make(chan prometheus.Metric, 1000)
-	states.Collect(ch)
-	close(ch)
-	for m := range ch {
-		if m.Desc() != desc {
-			continue
-		}
-		d := &dto.Metric{}
-		if err := m.Write(d); err != nil {
-			t.Fatal(err)
-		}
+	for _, m := range mf.Metric {
 		labels := map[string]string{}
-		for _, l := range d.Label {
+		for _, l := range m.Label {
 			labels[l.GetName()] = l.GetValue()
 		}
 		ok := labels["product"] == name
@@ -86,7 +91,7 @@ func TestRecordProductKeepsExactlyTheStatusSeries(t *testing.T) {
 
 	// An objective removed and a new production version: their old series go.
 	RecordProduct(product("p", "v2", "ctr"), map[v1.Stage]int{v1.StageProduction: 1}, time.Now())
-	for vec, want := range map[*prometheus.Desc]int{objectiveMet: 1, objectiveValue: 1, objectiveTarget: 1,
+	for vec, want := range map[*family]int{objectiveMet: 1, objectiveValue: 1, objectiveTarget: 1,
 		productionInfo: 1, productPhase: 1, driftValue: 1, modelVersions: 1} {
 		if got := series(t, vec, "p"); got != want {
 			t.Errorf("%d series of a gauge after the second record, want %d", got, want)
@@ -102,7 +107,7 @@ func TestRecordProductKeepsExactlyTheStatusSeries(t *testing.T) {
 	retired.Status.Phase = v1.PhaseRetired
 	RecordProduct(retired, map[v1.Stage]int{v1.StageArchived: 1, v1.StageRejected: 2, v1.StageProduction: 0}, time.Now())
 	for _, c := range []struct {
-		vec   *prometheus.Desc
+		vec   *family
 		state string
 		want  int
 	}{
@@ -115,7 +120,7 @@ func TestRecordProductKeepsExactlyTheStatusSeries(t *testing.T) {
 	}
 
 	DeleteProduct("ns", "p")
-	for _, vec := range []*prometheus.Desc{objectiveMet, productionInfo, productPhase, driftValue, modelVersions} {
+	for _, vec := range []*family{objectiveMet, productionInfo, productPhase, driftValue, modelVersions} {
 		if got := series(t, vec, "p"); got != 0 {
 			t.Errorf("%d series left after DeleteProduct", got)
 		}
@@ -126,53 +131,141 @@ func TestRecordProductKeepsExactlyTheStatusSeries(t *testing.T) {
 	}
 }
 
-// The collector's output must pass the registry's own checks: no duplicate
-// series, one label set per metric name, help and type as described.
-func TestStateSeriesGatherCleanly(t *testing.T) {
+// scrapeHandler serves one scrape of Handler over gatherer with the given
+// Accept and Accept-Encoding, and returns its families by name.
+func scrapeHandler(t *testing.T, gatherer prometheus.Gatherer, accept, encoding string) map[string]*dto.MetricFamily {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+	req.Header.Set("Accept", accept)
+	req.Header.Set("Accept-Encoding", encoding)
+	rec := httptest.NewRecorder()
+	Handler(gatherer).ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("scrape: %d %s", rec.Code, rec.Body)
+	}
+	var body io.Reader = rec.Body
+	if rec.Header().Get("Content-Encoding") == "gzip" {
+		gz, err := gzip.NewReader(rec.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body = gz
+	}
+	format := expfmt.ResponseFormat(rec.Header())
+	if format.FormatType() == expfmt.TypeTextPlain {
+		// The text parser refuses a family written twice, or a series
+		// written under another family's TYPE line.
+		parser := expfmt.NewTextParser(model.LegacyValidation)
+		fams, err := parser.TextToMetricFamilies(body)
+		if err != nil {
+			t.Fatalf("the scrape does not parse: %v", err)
+		}
+		return fams
+	}
+	fams := map[string]*dto.MetricFamily{}
+	dec := expfmt.NewDecoder(body, format)
+	for {
+		mf := &dto.MetricFamily{}
+		if err := dec.Decode(mf); errors.Is(err, io.EOF) {
+			return fams
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if _, dup := fams[mf.GetName()]; dup {
+			t.Fatalf("family %s written twice", mf.GetName())
+		}
+		fams[mf.GetName()] = mf
+	}
+}
+
+// A scrape has what the registry gathers and every state gauge, each family
+// once, in the text format Prometheus asks for by default, gzip-encoded as
+// it asks, and in the protobuf format that carries native histograms.
+func TestHandlerServesRegistryAndStateGauges(t *testing.T) {
 	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(states)
+	reconciles := prometheus.NewCounter(prometheus.CounterOpts{Name: "controller_runtime_reconcile_total", Help: "Reconciles."})
+	reg.MustRegister(reconciles)
+	reconciles.Add(3)
+
 	p := product("gathered", "v1", "ctr", "latency")
 	p.Status.Rollout = &v1.RolloutStatus{Phase: v1.RolloutPaused, Step: 1, Weight: 20}
 	p.Status.Experiments = []v1.ExperimentStatus{{Name: "shadow", Phase: v1.ExperimentRunning}}
-	RecordProduct(p, map[v1.Stage]int{v1.StageProduction: 1, v1.StageCandidate: 2}, time.Now())
+	RecordProduct(p, map[v1.Stage]int{v1.StageProduction: 1, v1.StageCandidate: 2}, time.Now().Add(-time.Minute))
 	defer DeleteProduct("ns", "gathered")
-	fams, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]int{}
-	for _, f := range fams {
-		for _, m := range f.Metric {
-			for _, l := range m.Label {
-				if l.GetName() == "product" && l.GetValue() == "gathered" {
-					got[f.GetName()]++
+
+	for _, c := range []struct{ name, accept, encoding string }{
+		{"text", "text/plain;version=0.0.4", ""},
+		{"text, gzip", "text/plain;version=0.0.4", "gzip"},
+		{"protobuf", `application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited`, "gzip"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			fams := scrapeHandler(t, reg, c.accept, c.encoding)
+			if got := fams["controller_runtime_reconcile_total"].GetMetric()[0].GetCounter().GetValue(); got != 3 {
+				t.Errorf("the registry's counter = %v, want 3", got)
+			}
+			got := map[string]int{}
+			for name, f := range fams {
+				if f.GetType() != dto.MetricType_GAUGE && strings.HasPrefix(name, "aipm_") {
+					t.Errorf("%s is a %s, want a gauge", name, f.GetType())
+				}
+				for _, m := range f.Metric {
+					for _, l := range m.Label {
+						if l.GetName() == "product" && l.GetValue() == "gathered" {
+							got[name]++
+						}
+					}
 				}
 			}
-		}
+			for name, want := range map[string]int{"aipm_product_phase": 1, "aipm_rollout_phase": 1, "aipm_rollout_step": 1,
+				"aipm_objective_met": 2, "aipm_model_versions": 2, "aipm_experiment_phase": 1, "aipm_drift_threshold": 1,
+				"aipm_production_model_age_seconds": 1} {
+				if got[name] != want {
+					t.Errorf("%s: %d series, want %d", name, got[name], want)
+				}
+			}
+			age := fams["aipm_production_model_age_seconds"].GetMetric()[0].GetGauge().GetValue()
+			if age < 60 || age > 3600 {
+				t.Errorf("production model age = %vs, want about a minute", age)
+			}
+		})
 	}
-	for name, want := range map[string]int{"aipm_product_phase": 1, "aipm_rollout_phase": 1, "aipm_rollout_step": 1,
-		"aipm_objective_met": 2, "aipm_model_versions": 2, "aipm_experiment_phase": 1, "aipm_drift_threshold": 1} {
-		if got[name] != want {
-			t.Errorf("%s: %d series, want %d", name, got[name], want)
+}
+
+// fleet records 5,000 products with the benchmark fleet's series (two
+// objectives, three drift checks) and returns a func that deletes them.
+func fleet() func() {
+	for i := range 5000 {
+		p := product(fmt.Sprintf("fleet-%d", i), "v1", "ctr", "latency")
+		p.Status.Drift = append(p.Status.Drift,
+			v1.DriftStatus{Name: "ks", Threshold: "0.01", Value: "0.4", Result: v1.ResultMet},
+			v1.DriftStatus{Name: "wasserstein", Threshold: "0.3", Value: "0.1", Result: v1.ResultMet})
+		RecordProduct(p, map[v1.Stage]int{v1.StageProduction: 1, v1.StageCandidate: 2}, time.Now())
+	}
+	return func() {
+		for i := range 5000 {
+			DeleteProduct("ns", fmt.Sprintf("fleet-%d", i))
 		}
 	}
 }
 
-// BenchmarkCollectFleet measures a scrape of the state gauges of 5,000
-// products, the cost paid per scrape for holding them as samples.
-func BenchmarkCollectFleet(b *testing.B) {
-	for i := range 5000 {
-		p := product(fmt.Sprintf("fleet-%d", i), "v1", "ctr", "latency")
-		RecordProduct(p, map[v1.Stage]int{v1.StageProduction: 1, v1.StageCandidate: 2}, time.Now())
-		defer DeleteProduct("ns", p.Name)
-	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(states)
+// discard is a ResponseWriter that keeps nothing, so that a benchmark
+// measures the scrape and not a buffer of its answer.
+type discard struct{ h http.Header }
+
+func (d discard) Header() http.Header       { return d.h }
+func (discard) Write(b []byte) (int, error) { return len(b), nil }
+func (discard) WriteHeader(int)             {}
+
+// BenchmarkScrapeFleet measures a scrape of the state gauges of 5,000
+// products, in the text format, as Prometheus takes it.
+func BenchmarkScrapeFleet(b *testing.B) {
+	defer fleet()()
+	h := Handler(prometheus.NewRegistry())
+	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+	req.Header.Set("Accept", "text/plain;version=0.0.4")
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := reg.Gather(); err != nil {
-			b.Fatal(err)
-		}
+		h.ServeHTTP(discard{h: http.Header{}}, req)
 	}
 }
 

@@ -73,14 +73,54 @@ func (a *apiServer) cpu() time.Duration {
 	if a == nil {
 		return 0
 	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", a.pid))
-	if err != nil {
+	return processCPU(a.pid)
+}
+
+// findChild returns the pid of this process's child whose command is name
+// (envtest starts etcd and the API server as children), or 0.
+func findChild(name string) int {
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		cmdline, err := os.ReadFile(filepath.Join(d, "cmdline"))
+		if err != nil || filepath.Base(strings.Split(string(cmdline), "\x00")[0]) != name {
+			continue
+		}
+		pid, _ := strconv.Atoi(filepath.Base(d))
+		if parentOf(pid) == os.Getpid() {
+			return pid
+		}
+	}
+	return 0
+}
+
+func parentOf(pid int) int {
+	fields := statFields(pid)
+	if len(fields) < 2 {
 		return 0
 	}
-	// The command name, field 2, is parenthesised and may hold spaces;
+	ppid, _ := strconv.Atoi(fields[1])
+	return ppid
+}
+
+// statFields are the fields of /proc/pid/stat after the command name, the
+// first being the state (field 3).
+func statFields(pid int) []string {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil
+	}
+	// The command name, field 2, is parenthesised and may hold spaces.
+	return strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+2:]))
+}
+
+// processCPU is the CPU time a process has used so far, user and system,
+// or 0 for none or a process gone.
+func processCPU(pid int) time.Duration {
+	if pid <= 0 {
+		return 0
+	}
 	// utime and stime are fields 14 and 15.
-	rest := stat[bytes.LastIndexByte(stat, ')')+2:]
-	fields := strings.Fields(string(rest))
+	fields := statFields(pid)
 	if len(fields) < 13 {
 		return 0
 	}

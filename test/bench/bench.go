@@ -51,6 +51,7 @@ type options struct {
 	// taken for, starting a minute into the operator's convergence.
 	apiProfile      time.Duration
 	containerMemory string
+	containerCgroup bool
 }
 
 // latency is a controller's reconcile count and latency quantiles.
@@ -79,6 +80,13 @@ type result struct {
 	driftErr, pauseErr         string
 	rss, peakRSS               int64
 	rssAnon, rssFile           int64
+	// cgroupNow and cgroupPeak are the memory the kernel charged to the
+	// operator's cgroup at the end and at most, with -container-memory.
+	cgroupNow, cgroupPeak, cgroupLimit int64
+	// scrapeSeries and scrapeTime are the series in a scrape of the
+	// operator's /metrics at the end and how long the scrape took.
+	scrapeSeries int
+	scrapeTime   time.Duration
 	// heapIdle is heap memory the runtime holds but has neither in use nor
 	// returned to the kernel; stacks and runtimeMeta (span, GC and other
 	// runtime metadata) complete what the Go runtime holds.
@@ -87,6 +95,9 @@ type result struct {
 	// limit and from the operator's start to all Ready (the harness's
 	// stand-in Deployment controller included).
 	limitAPICPU, readyAPICPU      time.Duration
+	// readyCPU is the CPU time each process of the run used from the
+	// operator's start to all Ready: what the machine's cores went to.
+	readyCPU struct{ etcd, operator, harness time.Duration }
 	heapInuse, heapAlloc          float64
 	goroutines, goroutinesAtReady float64
 	limit                         time.Duration
@@ -204,6 +215,8 @@ func runOnce(ctx context.Context, o options, n int) (*result, error) {
 	log.Printf("N=%d: limit %s; starting the operator", n, res.limit.Round(time.Millisecond))
 	t0 := time.Now()
 	cpu0 = api.cpu()
+	etcdPID := findChild("etcd")
+	etcd0, harness0 := processCPU(etcdPID), processCPU(os.Getpid())
 	if o.apiProfile > 0 {
 		go func() {
 			select {
@@ -236,6 +249,8 @@ func runOnce(ctx context.Context, o options, n int) (*result, error) {
 	}
 	res.ready = h.ready.at.Sub(t0)
 	res.readyAPICPU = api.cpu() - cpu0
+	res.readyCPU.etcd, res.readyCPU.harness = processCPU(etcdPID)-etcd0, processCPU(os.Getpid())-harness0
+	res.readyCPU.operator = processCPU(op.cmd.Process.Pid)
 	// Profiles are for finding what holds memory; a failed one loses no figure.
 	if err := op.saveHeap(ctx, filepath.Join(o.logDir, fmt.Sprintf("heap-%d-ready.pprof", n))); err != nil {
 		log.Printf("N=%d: %v", n, err)
@@ -298,10 +313,13 @@ func runOnce(ctx context.Context, o options, n int) (*result, error) {
 	if err := op.saveHeap(ctx, filepath.Join(o.logDir, fmt.Sprintf("heap-%d-end.pprof", n))); err != nil {
 		log.Printf("N=%d: %v", n, err)
 	}
+	scrapeStart := time.Now()
 	end, err := op.scrape(ctx)
 	if err != nil {
 		return nil, err
 	}
+	res.scrapeTime = time.Since(scrapeStart)
+	res.scrapeSeries = end.series()
 	res.heapInuse, res.heapAlloc = end.gauge("go_memstats_heap_inuse_bytes"), end.gauge("go_memstats_heap_alloc_bytes")
 	res.goroutines = end.gauge("go_goroutines")
 	res.heapIdle = end.gauge("go_memstats_heap_idle_bytes") - end.gauge("go_memstats_heap_released_bytes")
@@ -313,6 +331,12 @@ func runOnce(ctx context.Context, o options, n int) (*result, error) {
 		return nil, err
 	}
 	res.rss, res.peakRSS, res.rssAnon, res.rssFile = mem.rss, mem.peak, mem.anon, mem.file
+	if op.cgroup != nil {
+		if res.cgroupNow, res.cgroupPeak, err = op.cgroup.usage(); err != nil {
+			return nil, err
+		}
+		res.cgroupLimit = o.operator.MemoryLimit
+	}
 	op.stop()
 	stopped = true
 
@@ -336,11 +360,11 @@ func waitReadyFleet(ctx context.Context, h *harness, px *proxy, op *operator, t0
 		case <-tick.C:
 			c, _, _ := px.snapshot()
 			all, writes := c.total()
-			log.Printf("  %s: %d/%d Ready; operator requests %d, writes %d", time.Since(t0).Round(time.Second),
-				h.ready.count(), h.ready.want, all, writes)
+			log.Printf("  %s: %d/%d Ready; operator requests %d, writes %d (%s)", time.Since(t0).Round(time.Second),
+				h.ready.count(), h.ready.want, all, writes, c.writeMix())
 		case err := <-op.exited:
 			op.exited <- err
-			return fmt.Errorf("the operator exited: %v (log: %s)", err, op.log.Name())
+			return fmt.Errorf("the operator exited: %v%s (log: %s)", err, op.oomNote(), op.log.Name())
 		case <-deadline:
 			return fmt.Errorf("only %d of %d products Ready after %s", h.ready.count(), h.ready.want, timeout)
 		case <-ctx.Done():

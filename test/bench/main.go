@@ -76,6 +76,9 @@ func main() {
 	flag.StringVar(&o.containerMemory, "container-memory", "",
 		"Run the operator as in a container with this memory limit (such as 256Mi): with GOMEMLIMIT set to the soft limit "+
 			"the operator sets itself from its cgroup's limit (internal/memlimit). Empty: no limit, the Go runtime's defaults.")
+	flag.BoolVar(&o.containerCgroup, "container-cgroup", true,
+		"With -container-memory, also run the operator in a memory cgroup of that limit (cgroup v2 or v1, which must be writable), "+
+			"so that the kernel OOM-kills it if it needs more, as in a pod; false sets GOMEMLIMIT only.")
 	flag.DurationVar(&o.interval, "interval", time.Minute, "Objective evaluation and drift monitoring interval of the fleet.")
 	flag.DurationVar(&o.window, "steady-window", time.Minute, "How long the steady state is watched; at least one interval.")
 	flag.DurationVar(&o.quiet, "quiet", 5*time.Second, "How long without an operator write counts as settled.")
@@ -108,6 +111,9 @@ func main() {
 			log.Fatalf("bad -container-memory %q", o.containerMemory)
 		}
 		o.operator.GoMemLimit = memlimit.Soft(q.Value())
+		if o.containerCgroup {
+			o.operator.MemoryLimit = q.Value()
+		}
 	}
 	if o.window < o.interval {
 		log.Fatalf("the steady-state window (%s) must cover one interval (%s)", o.window, o.interval)

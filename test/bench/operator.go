@@ -46,6 +46,10 @@ type operatorSettings struct {
 	Workers, VersionWorkers int
 	// GoMemLimit, when not 0, is the operator's GOMEMLIMIT in bytes.
 	GoMemLimit int64
+	// MemoryLimit, when not 0, is a container's memory limit in bytes: the
+	// operator runs in a memory cgroup of that limit, and is OOM-killed,
+	// as in a pod, if it needs more.
+	MemoryLimit int64
 }
 
 // operator is the real manager binary, built from ./cmd and run as its own
@@ -56,6 +60,10 @@ type operator struct {
 	pprofURL   string
 	exited     chan error
 	log        *os.File
+	// cgroup is the memory cgroup the operator runs in, nil without a
+	// container's limit.
+	cgroup   *memCgroup
+	settings operatorSettings
 }
 
 func buildOperator(ctx context.Context, dir string) (string, error) {
@@ -97,7 +105,7 @@ func startOperator(bin, dir, logDir string, n int, kubeconfig, promURL string, s
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin,
+	args := []string{
 		"--kubeconfig", kc,
 		"--prometheus-address", promURL,
 		"--leader-elect=false",
@@ -109,17 +117,31 @@ func startOperator(bin, dir, logDir string, n int, kubeconfig, promURL string, s
 		"--workers", strconv.Itoa(s.Workers),
 		"--version-workers", strconv.Itoa(s.VersionWorkers),
 		"--pprof-bind-address", pprofAddr,
-	)
+	}
+	var cg *memCgroup
+	cmd := exec.Command(bin, args...)
+	if s.MemoryLimit > 0 {
+		if cg, err = newMemCgroup(s.MemoryLimit); err != nil {
+			_ = logf.Close()
+			return nil, err
+		}
+		// The shell joins the cgroup and then becomes the operator, so that
+		// every page the operator touches is charged to the cgroup.
+		cmd = exec.Command("/bin/sh", append([]string{"-c", `echo $$ > "$0" && exec "$@"`, cg.procs(), bin}, args...)...)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if s.GoMemLimit > 0 {
 		cmd.Env = append(os.Environ(), "GOMEMLIMIT="+strconv.FormatInt(s.GoMemLimit, 10))
 	}
 	if err := cmd.Start(); err != nil {
 		_ = logf.Close()
+		if cg != nil {
+			cg.remove()
+		}
 		return nil, err
 	}
 	o := &operator{cmd: cmd, metricsURL: "http://" + metricsAddr + "/metrics",
-		pprofURL: "http://" + pprofAddr + "/debug/pprof/", exited: make(chan error, 1), log: logf}
+		pprofURL: "http://" + pprofAddr + "/debug/pprof/", exited: make(chan error, 1), log: logf, cgroup: cg, settings: s}
 	go func() { o.exited <- cmd.Wait() }()
 	return o, nil
 }
@@ -134,6 +156,22 @@ func (o *operator) stop() {
 		<-o.exited
 	}
 	_ = o.log.Close()
+	if o.cgroup != nil {
+		o.cgroup.remove()
+	}
+}
+
+// oomNote says, for an operator that exited, whether the kernel killed it
+// for going over its cgroup's limit.
+func (o *operator) oomNote() string {
+	if o.cgroup == nil {
+		return ""
+	}
+	n, err := o.cgroup.oomKills()
+	if err != nil || n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", OOM-killed by the kernel at its %d MiB cgroup limit", o.settings.MemoryLimit>>20)
 }
 
 // saveHeap writes a heap profile of the operator, taken after a garbage
@@ -252,6 +290,15 @@ func (o *operator) waitReady(ctx context.Context) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// series counts every series in the scrape.
+func (m metrics) series() int {
+	n := 0
+	for _, mf := range m {
+		n += len(mf.Metric)
+	}
+	return n
 }
 
 func (m metrics) gauge(name string) float64 {

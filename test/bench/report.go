@@ -43,10 +43,15 @@ func renderHeader(o options, started time.Time, sizes string) string {
 	w("- command: `go run ./test/bench -n %s` (operator: --kube-api-qps %g --kube-api-burst %d --workers %d --version-workers %d; "+
 		"fleet interval %s, steady window %s, %d probes each, plain client with %d writers)\n",
 		sizes, o.operator.QPS, o.operator.Burst, o.operator.Workers, o.operator.VersionWorkers, o.interval, o.window, o.probes, o.limitWorkers)
-	if o.operator.GoMemLimit > 0 {
-		w("- operator run as in a container limited to %s: GOMEMLIMIT=%d (%d MiB), the soft limit it sets itself from such a limit\n",
+	switch {
+	case o.operator.MemoryLimit > 0:
+		w("- operator run in a memory cgroup limited to %s, as in a container: the kernel OOM-kills it above that; "+
+			"GOMEMLIMIT=%d (%d MiB), the soft limit it sets itself from such a limit\n",
 			o.containerMemory, o.operator.GoMemLimit, o.operator.GoMemLimit>>20)
-	} else {
+	case o.operator.GoMemLimit > 0:
+		w("- operator run with the soft limit of a container limited to %s, but not in a cgroup: GOMEMLIMIT=%d (%d MiB)\n",
+			o.containerMemory, o.operator.GoMemLimit, o.operator.GoMemLimit>>20)
+	default:
 		w("- operator run without a memory limit (no GOMEMLIMIT): the Go runtime's defaults\n")
 	}
 	w("- versions applied with their product label: %t\n", o.labelVersions)
@@ -77,6 +82,8 @@ func renderOne(r *result) string {
 	w("| API server CPU: plain-client limit / operator start to all Ready | %.0f s / %.0f s (%.0f%% / %.0f%% of a core) | | |\n",
 		r.limitAPICPU.Seconds(), r.readyAPICPU.Seconds(),
 		100*r.limitAPICPU.Seconds()/max(r.limit.Seconds(), 0.001), 100*r.readyAPICPU.Seconds()/max(r.ready.Seconds(), 0.001))
+	w("| CPU from the operator's start to all Ready: API server / etcd / operator / harness (of %d cores × %s) | %.0f s / %.0f s / %.0f s / %.0f s | | |\n",
+		runtime.NumCPU(), secs(r.ready), r.readyAPICPU.Seconds(), r.readyCPU.etcd.Seconds(), r.readyCPU.operator.Seconds(), r.readyCPU.harness.Seconds())
 	w("| **ratio: all Ready / limit** | **%.2f** | ≤ %.1f | %s |\n", ratio, targetRatio, met(ratio <= targetRatio))
 	w("| operator API requests per product to converge (all / writes) | %.2f / %.2f | | |\n", float64(convAll)/n, float64(convWrites)/n)
 	w("| failed operator requests to converge | %s | | |\n", failures(r.convergeFailed))
@@ -92,9 +99,14 @@ func renderOne(r *result) string {
 	}
 	w("| operator RSS at the end / peak (separate process) | %s / %s | %s | %s |\n", mib(float64(r.rss)), mib(float64(r.peakRSS)), rssTarget, rssMet)
 	w("| operator RSS at the end: anonymous / file-backed (the binary) | %s / %s | | |\n", mib(float64(r.rssAnon)), mib(float64(r.rssFile)))
+	if r.cgroupPeak > 0 {
+		w("| memory the kernel charged to the operator's cgroup at the end / peak (its limit: %s) | %s / %s | | |\n",
+			mib(float64(r.cgroupLimit)), mib(float64(r.cgroupNow)), mib(float64(r.cgroupPeak)))
+	}
 	w("| operator Go heap in use / allocated at the end | %s / %s | | |\n", mib(r.heapInuse), mib(r.heapAlloc))
 	w("| Go runtime at the end: heap idle not returned / stacks / runtime metadata | %s / %s / %s | | |\n",
 		mib(r.heapIdle), mib(r.stacks), mib(r.runtimeMeta))
+	w("| a scrape of the operator's /metrics at the end: series / time (protobuf) | %d / %s | | |\n", r.scrapeSeries, r.scrapeTime.Round(time.Millisecond))
 	w("| operator goroutines when all Ready / at the end | %.0f / %.0f | | |\n", r.goroutinesAtReady, r.goroutines)
 	for _, c := range controllers {
 		lc, ls := r.reconcileConverge[c], r.reconcileSteady[c]

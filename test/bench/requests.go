@@ -84,6 +84,18 @@ func (c counts) sorted() []request {
 	return keys
 }
 
+// writeMix lists the writes by kind, for the progress log: which kinds
+// move, and which wait, shows where a run's time goes.
+func (c counts) writeMix() string {
+	var parts []string
+	for _, k := range c.sorted() {
+		if k.write() {
+			parts = append(parts, fmt.Sprintf("%s %d", k, c[k]))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
 // counter tallies requests by kind, the failed ones by status code, and
 // when the last write was made, so the harness can tell when a client has
 // gone quiet.
