@@ -192,7 +192,7 @@ test-chaos: manifests generate ## Run only the reliability scenarios (SIGKILL ch
 
 .PHONY: bench-micro
 bench-micro: ## Micro-benchmarks of the hot pure functions (step machine, drift, gates, rendering), with allocations.
-	go test -run '^$$' -bench . -benchmem ./internal/rollout/ ./internal/drift/ ./internal/gates/ ./internal/serving/ ./internal/metrics/ ./internal/prom/
+	go test -run '^$$' -bench . -benchmem ./internal/rollout/ ./internal/drift/ ./internal/gates/ ./internal/serving/ ./internal/metrics/ ./internal/prom/ ./internal/compact/
 
 # Fleet sizes for make bench; override with e.g. make bench BENCH_N=100.
 BENCH_N ?= 100,1000,5000

@@ -18,11 +18,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
@@ -102,20 +104,110 @@ func runLimit(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, rea
 	return time.Since(start), len(writes), err
 }
 
+// runWrittenLimit is the limit again, after the operator has stopped, with
+// the status the operator wrote: the same plain client creates each
+// product's Deployment and Service again and writes back each product's
+// and version's status as the operator left it, one field stamped so that
+// each write changes the object. The first limit's status writes carry one
+// field; the operator's carry phase, gates, objectives, drift and
+// conditions, and every write of a larger object costs the API server more
+// (decoding, patching, validating and storing it whole). This one prices
+// the writes themselves, on objects of the size the operator's leave.
+func runWrittenLimit(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, reader client.Reader, ns string,
+	s operatorSettings, workers int) (time.Duration, int, error) {
+	lcfg := rest.CopyConfig(cfg)
+	lcfg.QPS, lcfg.Burst = float32(s.QPS), s.Burst
+	c, err := client.New(lcfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return 0, 0, err
+	}
+	var products v1.AIProductList
+	if err := reader.List(ctx, &products, client.InNamespace(ns), client.MatchingLabels{"bench.aipm.io/role": "fleet"}); err != nil {
+		return 0, 0, err
+	}
+	var versions v1.ModelVersionList
+	if err := reader.List(ctx, &versions, client.InNamespace(ns)); err != nil {
+		return 0, 0, err
+	}
+	byProduct := map[string][]*v1.ModelVersion{}
+	for i := range versions.Items {
+		mv := &versions.Items[i]
+		byProduct[string(mv.Spec.Product)] = append(byProduct[string(mv.Spec.Product)], mv)
+	}
+	stamp := time.Now().UTC().Format(time.RFC3339Nano)
+	// In the first limit's order, a product's writes together, so that the
+	// token buckets of every resource type drain at once.
+	var writes []func(context.Context) error
+	for i := range products.Items {
+		p := &products.Items[i]
+		served := p.Status.ProductionVersion
+		var uri string
+		for _, mv := range byProduct[p.Name] {
+			if mv.Name == served {
+				uri = mv.Spec.Artifact.URI
+			}
+		}
+		d := serving.Deployment(p, serving.Version{Name: served, URI: uri, Replicas: p.Spec.Delivery.Serving.Replicas})
+		d.Name = "limit-" + d.Name
+		d.Labels[serving.LabelManagedBy] = limitLabel
+		svc := serving.Service(p)
+		svc.Name = "limit-" + svc.Name
+		svc.Labels[serving.LabelManagedBy] = limitLabel
+		for _, o := range []client.Object{d, svc} {
+			if err := controllerutil.SetControllerReference(p, o, scheme); err != nil {
+				return 0, 0, err
+			}
+			writes = append(writes, func(ctx context.Context) error { return c.Create(ctx, o) })
+		}
+		st := p.Status.DeepCopy()
+		st.LastRequest = &v1.RequestStatus{Action: "Limit", Value: stamp, HandledAt: metav1.Now(), Result: "written back by the plain client"}
+		w, err := wholeStatusWrite(c, p, st)
+		if err != nil {
+			return 0, 0, err
+		}
+		writes = append(writes, w)
+		for _, mv := range byProduct[p.Name] {
+			st := mv.Status.DeepCopy()
+			st.StageReason = "written back by the plain client at " + stamp
+			w, err := wholeStatusWrite(c, mv, st)
+			if err != nil {
+				return 0, 0, err
+			}
+			writes = append(writes, w)
+		}
+	}
+
+	start := time.Now()
+	err = parallel(ctx, len(writes), workers, func(ctx context.Context, i int) error { return writes[i](ctx) })
+	return time.Since(start), len(writes), err
+}
+
+// wholeStatusWrite is a merge patch that sets every field of status.
+func wholeStatusWrite(c client.Client, o client.Object, status any) (func(context.Context) error, error) {
+	b, err := json.Marshal(map[string]any{"status": status})
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) error {
+		return c.Status().Patch(ctx, o, client.RawPatch(types.MergePatchType, b))
+	}, nil
+}
+
 func statusWrite(c client.Client, o client.Object, patch string) func(context.Context) error {
 	return func(ctx context.Context) error {
 		return c.Status().Patch(ctx, o, client.RawPatch(types.MergePatchType, []byte(patch)))
 	}
 }
 
-// clearLimit deletes the limit's Deployments and Services before the
-// operator starts. Left in place they would double the Services the
+// clearLimit deletes the Deployments and Services of managedBy: the
+// limit's before the operator starts, the operator's before the limit runs
+// again after it. Left in place they would double the Services the
 // operator's creates meet: the API server scans every allocated ClusterIP
 // on each Service create (a quarter of its CPU while 5,000 products
 // converged, in a profile of it), so each of the operator's Services would
 // cost it more than each of the limit's did.
-func clearLimit(ctx context.Context, c client.Client, ns string, workers int) (int, error) {
-	sel := client.MatchingLabels{serving.LabelManagedBy: limitLabel}
+func clearLimit(ctx context.Context, c client.Client, ns string, workers int, managedBy string) (int, error) {
+	sel := client.MatchingLabels{serving.LabelManagedBy: managedBy}
 	var ds appsv1.DeploymentList
 	if err := c.List(ctx, &ds, client.InNamespace(ns), sel); err != nil {
 		return 0, err

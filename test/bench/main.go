@@ -85,6 +85,8 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 45*time.Minute, "How long to wait for a fleet to become Ready, and then to settle.")
 	flag.IntVar(&o.probes, "probes", 5, "Products per reaction-time probe.")
 	flag.IntVar(&o.limitWorkers, "limit-workers", 16, "Concurrent writers of the plain client.")
+	flag.BoolVar(&o.writtenLimit, "written-limit", true,
+		"After the operator, run the limit again writing back the statuses the operator wrote, and report the ratio to it too.")
 	flag.IntVar(&o.seedWorkers, "apply-workers", 16, "Concurrent writers applying the fleet.")
 	flag.BoolVar(&o.labelVersions, "label-versions", true,
 		"Apply versions with their product label; without it the operator adds the label with one more write per version.")

@@ -85,6 +85,13 @@ func renderOne(r *result) string {
 	w("| CPU from the operator's start to all Ready: API server / etcd / operator / harness (of %d cores × %s) | %.0f s / %.0f s / %.0f s / %.0f s | | |\n",
 		runtime.NumCPU(), secs(r.ready), r.readyAPICPU.Seconds(), r.readyCPU.etcd.Seconds(), r.readyCPU.operator.Seconds(), r.readyCPU.harness.Seconds())
 	w("| **ratio: all Ready / limit** | **%.2f** | ≤ %.1f | %s |\n", ratio, targetRatio, met(ratio <= targetRatio))
+	if r.writtenLimit > 0 {
+		w2 := r.ready.Seconds() / r.writtenLimit.Seconds()
+		w("| the limit again after the operator, writing back the statuses it wrote: %d writes | %s | | |\n", r.writtenLimitWrites, secs(r.writtenLimit))
+		w("| API server CPU during it | %.0f s (%.0f%% of a core) | | |\n",
+			r.writtenLimitAPICPU.Seconds(), 100*r.writtenLimitAPICPU.Seconds()/max(r.writtenLimit.Seconds(), 0.001))
+		w("| ratio: all Ready / the limit with the operator's statuses | %.2f | | |\n", w2)
+	}
 	w("| operator API requests per product to converge (all / writes) | %.2f / %.2f | | |\n", float64(convAll)/n, float64(convWrites)/n)
 	w("| failed operator requests to converge | %s | | |\n", failures(r.convergeFailed))
 	w("| operator writes per product in steady state (%s window) | %.3f | 0 | %s |\n", secs(r.steadyWindow),
