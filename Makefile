@@ -191,7 +191,7 @@ test-chaos: manifests generate ## Run only the reliability scenarios (SIGKILL ch
 ##@ Benchmarks
 
 .PHONY: bench-micro
-bench-micro: ## Micro-benchmarks of the hot pure functions (step machine, drift, gates, rendering), with allocations.
+bench-micro: ## Micro-benchmarks of the hot pure functions (step machine, drift, gates, rendering, metrics scrape, fleet queries, cache sharing), with allocations.
 	go test -run '^$$' -bench . -benchmem ./internal/rollout/ ./internal/drift/ ./internal/gates/ ./internal/serving/ ./internal/metrics/ ./internal/prom/ ./internal/compact/
 
 # Fleet sizes for make bench; override with e.g. make bench BENCH_N=100.
