@@ -96,14 +96,14 @@ type result struct {
 	// limitAPICPU and readyAPICPU are the API server's CPU time during the
 	// limit and from the operator's start to all Ready (the harness's
 	// stand-in Deployment controller included).
-	limitAPICPU, readyAPICPU      time.Duration
+	limitAPICPU, readyAPICPU time.Duration
 	// writtenLimit is the limit run again after the operator, writing
 	// back the statuses the operator wrote (runWrittenLimit).
 	writtenLimit, writtenLimitAPICPU time.Duration
 	writtenLimitWrites               int
 	// readyCPU is the CPU time each process of the run used from the
 	// operator's start to all Ready: what the machine's cores went to.
-	readyCPU struct{ etcd, operator, harness time.Duration }
+	readyCPU                      struct{ etcd, operator, harness time.Duration }
 	heapInuse, heapAlloc          float64
 	goroutines, goroutinesAtReady float64
 	limit                         time.Duration

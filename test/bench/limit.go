@@ -48,6 +48,66 @@ const limitLabel = "aipm-bench-limit"
 // so that each write costs the API server what the operator's does.
 func runLimit(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, reader client.Reader, ns string,
 	s operatorSettings, workers int) (time.Duration, int, error) {
+	return limitWrites(ctx, cfg, scheme, reader, ns, s, workers, oneFieldStatuses)
+}
+
+// runWrittenLimit is the limit again, after the operator has stopped, with
+// the status the operator wrote: the same plain client creates each
+// product's Deployment and Service again and writes back each product's
+// and version's status as the operator left it, one field stamped so that
+// each write changes the object. The first limit's status writes carry one
+// field; the operator's carry phase, gates, objectives, drift and
+// conditions, and every write of a larger object costs the API server more
+// (decoding, patching, validating and storing it whole). This one prices
+// the writes themselves, on objects of the size the operator's leave.
+func runWrittenLimit(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, reader client.Reader, ns string,
+	s operatorSettings, workers int) (time.Duration, int, error) {
+	return limitWrites(ctx, cfg, scheme, reader, ns, s, workers, writtenStatuses)
+}
+
+// limitStatuses is what a limit writes: the version a product serves, and
+// the status patches of a product and of a version, stamped with stamp.
+type limitStatuses struct {
+	served  func(p *v1.AIProduct) string
+	product func(p *v1.AIProduct, stamp string) ([]byte, error)
+	version func(mv *v1.ModelVersion, stamp string) ([]byte, error)
+}
+
+// oneFieldStatuses are the first limit's: one field of status each, on the
+// fleet as applied.
+var oneFieldStatuses = limitStatuses{
+	served: func(p *v1.AIProduct) string { return versionName(p.Name, versionsPerProduct-1) },
+	product: func(_ *v1.AIProduct, stamp string) ([]byte, error) {
+		return fmt.Appendf(nil, `{"status":{"lastRequest":{"action":"Limit","value":%q,"handledAt":%q,"result":"written by the plain client"}}}`,
+			stamp, time.Now().UTC().Format(time.RFC3339)), nil
+	},
+	version: func(_ *v1.ModelVersion, stamp string) ([]byte, error) {
+		return fmt.Appendf(nil, `{"status":{"stageReason":"written by the plain client at %s"}}`, stamp), nil
+	},
+}
+
+// writtenStatuses are the statuses the operator wrote, each whole, one
+// field stamped.
+var writtenStatuses = limitStatuses{
+	served: func(p *v1.AIProduct) string { return p.Status.ProductionVersion },
+	product: func(p *v1.AIProduct, stamp string) ([]byte, error) {
+		st := p.Status.DeepCopy()
+		st.LastRequest = &v1.RequestStatus{Action: "Limit", Value: stamp, HandledAt: metav1.Now(), Result: "written back by the plain client"}
+		return json.Marshal(map[string]any{"status": st})
+	},
+	version: func(mv *v1.ModelVersion, stamp string) ([]byte, error) {
+		st := mv.Status.DeepCopy()
+		st.StageReason = "written back by the plain client at " + stamp
+		return json.Marshal(map[string]any{"status": st})
+	},
+}
+
+// limitWrites makes a limit's writes: for each fleet product its
+// Deployment and Service, under the limit's names and label, and the
+// statuses of the product and its versions. A product's writes go
+// together, so that the token buckets of every resource type drain at once.
+func limitWrites(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, reader client.Reader, ns string,
+	s operatorSettings, workers int, statuses limitStatuses) (time.Duration, int, error) {
 	lcfg := rest.CopyConfig(cfg)
 	lcfg.QPS, lcfg.Burst = float32(s.QPS), s.Burst
 	c, err := client.New(lcfg, client.Options{Scheme: scheme})
@@ -69,9 +129,18 @@ func runLimit(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, rea
 	}
 
 	var writes []func(context.Context) error
+	statusWrite := func(o client.Object, patch []byte, err error) error {
+		if err != nil {
+			return err
+		}
+		writes = append(writes, func(ctx context.Context) error {
+			return c.Status().Patch(ctx, o, client.RawPatch(types.MergePatchType, patch))
+		})
+		return nil
+	}
 	for i := range products.Items {
 		p := &products.Items[i]
-		served := versionName(p.Name, versionsPerProduct-1)
+		served := statuses.served(p)
 		var uri string
 		for _, mv := range byProduct[p.Name] {
 			if mv.Name == served {
@@ -91,112 +160,21 @@ func runLimit(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, rea
 			writes = append(writes, func(ctx context.Context) error { return c.Create(ctx, o) })
 		}
 		stamp := time.Now().UTC().Format(time.RFC3339Nano)
-		productStatus := fmt.Sprintf(`{"status":{"lastRequest":{"action":"Limit","value":%q,"handledAt":%q,"result":"written by the plain client"}}}`,
-			stamp, time.Now().UTC().Format(time.RFC3339))
-		writes = append(writes, statusWrite(c, p, productStatus))
-		for _, mv := range byProduct[p.Name] {
-			writes = append(writes, statusWrite(c, mv, fmt.Sprintf(`{"status":{"stageReason":"written by the plain client at %s"}}`, stamp)))
-		}
-	}
-
-	start := time.Now()
-	err = parallel(ctx, len(writes), workers, func(ctx context.Context, i int) error { return writes[i](ctx) })
-	return time.Since(start), len(writes), err
-}
-
-// runWrittenLimit is the limit again, after the operator has stopped, with
-// the status the operator wrote: the same plain client creates each
-// product's Deployment and Service again and writes back each product's
-// and version's status as the operator left it, one field stamped so that
-// each write changes the object. The first limit's status writes carry one
-// field; the operator's carry phase, gates, objectives, drift and
-// conditions, and every write of a larger object costs the API server more
-// (decoding, patching, validating and storing it whole). This one prices
-// the writes themselves, on objects of the size the operator's leave.
-func runWrittenLimit(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, reader client.Reader, ns string,
-	s operatorSettings, workers int) (time.Duration, int, error) {
-	lcfg := rest.CopyConfig(cfg)
-	lcfg.QPS, lcfg.Burst = float32(s.QPS), s.Burst
-	c, err := client.New(lcfg, client.Options{Scheme: scheme})
-	if err != nil {
-		return 0, 0, err
-	}
-	var products v1.AIProductList
-	if err := reader.List(ctx, &products, client.InNamespace(ns), client.MatchingLabels{"bench.aipm.io/role": "fleet"}); err != nil {
-		return 0, 0, err
-	}
-	var versions v1.ModelVersionList
-	if err := reader.List(ctx, &versions, client.InNamespace(ns)); err != nil {
-		return 0, 0, err
-	}
-	byProduct := map[string][]*v1.ModelVersion{}
-	for i := range versions.Items {
-		mv := &versions.Items[i]
-		byProduct[string(mv.Spec.Product)] = append(byProduct[string(mv.Spec.Product)], mv)
-	}
-	stamp := time.Now().UTC().Format(time.RFC3339Nano)
-	// In the first limit's order, a product's writes together, so that the
-	// token buckets of every resource type drain at once.
-	var writes []func(context.Context) error
-	for i := range products.Items {
-		p := &products.Items[i]
-		served := p.Status.ProductionVersion
-		var uri string
-		for _, mv := range byProduct[p.Name] {
-			if mv.Name == served {
-				uri = mv.Spec.Artifact.URI
-			}
-		}
-		d := serving.Deployment(p, serving.Version{Name: served, URI: uri, Replicas: p.Spec.Delivery.Serving.Replicas})
-		d.Name = "limit-" + d.Name
-		d.Labels[serving.LabelManagedBy] = limitLabel
-		svc := serving.Service(p)
-		svc.Name = "limit-" + svc.Name
-		svc.Labels[serving.LabelManagedBy] = limitLabel
-		for _, o := range []client.Object{d, svc} {
-			if err := controllerutil.SetControllerReference(p, o, scheme); err != nil {
-				return 0, 0, err
-			}
-			writes = append(writes, func(ctx context.Context) error { return c.Create(ctx, o) })
-		}
-		st := p.Status.DeepCopy()
-		st.LastRequest = &v1.RequestStatus{Action: "Limit", Value: stamp, HandledAt: metav1.Now(), Result: "written back by the plain client"}
-		w, err := wholeStatusWrite(c, p, st)
-		if err != nil {
+		patch, err := statuses.product(p, stamp)
+		if err := statusWrite(p, patch, err); err != nil {
 			return 0, 0, err
 		}
-		writes = append(writes, w)
 		for _, mv := range byProduct[p.Name] {
-			st := mv.Status.DeepCopy()
-			st.StageReason = "written back by the plain client at " + stamp
-			w, err := wholeStatusWrite(c, mv, st)
-			if err != nil {
+			patch, err := statuses.version(mv, stamp)
+			if err := statusWrite(mv, patch, err); err != nil {
 				return 0, 0, err
 			}
-			writes = append(writes, w)
 		}
 	}
 
 	start := time.Now()
 	err = parallel(ctx, len(writes), workers, func(ctx context.Context, i int) error { return writes[i](ctx) })
 	return time.Since(start), len(writes), err
-}
-
-// wholeStatusWrite is a merge patch that sets every field of status.
-func wholeStatusWrite(c client.Client, o client.Object, status any) (func(context.Context) error, error) {
-	b, err := json.Marshal(map[string]any{"status": status})
-	if err != nil {
-		return nil, err
-	}
-	return func(ctx context.Context) error {
-		return c.Status().Patch(ctx, o, client.RawPatch(types.MergePatchType, b))
-	}, nil
-}
-
-func statusWrite(c client.Client, o client.Object, patch string) func(context.Context) error {
-	return func(ctx context.Context) error {
-		return c.Status().Patch(ctx, o, client.RawPatch(types.MergePatchType, []byte(patch)))
-	}
 }
 
 // clearLimit deletes the Deployments and Services of managedBy: the
