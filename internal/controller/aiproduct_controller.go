@@ -115,21 +115,24 @@ func (r *AIProductReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	}
 	read := product.ResourceVersion
 	n := notifier{recorder: r.Recorder}
-	before := product.DeepCopy()
+	// The status alone: the update sends the whole object, so nothing
+	// else needs keeping to compare.
+	before := product.Status.DeepCopy()
 	defer func() {
 		r.recordMetrics(ctx, product)
-		if equality.Semantic.DeepEqual(before.Status, product.Status) {
+		if equality.Semantic.DeepEqual(*before, product.Status) {
 			return
 		}
-		// The patch carries the resourceVersion this reconcile read (moved
-		// on only by its own annotation patches): a status decided from a
-		// stale cache, or raced by another writer, is refused with a
-		// Conflict and decided again from the newer object, after the
-		// rate limiter's backoff, instead of overwriting what it never saw.
-		patch, err := statusPatch(&before.Status, &product.Status, product.ResourceVersion)
-		if err == nil {
-			err = r.Status().Patch(ctx, product, patch)
-		}
+		// An update of the status subresource, under the resourceVersion
+		// this reconcile read (moved on only by its own annotation
+		// patches): a status decided from a stale cache, or raced by
+		// another writer, is refused with a Conflict and decided again
+		// from the newer object, after the rate limiter's backoff, instead
+		// of overwriting what it never saw. An update, not a patch: the
+		// API server would otherwise encode the stored product and merge
+		// the patch into it, and the operator diff the two statuses, for
+		// the same outcome (docs/benchmarks.md).
+		err := r.Status().Update(ctx, product)
 		if err != nil && !apierrors.IsNotFound(err) {
 			// The error requeues with backoff; a wait set beside it would
 			// be ignored, and controller-runtime warns of both.
@@ -144,7 +147,7 @@ func (r *AIProductReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 			metrics.StatusConflicts.Inc()
 			retErr = errors.Join(retErr, fmt.Errorf("status changed since it was read; deciding again: %w", err))
 		default:
-			retErr = errors.Join(retErr, fmt.Errorf("patching status: %w", err))
+			retErr = errors.Join(retErr, fmt.Errorf("writing status: %w", err))
 		}
 	}()
 
@@ -166,7 +169,7 @@ func (r *AIProductReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		return ctrl.Result{}, err
 	}
 	driftNext := r.reconcileDrift(ctx, n, product, now)
-	retrainNext, err := r.reconcileRetraining(ctx, n, product, before.Status.Drift, now)
+	retrainNext, err := r.reconcileRetraining(ctx, n, product, before.Drift, now)
 	if err != nil {
 		return ctrl.Result{}, err
 	}

@@ -530,26 +530,20 @@ func productionMetricsOf(byName map[string]*v1.ModelVersion, p *v1.AIProduct, mv
 }
 
 // setStage records a version's stage, once, with whatever else this
-// reconcile has decided of the version's status (a verdict judged here):
-// the patch is taken against the cached copy, under the resourceVersion
-// the decision was made from.
+// reconcile has decided of the version's status (a verdict judged here),
+// in one update under the resourceVersion the decision was made from.
 func (r *AIProductReconciler) setStage(ctx context.Context, mv *v1.ModelVersion, stage v1.Stage, reason string, now metav1.Time) error {
 	if mv == nil || (mv.Status.Stage == stage && mv.Status.StageReason == reason) {
 		return nil
-	}
-	before := &v1.ModelVersion{}
-	if err := r.Get(ctx, client.ObjectKeyFromObject(mv), before); err != nil {
-		return fmt.Errorf("setting stage of %s: %w", mv.Name, err)
 	}
 	changed := mv.Status.Stage != stage
 	mv.Status.Stage, mv.Status.StageReason = stage, reason
 	if changed {
 		mv.Status.StageTransitionTime = &now
 	}
-	patch, err := statusPatch(&before.Status, &mv.Status, mv.ResourceVersion)
-	if err == nil {
-		err = r.Status().Patch(ctx, mv, patch)
-	}
+	// Under the resourceVersion read: the version reconciler writes the
+	// verdict, and a stage set on the copy before that write would undo it.
+	err := r.Status().Update(ctx, mv)
 	if apierrors.IsConflict(err) {
 		// Mostly the cache has not yet seen this operator's own write of a
 		// moment ago (a reconcile retried after its status write was

@@ -232,13 +232,13 @@ func statusConflicts() float64 {
 	return m.GetCounter().GetValue()
 }
 
-// conflictStatusPatches answers the first n status patches of the named product
+// conflictStatusWrites answers the first n status writes of the named product
 // with 409 Conflict, as a write raced by another writer is answered.
-func conflictStatusPatches(product string, n int) fault {
+func conflictStatusWrites(product string, n int) fault {
 	var mu sync.Mutex
 	left := n
 	return func(c apiCall, req *http.Request) (*http.Response, error) {
-		if c.verb != "patch" || c.resource != "aiproducts" || c.subresource != "status" || c.name != product {
+		if c.verb != "update" || c.resource != "aiproducts" || c.subresource != "status" || c.name != product {
 			return nil, nil
 		}
 		mu.Lock()
@@ -363,23 +363,23 @@ var _ = Describe("API server trouble", Ordered, func() {
 		p, mv := servingFirst(ns)
 		conflictsBefore := statusConflicts()
 		const conflicts = 5
-		api.setFault(conflictStatusPatches(p.Name, conflicts))
+		api.setFault(conflictStatusWrites(p.Name, conflicts))
 		start := time.Now()
 		pin(p, "v1")
 
 		expectServing(p, mv)
 		now := time.Now()
-		isStatusPatch := func(c apiCall) bool {
-			return c.verb == "patch" && c.resource == "aiproducts" && c.subresource == "status" && c.name == p.Name
+		isStatusWrite := func(c apiCall) bool {
+			return c.verb == "update" && c.resource == "aiproducts" && c.subresource == "status" && c.name == p.Name
 		}
 		GinkgoWriter.Printf("calls during conflicts: %v\n", api.summary(start, now))
-		Expect(api.count(start, now, func(c apiCall) bool { return isStatusPatch(c) && c.code == http.StatusConflict })).
+		Expect(api.count(start, now, func(c apiCall) bool { return isStatusWrite(c) && c.code == http.StatusConflict })).
 			To(Equal(conflicts), "every conflict was answered")
-		Expect(api.count(start, now, func(c apiCall) bool { return isStatusPatch(c) && c.code == http.StatusOK })).
+		Expect(api.count(start, now, func(c apiCall) bool { return isStatusWrite(c) && c.code == http.StatusOK })).
 			To(BeNumerically(">=", 1))
 		// One attempt per conflict, then the write that lands (measured: 6
 		// in all, within 0.2s), and a spare for a second, later write.
-		Expect(api.count(start, now, isStatusPatch)).To(BeNumerically("<=", conflicts+2))
+		Expect(api.count(start, now, isStatusWrite)).To(BeNumerically("<=", conflicts+2))
 		Expect(statusConflicts() - conflictsBefore).To(BeNumerically(">=", conflicts))
 
 		By("one Deployment created, one production decision, written and told once")
@@ -389,7 +389,7 @@ var _ = Describe("API server trouble", Ordered, func() {
 		Expect(got.Status.PhaseHistory).To(HaveLen(3), "Strategy, Discovery, Delivery: each entered once")
 		Eventually(func() []string { return eventReasons(p) }).Should(ContainElement("ProductionSet"))
 		isStageWrite := func(c apiCall) bool {
-			return c.verb == "patch" && c.resource == "modelversions" && c.subresource == "status" && c.name == mv.Name &&
+			return c.verb == "update" && c.resource == "modelversions" && c.subresource == "status" && c.name == mv.Name &&
 				c.code == http.StatusOK
 		}
 		Consistently(func(g Gomega) {

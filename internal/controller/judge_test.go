@@ -73,7 +73,7 @@ var _ = Describe("Versions judged by their product", Ordered, func() {
 
 		versionWrites := func(name string) int {
 			return api.count(start, time.Now(), func(c apiCall) bool {
-				return c.verb == "patch" && c.resource == "modelversions" && c.subresource == "status" && c.name == name
+				return c.verb == "update" && c.resource == "modelversions" && c.subresource == "status" && c.name == name
 			})
 		}
 		Expect(versionWrites("v1")).To(Equal(1), "the verdict and the stage went in one write")

@@ -36,6 +36,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/metrics"
 	"github.com/aipm-io/aipm-operator/internal/promotion"
 )
 
@@ -89,22 +90,27 @@ func (r *ModelVersionReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		return ctrl.Result{}, nil
 	}
 
-	before := mv.DeepCopy()
+	before := mv.Status.DeepCopy()
 	defer func() {
 		mv.Status.ObservedGeneration = mv.Generation
 		if retErr != nil {
 			n.setCondition(ctx, mv, &mv.Status.Conditions, metav1.Condition{Type: lifecyclev1alpha1.ConditionReady,
 				Status: metav1.ConditionFalse, Reason: "ReconcileError", Message: retErr.Error()})
 		}
-		if equality.Semantic.DeepEqual(before.Status, mv.Status) {
+		if equality.Semantic.DeepEqual(*before, mv.Status) {
 			return
 		}
-		patch, err := statusPatch(&before.Status, &mv.Status, "")
-		if err == nil {
-			err = r.Status().Patch(ctx, mv, patch)
-		}
-		if err != nil {
-			retErr = errors.Join(retErr, fmt.Errorf("patching status: %w", err))
+		// Under the resourceVersion read, like the product's: the product
+		// reconciler writes a version's stage, and a verdict decided from
+		// the copy before that write would put the stage back.
+		err := r.Status().Update(ctx, mv)
+		switch {
+		case err == nil, apierrors.IsNotFound(err):
+		case apierrors.IsConflict(err):
+			metrics.StatusConflicts.Inc()
+			retErr = errors.Join(retErr, fmt.Errorf("status changed since it was read; deciding again: %w", err))
+		default:
+			retErr = errors.Join(retErr, fmt.Errorf("writing status: %w", err))
 		}
 	}()
 

@@ -17,13 +17,10 @@ limitations under the License.
 package controller
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"sync"
 	"time"
 
-	jsonpatch "github.com/evanphx/json-patch/v5"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -140,44 +137,6 @@ func clearCondition(conds *[]metav1.Condition, typ string) {
 	if meta.FindStatusCondition(*conds, typ) != nil {
 		meta.RemoveStatusCondition(conds, typ)
 	}
-}
-
-// statusPatch is a JSON merge patch of the status alone, from before to
-// after, taken under resourceVersion unless it is empty: a write decided
-// from an object that has moved on is then refused with a Conflict.
-// controller-runtime's MergeFrom encodes and diffs both whole objects, on
-// a product twice the bytes, for a patch whose other fields the status
-// subresource would ignore; the diff's decoding was the largest single
-// part of what the operator allocated while a fleet converged
-// (docs/benchmarks.md).
-func statusPatch(before, after any, resourceVersion string) (client.Patch, error) {
-	b, err := json.Marshal(before)
-	if err != nil {
-		return nil, err
-	}
-	a, err := json.Marshal(after)
-	if err != nil {
-		return nil, err
-	}
-	diff, err := jsonpatch.CreateMergePatch(b, a)
-	if err != nil {
-		return nil, err
-	}
-	var patch bytes.Buffer
-	patch.WriteByte('{')
-	if resourceVersion != "" {
-		rv, err := json.Marshal(resourceVersion)
-		if err != nil {
-			return nil, err
-		}
-		patch.WriteString(`"metadata":{"resourceVersion":`)
-		patch.Write(rv)
-		patch.WriteString(`},`)
-	}
-	patch.WriteString(`"status":`)
-	patch.Write(diff)
-	patch.WriteByte('}')
-	return client.RawPatch(types.MergePatchType, patch.Bytes()), nil
 }
 
 // dueTracker remembers, per object, when a periodic evaluation is next due and

@@ -20,7 +20,6 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 
 	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
@@ -60,46 +59,6 @@ func TestNewsworthy(t *testing.T) {
 			if got := newsworthy(tt.typ, tt.prev, tt.now); got != tt.want {
 				t.Errorf("newsworthy(%s, %s/%s -> %s/%s) = %v, want %v",
 					tt.typ, tt.prev.Status, tt.prev.Reason, tt.now.Status, tt.now.Reason, got, tt.want)
-			}
-		})
-	}
-}
-
-func TestStatusPatch(t *testing.T) {
-	before := v1.AIProductStatus{Phase: v1.PhaseDelivery, ProductionVersion: "v1",
-		Rollout: &v1.RolloutStatus{CanaryVersion: "v2", Phase: v1.RolloutProgressing, Step: 1, Weight: 20}}
-	promoted := before
-	promoted.ProductionVersion, promoted.Rollout = "v2", nil
-	weighted := before
-	weighted.Rollout = &v1.RolloutStatus{CanaryVersion: "v2", Phase: v1.RolloutProgressing, Step: 2, Weight: 50}
-
-	tests := []struct {
-		name            string
-		after           v1.AIProductStatus
-		resourceVersion string
-		want            string
-	}{
-		{"a field changed, under the version read", promoted, "42",
-			`{"metadata":{"resourceVersion":"42"},"status":{"productionVersion":"v2","rollout":null}}`},
-		{"only what changed in a nested field", weighted, "",
-			`{"status":{"rollout":{"step":2,"weight":50}}}`},
-		{"nothing changed", before, "7", `{"metadata":{"resourceVersion":"7"},"status":{}}`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p, err := statusPatch(&before, &tt.after, tt.resourceVersion)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if p.Type() != types.MergePatchType {
-				t.Errorf("patch type %s, want a JSON merge patch", p.Type())
-			}
-			got, err := p.Data(nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if string(got) != tt.want {
-				t.Errorf("patch\n got %s\nwant %s", got, tt.want)
 			}
 		})
 	}

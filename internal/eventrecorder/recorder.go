@@ -39,6 +39,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	eventsv1client "k8s.io/client-go/kubernetes/typed/events/v1"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/reference"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -296,7 +297,14 @@ func (s clientSink) Patch(ctx context.Context, namespace, name string, patch []b
 // configuration (so its own client-side rate limit, as client-go's
 // broadcaster has), run by mgr.
 func ForManager(mgr manager.Manager, controller string) (*Recorder, error) {
-	c, err := eventsv1client.NewForConfig(mgr.GetConfig())
+	cfg := rest.CopyConfig(mgr.GetConfig())
+	// Protobuf, as controller-runtime's clients speak for built-in types:
+	// cheaper for the API server to decode and encode than JSON.
+	if cfg.ContentType == "" {
+		cfg.ContentType = runtime.ContentTypeProtobuf
+		cfg.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
+	}
+	c, err := eventsv1client.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("events client: %w", err)
 	}

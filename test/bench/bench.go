@@ -22,6 +22,8 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -50,7 +52,11 @@ type options struct {
 	fleetQueries                               bool
 	// apiProfile, when set, is how long a CPU profile of the API server is
 	// taken for, starting a minute into the operator's convergence.
-	apiProfile      time.Duration
+	apiProfile time.Duration
+	// cpuProfile, when set, profiles the API server, the operator and the
+	// harness together: on two cores they share, what each one spends is
+	// time the others wait.
+	cpuProfile      time.Duration
 	containerMemory string
 	containerCgroup bool
 	writtenLimit    bool
@@ -110,6 +116,8 @@ type result struct {
 	limitWrites                   int
 	limitCounts                   counts
 	harnessWrites                 int
+	// sizes are those of a converged product and version (saveSamples).
+	sizes samples
 }
 
 var controllers = []string{"aiproduct", "modelversion"}
@@ -223,19 +231,6 @@ func runOnce(ctx context.Context, o options, n int) (*result, error) {
 	cpu0 = api.cpu()
 	etcdPID := findChild("etcd")
 	etcd0, harness0 := processCPU(etcdPID), processCPU(os.Getpid())
-	if o.apiProfile > 0 {
-		go func() {
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(time.Minute):
-			}
-			file := filepath.Join(o.logDir, fmt.Sprintf("apiserver-cpu-%d.pprof", n))
-			if err := cpuProfile(ctx, cfg, o.apiProfile, file); err != nil {
-				log.Printf("N=%d: %v", n, err)
-			}
-		}()
-	}
 	op, err := startOperator(o.operatorBin, o.workDir, o.logDir, n, px.kubeconfig(), fp.URL, o.operator)
 	if err != nil {
 		return nil, err
@@ -248,6 +243,9 @@ func runOnce(ctx context.Context, o options, n int) (*result, error) {
 	}()
 	if err := op.waitReady(ctx); err != nil {
 		return nil, err
+	}
+	if o.apiProfile > 0 || o.cpuProfile > 0 {
+		go profileConvergence(ctx, o, n, cfg, op)
 	}
 
 	if err := waitReadyFleet(ctx, h, px, op, t0, o.timeout); err != nil {
@@ -265,6 +263,9 @@ func runOnce(ctx context.Context, o options, n int) (*result, error) {
 		res.goroutinesAtReady = m.gauge("go_goroutines")
 	}
 	log.Printf("N=%d: all %d products Ready after %s", n, n, res.ready.Round(time.Millisecond))
+	if res.sizes, err = saveSamples(ctx, h.direct, o.logDir, fleetNS, n); err != nil {
+		log.Printf("N=%d: %v", n, err)
+	}
 
 	// Converged means Ready and quiet: the Events and version statuses
 	// that follow the last Ready belong to the convergence too.
@@ -424,4 +425,54 @@ func loadAverage() string {
 		return "unknown"
 	}
 	return one + " " + five + " " + fifteen
+}
+
+// profileConvergence takes the CPU profiles asked for, a minute into the
+// operator's convergence, when the fleet is well under way. A failed
+// profile loses no figure.
+func profileConvergence(ctx context.Context, o options, n int, cfg *rest.Config, op *operator) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(time.Minute):
+	}
+	file := func(who string) string { return filepath.Join(o.logDir, fmt.Sprintf("%s-cpu-%d.pprof", who, n)) }
+	d := max(o.apiProfile, o.cpuProfile)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := cpuProfile(ctx, cfg, d, file("apiserver")); err != nil {
+			log.Printf("N=%d: %v", n, err)
+		}
+	})
+	if o.cpuProfile > 0 {
+		wg.Go(func() {
+			if err := op.cpuProfile(ctx, d, file("operator")); err != nil {
+				log.Printf("N=%d: %v", n, err)
+			}
+		})
+		wg.Go(func() {
+			if err := harnessProfile(ctx, d, file("harness")); err != nil {
+				log.Printf("N=%d: %v", n, err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// harnessProfile profiles this process, the harness, for d.
+func harnessProfile(ctx context.Context, d time.Duration, path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = f.Close() }()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return err
+	}
+	defer pprof.StopCPUProfile()
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+	return nil
 }

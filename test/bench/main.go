@@ -94,6 +94,9 @@ func main() {
 		"Write the fleet's objectives and drift checks as fleet queries (matchLabels), one Prometheus query serving every product; false queries product by product.")
 	flag.DurationVar(&o.apiProfile, "apiserver-cpuprofile", 0,
 		"Take a CPU profile of the API server for this long, a minute into the operator's convergence (bin/bench/apiserver-cpu-N.pprof).")
+	flag.DurationVar(&o.cpuProfile, "cpuprofile", 0,
+		"Take CPU profiles of the API server, the operator and the harness together for this long, a minute into the operator's convergence "+
+			"(bin/bench/{apiserver,operator,harness}-cpu-N.pprof).")
 	zopts := zap.Options{}
 	zopts.BindFlags(flag.CommandLine)
 	flag.Parse()

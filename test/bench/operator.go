@@ -180,6 +180,12 @@ func (o *operator) saveHeap(ctx context.Context, path string) error {
 	return download(ctx, http.DefaultClient, o.pprofURL+"heap?gc=1", path)
 }
 
+// cpuProfile writes a CPU profile of the operator over d.
+func (o *operator) cpuProfile(ctx context.Context, d time.Duration, path string) error {
+	c := &http.Client{Timeout: d + 30*time.Second}
+	return download(ctx, c, fmt.Sprintf("%sprofile?seconds=%d", o.pprofURL, int(d.Seconds())), path)
+}
+
 // download saves what url answers to path.
 func download(ctx context.Context, c *http.Client, url, path string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)

@@ -124,6 +124,7 @@ func renderOne(r *result) string {
 		len(r.drift), reactionCell(r.drift, r.driftErr), met(r.driftErr == "" && r.drift.max() < targetReaction))
 	w("| pause end to next weight in status: median / max of %d | %s | < 1 s | %s |\n",
 		len(r.pause), reactionCell(r.pause, r.pauseErr), met(r.pauseErr == "" && r.pause.max() < targetReaction))
+	w("| a Ready product / its served version as stored (JSON; of it managedFields) | %s / %s | | |\n", r.sizes.product, r.sizes.version)
 	w("| harness writes (apply, stand-in Deployment controller, probes) | %d | | |\n\n", r.harnessWrites)
 
 	w("Operator requests per product to converge, by verb and resource:\n\n")

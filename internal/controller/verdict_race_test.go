@@ -1,0 +1,105 @@
+/*
+Copyright 2026 The aipm-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"context"
+	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+)
+
+// staleVersionReader answers Get for one version with the copy it holds,
+// as a cache that has not yet seen the product reconciler's stage write.
+type staleVersionReader struct {
+	client.Client
+	stale *v1.ModelVersion
+}
+
+func (s *staleVersionReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if mv, ok := obj.(*v1.ModelVersion); ok && key.Name == s.stale.Name {
+		s.stale.DeepCopyInto(mv)
+		return nil
+	}
+	return s.Client.Get(ctx, key, obj, opts...)
+}
+
+// The product reconciler sets a version's stage while the version's own
+// reconciler judges it from the copy before that write. The verdict must
+// not put the stage back: its write is refused, and decided again.
+func TestVerdictFromAStaleCopyDoesNotUndoTheStage(t *testing.T) {
+	scheme := runtime.NewScheme()
+	if err := v1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	c := fake.NewClientBuilder().WithScheme(scheme).WithStatusSubresource(&v1.ModelVersion{}).Build()
+	ctx := context.Background()
+	p := newProduct(v1.PhaseDelivery)
+	if err := c.Create(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	mv := newVersion(p.Name, "1.0.0", "auc", "0.9")
+	mv.Labels = map[string]string{v1.LabelProduct: p.Name}
+	if err := c.Create(ctx, mv); err != nil {
+		t.Fatal(err)
+	}
+	stale := &v1.ModelVersion{}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(mv), stale); err != nil {
+		t.Fatal(err)
+	}
+
+	// The product's write: the version serves production.
+	served := stale.DeepCopy()
+	served.Status.Stage, served.Status.StageReason = v1.StageProduction, "first production version"
+	served.Status.StageTransitionTime = &metav1.Time{}
+	if err := c.Status().Update(ctx, served); err != nil {
+		t.Fatal(err)
+	}
+
+	r := &ModelVersionReconciler{Client: &staleVersionReader{Client: c, stale: stale}, Clock: clock.RealClock{}}
+	_, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(mv)})
+	if !apierrors.IsConflict(err) {
+		t.Fatalf("a verdict from the copy before the stage write: got %v, want a Conflict to decide again", err)
+	}
+	got := &v1.ModelVersion{}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(mv), got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.Stage != v1.StageProduction {
+		t.Fatalf("stage %q after the stale verdict, want %q", got.Status.Stage, v1.StageProduction)
+	}
+
+	// From the fresh copy the verdict lands, and the stage stays.
+	r.Client = c
+	if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(mv)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(mv), got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.Stage != v1.StageProduction || !got.Status.Eligible {
+		t.Fatalf("after the fresh verdict: stage %q, eligible %t; want %q and true", got.Status.Stage, got.Status.Eligible, v1.StageProduction)
+	}
+}
