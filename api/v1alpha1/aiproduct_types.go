@@ -952,7 +952,10 @@ type ProductionComparison struct {
 }
 
 // AIProductStatus is what the operator observed and decided. The operator
-// owns it.
+// owns it, whole: the API server tracks its ownership as one field, not
+// field by field, since one writer has no use for the finer record and
+// every status write paid for it (docs/benchmarks.md).
+// +structType=atomic
 type AIProductStatus struct {
 	// observedGeneration is the generation of the spec this status
 	// describes.

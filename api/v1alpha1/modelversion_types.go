@@ -188,7 +188,9 @@ type ModelCard struct {
 	EthicalConsiderations string `json:"ethicalConsiderations,omitempty"`
 }
 
-// ModelVersionStatus is the operator's view of the version.
+// ModelVersionStatus is the operator's view of the version. Its ownership
+// is tracked as one field, as the product's is.
+// +structType=atomic
 type ModelVersionStatus struct {
 	// observedGeneration is the generation this status describes.
 	// +optional

@@ -31,6 +31,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -227,10 +228,27 @@ func (r *ModelVersionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&lifecyclev1alpha1.ModelVersion{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
-		Watches(&lifecyclev1alpha1.AIProduct{}, handler.EnqueueRequestsFromMapFunc(r.versionsOfProduct)).
+		Watches(&lifecyclev1alpha1.AIProduct{}, handler.EnqueueRequestsFromMapFunc(r.versionsOfProduct),
+			builder.WithPredicates(judgedBy)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Workers}).
 		Named("modelversion").
 		Complete(r)
+}
+
+// judgedBy passes the product changes a verdict depends on: the product's
+// arrival and departure, its spec (the promotion policy) and its
+// production version (what a version must beat). The product's other
+// status writes, two or more per rollout step, would each wake all its
+// versions to decide nothing new.
+var judgedBy = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		before, ok1 := e.ObjectOld.(*lifecyclev1alpha1.AIProduct)
+		after, ok2 := e.ObjectNew.(*lifecyclev1alpha1.AIProduct)
+		if !ok1 || !ok2 {
+			return true
+		}
+		return before.Generation != after.Generation || before.Status.ProductionVersion != after.Status.ProductionVersion
+	},
 }
 
 func (r *ModelVersionReconciler) versionsOfProduct(ctx context.Context, o client.Object) []reconcile.Request {

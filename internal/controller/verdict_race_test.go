@@ -27,6 +27,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
@@ -101,5 +102,34 @@ func TestVerdictFromAStaleCopyDoesNotUndoTheStage(t *testing.T) {
 	}
 	if got.Status.Stage != v1.StageProduction || !got.Status.Eligible {
 		t.Fatalf("after the fresh verdict: stage %q, eligible %t; want %q and true", got.Status.Stage, got.Status.Eligible, v1.StageProduction)
+	}
+}
+
+// Which product changes wake its versions' reconciler: only those a
+// verdict depends on.
+func TestJudgedBy(t *testing.T) {
+	base := newProduct(v1.PhaseDelivery)
+	base.Generation = 1
+	base.Status.ProductionVersion = "v1"
+	for _, tt := range []struct {
+		name   string
+		change func(p *v1.AIProduct)
+		wake   bool
+	}{
+		{"a status write of conditions alone", func(p *v1.AIProduct) { p.Status.Phase = v1.PhaseDelivery }, false},
+		{"a new generation (the policy may have changed)", func(p *v1.AIProduct) { p.Generation = 2 }, true},
+		{"a new production version", func(p *v1.AIProduct) { p.Status.ProductionVersion = "v2" }, true},
+		{"production cleared", func(p *v1.AIProduct) { p.Status.ProductionVersion = "" }, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			after := base.DeepCopy()
+			tt.change(after)
+			if got := judgedBy.Update(event.UpdateEvent{ObjectOld: base, ObjectNew: after}); got != tt.wake {
+				t.Fatalf("wake = %t, want %t", got, tt.wake)
+			}
+		})
+	}
+	if !judgedBy.Create(event.CreateEvent{Object: base}) || !judgedBy.Delete(event.DeleteEvent{Object: base}) {
+		t.Fatal("a product's arrival and departure must wake its versions")
 	}
 }
