@@ -91,6 +91,19 @@ func (r *ModelVersionReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		return ctrl.Result{}, nil
 	}
 
+	product := &lifecyclev1alpha1.AIProduct{}
+	productErr := r.Get(ctx, client.ObjectKey{Namespace: mv.Namespace, Name: string(mv.Spec.Product)}, product)
+	// The product judges the version it serves itself, in the write that
+	// gives the version its stage. Until the product has reconciled its
+	// current generation a verdict here would race that write, and the
+	// version would be written twice; the product's status write wakes
+	// this version again (judgedBy). At a fleet's start this also leaves
+	// the products, which wait on their writes, ahead of the verdicts of
+	// versions no product serves yet.
+	if productErr == nil && product.Status.ObservedGeneration != product.Generation {
+		return ctrl.Result{}, nil
+	}
+
 	before := mv.Status.DeepCopy()
 	defer func() {
 		mv.Status.ObservedGeneration = mv.Generation
@@ -118,10 +131,7 @@ func (r *ModelVersionReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if mv.Status.Stage == "" {
 		register(mv, metav1.NewTime(r.Clock.Now()))
 	}
-
-	product := &lifecyclev1alpha1.AIProduct{}
-	err := r.Get(ctx, client.ObjectKey{Namespace: mv.Namespace, Name: string(mv.Spec.Product)}, product)
-	if apierrors.IsNotFound(err) {
+	if apierrors.IsNotFound(productErr) {
 		// Objects arrive in any order under GitOps; the product's arrival
 		// triggers this version again through the watch below.
 		msg := fmt.Sprintf("waiting for AIProduct %q in namespace %s", mv.Spec.Product, mv.Namespace)
@@ -131,8 +141,8 @@ func (r *ModelVersionReconciler) Reconcile(ctx context.Context, req ctrl.Request
 			Status: metav1.ConditionTrue, Reason: "ProductNotFound", Message: msg})
 		return ctrl.Result{}, nil
 	}
-	if err != nil {
-		return ctrl.Result{}, fmt.Errorf("reading AIProduct %s: %w", mv.Spec.Product, err)
+	if productErr != nil {
+		return ctrl.Result{}, fmt.Errorf("reading AIProduct %s: %w", mv.Spec.Product, productErr)
 	}
 
 	production, err := r.productionMetrics(ctx, mv, product)
@@ -236,10 +246,11 @@ func (r *ModelVersionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 }
 
 // judgedBy passes the product changes a verdict depends on: the product's
-// arrival and departure, its spec (the promotion policy) and its
-// production version (what a version must beat). The product's other
-// status writes, two or more per rollout step, would each wake all its
-// versions to decide nothing new.
+// arrival and departure, its spec (the promotion policy), its production
+// version (what a version must beat), and its reconcile of a new
+// generation (which versions wait for). The product's other status
+// writes, two or more per rollout step, would each wake all its versions
+// to decide nothing new.
 var judgedBy = predicate.Funcs{
 	UpdateFunc: func(e event.UpdateEvent) bool {
 		before, ok1 := e.ObjectOld.(*lifecyclev1alpha1.AIProduct)
@@ -247,7 +258,8 @@ var judgedBy = predicate.Funcs{
 		if !ok1 || !ok2 {
 			return true
 		}
-		return before.Generation != after.Generation || before.Status.ProductionVersion != after.Status.ProductionVersion
+		return before.Generation != after.Generation || before.Status.ObservedGeneration != after.Status.ObservedGeneration ||
+			before.Status.ProductionVersion != after.Status.ProductionVersion
 	},
 }
 

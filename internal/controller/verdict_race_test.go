@@ -55,10 +55,14 @@ func TestVerdictFromAStaleCopyDoesNotUndoTheStage(t *testing.T) {
 	if err := v1.AddToScheme(scheme); err != nil {
 		t.Fatal(err)
 	}
-	c := fake.NewClientBuilder().WithScheme(scheme).WithStatusSubresource(&v1.ModelVersion{}).Build()
+	c := fake.NewClientBuilder().WithScheme(scheme).WithStatusSubresource(&v1.ModelVersion{}, &v1.AIProduct{}).Build()
 	ctx := context.Background()
 	p := newProduct(v1.PhaseDelivery)
 	if err := c.Create(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	p.Status.ObservedGeneration = p.Generation
+	if err := c.Status().Update(ctx, p); err != nil {
 		t.Fatal(err)
 	}
 	mv := newVersion(p.Name, "1.0.0", "auc", "0.9")
@@ -119,6 +123,7 @@ func TestJudgedBy(t *testing.T) {
 		{"a status write of conditions alone", func(p *v1.AIProduct) { p.Status.Phase = v1.PhaseDelivery }, false},
 		{"a new generation (the policy may have changed)", func(p *v1.AIProduct) { p.Generation = 2 }, true},
 		{"a new production version", func(p *v1.AIProduct) { p.Status.ProductionVersion = "v2" }, true},
+		{"the product's reconcile of a new generation", func(p *v1.AIProduct) { p.Status.ObservedGeneration = 1 }, true},
 		{"production cleared", func(p *v1.AIProduct) { p.Status.ProductionVersion = "" }, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -131,5 +136,54 @@ func TestJudgedBy(t *testing.T) {
 	}
 	if !judgedBy.Create(event.CreateEvent{Object: base}) || !judgedBy.Delete(event.DeleteEvent{Object: base}) {
 		t.Fatal("a product's arrival and departure must wake its versions")
+	}
+}
+
+// A version waits for its product's first reconcile of the current
+// generation, which judges the version it serves in the write that stages
+// it; judged before that, the served version would be written twice.
+func TestVersionWaitsForItsProductsReconcile(t *testing.T) {
+	scheme := runtime.NewScheme()
+	if err := v1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	c := fake.NewClientBuilder().WithScheme(scheme).WithStatusSubresource(&v1.ModelVersion{}, &v1.AIProduct{}).Build()
+	ctx := context.Background()
+	p := newProduct(v1.PhaseDelivery)
+	p.Generation = 2
+	if err := c.Create(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	mv := newVersion(p.Name, "1.0.0", "auc", "0.9")
+	mv.Labels = map[string]string{v1.LabelProduct: p.Name}
+	if err := c.Create(ctx, mv); err != nil {
+		t.Fatal(err)
+	}
+	r := &ModelVersionReconciler{Client: c, Clock: clock.RealClock{}}
+	req := ctrl.Request{NamespacedName: client.ObjectKeyFromObject(mv)}
+	verdict := func() v1.ModelVersionStatus {
+		t.Helper()
+		if _, err := r.Reconcile(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+		got := &v1.ModelVersion{}
+		if err := c.Get(ctx, req.NamespacedName, got); err != nil {
+			t.Fatal(err)
+		}
+		return got.Status
+	}
+
+	if st := verdict(); st.Stage != "" || len(st.Conditions) > 0 {
+		t.Fatalf("judged before the product reconciled: %+v", st)
+	}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(p), p); err != nil {
+		t.Fatal(err)
+	}
+	p.Status.ObservedGeneration = p.Generation
+	if err := c.Status().Update(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	if st := verdict(); st.Stage != v1.StageCandidate || !st.Eligible {
+		t.Fatalf("after the product's reconcile: stage %q, eligible %t; want %q and true", st.Stage, st.Eligible, v1.StageCandidate)
 	}
 }
