@@ -26,6 +26,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -113,6 +114,30 @@ func main() {
 		return c.Status().Patch(ctx, p, client.RawPatch(types.MergePatchType, fmt.Appendf(nil,
 			`{"status":{"lastRequest":{"action":"Promote","value":"%d","handledAt":"2026-11-23T00:00:00Z","result":"measured"}}}`, i)))
 	})
+	// The writes the operator makes: a whole status of the shape a Ready
+	// product and a served version carry, changed in one condition's
+	// message each time, as an update (what the operator sends) and as a
+	// merge patch of that change (what it sent before).
+	p.Status = readyStatus(mv.Name)
+	if err := c.Status().Update(ctx, p); err != nil {
+		log.Fatal(err)
+	}
+	measure("AIProduct status update, a Ready product's whole status", func(i int) error {
+		p.Status.Conditions[0].Message = fmt.Sprintf("measured %d", i)
+		return c.Status().Update(ctx, p)
+	})
+	measure("AIProduct status merge patch, the same change", func(i int) error {
+		return c.Status().Patch(ctx, p, client.RawPatch(types.MergePatchType, fmt.Appendf(nil,
+			`{"status":{"conditions":[%s]}}`, conditionsWith(p.Status.Conditions, fmt.Sprintf("patched %d", i)))))
+	})
+	mv.Status = servedStatus(p.Name)
+	if err := c.Status().Update(ctx, mv); err != nil {
+		log.Fatal(err)
+	}
+	measure("ModelVersion status update, a served version's whole status", func(i int) error {
+		mv.Status.StageReason = fmt.Sprintf("measured %d", i)
+		return c.Status().Update(ctx, mv)
+	})
 	measure("ModelVersion status patch", func(i int) error {
 		return c.Status().Patch(ctx, mv, client.RawPatch(types.MergePatchType, fmt.Appendf(nil, `{"status":{"stageReason":"measured %d"}}`, i)))
 	})
@@ -126,6 +151,66 @@ func main() {
 		return c.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: fmt.Sprintf("measured-%d", i)},
 			Data: map[string]string{"a": "b"}})
 	})
+}
+
+// readyStatus is the status the operator writes for a Ready product in
+// Delivery of the benchmark's shape: entered straight into Delivery, two
+// objectives met, three drift checks within threshold, a finished shadow
+// experiment, seven conditions.
+func readyStatus(production string) v1.AIProductStatus {
+	now := metav1.NewTime(time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC))
+	cond := func(typ, status, reason, msg string) metav1.Condition {
+		return metav1.Condition{Type: typ, Status: metav1.ConditionStatus(status), ObservedGeneration: 1,
+			LastTransitionTime: now, Reason: reason, Message: msg}
+	}
+	return v1.AIProductStatus{
+		ObservedGeneration: 1, Phase: v1.PhaseDelivery,
+		PhaseHistory: []v1.PhaseTransition{{To: v1.PhaseStrategy, Time: now, Reason: "Initialized"},
+			{From: v1.PhaseStrategy, To: v1.PhaseDiscovery, Time: now, Reason: "GatesPassed"},
+			{From: v1.PhaseDiscovery, To: v1.PhaseDelivery, Time: now, Reason: "GatesPassed"}},
+		Gates: []v1.GateStatus{{Name: "Strategy", Passed: true}, {Name: "Discovery", Passed: true}},
+		Objectives: []v1.ObjectiveStatus{
+			{Name: "click-through", Value: "0.2", Target: "0.1", Direction: v1.AtLeast, Result: v1.ResultMet, LastTransitionTime: &now},
+			{Name: "latency-p99", Value: "0.02", Target: "0.05", Direction: v1.AtMost, Result: v1.ResultMet, LastTransitionTime: &now}},
+		ProductionVersion: production, DesiredVersion: production,
+		Drift: []v1.DriftStatus{{Name: "amount-psi", Feature: "amount", Value: "0.05", Threshold: "0.2", Result: v1.ResultMet},
+			{Name: "prediction-ks", Value: "0.4", Threshold: "0.01", Result: v1.ResultMet},
+			{Name: "embedding-wasserstein", Value: "0.1", Threshold: "0.3", Result: v1.ResultMet}},
+		DriftState:  "None",
+		Experiments: []v1.ExperimentStatus{{Name: "shadow", Phase: v1.ExperimentSucceeded, Message: "met every success criterion"}},
+		Conditions: []metav1.Condition{
+			cond("ObjectivesMet", "True", "ObjectivesMet", "all 2 objectives meet their targets"),
+			cond("StrategyGate", "True", "GatePassed", "every requirement of the Strategy gate holds"),
+			cond("DiscoveryGate", "True", "GatePassed", "every requirement of the Discovery gate holds"),
+			cond("Serving", "True", "Available", production+" serves production"),
+			cond("Drifted", "False", "NoDrift", "all 3 drift checks are within their thresholds"),
+			cond("RetrainingAllowed", "True", "TemplateAllowed",
+				"the Job template runs as an allowed ServiceAccount under the restricted Pod Security Standard"),
+			cond(v1.ConditionReady, "True", v1.ReasonReconciled, "product is in phase Delivery")},
+	}
+}
+
+// servedStatus is the status of a version serving production.
+func servedStatus(product string) v1.ModelVersionStatus {
+	now := metav1.NewTime(time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC))
+	return v1.ModelVersionStatus{ObservedGeneration: 1, Stage: v1.StageProduction, StageReason: "first production version",
+		StageTransitionTime: &now, Eligible: true, Conditions: []metav1.Condition{
+			{Type: "Eligible", Status: metav1.ConditionTrue, ObservedGeneration: 1, LastTransitionTime: now, Reason: "PolicyMet",
+				Message: "meets the promotion policy of product " + product},
+			{Type: v1.ConditionReady, Status: metav1.ConditionTrue, ObservedGeneration: 1, LastTransitionTime: now,
+				Reason: v1.ReasonReconciled, Message: "evaluated against the policy of product " + product + ", eligible: true"}}}
+}
+
+// conditionsWith is the JSON of conds with the first condition's message
+// replaced: a merge patch replaces a list whole.
+func conditionsWith(conds []metav1.Condition, msg string) string {
+	out := append([]metav1.Condition(nil), conds...)
+	out[0].Message = msg
+	b, err := json.Marshal(out)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(string(b), "["), "]")
 }
 
 // profileAPIServer saves a CPU profile from the API server's own pprof

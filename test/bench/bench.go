@@ -57,6 +57,7 @@ type options struct {
 	// harness together: on two cores they share, what each one spends is
 	// time the others wait.
 	cpuProfile      time.Duration
+	harnessGOGC     int
 	containerMemory string
 	containerCgroup bool
 	writtenLimit    bool

@@ -41,8 +41,9 @@ func renderHeader(o options, started time.Time, sizes string) string {
 	w("## Run of %s\n\n", started.Format("2006-01-02 15:04 MST"))
 	w("- machine: %d cores, %s memory; %s; operator built from %s\n", runtime.NumCPU(), memTotal(), goVersion(), revision())
 	w("- command: `go run ./test/bench -n %s` (operator: --kube-api-qps %g --kube-api-burst %d --workers %d --version-workers %d; "+
-		"fleet interval %s, steady window %s, %d probes each, plain client with %d writers)\n",
-		sizes, o.operator.QPS, o.operator.Burst, o.operator.Workers, o.operator.VersionWorkers, o.interval, o.window, o.probes, o.limitWorkers)
+		"fleet interval %s, steady window %s, %d probes each, plain client with %d writers; the harness at GOGC %d)\n",
+		sizes, o.operator.QPS, o.operator.Burst, o.operator.Workers, o.operator.VersionWorkers, o.interval, o.window, o.probes, o.limitWorkers,
+		o.harnessGOGC)
 	switch {
 	case o.operator.MemoryLimit > 0:
 		w("- operator run in a memory cgroup limited to %s, as in a container: the kernel OOM-kills it above that; "+
