@@ -90,10 +90,10 @@ var (
 		Help: "Finished discovery experiments by verdict."}, []string{"namespace", "product", "result"})
 
 	// StatusConflicts counts status writes the API server refused because
-	// the product changed after it was read; each is decided again. A
-	// steady rate means two writers fight over the same products.
+	// the product or version changed after it was read; each is decided
+	// again. A steady rate means two writers fight over the same objects.
 	StatusConflicts = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "status_conflicts_total",
-		Help: "AIProduct status writes refused as conflicts and decided again from the newer object."})
+		Help: "AIProduct and ModelVersion status writes refused as conflicts and decided again from the newer object."})
 
 	age = &ageCollector{since: map[key]ageEntry{}}
 )
