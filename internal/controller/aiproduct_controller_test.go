@@ -301,3 +301,36 @@ var _ = Describe("AIProduct objectives", func() {
 		Expect(fakeProm.Count(q) - start).To(BeNumerically("<=", 3))
 	})
 })
+
+var _ = Describe("Status ownership", func() {
+	// Both statuses are atomic for field ownership: whoever writes status
+	// owns it whole, and managedFields carry one entry of f:status, not one
+	// per leaf, which every status write made the API server maintain.
+	It("records each status write in managedFields as the whole status", func() {
+		p := newProduct(v1.PhaseStrategy)
+		Expect(k8sClient.Create(ctx, p)).To(Succeed())
+		DeferCleanup(k8sClient.Delete, ctx, p)
+		mv := newVersion(p.Name, "1.0.0", "auc", "0.9")
+		Expect(k8sClient.Create(ctx, mv)).To(Succeed())
+		DeferCleanup(k8sClient.Delete, ctx, mv)
+
+		statusEntries := func(g Gomega, entries []metav1.ManagedFieldsEntry) []string {
+			var out []string
+			for _, e := range entries {
+				if e.Subresource == "status" {
+					g.Expect(e.FieldsV1).NotTo(BeNil())
+					out = append(out, string(e.FieldsV1.Raw))
+				}
+			}
+			return out
+		}
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			g.Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
+			g.Expect(statusEntries(g, got.ManagedFields)).To(ConsistOf(`{"f:status":{}}`))
+			v := fetchMV(g, mv)
+			g.Expect(v.Status.Stage).To(Equal(v1.StageCandidate))
+			g.Expect(statusEntries(g, v.ManagedFields)).To(ConsistOf(`{"f:status":{}}`))
+		}).Should(Succeed())
+	})
+})

@@ -18,6 +18,7 @@ package controller
 
 import (
 	"context"
+	"reflect"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -34,16 +35,16 @@ import (
 	"github.com/aipm-io/aipm-operator/internal/prom"
 )
 
-// staleReader answers Get for the product with the copy it holds, as a
-// cache that has not yet seen the operator's own write would.
+// staleReader answers Get for the object it holds (same kind, same name)
+// with a copy of it, as a cache that has not yet seen a later write would.
 type staleReader struct {
 	client.Client
-	stale *v1.AIProduct
+	stale client.Object
 }
 
 func (s *staleReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
-	if p, ok := obj.(*v1.AIProduct); ok && s.stale != nil && key.Name == s.stale.Name {
-		s.stale.DeepCopyInto(p)
+	if s.stale != nil && key.Name == s.stale.GetName() && reflect.TypeOf(obj) == reflect.TypeOf(s.stale) {
+		reflect.ValueOf(obj).Elem().Set(reflect.ValueOf(s.stale.DeepCopyObject()).Elem())
 		return nil
 	}
 	return s.Client.Get(ctx, key, obj, opts...)

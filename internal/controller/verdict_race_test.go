@@ -32,30 +32,22 @@ import (
 	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
 
-// staleVersionReader answers Get for one version with the copy it holds,
-// as a cache that has not yet seen the product reconciler's stage write.
-type staleVersionReader struct {
-	client.Client
-	stale *v1.ModelVersion
-}
-
-func (s *staleVersionReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
-	if mv, ok := obj.(*v1.ModelVersion); ok && key.Name == s.stale.Name {
-		s.stale.DeepCopyInto(mv)
-		return nil
+// versionClient is a fake API server holding products and versions with
+// their status subresources.
+func versionClient(t *testing.T) client.Client {
+	t.Helper()
+	scheme := runtime.NewScheme()
+	if err := v1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
 	}
-	return s.Client.Get(ctx, key, obj, opts...)
+	return fake.NewClientBuilder().WithScheme(scheme).WithStatusSubresource(&v1.ModelVersion{}, &v1.AIProduct{}).Build()
 }
 
 // The product reconciler sets a version's stage while the version's own
 // reconciler judges it from the copy before that write. The verdict must
 // not put the stage back: its write is refused, and decided again.
 func TestVerdictFromAStaleCopyDoesNotUndoTheStage(t *testing.T) {
-	scheme := runtime.NewScheme()
-	if err := v1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	c := fake.NewClientBuilder().WithScheme(scheme).WithStatusSubresource(&v1.ModelVersion{}, &v1.AIProduct{}).Build()
+	c := versionClient(t)
 	ctx := context.Background()
 	p := newProduct(v1.PhaseDelivery)
 	if err := c.Create(ctx, p); err != nil {
@@ -83,7 +75,7 @@ func TestVerdictFromAStaleCopyDoesNotUndoTheStage(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r := &ModelVersionReconciler{Client: &staleVersionReader{Client: c, stale: stale}, Clock: clock.RealClock{}}
+	r := &ModelVersionReconciler{Client: &staleReader{Client: c, stale: stale}, Clock: clock.RealClock{}}
 	_, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(mv)})
 	if !apierrors.IsConflict(err) {
 		t.Fatalf("a verdict from the copy before the stage write: got %v, want a Conflict to decide again", err)
@@ -143,11 +135,7 @@ func TestJudgedBy(t *testing.T) {
 // generation, which judges the version it serves in the write that stages
 // it; judged before that, the served version would be written twice.
 func TestVersionWaitsForItsProductsReconcile(t *testing.T) {
-	scheme := runtime.NewScheme()
-	if err := v1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	c := fake.NewClientBuilder().WithScheme(scheme).WithStatusSubresource(&v1.ModelVersion{}, &v1.AIProduct{}).Build()
+	c := versionClient(t)
 	ctx := context.Background()
 	p := newProduct(v1.PhaseDelivery)
 	p.Generation = 2
