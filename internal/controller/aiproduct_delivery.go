@@ -543,7 +543,7 @@ func (r *AIProductReconciler) setStage(ctx context.Context, mv *v1.ModelVersion,
 	}
 	// Under the resourceVersion read: the version reconciler writes the
 	// verdict, and a stage set on the copy before that write would undo it.
-	err := r.Status().Update(ctx, mv)
+	err := writeStatus(ctx, r.StatusWriter, r.Client, mv)
 	if apierrors.IsConflict(err) {
 		// Mostly the cache has not yet seen this operator's own write of a
 		// moment ago (a reconcile retried after its status write was

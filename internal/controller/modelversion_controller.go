@@ -39,6 +39,7 @@ import (
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/metrics"
 	"github.com/aipm-io/aipm-operator/internal/promotion"
+	"github.com/aipm-io/aipm-operator/internal/statuswrite"
 )
 
 // productIndex indexes ModelVersions by spec.product, so that a change to a
@@ -54,6 +55,10 @@ type ModelVersionReconciler struct {
 	// Workers is how many versions are reconciled at once; 0 keeps the
 	// manager's default.
 	Workers int
+	// StatusWriter writes the status of versions; nil writes through
+	// Client. SetupWithManager sets one that reads back only the written
+	// object's metadata.
+	StatusWriter statuswrite.Writer
 }
 
 // +kubebuilder:rbac:groups=lifecycle.aipm.io,resources=modelversions,verbs=get;list;watch;update;patch
@@ -117,7 +122,7 @@ func (r *ModelVersionReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		// Under the resourceVersion read, like the product's: the product
 		// reconciler writes a version's stage, and a verdict decided from
 		// the copy before that write would put the stage back.
-		err := r.Status().Update(ctx, mv)
+		err := writeStatus(ctx, r.StatusWriter, r.Client, mv)
 		switch {
 		case err == nil, apierrors.IsNotFound(err):
 		case apierrors.IsConflict(err):
@@ -234,6 +239,9 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 func (r *ModelVersionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
+	}
+	if r.StatusWriter == nil {
+		r.StatusWriter = statuswrite.New(mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetScheme(), mgr.GetRESTMapper())
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&lifecyclev1alpha1.ModelVersion{}, builder.WithPredicates(

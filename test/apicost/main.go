@@ -30,7 +30,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"k8s.io/client-go/rest"
 	"log"
 	"os"
 	"os/exec"
@@ -41,13 +40,17 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/yaml"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/statuswrite"
 )
 
 func main() {
@@ -126,6 +129,14 @@ func main() {
 		p.Status.Conditions[0].Message = fmt.Sprintf("measured %d", i)
 		return c.Status().Update(ctx, p)
 	})
+	lean, err := leanWriter(cfg, scheme)
+	if err != nil {
+		log.Fatal(err)
+	}
+	measure("AIProduct status update, the same, answered with metadata only (the operator's)", func(i int) error {
+		p.Status.Conditions[0].Message = fmt.Sprintf("measured lean %d", i)
+		return lean.Update(ctx, p)
+	})
 	measure("AIProduct status merge patch, the same change", func(i int) error {
 		return c.Status().Patch(ctx, p, client.RawPatch(types.MergePatchType, fmt.Appendf(nil,
 			`{"status":{"conditions":[%s]}}`, conditionsWith(p.Status.Conditions, fmt.Sprintf("patched %d", i)))))
@@ -137,6 +148,10 @@ func main() {
 	measure("ModelVersion status update, a served version's whole status", func(i int) error {
 		mv.Status.StageReason = fmt.Sprintf("measured %d", i)
 		return c.Status().Update(ctx, mv)
+	})
+	measure("ModelVersion status update, the same, answered with metadata only (the operator's)", func(i int) error {
+		mv.Status.StageReason = fmt.Sprintf("measured lean %d", i)
+		return lean.Update(ctx, mv)
 	})
 	measure("ModelVersion status patch", func(i int) error {
 		return c.Status().Patch(ctx, mv, client.RawPatch(types.MergePatchType, fmt.Appendf(nil, `{"status":{"stageReason":"measured %d"}}`, i)))
@@ -151,6 +166,19 @@ func main() {
 		return c.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: fmt.Sprintf("measured-%d", i)},
 			Data: map[string]string{"a": "b"}})
 	})
+}
+
+// leanWriter is the operator's status writer (internal/statuswrite).
+func leanWriter(cfg *rest.Config, scheme *runtime.Scheme) (*statuswrite.Lean, error) {
+	hc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	mapper, err := apiutil.NewDynamicRESTMapper(cfg, hc)
+	if err != nil {
+		return nil, err
+	}
+	return statuswrite.New(cfg, hc, scheme, mapper), nil
 }
 
 // readyStatus is the status the operator writes for a Ready product in
