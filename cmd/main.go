@@ -49,6 +49,7 @@ import (
 	"github.com/aipm-io/aipm-operator/internal/metrics"
 	"github.com/aipm-io/aipm-operator/internal/prom"
 	"github.com/aipm-io/aipm-operator/internal/retrain"
+	"github.com/aipm-io/aipm-operator/internal/statuswrite"
 	// +kubebuilder:scaffold:imports
 )
 
@@ -194,10 +195,14 @@ func main() {
 		setupLog.Error(err, "Unable to create the event recorder")
 		os.Exit(1)
 	}
+	// One writer for both reconcilers: its token buckets are per kind, and
+	// both write versions.
+	statusWriter := statuswrite.New(mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetScheme(), mgr.GetRESTMapper())
 	if err := (&internalcontroller.AIProductReconciler{
-		Client:     mgr.GetClient(),
-		Recorder:   recorder,
-		Prometheus: querier,
+		Client:       mgr.GetClient(),
+		StatusWriter: statusWriter,
+		Recorder:     recorder,
+		Prometheus:   querier,
 
 		RetrainingServiceAccounts: allowedServiceAccounts,
 	}).SetupWithManager(mgr); err != nil {
@@ -205,9 +210,10 @@ func main() {
 		os.Exit(1)
 	}
 	if err := (&internalcontroller.ModelVersionReconciler{
-		Client:   mgr.GetClient(),
-		Recorder: recorder,
-		Workers:  versionWorkers,
+		Client:       mgr.GetClient(),
+		StatusWriter: statusWriter,
+		Recorder:     recorder,
+		Workers:      versionWorkers,
 	}).SetupWithManager(mgr); err != nil {
 		setupLog.Error(err, "Unable to create controller", "controller", "ModelVersion")
 		os.Exit(1)

@@ -69,8 +69,9 @@ type AIProductReconciler struct {
 	// "default".
 	RetrainingServiceAccounts []string
 	// StatusWriter writes the status of products and versions; nil writes
-	// through Client. SetupWithManager sets one that reads back only the
-	// written object's metadata.
+	// through Client. The operator gives both reconcilers one
+	// statuswrite.Lean, so that each kind's status writes draw on one
+	// token bucket.
 	StatusWriter statuswrite.Writer
 
 	objectivesDue dueTracker
@@ -405,9 +406,6 @@ func (r *AIProductReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	}
 	if r.APIReader == nil {
 		r.APIReader = mgr.GetAPIReader()
-	}
-	if r.StatusWriter == nil {
-		r.StatusWriter = statuswrite.New(mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetScheme(), mgr.GetRESTMapper())
 	}
 	r.fleet = prom.NewFleet(r.Prometheus, r.Clock.Now)
 	return ctrl.NewControllerManagedBy(mgr).

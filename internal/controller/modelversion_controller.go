@@ -56,8 +56,7 @@ type ModelVersionReconciler struct {
 	// manager's default.
 	Workers int
 	// StatusWriter writes the status of versions; nil writes through
-	// Client. SetupWithManager sets one that reads back only the written
-	// object's metadata.
+	// Client. The operator gives it the AIProductReconciler's.
 	StatusWriter statuswrite.Writer
 }
 
@@ -239,9 +238,6 @@ func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 func (r *ModelVersionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
-	}
-	if r.StatusWriter == nil {
-		r.StatusWriter = statuswrite.New(mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetScheme(), mgr.GetRESTMapper())
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&lifecyclev1alpha1.ModelVersion{}, builder.WithPredicates(

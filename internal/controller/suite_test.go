@@ -49,6 +49,7 @@ import (
 	"github.com/aipm-io/aipm-operator/internal/metrics"
 	"github.com/aipm-io/aipm-operator/internal/prom"
 	"github.com/aipm-io/aipm-operator/internal/prom/promtest"
+	"github.com/aipm-io/aipm-operator/internal/statuswrite"
 	// +kubebuilder:scaffold:imports
 )
 
@@ -157,15 +158,19 @@ func startManagerOpts(querier prom.Querier, wrap func(http.RoundTripper) http.Ro
 	Expect(SetupIndexes(ctx, mgr)).To(Succeed())
 	recorder, err := eventrecorder.ForManager(mgr, "aipm-operator")
 	Expect(err).NotTo(HaveOccurred())
+	// As cmd/main.go wires it: one status writer for both reconcilers.
+	statusWriter := statuswrite.New(mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetScheme(), mgr.GetRESTMapper())
 	Expect((&AIProductReconciler{
-		Client:     mgr.GetClient(),
-		Recorder:   recorder,
-		Prometheus: querier,
+		Client:       mgr.GetClient(),
+		StatusWriter: statusWriter,
+		Recorder:     recorder,
+		Prometheus:   querier,
 	}).SetupWithManager(mgr)).To(Succeed())
 	if withVersions {
 		Expect((&ModelVersionReconciler{
-			Client:   mgr.GetClient(),
-			Recorder: recorder,
+			Client:       mgr.GetClient(),
+			StatusWriter: statusWriter,
+			Recorder:     recorder,
 		}).SetupWithManager(mgr)).To(Succeed())
 	}
 

@@ -94,6 +94,20 @@ func New(cfg *rest.Config, httpClient *http.Client, scheme *runtime.Scheme, mapp
 	return &Lean{cfg: cfg, httpClient: httpClient, scheme: scheme, mapper: mapper, kinds: map[schema.GroupVersionKind]*target{}}
 }
 
+// NewForConfig is New with an HTTP client and a REST mapper of its own,
+// for callers without a manager.
+func NewForConfig(cfg *rest.Config, scheme *runtime.Scheme) (*Lean, error) {
+	hc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	mapper, err := apiutil.NewDynamicRESTMapper(cfg, hc)
+	if err != nil {
+		return nil, err
+	}
+	return New(cfg, hc, scheme, mapper), nil
+}
+
 // Update implements Writer.
 func (l *Lean) Update(ctx context.Context, obj client.Object) error {
 	gvk, err := apiutil.GVKForObject(obj, l.scheme)

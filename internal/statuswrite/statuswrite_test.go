@@ -36,7 +36,6 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
@@ -95,11 +94,7 @@ func leanFor(t *testing.T) (*Lean, client.Client, *answers) {
 	rec := &answers{}
 	wcfg := rest.CopyConfig(cfg)
 	wcfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { rec.next = rt; return rec })
-	hc, err := rest.HTTPClientFor(wcfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mapper, err := apiutil.NewDynamicRESTMapper(wcfg, hc)
+	w, err := NewForConfig(wcfg, scheme)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +102,7 @@ func leanFor(t *testing.T) (*Lean, client.Client, *answers) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(wcfg, hc, scheme, mapper), c, rec
+	return w, c, rec
 }
 
 func newVersion(t *testing.T, c client.Client, name string) *v1.ModelVersion {

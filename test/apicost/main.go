@@ -40,13 +40,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/yaml"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
@@ -129,7 +127,7 @@ func main() {
 		p.Status.Conditions[0].Message = fmt.Sprintf("measured %d", i)
 		return c.Status().Update(ctx, p)
 	})
-	lean, err := leanWriter(cfg, scheme)
+	lean, err := statuswrite.NewForConfig(cfg, scheme)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -166,19 +164,6 @@ func main() {
 		return c.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: fmt.Sprintf("measured-%d", i)},
 			Data: map[string]string{"a": "b"}})
 	})
-}
-
-// leanWriter is the operator's status writer (internal/statuswrite).
-func leanWriter(cfg *rest.Config, scheme *runtime.Scheme) (*statuswrite.Lean, error) {
-	hc, err := rest.HTTPClientFor(cfg)
-	if err != nil {
-		return nil, err
-	}
-	mapper, err := apiutil.NewDynamicRESTMapper(cfg, hc)
-	if err != nil {
-		return nil, err
-	}
-	return statuswrite.New(cfg, hc, scheme, mapper), nil
 }
 
 // readyStatus is the status the operator writes for a Ready product in
