@@ -49,7 +49,7 @@ control-plane: ## Build kube-apiserver, etcd and kubectl into bin/ from the Go m
 test: test-unit test-e2e ## Run every test: unit, envtest, alert rules, and end to end on a kwokctl cluster.
 
 .PHONY: test-unit
-test-unit: manifests generate fmt vet control-plane test-alerts test-fuzz ## Run unit and envtest tests, after the fuzz targets (builds the control plane on first use).
+test-unit: manifests generate fmt vet lint control-plane test-alerts test-fuzz ## Run unit and envtest tests, after lint and the fuzz targets (builds the control plane on first use).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $$(go list ./... | grep -v /test/) -coverprofile cover.out
 
 # Every func FuzzX(f *testing.F) in the module, found by hack/fuzz.sh, runs
@@ -66,9 +66,10 @@ test-alerts: ## Check and unit-test the alerting rules with promtool
 	bash hack/check-alerts.sh
 
 .PHONY: lint
-lint: ## Run gofmt and go vet, failing on any finding.
+lint: golangci-lint ## Run gofmt, go vet and golangci-lint (.golangci.yml), failing on any finding.
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	go vet ./...
+	"$(GOLANGCI_LINT)" run ./...
 
 ##@ Build
 
@@ -137,10 +138,12 @@ ENVTEST_ASSETS ?= $(LOCALBIN)/k8s/$(KUBE_VERSION)
 KUBECTL ?= $(ENVTEST_ASSETS)/kubectl
 KUSTOMIZE ?= $(LOCALBIN)/kustomize
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
+GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint
 
 ## Tool Versions
 KUSTOMIZE_VERSION ?= v5.7.1
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
+GOLANGCI_LINT_VERSION ?= v2.15.0
 
 .PHONY: kustomize
 kustomize: $(KUSTOMIZE) ## Build kustomize locally if necessary.
@@ -151,6 +154,13 @@ $(KUSTOMIZE): $(LOCALBIN)
 controller-gen: $(CONTROLLER_GEN) ## Build controller-gen locally if necessary.
 $(CONTROLLER_GEN): $(LOCALBIN)
 	@hack/go-install-tool.sh "$(CONTROLLER_GEN)" sigs.k8s.io/controller-tools/cmd/controller-gen sigs.k8s.io/controller-tools $(CONTROLLER_TOOLS_VERSION)
+
+# Built with the local Go (golangci-lint must be built by a Go at least as
+# new as the code it checks), so no prebuilt release binary is used.
+.PHONY: golangci-lint
+golangci-lint: $(GOLANGCI_LINT) ## Build golangci-lint locally if necessary.
+$(GOLANGCI_LINT): $(LOCALBIN)
+	@hack/go-install-tool.sh "$(GOLANGCI_LINT)" github.com/golangci/golangci-lint/v2/cmd/golangci-lint github.com/golangci/golangci-lint/v2 $(GOLANGCI_LINT_VERSION)
 
 ##@ End-to-end on kind (needs Docker and kind; not run by CI here)
 

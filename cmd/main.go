@@ -44,6 +44,8 @@ import (
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	internalcontroller "github.com/aipm-io/aipm-operator/internal/controller"
+	experimentcontroller "github.com/aipm-io/aipm-operator/internal/controller/experiment"
+	"github.com/aipm-io/aipm-operator/internal/controller/retrainingrun"
 	"github.com/aipm-io/aipm-operator/internal/eventrecorder"
 	"github.com/aipm-io/aipm-operator/internal/memlimit"
 	"github.com/aipm-io/aipm-operator/internal/metrics"
@@ -195,12 +197,12 @@ func main() {
 		setupLog.Error(err, "Unable to create the event recorder")
 		os.Exit(1)
 	}
-	// One writer for both reconcilers: its token buckets are per kind, and
-	// both write versions.
+	// One status writer for every reconciler: its token buckets are per
+	// kind, as in controller-runtime's client.
 	statusWriter := statuswrite.New(mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetScheme(), mgr.GetRESTMapper())
 	if err := (&internalcontroller.AIProductReconciler{
 		Client:       mgr.GetClient(),
-		StatusWriter: statusWriter,
+		StatusWriter: statuswrite.As(statusWriter, "aipm-operator/aiproduct"),
 		Recorder:     recorder,
 		Prometheus:   querier,
 
@@ -211,11 +213,29 @@ func main() {
 	}
 	if err := (&internalcontroller.ModelVersionReconciler{
 		Client:       mgr.GetClient(),
-		StatusWriter: statusWriter,
+		StatusWriter: statuswrite.As(statusWriter, "aipm-operator/modelversion"),
 		Recorder:     recorder,
 		Workers:      versionWorkers,
 	}).SetupWithManager(mgr); err != nil {
 		setupLog.Error(err, "Unable to create controller", "controller", "ModelVersion")
+		os.Exit(1)
+	}
+	if err := (&experimentcontroller.Reconciler{
+		Client:       mgr.GetClient(),
+		StatusWriter: statuswrite.As(statusWriter, "aipm-operator/experiment"),
+		Recorder:     recorder,
+		Prometheus:   querier,
+	}).SetupWithManager(mgr); err != nil {
+		setupLog.Error(err, "Unable to create controller", "controller", "Experiment")
+		os.Exit(1)
+	}
+	if err := (&retrainingrun.Reconciler{
+		Client:       mgr.GetClient(),
+		StatusWriter: statuswrite.As(statusWriter, "aipm-operator/retrainingrun"),
+		Recorder:     recorder,
+		Policy:       retrain.Policy{ServiceAccounts: allowedServiceAccounts},
+	}).SetupWithManager(mgr); err != nil {
+		setupLog.Error(err, "Unable to create controller", "controller", "RetrainingRun")
 		os.Exit(1)
 	}
 	// +kubebuilder:scaffold:builder

@@ -58,11 +58,12 @@ up() {
   # kubectl wait fails outright on a CRD with no conditions yet; poll instead.
   for _ in $(seq 1 120); do
     established="$(KUBECONFIG="$KUBECONFIG_OUT" "$KUBECTL" get crd aiproducts.lifecycle.aipm.io modelversions.lifecycle.aipm.io \
+      retrainingruns.lifecycle.aipm.io experiments.lifecycle.aipm.io \
       -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Established")].status}{end}' 2>/dev/null || true)"
-    [ "$established" = "TrueTrue" ] && break
+    [ "$established" = "TrueTrueTrueTrue" ] && break
     sleep 0.5
   done
-  [ "$established" = "TrueTrue" ] || { echo "CRDs not established" >&2; exit 1; }
+  [ "$established" = "TrueTrueTrueTrue" ] || { echo "CRDs not established" >&2; exit 1; }
   echo "$KUBECONFIG_OUT"
 }
 

@@ -273,7 +273,7 @@ type DiscoverySpec struct {
 	// +listType=map
 	// +listMapKey=name
 	// +kubebuilder:validation:MaxItems=16
-	Experiments []Experiment `json:"experiments,omitempty"`
+	Experiments []DiscoveryExperiment `json:"experiments,omitempty"`
 }
 
 // Severity of a risk.
@@ -355,12 +355,13 @@ const (
 	ExperimentSandbox ExperimentType = "Sandbox"
 )
 
-// Experiment runs a candidate ModelVersion for a while and judges it.
+// DiscoveryExperiment runs a candidate ModelVersion for a while and
+// judges it. The operator runs each one as an Experiment object.
 // +kubebuilder:validation:XValidation:rule="self.type != 'ABTest' || has(self.trafficPercent)",message="trafficPercent is required for an ABTest experiment"
 // +kubebuilder:validation:XValidation:rule="self.type == 'ABTest' || !has(self.trafficPercent)",message="trafficPercent applies only to ABTest experiments"
 // +kubebuilder:validation:XValidation:rule="self.type == 'ABTest' || !has(self.headerMatch)",message="headerMatch applies only to ABTest experiments"
 // +kubebuilder:validation:XValidation:rule="duration(self.interval) <= duration(self.duration)",message="interval must not be longer than duration"
-type Experiment struct {
+type DiscoveryExperiment struct {
 	// name identifies the experiment, unique in the list.
 	// +required
 	// +kubebuilder:validation:MinLength=1
@@ -860,14 +861,15 @@ type RetrainingSpec struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=2592000
 	StartingDeadlineSeconds *int64 `json:"startingDeadlineSeconds,omitempty"`
-	// successfulJobsHistoryLimit is how many finished successful Jobs are
-	// kept. Default 3.
+	// successfulJobsHistoryLimit is how many succeeded RetrainingRuns (and
+	// so their Jobs) are kept. Default 3.
 	// +optional
 	// +kubebuilder:default=3
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=100
 	SuccessfulJobsHistoryLimit int32 `json:"successfulJobsHistoryLimit"`
-	// failedJobsHistoryLimit is how many failed Jobs are kept. Default 1.
+	// failedJobsHistoryLimit is how many failed RetrainingRuns (and so
+	// their Jobs) are kept. Default 1.
 	// +optional
 	// +kubebuilder:default=1
 	// +kubebuilder:validation:Minimum=0
@@ -1006,7 +1008,8 @@ type AIProductStatus struct {
 	// +kubebuilder:validation:MaxItems=64
 	Drift []DriftStatus `json:"drift,omitempty"`
 
-	// driftState summarises drift: None, Drifted or Unknown.
+	// driftState summarises drift: None, Breached (not yet for its full
+	// for), Drifted or Unknown.
 	// +optional
 	DriftState string `json:"driftState,omitempty"`
 
@@ -1014,12 +1017,12 @@ type AIProductStatus struct {
 	// +optional
 	Retraining *RetrainingStatus `json:"retraining,omitempty"`
 
-	// experiments shows each discovery experiment.
+	// liveExperiment is the Experiment the product lets take live traffic
+	// now. Live-traffic experiments (Shadow, ABTest) run one at a time, in
+	// the order of spec.discovery.experiments, and never during a rollout;
+	// the Experiment named here starts, the others wait.
 	// +optional
-	// +listType=map
-	// +listMapKey=name
-	// +kubebuilder:validation:MaxItems=16
-	Experiments []ExperimentStatus `json:"experiments,omitempty"`
+	LiveExperiment string `json:"liveExperiment,omitempty"`
 
 	// lastRequest is the last manual request (promote, abort, retry,
 	// retrain, rerun) the operator acted on.
@@ -1027,7 +1030,8 @@ type AIProductStatus struct {
 	LastRequest *RequestStatus `json:"lastRequest,omitempty"`
 
 	// conditions: Ready, Reconciling, Stalled, StrategyGate, DiscoveryGate,
-	// ObjectivesMet, Drifted, Serving.
+	// ObjectivesMet, ExperimentsReady, Serving, Drifted, RetrainingAllowed
+	// (docs/conditions.md).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -1140,6 +1144,11 @@ type RolloutStatus struct {
 	// message says what the rollout waits for, or why it ended.
 	// +optional
 	Message string `json:"message,omitempty"`
+	// reason is why a finished rollout ended, CamelCase: Promoted,
+	// PromotedByRequest, AnalysisFailed, AbortedByRequest or Abandoned (a
+	// newer choice replaced the canary, which goes back to Candidate).
+	// +optional
+	Reason string `json:"reason,omitempty"`
 	// startedAt is when the rollout began.
 	// +optional
 	StartedAt *metav1.Time `json:"startedAt,omitempty"`
@@ -1226,11 +1235,17 @@ type DriftStatus struct {
 	Message string `json:"message,omitempty"`
 }
 
-// RetrainingStatus shows retraining runs.
+// RetrainingStatus summarises the product's RetrainingRuns; each run's
+// own status holds its details.
 type RetrainingStatus struct {
-	// lastRun is the newest run.
+	// lastRun is the newest RetrainingRun.
 	// +optional
-	LastRun *RetrainingRun `json:"lastRun,omitempty"`
+	LastRun *RetrainingRunSummary `json:"lastRun,omitempty"`
+	// active names the RetrainingRuns not yet finished.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=8
+	Active []string `json:"active,omitempty"`
 	// lastScheduleTime is the last schedule tick acted on.
 	// +optional
 	LastScheduleTime *metav1.Time `json:"lastScheduleTime,omitempty"`
@@ -1242,102 +1257,28 @@ type RetrainingStatus struct {
 	// +optional
 	LastDriftEpisode *metav1.Time `json:"lastDriftEpisode,omitempty"`
 	// pending says what trigger waits, and for what (cooldown, a running
-	// Job).
+	// run).
 	// +optional
 	Pending string `json:"pending,omitempty"`
 }
 
-// RetrainingRun is one retraining Job.
-type RetrainingRun struct {
-	// job is the Job's name.
+// RetrainingRunSummary is the product's view of one RetrainingRun.
+type RetrainingRunSummary struct {
+	// name of the RetrainingRun.
 	// +required
-	Job string `json:"job"`
+	Name string `json:"name"`
 	// trigger: Schedule, Drift or Manual.
 	// +required
 	Trigger TrainingTrigger `json:"trigger"`
-	// result: Running, Succeeded or Failed.
-	// +required
-	Result string `json:"result"`
-	// message explains a failure.
+	// phase of the run: Pending, Running, Succeeded or Failed.
 	// +optional
-	Message string `json:"message,omitempty"`
+	Phase RunPhase `json:"phase,omitempty"`
 	// modelVersion is the version the run registered.
 	// +optional
 	ModelVersion string `json:"modelVersion,omitempty"`
-	// startTime of the run.
-	// +optional
-	StartTime *metav1.Time `json:"startTime,omitempty"`
-	// completionTime of the run.
+	// completionTime is when the run finished.
 	// +optional
 	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
-}
-
-// ExperimentPhase is where an experiment stands.
-// +kubebuilder:validation:Enum=Pending;Waiting;Running;Succeeded;Failed;Inconclusive
-type ExperimentPhase string
-
-// Experiment phases.
-const (
-	ExperimentPending      ExperimentPhase = "Pending"
-	ExperimentWaiting      ExperimentPhase = "Waiting"
-	ExperimentRunning      ExperimentPhase = "Running"
-	ExperimentSucceeded    ExperimentPhase = "Succeeded"
-	ExperimentFailed       ExperimentPhase = "Failed"
-	ExperimentInconclusive ExperimentPhase = "Inconclusive"
-)
-
-// ExperimentStatus is one experiment's progress and verdict.
-type ExperimentStatus struct {
-	// name of the experiment.
-	// +required
-	Name string `json:"name"`
-	// phase: Pending, Waiting, Running, Succeeded, Failed or Inconclusive.
-	// +required
-	Phase ExperimentPhase `json:"phase"`
-	// message explains the phase: what it waits for, which criterion failed.
-	// +optional
-	Message string `json:"message,omitempty"`
-	// startedAt is when it started.
-	// +optional
-	StartedAt *metav1.Time `json:"startedAt,omitempty"`
-	// finishedAt is when it ended.
-	// +optional
-	FinishedAt *metav1.Time `json:"finishedAt,omitempty"`
-	// traffic says what traffic the candidate received: Mirrored, Split,
-	// Header or None.
-	// +optional
-	Traffic string `json:"traffic,omitempty"`
-	// lastEvaluated is when the criteria were last evaluated.
-	// +optional
-	LastEvaluated *metav1.Time `json:"lastEvaluated,omitempty"`
-	// candidateSamples is the last result of sampleQuery for the candidate.
-	// +optional
-	CandidateSamples Decimal `json:"candidateSamples,omitempty"`
-	// controlSamples is the last result of sampleQuery for production, in
-	// an ABTest.
-	// +optional
-	ControlSamples Decimal `json:"controlSamples,omitempty"`
-	// criteria shows each criterion's last values.
-	// +optional
-	// +listType=map
-	// +listMapKey=name
-	Criteria []CriterionStatus `json:"criteria,omitempty"`
-}
-
-// CriterionStatus is one success criterion's last evaluation.
-type CriterionStatus struct {
-	// name of the criterion.
-	// +required
-	Name string `json:"name"`
-	// value is the candidate's last value.
-	// +optional
-	Value Decimal `json:"value,omitempty"`
-	// controlValue is production's last value, for comparisons.
-	// +optional
-	ControlValue Decimal `json:"controlValue,omitempty"`
-	// result: Met, Missed or Unknown.
-	// +optional
-	Result CheckResult `json:"result,omitempty"`
 }
 
 // +kubebuilder:object:root=true

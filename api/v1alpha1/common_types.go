@@ -102,31 +102,6 @@ const (
 	ResultUnknown CheckResult = "Unknown"
 )
 
-// Condition types shared by both kinds. Ready, Reconciling and Stalled follow
-// the kstatus convention, so kubectl wait, Argo CD and Flux read them without
-// custom code.
-const (
-	// ConditionReady is True when the object has been reconciled and its
-	// observed state matches its spec.
-	ConditionReady = "Ready"
-	// ConditionReconciling is True while the operator is still acting on the
-	// latest generation, or waiting for something it needs.
-	ConditionReconciling = "Reconciling"
-	// ConditionStalled is True when the operator cannot make progress without
-	// a change from a person, such as an invalid reference.
-	ConditionStalled = "Stalled"
-)
-
-// Condition reasons shared by both kinds.
-const (
-	// ReasonReconciled: the latest generation has been acted on.
-	ReasonReconciled = "Reconciled"
-	// ReasonProgressing: the operator is acting on the latest generation.
-	ReasonProgressing = "Progressing"
-	// ReasonWaiting: the operator waits for a dependency to appear.
-	ReasonWaiting = "Waiting"
-)
-
 // Annotations through which people (with kubectl annotate) and Argo CD
 // resource actions ask the operator for something. The operator acts on
 // each once, records it in status.lastRequest, emits an Event and removes

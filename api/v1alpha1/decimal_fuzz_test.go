@@ -29,7 +29,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
 
 // schemaOf returns the generated CRD's schema of an AIProduct spec field,
@@ -86,7 +86,7 @@ func FuzzDecimal(f *testing.F) {
 		f.Add("", x)
 	}
 	f.Fuzz(func(t *testing.T, s string, x float64) {
-		d := v1.Decimal(s)
+		d := lifecyclev1alpha1.Decimal(s)
 		v, err := d.Float64()
 		if err == nil && (math.IsNaN(v) || math.IsInf(v, 0)) {
 			t.Fatalf("Decimal %q read as %v without an error", s, v)
@@ -98,7 +98,7 @@ func FuzzDecimal(f *testing.F) {
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return // callers turn these into Unknown before they reach status
 		}
-		out := v1.DecimalOf(x)
+		out := lifecyclev1alpha1.DecimalOf(x)
 		if !admits(schema, string(out)) || !celFinite(string(out)) {
 			t.Fatalf("DecimalOf(%v) = %q, which the API server refuses", x, out)
 		}
@@ -109,7 +109,7 @@ func FuzzDecimal(f *testing.F) {
 		if math.Abs(back-x) > 5e-6*math.Abs(x) {
 			t.Fatalf("DecimalOf(%v) = %q reads back as %v", x, out, back)
 		}
-		if again := v1.DecimalOf(back); again != out {
+		if again := lifecyclev1alpha1.DecimalOf(back); again != out {
 			t.Fatalf("DecimalOf is not stable: %v -> %q -> %v -> %q", x, out, back, again)
 		}
 	})

@@ -259,7 +259,7 @@ func runScript(script string, obj map[string]any) (any, error) {
 
 // toLua converts a JSON value to Lua: objects and arrays become tables,
 // arrays indexed from 1.
-func toLua(L *lua.LState, v any) (lua.LValue, error) {
+func toLua(ls *lua.LState, v any) (lua.LValue, error) {
 	switch v := v.(type) {
 	case nil:
 		return lua.LNil, nil
@@ -274,9 +274,9 @@ func toLua(L *lua.LState, v any) (lua.LValue, error) {
 	case int:
 		return lua.LNumber(v), nil
 	case map[string]any:
-		tb := L.CreateTable(0, len(v))
+		tb := ls.CreateTable(0, len(v))
 		for k, e := range v {
-			lv, err := toLua(L, e)
+			lv, err := toLua(ls, e)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", k, err)
 			}
@@ -284,9 +284,9 @@ func toLua(L *lua.LState, v any) (lua.LValue, error) {
 		}
 		return tb, nil
 	case []any:
-		tb := L.CreateTable(len(v), 0)
+		tb := ls.CreateTable(len(v), 0)
 		for i, e := range v {
-			lv, err := toLua(L, e)
+			lv, err := toLua(ls, e)
 			if err != nil {
 				return nil, fmt.Errorf("[%d]: %w", i, err)
 			}

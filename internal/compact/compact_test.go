@@ -29,23 +29,23 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
 
 // decoded returns a fresh product as the cache gets one: decoded from
 // JSON, so that no two hold the same string or map.
-func decoded(t testing.TB, name string) *v1.AIProduct {
+func decoded(t testing.TB, name string) *lifecyclev1alpha1.AIProduct {
 	t.Helper()
-	p := &v1.AIProduct{
+	p := &lifecyclev1alpha1.AIProduct{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "fleet", Labels: map[string]string{"team": "search"},
 			CreationTimestamp: metav1.NewTime(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC))},
-		Spec: v1.AIProductSpec{
+		Spec: lifecyclev1alpha1.AIProductSpec{
 			Description: "ranks results",
-			Strategy: &v1.StrategySpec{Objectives: []v1.Objective{{
-				Name: "ctr", Query: "ctr", MatchLabels: v1.SeriesMatch{"product": "$product"}, Target: "0.1", Direction: v1.AtLeast,
+			Strategy: &lifecyclev1alpha1.StrategySpec{Objectives: []lifecyclev1alpha1.Objective{{
+				Name: "ctr", Query: "ctr", MatchLabels: lifecyclev1alpha1.SeriesMatch{"product": "$product"}, Target: "0.1", Direction: lifecyclev1alpha1.AtLeast,
 			}}},
 		},
-		Status: v1.AIProductStatus{Conditions: []metav1.Condition{
+		Status: lifecyclev1alpha1.AIProductStatus{Conditions: []metav1.Condition{
 			{Type: "Ready", Status: metav1.ConditionTrue, Reason: "Reconciled", Message: "product is in phase Delivery"},
 			{Type: "Serving", Status: metav1.ConditionTrue, Reason: "Available", Message: name + "-v1 serves production"},
 		}},
@@ -54,7 +54,7 @@ func decoded(t testing.TB, name string) *v1.AIProduct {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := &v1.AIProduct{}
+	out := &lifecyclev1alpha1.AIProduct{}
 	if err := json.Unmarshal(b, out); err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func TestSharedForgetsWhenFull(t *testing.T) {
 }
 
 func BenchmarkObject(b *testing.B) {
-	products := make([]*v1.AIProduct, b.N)
+	products := make([]*lifecyclev1alpha1.AIProduct, b.N)
 	for i := range products {
 		products[i] = decoded(b, fmt.Sprintf("product-%05d", i))
 	}

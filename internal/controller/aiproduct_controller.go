@@ -5,7 +5,7 @@ Licensed under the Apache License, Version 2.0 (the "License");
 you may not use this file except in compliance with the License.
 You may obtain a copy of the License at
 
-    http://www.apache.org/licenses/LICENSE-2.0
+	http://www.apache.org/licenses/LICENSE-2.0
 
 Unless required by applicable law or agreed to in writing, software
 distributed under the License is distributed on an "AS IS" BASIS,
@@ -13,7 +13,6 @@ WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 See the License for the specific language governing permissions and
 limitations under the License.
 */
-
 package controller
 
 import (
@@ -25,7 +24,6 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -36,14 +34,15 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
-	"github.com/aipm-io/aipm-operator/internal/gates"
 	"github.com/aipm-io/aipm-operator/internal/metrics"
-	"github.com/aipm-io/aipm-operator/internal/objectives"
+	"github.com/aipm-io/aipm-operator/internal/notify"
+	"github.com/aipm-io/aipm-operator/internal/outcome"
 	"github.com/aipm-io/aipm-operator/internal/prom"
 	"github.com/aipm-io/aipm-operator/internal/statuswrite"
 )
@@ -51,11 +50,12 @@ import (
 // defaultEvaluationInterval applies when an object predates the CRD default.
 const defaultEvaluationInterval = time.Minute
 
-// maxPhaseHistory bounds status.phaseHistory.
-const maxPhaseHistory = 20
-
-// AIProductReconciler moves a product through its phases and measures its
-// objectives.
+// AIProductReconciler moves a product through its phases, measures its
+// objectives and drift, serves and rolls out its versions, and starts its
+// experiments and retraining runs. It writes the product's status and no
+// other object's: what it decides about a version, an experiment or a run
+// is recorded in the product's status or in the child object's spec, and
+// each child's own reconciler writes the child's status.
 type AIProductReconciler struct {
 	client.Client
 	// APIReader reads objects the operator does not cache: HTTPRoutes and
@@ -68,10 +68,8 @@ type AIProductReconciler struct {
 	// pod may run as (--retraining-service-accounts); empty allows only
 	// "default".
 	RetrainingServiceAccounts []string
-	// StatusWriter writes the status of products and versions; nil writes
-	// through Client. The operator gives both reconcilers one
-	// statuswrite.Lean, so that each kind's status writes draw on one
-	// token bucket.
+	// StatusWriter writes the status of products; nil writes through
+	// Client.
 	StatusWriter statuswrite.Writer
 
 	objectivesDue dueTracker
@@ -80,7 +78,7 @@ type AIProductReconciler struct {
 	// products that ask the same one.
 	fleet *prom.Fleet
 	// written holds, per product, the resourceVersion its last status write
-	// replaced, until the cache has moved past it.
+	// replaced, until the cache has moved past it (see awaitCache).
 	written sync.Map
 }
 
@@ -88,13 +86,73 @@ type AIProductReconciler struct {
 // operator's own last status write waits before trying again.
 const cacheLag = 100 * time.Millisecond
 
-// +kubebuilder:rbac:groups=lifecycle.aipm.io,resources=aiproducts,verbs=get;list;watch
+// productScope is what one reconcile of a product works on: the product,
+// read once, and its children as the cache holds them. Every step reads and
+// changes it; the status is written once, after all steps ran.
+type productScope struct {
+	product *lifecyclev1alpha1.AIProduct
+	// persisted is the status as read: what the API server holds.
+	persisted *lifecyclev1alpha1.AIProductStatus
+	// versions are the product's ModelVersions, by name.
+	versions    map[string]*lifecyclev1alpha1.ModelVersion
+	versionList []lifecyclev1alpha1.ModelVersion
+	// experiments and runs are the children the product controls.
+	experiments []lifecyclev1alpha1.Experiment
+	runs        []lifecyclev1alpha1.RetrainingRun
+	// now is the decision time, truncated to the second status records.
+	now metav1.Time
+	// truncated is how much now lies behind the clock.
+	truncated time.Duration
+	notify    notify.Notifier
+	// delivery is what the delivery step found, for the summary.
+	delivery delivery
+}
+
+// productStep is one part of a product's reconcile. It returns how soon it
+// wants to run again (0: only on a change) and an error of its own, which
+// stops neither the other steps nor the status write.
+type productStep struct {
+	name string
+	run  func(ctx context.Context, s *productScope) (time.Duration, error)
+}
+
+// steps are the parts of a product's reconcile, in order: the experiments'
+// verdicts open the Discovery gate in the same pass, the phase decides
+// delivery, and serving's production version is what drift measures.
+func (r *AIProductReconciler) steps() []productStep {
+	return []productStep{
+		{"objectives", r.reconcileObjectives},
+		{"experiments", r.reconcileExperiments},
+		{"phase", r.reconcilePhase},
+		{"delivery", r.reconcileDelivery},
+		{"drift", r.reconcileDrift},
+		{"retraining", r.reconcileRetraining},
+	}
+}
+
+// runSteps runs every step, whatever the others return, as Cluster API's
+// doReconcile does: a failing experiment must not stop serving or drift.
+func runSteps(ctx context.Context, s *productScope, steps []productStep) (time.Duration, error) {
+	var requeue time.Duration
+	var errs []error
+	for _, st := range steps {
+		wait, err := st.run(ctx, s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", st.name, err))
+		}
+		requeue = outcome.Earliest(requeue, wait)
+	}
+	return requeue, errors.Join(errs...)
+}
+
+// +kubebuilder:rbac:groups=lifecycle.aipm.io,resources=aiproducts,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=lifecycle.aipm.io,resources=aiproducts/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=lifecycle.aipm.io,resources=modelversions,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// Reconcile reads the product, decides its phase and objectives, and writes
+// Reconcile reads the product and its children, runs the steps, and writes
 // status once, only when it changed.
-func (r *AIProductReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+func (r *AIProductReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	product := &lifecyclev1alpha1.AIProduct{}
 	if err := r.Get(ctx, req.NamespacedName, product); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -108,78 +166,96 @@ func (r *AIProductReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if !product.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
 	}
-	// A product's objects and versions answer its writes within a few
-	// milliseconds and wake it again, often before the cache holds its own
-	// status write. Deciding from that copy would redo the decisions the
-	// write recorded, tell them again, and end in a refused write: at 32
-	// workers, 600 conflicts for 1,000 products (docs/benchmarks.md).
-	if from, ok := r.written.Load(req.NamespacedName); ok {
-		if from.(string) == product.ResourceVersion {
-			return ctrl.Result{RequeueAfter: cacheLag}, nil
-		}
-		r.written.Delete(req.NamespacedName)
+	if r.awaitCache(req.NamespacedName, product) {
+		return ctrl.Result{RequeueAfter: cacheLag}, nil
 	}
 	read := product.ResourceVersion
-	n := notifier{recorder: r.Recorder}
-	// The status alone: the update sends the whole object, so nothing
-	// else needs keeping to compare.
-	before := product.Status.DeepCopy()
-	defer func() {
-		r.recordMetrics(ctx, product)
-		if equality.Semantic.DeepEqual(*before, product.Status) {
-			return
-		}
+
+	s, err := r.newScope(ctx, product)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	requeue, err := runSteps(ctx, s, r.steps())
+	r.summarize(ctx, s, err)
+	r.recordMetrics(s)
+	if !equality.Semantic.DeepEqual(*s.persisted, product.Status) {
 		// An update of the status subresource, under the resourceVersion
 		// this reconcile read (moved on only by its own annotation
-		// patches): a status decided from a stale cache, or raced by
-		// another writer, is refused with a Conflict and decided again
-		// from the newer object, after the rate limiter's backoff, instead
-		// of overwriting what it never saw. An update, not a patch: the
-		// API server would otherwise encode the stored product and merge
-		// the patch into it, and the operator diff the two statuses, for
-		// the same outcome (docs/benchmarks.md).
-		err := writeStatus(ctx, r.StatusWriter, r.Client, product)
-		if err != nil && !apierrors.IsNotFound(err) {
-			// The error requeues with backoff; a wait set beside it would
-			// be ignored, and controller-runtime warns of both.
-			result = ctrl.Result{}
-		}
-		switch {
-		case err == nil:
+		// patches): a status decided from a stale cache is refused with a
+		// Conflict and decided again from the newer object.
+		switch werr := writeStatus(ctx, r.StatusWriter, r.Client, product); {
+		case werr == nil:
 			r.written.Store(req.NamespacedName, read)
-		case apierrors.IsNotFound(err):
-			// A product deleted while it was reconciled has no status to write.
-		case apierrors.IsConflict(err):
+		case apierrors.IsNotFound(werr):
+		case apierrors.IsConflict(werr):
 			metrics.StatusConflicts.Inc()
-			retErr = errors.Join(retErr, fmt.Errorf("status changed since it was read; deciding again: %w", err))
+			err = errors.Join(err, werr)
 		default:
-			retErr = errors.Join(retErr, fmt.Errorf("writing status: %w", err))
+			err = errors.Join(err, fmt.Errorf("writing status: %w", werr))
 		}
-	}()
+	}
+	return outcome.Result(err, fromClock(requeue, s.truncated))
+}
 
+// awaitCache reports whether the cache still shows the product as it was
+// before this operator's own last status write. A product's objects answer
+// its writes within milliseconds and wake it again, often before the cache
+// holds the write. Deciding from that copy would act on a stale status:
+// re-apply the weights of a rollout step already passed to the Deployments
+// (moving real pods back and forth until the status write is refused),
+// and tell its Events again. The write is this operator's own, so waiting
+// for the cache is exact; a status written by anyone else is not waited
+// for (cachelag_test.go).
+func (r *AIProductReconciler) awaitCache(key types.NamespacedName, p *lifecyclev1alpha1.AIProduct) bool {
+	from, ok := r.written.Load(key)
+	if !ok {
+		return false
+	}
+	if from.(string) == p.ResourceVersion {
+		return true
+	}
+	r.written.Delete(key)
+	return false
+}
+
+// newScope reads the product's children from the cache.
+func (r *AIProductReconciler) newScope(ctx context.Context, p *lifecyclev1alpha1.AIProduct) (*productScope, error) {
 	clockNow := r.Clock.Now()
-	now := metav1.NewTime(clockNow.Truncate(time.Second))
-	var dl delivery
-	defer func() { r.summarize(ctx, n, product, dl, retErr) }()
-
-	requeue := r.reconcileObjectives(ctx, n, product, now)
-	r.reconcilePhase(ctx, n, product, now)
-	expNext, err := r.reconcileExperiments(ctx, n, product, now)
-	if err != nil {
-		return ctrl.Result{}, err
+	s := &productScope{
+		product:   p,
+		persisted: p.Status.DeepCopy(),
+		now:       metav1.NewTime(clockNow.Truncate(time.Second)),
+		notify:    notify.Notifier{Recorder: r.Recorder},
 	}
-	// An experiment's verdict may open the Discovery gate at once.
-	r.reconcilePhase(ctx, n, product, now)
-	next, dl, err := r.reconcileDelivery(ctx, n, product, now)
-	if err != nil {
-		return ctrl.Result{}, err
+	s.truncated = clockNow.Sub(s.now.Time)
+	var versions lifecyclev1alpha1.ModelVersionList
+	if err := r.List(ctx, &versions, client.InNamespace(p.Namespace), client.MatchingFields{productIndex: p.Name}); err != nil {
+		return nil, fmt.Errorf("listing ModelVersions: %w", err)
 	}
-	driftNext := r.reconcileDrift(ctx, n, product, now)
-	retrainNext, err := r.reconcileRetraining(ctx, n, product, before.Drift, now)
-	if err != nil {
-		return ctrl.Result{}, err
+	s.versionList = versions.Items
+	s.versions = make(map[string]*lifecyclev1alpha1.ModelVersion, len(versions.Items))
+	for i := range versions.Items {
+		s.versions[versions.Items[i].Name] = &versions.Items[i]
 	}
-	return ctrl.Result{RequeueAfter: fromClock(earliest(requeue, expNext, next, driftNext, retrainNext), clockNow.Sub(now.Time))}, nil
+	var exps lifecyclev1alpha1.ExperimentList
+	if err := r.List(ctx, &exps, client.InNamespace(p.Namespace), ownedBy(p.Name)); err != nil {
+		return nil, fmt.Errorf("listing Experiments: %w", err)
+	}
+	for i := range exps.Items {
+		if metav1.IsControlledBy(&exps.Items[i], p) {
+			s.experiments = append(s.experiments, exps.Items[i])
+		}
+	}
+	var runs lifecyclev1alpha1.RetrainingRunList
+	if err := r.List(ctx, &runs, client.InNamespace(p.Namespace), ownedBy(p.Name)); err != nil {
+		return nil, fmt.Errorf("listing RetrainingRuns: %w", err)
+	}
+	for i := range runs.Items {
+		if metav1.IsControlledBy(&runs.Items[i], p) {
+			s.runs = append(s.runs, runs.Items[i])
+		}
+	}
+	return s, nil
 }
 
 // fromClock turns a wait measured from the truncated now into one measured
@@ -194,196 +270,81 @@ func fromClock(wait, truncated time.Duration) time.Duration {
 }
 
 // recordMetrics sets the product's gauges from the status just computed and
-// from the stages of its versions, read from the cache.
-func (r *AIProductReconciler) recordMetrics(ctx context.Context, p *lifecyclev1alpha1.AIProduct) {
-	// Read only, so the cache's own copies, not a deep copy of each version
-	// on every reconcile to count their stages.
-	var versions lifecyclev1alpha1.ModelVersionList
-	if err := r.List(ctx, &versions, client.InNamespace(p.Namespace), client.MatchingFields{productIndex: p.Name},
-		client.UnsafeDisableDeepCopy); err != nil {
-		return
-	}
+// from its children as the cache holds them.
+func (r *AIProductReconciler) recordMetrics(s *productScope) {
+	p := s.product
 	counts := map[lifecyclev1alpha1.Stage]int{}
 	var promotedAt time.Time
-	for _, mv := range versions.Items {
+	for _, mv := range s.versionList {
 		counts[mv.Status.Stage]++
 		if mv.Name == p.Status.ProductionVersion && mv.Status.StageTransitionTime != nil {
 			promotedAt = mv.Status.StageTransitionTime.Time
 		}
 	}
-	metrics.RecordProduct(p, counts, promotedAt)
+	exps := make([]metrics.ExperimentState, 0, len(s.experiments))
+	for _, e := range s.experiments {
+		phase := string(e.Status.Phase)
+		if e.Status.Phase == lifecyclev1alpha1.ExperimentFinished {
+			phase = string(e.Status.Verdict)
+		}
+		exps = append(exps, metrics.ExperimentState{Name: e.Spec.Name, Phase: phase})
+	}
+	metrics.RecordProduct(p, counts, promotedAt, exps)
 }
 
-// earliest returns the soonest positive duration, or zero if none is.
-func earliest(ds ...time.Duration) time.Duration {
-	var out time.Duration
-	for _, d := range ds {
-		if d > 0 && (out == 0 || d < out) {
-			out = d
-		}
-	}
-	return out
-}
-
-// reconcileObjectives queries the objectives when they are due and returns
-// how long until they are due again.
-func (r *AIProductReconciler) reconcileObjectives(ctx context.Context, n notifier, p *lifecyclev1alpha1.AIProduct, now metav1.Time) time.Duration {
-	st := p.Spec.Strategy
-	if st == nil || len(st.Objectives) == 0 {
-		p.Status.Objectives = nil
-		clearCondition(&p.Status.Conditions, ConditionObjectivesMet)
-		return 0
-	}
-	interval := defaultEvaluationInterval
-	if st.EvaluationInterval != nil && st.EvaluationInterval.Duration > 0 {
-		interval = st.EvaluationInterval.Duration
-	}
-	key := client.ObjectKeyFromObject(p)
-	if due, wait := r.objectivesDue.due(key, p.Generation, now.Time); !due {
-		return wait
-	}
-	vars := map[string]string{"namespace": p.Namespace, "product": p.Name}
-	measure := func(o lifecyclev1alpha1.Objective) (float64, error) {
-		return r.measure(ctx, o.Query, o.MatchLabels, vars, interval)
-	}
-	p.Status.Objectives = objectives.Evaluate(measure, st.Objectives, p.Status.Objectives, now)
-	status, reason, msg := objectives.Summary(p.Status.Objectives)
-	n.setCondition(ctx, p, &p.Status.Conditions, metav1.Condition{
-		Type: ConditionObjectivesMet, Status: status, Reason: reason, Message: msg,
-	})
-	r.objectivesDue.set(key, p.Generation, now.Add(interval))
-	return interval
-}
-
-// measure runs one of the product's periodic queries: alone, or, with
-// match, as a fleet query whose result serves every product asking the
-// same for half of each one's interval. Half keeps a product's reading
-// within its own interval of the data while a fleet on one interval sends
-// a query about twice an interval, not once per product.
-func (r *AIProductReconciler) measure(ctx context.Context, query lifecyclev1alpha1.PromQL, match lifecyclev1alpha1.SeriesMatch,
-	vars map[string]string, interval time.Duration) (float64, error) {
-	q := prom.Expand(string(query), vars)
-	if len(match) == 0 {
-		return r.Prometheus.Query(ctx, q)
-	}
-	return r.fleet.Select(ctx, q, prom.ExpandLabels(match, vars), interval/2)
-}
-
-// reconcilePhase evaluates both gates and moves status.phase toward
-// spec.phase, one phase per step, recording each move.
-func (r *AIProductReconciler) reconcilePhase(ctx context.Context, n notifier, p *lifecyclev1alpha1.AIProduct, now metav1.Time) {
-	results := map[lifecyclev1alpha1.ProductPhase]gates.Result{
-		lifecyclev1alpha1.PhaseStrategy:  gates.EvaluateStrategy(&p.Spec),
-		lifecyclev1alpha1.PhaseDiscovery: gates.EvaluateDiscovery(&p.Spec, p.Status.Experiments),
-	}
-	p.Status.Gates = p.Status.Gates[:0]
-	for _, phase := range []lifecyclev1alpha1.ProductPhase{lifecyclev1alpha1.PhaseStrategy, lifecyclev1alpha1.PhaseDiscovery} {
-		g := results[phase]
-		gs := lifecyclev1alpha1.GateStatus{Name: g.Name, Passed: g.Passed()}
-		for _, b := range g.Blockers {
-			gs.Blockers = append(gs.Blockers, b.Message)
-		}
-		p.Status.Gates = append(p.Status.Gates, gs)
-		n.setCondition(ctx, p, &p.Status.Conditions, gateCondition(g))
-	}
-
-	// The moves of one reconcile make one Event: a product applied straight
-	// into Delivery would otherwise cost three writes for one decision.
-	var moves []string
-	defer func() {
-		if len(moves) > 0 {
-			n.event(ctx, p, false, "PhaseChanged", "MovePhase", strings.Join(moves, "; "))
-		}
-	}()
-	// Three forward steps at most take any phase to any other; the bound
-	// guards against a decision function that never settles.
-	for range 4 {
-		move := gates.NextPhase(p.Status.Phase, p.Spec.Phase, func(ph lifecyclev1alpha1.ProductPhase) gates.Result {
-			return results[ph]
-		})
-		if move.To == "" {
-			return
-		}
-		from := p.Status.Phase
-		p.Status.Phase = move.To
-		p.Status.PhaseHistory = append(p.Status.PhaseHistory, lifecyclev1alpha1.PhaseTransition{
-			From: from, To: move.To, Time: now, Reason: move.Reason,
-		})
-		if extra := len(p.Status.PhaseHistory) - maxPhaseHistory; extra > 0 {
-			p.Status.PhaseHistory = p.Status.PhaseHistory[extra:]
-		}
-		msg := fmt.Sprintf("Entered phase %s", move.To)
-		if from != "" {
-			msg = fmt.Sprintf("Moved from %s to %s (%s)", from, move.To, move.Reason)
-		}
-		moves = append(moves, msg)
-	}
-}
-
-func gateCondition(g gates.Result) metav1.Condition {
-	typ := ConditionStrategyGate
-	if g.Name == gates.Discovery {
-		typ = ConditionDiscoveryGate
-	}
-	if g.Passed() {
-		return metav1.Condition{Type: typ, Status: metav1.ConditionTrue, Reason: "GatePassed",
-			Message: fmt.Sprintf("every requirement of the %s gate holds", g.Name)}
-	}
-	msgs := make([]string, 0, len(g.Blockers))
-	for _, b := range g.Blockers {
-		msgs = append(msgs, b.Message)
-	}
-	return metav1.Condition{Type: typ, Status: metav1.ConditionFalse, Reason: g.Blockers[0].Reason,
-		Message: strings.Join(msgs, "; ")}
-}
-
-// summarize sets the kstatus conditions from what the reconcile found.
-func (r *AIProductReconciler) summarize(ctx context.Context, n notifier, p *lifecyclev1alpha1.AIProduct, dl delivery, err error) {
+// summarize sets the kstatus conditions from what the steps found.
+func (r *AIProductReconciler) summarize(ctx context.Context, s *productScope, err error) {
+	p := s.product
+	n := s.notify
 	p.Status.ObservedGeneration = p.Generation
 	conds := &p.Status.Conditions
-	if !dl.stalled || err != nil {
-		clearCondition(conds, lifecyclev1alpha1.ConditionStalled)
+	dl := s.delivery
+	stall := outcome.Stalling(err)
+	retry := outcome.Retriable(err)
+	set := func(typ string, status metav1.ConditionStatus, reason, msg string) {
+		n.SetCondition(ctx, p, conds, metav1.Condition{Type: typ, Status: status, Reason: reason, Message: msg})
+	}
+	if stall == nil && (!dl.stalled || retry != nil) {
+		notify.Clear(conds, lifecyclev1alpha1.ConditionStalled)
 	}
 	switch {
-	case err != nil:
-		n.setCondition(ctx, p, conds, metav1.Condition{Type: lifecyclev1alpha1.ConditionReady,
-			Status: metav1.ConditionFalse, Reason: "ReconcileError", Message: err.Error()})
-		n.setCondition(ctx, p, conds, metav1.Condition{Type: lifecyclev1alpha1.ConditionReconciling,
-			Status: metav1.ConditionTrue, Reason: "ReconcileError", Message: "retrying after an error"})
+	case outcome.OnlyConflicts(retry):
+		// One of the operator's own writes met a newer object: it is
+		// decided again in a moment, and nothing a person must hear of.
+	case retry != nil:
+		set(lifecyclev1alpha1.ConditionReady, metav1.ConditionFalse, lifecyclev1alpha1.ReasonReconcileError, retry.Error())
+		set(lifecyclev1alpha1.ConditionReconciling, metav1.ConditionTrue, lifecyclev1alpha1.ReasonReconcileError, "retrying after an error")
+	case stall != nil:
+		notify.Clear(conds, lifecyclev1alpha1.ConditionReconciling)
+		set(lifecyclev1alpha1.ConditionReady, metav1.ConditionFalse, stall.Reason, stall.Error())
+		set(lifecyclev1alpha1.ConditionStalled, metav1.ConditionTrue, stall.Reason, stall.Error())
 	case p.Status.Phase != p.Spec.Phase:
-		blocked := blockingGate(p)
 		msg := fmt.Sprintf("in %s, asked for %s", p.Status.Phase, p.Spec.Phase)
-		if blocked != nil {
-			msg = fmt.Sprintf("in %s, asked for %s: %s", p.Status.Phase, p.Spec.Phase, blocked.Message)
+		if blocked := blockingGate(p); blocked != nil {
+			msg += ": " + blocked.Message
 		}
-		n.setCondition(ctx, p, conds, metav1.Condition{Type: lifecyclev1alpha1.ConditionReady,
-			Status: metav1.ConditionFalse, Reason: "GateBlocked", Message: msg})
-		n.setCondition(ctx, p, conds, metav1.Condition{Type: lifecyclev1alpha1.ConditionReconciling,
-			Status: metav1.ConditionTrue, Reason: "GateBlocked", Message: msg})
+		set(lifecyclev1alpha1.ConditionReady, metav1.ConditionFalse, lifecyclev1alpha1.ReasonGateBlocked, msg)
+		set(lifecyclev1alpha1.ConditionReconciling, metav1.ConditionTrue, lifecyclev1alpha1.ReasonGateBlocked, msg)
 	case dl.active && dl.reason != "":
-		n.setCondition(ctx, p, conds, metav1.Condition{Type: lifecyclev1alpha1.ConditionReady,
-			Status: metav1.ConditionFalse, Reason: dl.reason, Message: dl.message})
+		set(lifecyclev1alpha1.ConditionReady, metav1.ConditionFalse, dl.reason, dl.message)
 		if dl.stalled {
-			clearCondition(conds, lifecyclev1alpha1.ConditionReconciling)
-			n.setCondition(ctx, p, conds, metav1.Condition{Type: lifecyclev1alpha1.ConditionStalled,
-				Status: metav1.ConditionTrue, Reason: dl.reason, Message: dl.message})
+			notify.Clear(conds, lifecyclev1alpha1.ConditionReconciling)
+			set(lifecyclev1alpha1.ConditionStalled, metav1.ConditionTrue, dl.reason, dl.message)
 		} else {
-			n.setCondition(ctx, p, conds, metav1.Condition{Type: lifecyclev1alpha1.ConditionReconciling,
-				Status: metav1.ConditionTrue, Reason: dl.reason, Message: dl.message})
+			set(lifecyclev1alpha1.ConditionReconciling, metav1.ConditionTrue, dl.reason, dl.message)
 		}
 	default:
-		clearCondition(conds, lifecyclev1alpha1.ConditionReconciling)
-		n.setCondition(ctx, p, conds, metav1.Condition{Type: lifecyclev1alpha1.ConditionReady,
-			Status: metav1.ConditionTrue, Reason: lifecyclev1alpha1.ReasonReconciled,
-			Message: fmt.Sprintf("product is in phase %s", p.Status.Phase)})
+		notify.Clear(conds, lifecyclev1alpha1.ConditionReconciling)
+		set(lifecyclev1alpha1.ConditionReady, metav1.ConditionTrue, lifecyclev1alpha1.ReasonReconciled,
+			fmt.Sprintf("product is in phase %s", p.Status.Phase))
 	}
 }
 
 // blockingGate returns the gate condition that holds the product back.
 func blockingGate(p *lifecyclev1alpha1.AIProduct) *metav1.Condition {
-	typ := ConditionStrategyGate
+	typ := lifecyclev1alpha1.ConditionStrategyGate
 	if p.Status.Phase == lifecyclev1alpha1.PhaseDiscovery {
-		typ = ConditionDiscoveryGate
+		typ = lifecyclev1alpha1.ConditionDiscoveryGate
 	}
 	for i := range p.Status.Conditions {
 		c := &p.Status.Conditions[i]
@@ -412,11 +373,30 @@ func (r *AIProductReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&lifecyclev1alpha1.AIProduct{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Owns(&appsv1.Deployment{}).
-		Owns(&batchv1.Job{}).
 		Owns(&corev1.Service{}).
+		Owns(&lifecyclev1alpha1.Experiment{}, builder.WithPredicates(childStatusChanged)).
+		Owns(&lifecyclev1alpha1.RetrainingRun{}, builder.WithPredicates(childStatusChanged)).
 		Watches(&lifecyclev1alpha1.ModelVersion{}, handler.EnqueueRequestsFromMapFunc(productOfVersion)).
 		Named("aiproduct").
 		Complete(r)
+}
+
+// childStatusChanged passes an Experiment's or a RetrainingRun's arrival,
+// departure and change of phase: what the product reads of them.
+var childStatusChanged = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		return childPhase(e.ObjectOld) != childPhase(e.ObjectNew)
+	},
+}
+
+func childPhase(o client.Object) string {
+	switch c := o.(type) {
+	case *lifecyclev1alpha1.Experiment:
+		return strings.Join([]string{string(c.Status.Phase), string(c.Status.Verdict), c.Status.Traffic}, "/")
+	case *lifecyclev1alpha1.RetrainingRun:
+		return string(c.Status.Phase) + "/" + c.Status.ModelVersion
+	}
+	return ""
 }
 
 // productOfVersion wakes a product when one of its versions appears or

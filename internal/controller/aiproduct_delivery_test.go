@@ -32,46 +32,48 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/serving"
 )
 
 // deliveryProduct is a product asking for Delivery with a Deployment
 // backend of 4 replicas pinned to version, and the given steps.
-func deliveryProduct(version string, steps ...v1.RolloutStep) *v1.AIProduct {
-	p := newProduct(v1.PhaseDelivery)
-	p.Spec.Delivery = &v1.DeliverySpec{
-		ModelVersion: v1.ModelVersionSelection{Policy: v1.VersionPinned, Name: v1.LocalObjectName(version)},
-		Serving: v1.ServingSpec{Backend: v1.BackendDeployment, Replicas: 4, Port: 8080, ModelURIEnv: "MODEL_URI",
+func deliveryProduct(version string, steps ...lifecyclev1alpha1.RolloutStep) *lifecyclev1alpha1.AIProduct {
+	p := newProduct(lifecyclev1alpha1.PhaseDelivery)
+	p.Spec.Delivery = &lifecyclev1alpha1.DeliverySpec{
+		ModelVersion: lifecyclev1alpha1.ModelVersionSelection{Policy: lifecyclev1alpha1.VersionPinned, Name: lifecyclev1alpha1.LocalObjectName(version)},
+		Serving: lifecyclev1alpha1.ServingSpec{Backend: lifecyclev1alpha1.BackendDeployment, Replicas: 4, Port: 8080, ModelURIEnv: "MODEL_URI",
 			Template: &corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "server", Image: "example.com/server:1"}}}}},
 	}
 	if len(steps) > 0 {
-		p.Spec.Delivery.Rollout = &v1.RolloutSpec{Steps: steps}
+		p.Spec.Delivery.Rollout = &lifecyclev1alpha1.RolloutSpec{Steps: steps}
 	}
 	return p
 }
 
 // enterDelivery creates the product and records the experiment success that
-// opens its Discovery gate, standing in for the experiment runner.
-func enterDelivery(p *v1.AIProduct) {
+// opens its Discovery gate, standing in for the experiment's reconciler.
+func enterDelivery(p *lifecyclev1alpha1.AIProduct) {
 	Expect(k8sClient.Create(ctx, p)).To(Succeed())
 	DeferCleanup(func() { _ = k8sClient.Delete(ctx, p) })
+	finishExperiment(p, "shadow", lifecyclev1alpha1.VerdictSucceeded, "")
+	Eventually(func(g Gomega) { g.Expect(fetch(g, p).Status.Phase).To(Equal(lifecyclev1alpha1.PhaseDelivery)) }).Should(Succeed())
+}
+
+// finishExperiment writes the verdict of the product's Experiment name, as
+// the Experiment's own reconciler would at the end of its duration.
+func finishExperiment(p *lifecyclev1alpha1.AIProduct, name string, verdict lifecyclev1alpha1.ExperimentVerdict, msg string) {
 	Eventually(func(g Gomega) {
-		got := fetch(g, p)
-		g.Expect(got.Status.Phase).NotTo(BeEmpty())
-		got.Status.Experiments = []v1.ExperimentStatus{{Name: "shadow", Phase: v1.ExperimentSucceeded}}
-		g.Expect(k8sClient.Status().Update(ctx, got)).To(Succeed())
+		e := &lifecyclev1alpha1.Experiment{}
+		g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: ExperimentName(p.Name, name)}, e)).To(Succeed())
+		now := metav1.Now()
+		e.Status.Phase, e.Status.Verdict, e.Status.Message = lifecyclev1alpha1.ExperimentFinished, verdict, msg
+		e.Status.StartedAt, e.Status.FinishedAt = &now, &now
+		g.Expect(k8sClient.Status().Update(ctx, e)).To(Succeed())
 	}).Should(Succeed())
-	touch(p)
-	Eventually(func(g Gomega) { g.Expect(fetch(g, p).Status.Phase).To(Equal(v1.PhaseDelivery)) }).Should(Succeed())
 }
 
-// touch wakes the reconciler with an annotation, as a status write does not.
-func touch(p *v1.AIProduct) {
-	annotate(p, "test.aipm.io/touch", fmt.Sprint(time.Now().UnixNano()))
-}
-
-func annotate(p *v1.AIProduct, key, value string) {
+func annotate(p *lifecyclev1alpha1.AIProduct, key, value string) {
 	Eventually(func(g Gomega) {
 		got := fetch(g, p)
 		if got.Annotations == nil {
@@ -82,16 +84,16 @@ func annotate(p *v1.AIProduct, key, value string) {
 	}).Should(Succeed())
 }
 
-func pin(p *v1.AIProduct, version string) {
+func pin(p *lifecyclev1alpha1.AIProduct, version string) {
 	Eventually(func(g Gomega) {
 		got := fetch(g, p)
-		got.Spec.Delivery.ModelVersion.Name = v1.LocalObjectName(version)
+		got.Spec.Delivery.ModelVersion.Name = lifecyclev1alpha1.LocalObjectName(version)
 		g.Expect(k8sClient.Update(ctx, got)).To(Succeed())
 	}).Should(Succeed())
 }
 
 // eligibleVersion creates a version of p and waits for it to be Eligible.
-func eligibleVersion(p *v1.AIProduct, name, semver string) *v1.ModelVersion {
+func eligibleVersion(p *lifecyclev1alpha1.AIProduct, name, semver string) *lifecyclev1alpha1.ModelVersion {
 	mv := newVersion(p.Name, semver, "auc", "0.9")
 	mv.Name = name
 	Expect(k8sClient.Create(ctx, mv)).To(Succeed())
@@ -102,9 +104,9 @@ func eligibleVersion(p *v1.AIProduct, name, semver string) *v1.ModelVersion {
 
 // deployments returns the product's Deployments by name, marking each
 // available as the Deployment controller would (envtest runs none).
-func deployments(g Gomega, p *v1.AIProduct) map[string]*appsv1.Deployment {
+func deployments(g Gomega, p *lifecyclev1alpha1.AIProduct) map[string]*appsv1.Deployment {
 	var list appsv1.DeploymentList
-	g.Expect(k8sClient.List(ctx, &list, client.InNamespace(p.Namespace), client.MatchingLabels{v1.LabelProduct: p.Name})).To(Succeed())
+	g.Expect(k8sClient.List(ctx, &list, client.InNamespace(p.Namespace), client.MatchingLabels{lifecyclev1alpha1.LabelProduct: p.Name})).To(Succeed())
 	out := map[string]*appsv1.Deployment{}
 	for i := range list.Items {
 		d := &list.Items[i]
@@ -120,8 +122,8 @@ func deployments(g Gomega, p *v1.AIProduct) map[string]*appsv1.Deployment {
 }
 
 // routeFor creates an empty HTTPRoute and points p's serving at it.
-func routeFor(p *v1.AIProduct) *gatewayv1.HTTPRoute {
-	p.Spec.Delivery.Serving.HTTPRoute = &v1.HTTPRouteRef{Name: v1.LocalObjectName(p.Name + "-route")}
+func routeFor(p *lifecyclev1alpha1.AIProduct) *gatewayv1.HTTPRoute {
+	p.Spec.Delivery.Serving.HTTPRoute = &lifecyclev1alpha1.HTTPRouteRef{Name: lifecyclev1alpha1.LocalObjectName(p.Name + "-route")}
 	route := &gatewayv1.HTTPRoute{
 		ObjectMeta: metav1.ObjectMeta{Name: p.Name + "-route", Namespace: "default"},
 		Spec: gatewayv1.HTTPRouteSpec{
@@ -136,7 +138,7 @@ func routeFor(p *v1.AIProduct) *gatewayv1.HTTPRoute {
 
 // productionV1 creates an Eligible v1 of p and waits until it serves as
 // production.
-func productionV1(p *v1.AIProduct) *v1.ModelVersion {
+func productionV1(p *lifecyclev1alpha1.AIProduct) *lifecyclev1alpha1.ModelVersion {
 	mv := eligibleVersion(p, "v1", "1.0.0")
 	Eventually(func(g Gomega) {
 		deployments(g, p)
@@ -145,19 +147,21 @@ func productionV1(p *v1.AIProduct) *v1.ModelVersion {
 	return mv
 }
 
-func stageOf(g Gomega, mv *v1.ModelVersion) v1.Stage { return fetchMV(g, mv).Status.Stage }
+func stageOf(g Gomega, mv *lifecyclev1alpha1.ModelVersion) lifecyclev1alpha1.Stage {
+	return fetchMV(g, mv).Status.Stage
+}
 
 var _ = Describe("Serving and rollouts", func() {
-	errorQuery := func(p *v1.AIProduct, version string) string {
+	errorQuery := func(p *lifecyclev1alpha1.AIProduct, version string) string {
 		return fmt.Sprintf(`errors{product=%q, version=%q}`, p.Name, version)
 	}
-	analysisStep := v1.RolloutStep{Analysis: &v1.AnalysisSpec{
-		Metrics:  []v1.MetricCheck{{Name: "error-rate", Query: "errors{product=$product, version=$version}", Threshold: "0.01", Direction: v1.AtMost}},
+	analysisStep := lifecyclev1alpha1.RolloutStep{Analysis: &lifecyclev1alpha1.AnalysisSpec{
+		Metrics:  []lifecyclev1alpha1.MetricCheck{{Name: "error-rate", Query: "errors{product=$product, version=$version}", Threshold: "0.01", Direction: lifecyclev1alpha1.AtMost}},
 		Interval: metav1.Duration{Duration: time.Second}, Count: 2,
 	}}
 
 	It("renders a Deployment per live version and one Service, and rolls a good version out to Production", func() {
-		p := deliveryProduct("v1", v1.RolloutStep{SetWeight: ptr.To[int32](50)}, analysisStep, v1.RolloutStep{SetWeight: ptr.To[int32](100)})
+		p := deliveryProduct("v1", lifecyclev1alpha1.RolloutStep{SetWeight: ptr.To[int32](50)}, analysisStep, lifecyclev1alpha1.RolloutStep{SetWeight: ptr.To[int32](100)})
 		enterDelivery(p)
 		v1mv := eligibleVersion(p, "v1", "1.0.0")
 
@@ -167,7 +171,7 @@ var _ = Describe("Serving and rollouts", func() {
 			d := ds[p.Name+"-v1"]
 			g.Expect(d).NotTo(BeNil())
 			g.Expect(*d.Spec.Replicas).To(Equal(int32(4)))
-			g.Expect(d.Spec.Template.Labels).To(HaveKeyWithValue(v1.LabelVersion, "v1"))
+			g.Expect(d.Spec.Template.Labels).To(HaveKeyWithValue(lifecyclev1alpha1.LabelVersion, "v1"))
 			g.Expect(d.Spec.Template.Spec.Containers[0].Env).To(ContainElement(corev1.EnvVar{Name: "MODEL_URI", Value: "s3://models/" + p.Name + "/1.0.0"}))
 			g.Expect(metav1.IsControlledBy(d, fetch(g, p))).To(BeTrue())
 			svc := &corev1.Service{}
@@ -175,10 +179,10 @@ var _ = Describe("Serving and rollouts", func() {
 			g.Expect(svc.Spec.Selector).To(Equal(serving.SelectorLabels(p.Name)))
 			got := fetch(g, p)
 			g.Expect(got.Status.ProductionVersion).To(Equal("v1"))
-			g.Expect(condition(got.Status.Conditions, ConditionServing).Status).To(Equal(metav1.ConditionTrue))
-			g.Expect(condition(got.Status.Conditions, v1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(condition(got.Status.Conditions, lifecyclev1alpha1.ConditionServing).Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(condition(got.Status.Conditions, lifecyclev1alpha1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
 			g.Expect(kstatusOf(got)).To(Equal(status.CurrentStatus))
-			g.Expect(stageOf(g, v1mv)).To(Equal(v1.StageProduction))
+			g.Expect(stageOf(g, v1mv)).To(Equal(lifecyclev1alpha1.StageProduction))
 		}).Should(Succeed())
 		// The move is told once, on the product, which names the version.
 		Eventually(func() []string { return eventReasons(p) }).Should(ContainElement("ProductionSet"))
@@ -193,7 +197,7 @@ var _ = Describe("Serving and rollouts", func() {
 			got := fetch(g, p)
 			g.Expect(got.Status.Rollout).NotTo(BeNil())
 			g.Expect(got.Status.Rollout.CanaryVersion).To(Equal("v2"))
-			if got.Status.Rollout.Phase != v1.RolloutSucceeded {
+			if got.Status.Rollout.Phase != lifecyclev1alpha1.RolloutSucceeded {
 				// Mid-canary at 50%: two replicas each.
 				g.Expect(*ds[p.Name+"-v2"].Spec.Replicas).To(Equal(int32(2)))
 				g.Expect(*ds[p.Name+"-v1"].Spec.Replicas).To(Equal(int32(2)))
@@ -204,15 +208,15 @@ var _ = Describe("Serving and rollouts", func() {
 		Eventually(func(g Gomega) {
 			ds := deployments(g, p)
 			got := fetch(g, p)
-			g.Expect(got.Status.Rollout.Phase).To(Equal(v1.RolloutSucceeded))
+			g.Expect(got.Status.Rollout.Phase).To(Equal(lifecyclev1alpha1.RolloutSucceeded))
 			g.Expect(got.Status.ProductionVersion).To(Equal("v2"))
 			g.Expect(got.Status.Rollout.Weight).To(Equal(int32(100)))
 			g.Expect(got.Status.Rollout.FinishedAt).NotTo(BeNil())
 			g.Expect(ds).To(HaveKey(p.Name + "-v2"))
 			g.Expect(ds).NotTo(HaveKey(p.Name + "-v1"))
 			g.Expect(*ds[p.Name+"-v2"].Spec.Replicas).To(Equal(int32(4)))
-			g.Expect(stageOf(g, v2mv)).To(Equal(v1.StageProduction))
-			g.Expect(stageOf(g, v1mv)).To(Equal(v1.StageArchived))
+			g.Expect(stageOf(g, v2mv)).To(Equal(lifecyclev1alpha1.StageProduction))
+			g.Expect(stageOf(g, v1mv)).To(Equal(lifecyclev1alpha1.StageArchived))
 			g.Expect(kstatusOf(got)).To(Equal(status.CurrentStatus))
 		}).Should(Succeed())
 		Expect(fakeProm.Count(errorQuery(p, "v2"))).To(BeNumerically(">=", 2))
@@ -226,35 +230,35 @@ var _ = Describe("Serving and rollouts", func() {
 			ds := deployments(g, p)
 			got := fetch(g, p)
 			g.Expect(got.Status.Rollout.CanaryVersion).To(Equal("v3"))
-			g.Expect(got.Status.Rollout.Phase).To(Equal(v1.RolloutAborted))
+			g.Expect(got.Status.Rollout.Phase).To(Equal(lifecyclev1alpha1.RolloutAborted))
 			g.Expect(got.Status.Rollout.Weight).To(Equal(int32(0)))
 			g.Expect(got.Status.ProductionVersion).To(Equal("v2"))
 			g.Expect(ds).NotTo(HaveKey(p.Name + "-v3"))
 			g.Expect(*ds[p.Name+"-v2"].Spec.Replicas).To(Equal(int32(4)))
 			mv := fetchMV(g, v3mv)
-			g.Expect(mv.Status.Stage).To(Equal(v1.StageRejected))
-			g.Expect(mv.Status.StageReason).To(Equal("analysis metric error-rate was 0.2, threshold at most 0.01"))
-			g.Expect(condition(got.Status.Conditions, v1.ConditionStalled).Reason).To(Equal("RolloutAborted"))
+			g.Expect(mv.Status.Stage).To(Equal(lifecyclev1alpha1.StageRejected))
+			g.Expect(mv.Status.StageReason).To(Equal("v3 rolled back: analysis metric error-rate was 0.2, threshold at most 0.01"))
+			g.Expect(condition(got.Status.Conditions, lifecyclev1alpha1.ConditionStalled).Reason).To(Equal("RolloutAborted"))
 			g.Expect(kstatusOf(got)).To(Equal(status.FailedStatus))
 		}).Should(Succeed())
 
 		By("retrying after the metric recovers, v3 goes out from step one and is promoted")
 		fakeProm.Set(errorQuery(p, "v3"), 0.002)
-		annotate(p, v1.AnnotationRetry, "after-fix")
+		annotate(p, lifecyclev1alpha1.AnnotationRetry, "after-fix")
 		Eventually(func(g Gomega) {
 			deployments(g, p)
 			got := fetch(g, p)
-			g.Expect(got.Annotations).NotTo(HaveKey(v1.AnnotationRetry))
+			g.Expect(got.Annotations).NotTo(HaveKey(lifecyclev1alpha1.AnnotationRetry))
 			g.Expect(got.Status.LastRequest).NotTo(BeNil())
 			g.Expect(got.Status.LastRequest.Action).To(Equal("Retry"))
 			g.Expect(got.Status.ProductionVersion).To(Equal("v3"))
-			g.Expect(stageOf(g, v3mv)).To(Equal(v1.StageProduction))
-			g.Expect(stageOf(g, v2mv)).To(Equal(v1.StageArchived))
+			g.Expect(stageOf(g, v3mv)).To(Equal(lifecyclev1alpha1.StageProduction))
+			g.Expect(stageOf(g, v2mv)).To(Equal(lifecyclev1alpha1.StageArchived))
 		}).Should(Succeed())
 	})
 
 	It("pauses as Inconclusive when Prometheus has no data, and never promotes on it", func() {
-		p := deliveryProduct("v1", v1.RolloutStep{SetWeight: ptr.To[int32](25)}, analysisStep)
+		p := deliveryProduct("v1", lifecyclev1alpha1.RolloutStep{SetWeight: ptr.To[int32](25)}, analysisStep)
 		enterDelivery(p)
 		productionV1(p)
 		eligibleVersion(p, "v2", "2.0.0")
@@ -264,7 +268,7 @@ var _ = Describe("Serving and rollouts", func() {
 			deployments(g, p)
 			got := fetch(g, p)
 			g.Expect(got.Status.Rollout).NotTo(BeNil())
-			g.Expect(got.Status.Rollout.Phase).To(Equal(v1.RolloutInconclusive))
+			g.Expect(got.Status.Rollout.Phase).To(Equal(lifecyclev1alpha1.RolloutInconclusive))
 			g.Expect(got.Status.Rollout.Message).To(ContainSubstring("metric error-rate: no data"))
 			g.Expect(got.Status.Rollout.Weight).To(Equal(int32(25)))
 			g.Expect(got.Status.ProductionVersion).To(Equal("v1"))
@@ -274,18 +278,18 @@ var _ = Describe("Serving and rollouts", func() {
 		}, 3*time.Second).Should(Succeed())
 
 		By("an abort request returns all traffic to v1")
-		annotate(p, v1.AnnotationAbort, "yes")
+		annotate(p, lifecyclev1alpha1.AnnotationAbort, "yes")
 		Eventually(func(g Gomega) {
 			ds := deployments(g, p)
 			got := fetch(g, p)
-			g.Expect(got.Status.Rollout.Phase).To(Equal(v1.RolloutAborted))
+			g.Expect(got.Status.Rollout.Phase).To(Equal(lifecyclev1alpha1.RolloutAborted))
 			g.Expect(got.Status.Rollout.Message).To(ContainSubstring("aborted by request"))
 			g.Expect(ds).NotTo(HaveKey(p.Name + "-v2"))
 		}).Should(Succeed())
 	})
 
 	It("pauses as Inconclusive while Prometheus is away, counts nothing, and resumes by itself", func() {
-		p := deliveryProduct("v1", v1.RolloutStep{SetWeight: ptr.To[int32](25)}, analysisStep)
+		p := deliveryProduct("v1", lifecyclev1alpha1.RolloutStep{SetWeight: ptr.To[int32](25)}, analysisStep)
 		enterDelivery(p)
 		productionV1(p)
 		eligibleVersion(p, "v2", "2.0.0")
@@ -297,7 +301,7 @@ var _ = Describe("Serving and rollouts", func() {
 			deployments(g, p)
 			ro := fetch(g, p).Status.Rollout
 			g.Expect(ro).NotTo(BeNil())
-			g.Expect(ro.Phase).To(Equal(v1.RolloutInconclusive))
+			g.Expect(ro.Phase).To(Equal(lifecyclev1alpha1.RolloutInconclusive))
 			g.Expect(ro.PrometheusUnavailableSince).NotTo(BeNil())
 			g.Expect(ro.Message).To(ContainSubstring("resumes when Prometheus answers"))
 			g.Expect(ro.Weight).To(Equal(int32(25)))
@@ -313,74 +317,77 @@ var _ = Describe("Serving and rollouts", func() {
 		Eventually(func(g Gomega) {
 			deployments(g, p)
 			got := fetch(g, p)
-			g.Expect(got.Status.Rollout.Phase).To(Equal(v1.RolloutSucceeded))
+			g.Expect(got.Status.Rollout.Phase).To(Equal(lifecyclev1alpha1.RolloutSucceeded))
 			g.Expect(got.Status.Rollout.PrometheusUnavailableSince).To(BeNil())
 			g.Expect(got.Status.ProductionVersion).To(Equal("v2"))
 		}).Should(Succeed())
 		Expect(eventReasons(p)).To(ContainElements("AnalysisPaused", "AnalysisResumed"))
 	})
 
-	// crashAfterVerdict leaves the API server as a crash between the two
-	// writes of a verdict does: the canary's stage written, the product's
-	// rollout still running. The operator is down meanwhile.
-	crashAfterVerdict := func(stage v1.Stage, reason string) (*v1.AIProduct, *v1.ModelVersion, *v1.ModelVersion) {
-		p := deliveryProduct("", v1.RolloutStep{SetWeight: ptr.To[int32](25)}, analysisStep)
-		p.Spec.Delivery.ModelVersion = v1.ModelVersionSelection{Policy: v1.VersionLatestEligible}
+	// A crash right after the product recorded a rollout's end, before any
+	// version's reconciler saw it: the product's status is the one record,
+	// so the restarted operator neither runs the rollout again nor loses
+	// the verdict, and the versions' stages follow it.
+	crashAfterRecord := func(phase lifecyclev1alpha1.RolloutPhase, reason, msg string) (*lifecyclev1alpha1.AIProduct, *lifecyclev1alpha1.ModelVersion, *lifecyclev1alpha1.ModelVersion) {
+		p := deliveryProduct("", lifecyclev1alpha1.RolloutStep{SetWeight: ptr.To[int32](25)}, analysisStep)
+		p.Spec.Delivery.ModelVersion = lifecyclev1alpha1.ModelVersionSelection{Policy: lifecyclev1alpha1.VersionLatestEligible}
 		enterDelivery(p)
 		mv1 := productionV1(p)
 		stopManager()
-		running := true
+		running := false
 		DeferCleanup(func() {
 			if !running {
 				startManager(querierInUse)
 			}
 		})
-		running = false
 		mv2 := newVersion(p.Name, "2.0.0", "auc", "0.9")
 		mv2.Name = "v2"
 		Expect(k8sClient.Create(ctx, mv2)).To(Succeed())
 		DeferCleanup(func() { _ = k8sClient.Delete(ctx, mv2) })
-		started := metav1.NewTime(time.Now().Add(-10 * time.Second).Truncate(time.Second))
-		judged := metav1.NewTime(time.Now().Truncate(time.Second))
-		got := fetch(Default, p)
-		got.Status.Rollout = &v1.RolloutStatus{StableVersion: "v1", CanaryVersion: "v2", Phase: v1.RolloutProgressing,
-			Step: 1, Weight: 25, StartedAt: &started, StepStartedAt: &started, Message: "step 1: analysis 1 of 2 measurements taken"}
-		Expect(k8sClient.Status().Update(ctx, got)).To(Succeed())
 		fresh := fetchMV(Default, mv2)
-		fresh.Status.Eligible = true
-		fresh.Status.Stage, fresh.Status.StageReason, fresh.Status.StageTransitionTime = stage, reason, &judged
+		fresh.Status.Eligible, fresh.Status.Stage = true, lifecyclev1alpha1.StageStaging
 		Expect(k8sClient.Status().Update(ctx, fresh)).To(Succeed())
+		started := metav1.NewTime(time.Now().Add(-10 * time.Second).Truncate(time.Second))
+		ended := metav1.NewTime(time.Now().Truncate(time.Second))
+		got := fetch(Default, p)
+		got.Status.Rollout = &lifecyclev1alpha1.RolloutStatus{StableVersion: "v1", CanaryVersion: "v2", Phase: phase, Reason: reason,
+			Step: 2, StartedAt: &started, StepStartedAt: &started, FinishedAt: &ended, Message: msg}
+		if phase == lifecyclev1alpha1.RolloutSucceeded {
+			got.Status.Rollout.Weight, got.Status.ProductionVersion = 100, "v2"
+		}
+		Expect(k8sClient.Status().Update(ctx, got)).To(Succeed())
 		startManager(querierInUse)
 		running = true
 		return p, mv1, mv2
 	}
 
-	It("finishes recording a rejection written just before a crash, and never undoes it", func() {
-		p, mv1, mv2 := crashAfterVerdict(v1.StageRejected, "analysis metric error-rate was 0.2, threshold at most 0.01")
+	It("keeps a rejection recorded just before a crash, and the canary's stage follows it", func() {
+		p, mv1, mv2 := crashAfterRecord(lifecyclev1alpha1.RolloutAborted, "AnalysisFailed",
+			"v2 rolled back: analysis metric error-rate was 0.2, threshold at most 0.01")
 		Eventually(func(g Gomega) {
 			ds := deployments(g, p)
 			got := fetch(g, p)
-			g.Expect(got.Status.Rollout.Phase).To(Equal(v1.RolloutAborted))
-			g.Expect(got.Status.Rollout.Message).To(Equal("v2 rolled back: analysis metric error-rate was 0.2, threshold at most 0.01"))
+			g.Expect(got.Status.Rollout.Phase).To(Equal(lifecyclev1alpha1.RolloutAborted))
 			g.Expect(got.Status.ProductionVersion).To(Equal("v1"))
 			g.Expect(ds).NotTo(HaveKey(p.Name + "-v2"))
+			g.Expect(fetchMV(g, mv2).Status.StageReason).To(Equal("v2 rolled back: analysis metric error-rate was 0.2, threshold at most 0.01"))
 		}).Should(Succeed())
 		Consistently(func(g Gomega) {
-			g.Expect(stageOf(g, mv2)).To(Equal(v1.StageRejected))
-			g.Expect(stageOf(g, mv1)).To(Equal(v1.StageProduction))
+			g.Expect(stageOf(g, mv2)).To(Equal(lifecyclev1alpha1.StageRejected))
+			g.Expect(stageOf(g, mv1)).To(Equal(lifecyclev1alpha1.StageProduction))
 		}, 2*time.Second).Should(Succeed())
-		Expect(eventReasons(p)).To(ContainElement("RolloutRecovered"))
+		Expect(fakeProm.Count(errorQuery(p, "v2"))).To(BeZero(), "a judged canary is not analysed again")
 	})
 
-	It("finishes recording a promotion written just before a crash instead of running it again", func() {
-		p, mv1, _ := crashAfterVerdict(v1.StageProduction, "promoted by canary")
+	It("keeps a promotion recorded just before a crash instead of running it again", func() {
+		p, mv1, mv2 := crashAfterRecord(lifecyclev1alpha1.RolloutSucceeded, "Promoted", "v2 promoted: all steps passed")
 		Eventually(func(g Gomega) {
 			ds := deployments(g, p)
 			got := fetch(g, p)
-			g.Expect(got.Status.Rollout.Phase).To(Equal(v1.RolloutSucceeded))
-			g.Expect(got.Status.Rollout.Weight).To(Equal(int32(100)))
+			g.Expect(got.Status.Rollout.Phase).To(Equal(lifecyclev1alpha1.RolloutSucceeded))
 			g.Expect(got.Status.ProductionVersion).To(Equal("v2"))
-			g.Expect(stageOf(g, mv1)).To(Equal(v1.StageArchived))
+			g.Expect(stageOf(g, mv1)).To(Equal(lifecyclev1alpha1.StageArchived))
+			g.Expect(stageOf(g, mv2)).To(Equal(lifecyclev1alpha1.StageProduction))
 			g.Expect(ds).To(HaveKey(p.Name + "-v2"))
 			g.Expect(ds).NotTo(HaveKey(p.Name + "-v1"))
 		}).Should(Succeed())
@@ -388,7 +395,7 @@ var _ = Describe("Serving and rollouts", func() {
 	})
 
 	It("abandons a running rollout for a newer version, which starts from step one", func() {
-		p := deliveryProduct("v1", v1.RolloutStep{SetWeight: ptr.To[int32](20)}, v1.RolloutStep{Pause: &v1.PauseStep{}})
+		p := deliveryProduct("v1", lifecyclev1alpha1.RolloutStep{SetWeight: ptr.To[int32](20)}, lifecyclev1alpha1.RolloutStep{Pause: &lifecyclev1alpha1.PauseStep{}})
 		enterDelivery(p)
 		productionV1(p)
 		v2mv := eligibleVersion(p, "v2", "2.0.0")
@@ -397,9 +404,9 @@ var _ = Describe("Serving and rollouts", func() {
 			deployments(g, p)
 			got := fetch(g, p)
 			g.Expect(got.Status.Rollout).NotTo(BeNil())
-			g.Expect(got.Status.Rollout.Phase).To(Equal(v1.RolloutPaused))
+			g.Expect(got.Status.Rollout.Phase).To(Equal(lifecyclev1alpha1.RolloutPaused))
 			g.Expect(got.Status.Rollout.Step).To(Equal(int32(1)))
-			g.Expect(stageOf(g, v2mv)).To(Equal(v1.StageStaging))
+			g.Expect(stageOf(g, v2mv)).To(Equal(lifecyclev1alpha1.StageStaging))
 		}).Should(Succeed())
 
 		eligibleVersion(p, "v3", "3.0.0")
@@ -408,15 +415,15 @@ var _ = Describe("Serving and rollouts", func() {
 			ds := deployments(g, p)
 			got := fetch(g, p)
 			g.Expect(got.Status.Rollout.CanaryVersion).To(Equal("v3"))
-			g.Expect(got.Status.Rollout.Phase).To(Equal(v1.RolloutPaused))
+			g.Expect(got.Status.Rollout.Phase).To(Equal(lifecyclev1alpha1.RolloutPaused))
 			g.Expect(ds).NotTo(HaveKey(p.Name + "-v2"))
 			g.Expect(ds).To(HaveKey(p.Name + "-v3"))
-			g.Expect(stageOf(g, v2mv)).To(Equal(v1.StageCandidate))
+			g.Expect(stageOf(g, v2mv)).To(Equal(lifecyclev1alpha1.StageCandidate))
 		}).Should(Succeed())
 		Eventually(func() []string { return eventReasons(p) }).Should(ContainElement("RolloutAbandoned"))
 
 		By("promoting by hand ends the indefinite pause")
-		annotate(p, v1.AnnotationPromote, "now")
+		annotate(p, lifecyclev1alpha1.AnnotationPromote, "now")
 		Eventually(func(g Gomega) {
 			deployments(g, p)
 			got := fetch(g, p)
@@ -427,8 +434,8 @@ var _ = Describe("Serving and rollouts", func() {
 
 	It("never rolls out a pinned version that is not Eligible, and says why", func() {
 		p := deliveryProduct("v1")
-		dec := v1.Decimal("0.95")
-		p.Spec.Delivery.Promotion = &v1.PromotionSpec{Requirements: []v1.MetricRequirement{{Metric: "auc", Min: &dec}}}
+		dec := lifecyclev1alpha1.Decimal("0.95")
+		p.Spec.Delivery.Promotion = &lifecyclev1alpha1.PromotionSpec{Requirements: []lifecyclev1alpha1.MetricRequirement{{Metric: "auc", Min: &dec}}}
 		weak := newVersion(p.Name, "1.0.0", "auc", "0.9")
 		weak.Name = "v1"
 		Expect(k8sClient.Create(ctx, weak)).To(Succeed())
@@ -437,7 +444,7 @@ var _ = Describe("Serving and rollouts", func() {
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
 			g.Expect(got.Status.ProductionVersion).To(BeEmpty())
-			ready := condition(got.Status.Conditions, v1.ConditionReady)
+			ready := condition(got.Status.Conditions, lifecyclev1alpha1.ConditionReady)
 			g.Expect(ready.Reason).To(Equal("VersionNotEligible"))
 			g.Expect(ready.Message).To(Equal("ModelVersion v1 is not Eligible: auc is 0.9, below the floor 0.95"))
 			g.Expect(deployments(g, p)).To(BeEmpty())
@@ -445,7 +452,7 @@ var _ = Describe("Serving and rollouts", func() {
 	})
 
 	It("splits traffic on an HTTPRoute's backendRefs and keeps one Service per version", func() {
-		p := deliveryProduct("v1", v1.RolloutStep{SetWeight: ptr.To[int32](30)}, v1.RolloutStep{Pause: &v1.PauseStep{}})
+		p := deliveryProduct("v1", lifecyclev1alpha1.RolloutStep{SetWeight: ptr.To[int32](30)}, lifecyclev1alpha1.RolloutStep{Pause: &lifecyclev1alpha1.PauseStep{}})
 		route := routeFor(p)
 		enterDelivery(p)
 		eligibleVersion(p, "v1", "1.0.0")
@@ -456,7 +463,7 @@ var _ = Describe("Serving and rollouts", func() {
 			out := map[string]int32{}
 			for _, ref := range got.Spec.Rules[0].BackendRefs {
 				out[string(ref.Name)] = *ref.Weight
-				g.Expect(int32(*ref.Port)).To(Equal(int32(8080)))
+				g.Expect(*ref.Port).To(Equal(int32(8080)))
 			}
 			return out
 		}
@@ -474,10 +481,10 @@ var _ = Describe("Serving and rollouts", func() {
 			for _, name := range []string{p.Name, p.Name + "-v1", p.Name + "-v2"} {
 				g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: "default", Name: name}, &corev1.Service{})).To(Succeed())
 			}
-			g.Expect(fetch(g, p).Status.Rollout.Phase).To(Equal(v1.RolloutPaused))
+			g.Expect(fetch(g, p).Status.Rollout.Phase).To(Equal(lifecyclev1alpha1.RolloutPaused))
 		}).Should(Succeed())
 
-		annotate(p, v1.AnnotationPromote, "ok")
+		annotate(p, lifecyclev1alpha1.AnnotationPromote, "ok")
 		Eventually(func(g Gomega) {
 			deployments(g, p)
 			g.Expect(weights(g)).To(Equal(map[string]int32{p.Name + "-v2": 100}))
@@ -496,7 +503,7 @@ var _ = Describe("Serving and rollouts", func() {
 		}).Should(Succeed())
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
-			got.Spec.Phase = v1.PhaseRetired
+			got.Spec.Phase = lifecyclev1alpha1.PhaseRetired
 			g.Expect(k8sClient.Update(ctx, got)).To(Succeed())
 		}).Should(Succeed())
 		Eventually(func(g Gomega) {
@@ -504,8 +511,8 @@ var _ = Describe("Serving and rollouts", func() {
 			g.Expect(d).NotTo(BeNil())
 			g.Expect(*d.Spec.Replicas).To(Equal(int32(0)))
 			got := fetch(g, p)
-			g.Expect(got.Status.Phase).To(Equal(v1.PhaseRetired))
-			g.Expect(condition(got.Status.Conditions, ConditionServing).Reason).To(Equal("Retired"))
+			g.Expect(got.Status.Phase).To(Equal(lifecyclev1alpha1.PhaseRetired))
+			g.Expect(condition(got.Status.Conditions, lifecyclev1alpha1.ConditionServing).Reason).To(Equal("Retired"))
 			g.Expect(fetchMV(g, v1mv).Name).To(Equal("v1"))
 		}).Should(Succeed())
 	})

@@ -35,23 +35,35 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/serving"
 )
 
-func experimentOf(name string, typ v1.ExperimentType, candidate string, criteria ...v1.SuccessCriterion) v1.Experiment {
-	return v1.Experiment{Name: name, Type: typ, ModelVersion: v1.LocalObjectName(candidate),
+func experimentOf(name string, typ lifecyclev1alpha1.ExperimentType, candidate string, criteria ...lifecyclev1alpha1.SuccessCriterion) lifecyclev1alpha1.DiscoveryExperiment {
+	return lifecyclev1alpha1.DiscoveryExperiment{Name: name, Type: typ, ModelVersion: lifecyclev1alpha1.LocalObjectName(candidate),
 		Duration: metav1.Duration{Duration: 10 * time.Second}, Interval: metav1.Duration{Duration: 5 * time.Second},
 		SuccessCriteria: criteria}
 }
 
-func expStatus(g Gomega, p *v1.AIProduct, name string) v1.ExperimentStatus {
-	for _, st := range fetch(g, p).Status.Experiments {
-		if st.Name == name {
-			return st
-		}
+// expStatus reads the status of the product's Experiment name; empty when
+// it does not exist (yet).
+func expStatus(g Gomega, p *lifecyclev1alpha1.AIProduct, name string) lifecyclev1alpha1.ExperimentStatus {
+	e := &lifecyclev1alpha1.Experiment{}
+	err := k8sClient.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: ExperimentName(p.Name, name)}, e)
+	if apierrors.IsNotFound(err) {
+		return lifecyclev1alpha1.ExperimentStatus{}
 	}
-	return v1.ExperimentStatus{}
+	g.Expect(err).NotTo(HaveOccurred())
+	return e.Status
+}
+
+// expState is an experiment's phase, or its verdict once it has finished.
+func expState(g Gomega, p *lifecyclev1alpha1.AIProduct, name string) string {
+	st := expStatus(g, p, name)
+	if st.Phase == lifecyclev1alpha1.ExperimentFinished {
+		return string(st.Verdict)
+	}
+	return string(st.Phase)
 }
 
 func getDeployment(name string) (*appsv1.Deployment, error) {
@@ -91,28 +103,28 @@ var _ = Describe("Discovery experiments", func() {
 			Expect(k8sClient.Create(ctx, o)).To(Succeed())
 			DeferCleanup(func() { _ = k8sClient.Delete(ctx, o) })
 		}
-		p := &v1.AIProduct{ObjectMeta: metav1.ObjectMeta{Name: "support-router", Namespace: "default"}}
+		p := &lifecyclev1alpha1.AIProduct{ObjectMeta: metav1.ObjectMeta{Name: "support-router", Namespace: "default"}}
 		fakeProm.Set(`avg(replay_top1_accuracy{product="support-router", version="support-router-v0-1-0"})`, 0.9)
 
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
-			g.Expect(got.Status.Phase).To(Equal(v1.PhaseDiscovery))
-			g.Expect(expStatus(g, p, "offline-eval").Phase).To(Equal(v1.ExperimentRunning))
-			g.Expect(condition(got.Status.Conditions, ConditionDiscoveryGate).Reason).To(Equal("NoExperimentSucceeded"))
+			g.Expect(got.Status.Phase).To(Equal(lifecyclev1alpha1.PhaseDiscovery))
+			g.Expect(expState(g, p, "offline-eval")).To(Equal("Running"))
+			g.Expect(condition(got.Status.Conditions, lifecyclev1alpha1.ConditionDiscoveryGate).Reason).To(Equal("NoExperimentSucceeded"))
 		}).Should(Succeed())
 		Eventually(func(g Gomega) {
 			deployments(g, p)
 			got := fetch(g, p)
-			g.Expect(expStatus(g, p, "offline-eval").Phase).To(Equal(v1.ExperimentSucceeded))
-			g.Expect(got.Status.Phase).To(Equal(v1.PhaseDelivery))
+			g.Expect(expState(g, p, "offline-eval")).To(Equal("Succeeded"))
+			g.Expect(got.Status.Phase).To(Equal(lifecyclev1alpha1.PhaseDelivery))
 			g.Expect(got.Status.ProductionVersion).To(Equal("support-router-v0-1-0"))
 		}, 40*time.Second).Should(Succeed())
 	})
 
 	It("runs a sandbox behind its own Service, judges it, removes its objects, and lets the product into Delivery", func() {
 		p := deliveryProduct("v1")
-		p.Spec.Discovery.Experiments = []v1.Experiment{experimentOf("sandbox", v1.ExperimentSandbox, "v1",
-			v1.SuccessCriterion{Name: "auc", Query: "auc{version=$version}", Threshold: "0.8", Direction: v1.AtLeast})}
+		p.Spec.Discovery.Experiments = []lifecyclev1alpha1.DiscoveryExperiment{experimentOf("sandbox", lifecyclev1alpha1.ExperimentSandbox, "v1",
+			lifecyclev1alpha1.SuccessCriterion{Name: "auc", Query: "auc{version=$version}", Threshold: "0.8", Direction: lifecyclev1alpha1.AtLeast})}
 		fakeProm.Set(`auc{version="v1"}`, 0.91)
 		Expect(k8sClient.Create(ctx, p)).To(Succeed())
 		DeferCleanup(func() { _ = k8sClient.Delete(ctx, p) })
@@ -121,7 +133,7 @@ var _ = Describe("Discovery experiments", func() {
 
 		Eventually(func(g Gomega) {
 			st := expStatus(g, p, "sandbox")
-			g.Expect(st.Phase).To(Equal(v1.ExperimentRunning))
+			g.Expect(st.Phase).To(Equal(lifecyclev1alpha1.ExperimentRunning))
 			g.Expect(st.Traffic).To(Equal("None"))
 			d, err := getDeployment(name)
 			g.Expect(err).NotTo(HaveOccurred())
@@ -129,22 +141,24 @@ var _ = Describe("Discovery experiments", func() {
 			svc := &corev1.Service{}
 			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: "default", Name: name}, svc)).To(Succeed())
 			g.Expect(svc.Spec.Selector).To(HaveKeyWithValue(LabelExperiment, "sandbox"))
-			g.Expect(fetch(g, p).Status.Phase).To(Equal(v1.PhaseDiscovery))
-			g.Expect(stageOf(g, &v1.ModelVersion{ObjectMeta: metav1.ObjectMeta{Name: "v1", Namespace: "default"}})).To(Equal(v1.StageStaging))
+			g.Expect(fetch(g, p).Status.Phase).To(Equal(lifecyclev1alpha1.PhaseDiscovery))
+			g.Expect(stageOf(g, &lifecyclev1alpha1.ModelVersion{ObjectMeta: metav1.ObjectMeta{Name: "v1", Namespace: "default"}})).To(Equal(lifecyclev1alpha1.StageStaging))
 		}).Should(Succeed())
 
 		Eventually(func(g Gomega) {
 			st := expStatus(g, p, "sandbox")
-			g.Expect(st.Phase).To(Equal(v1.ExperimentSucceeded))
-			g.Expect(st.Criteria).To(ContainElement(v1.CriterionStatus{Name: "auc", Value: "0.91", Result: v1.ResultMet}))
+			g.Expect(st.Verdict).To(Equal(lifecyclev1alpha1.VerdictSucceeded))
+			g.Expect(st.Criteria).To(ContainElement(lifecyclev1alpha1.CriterionStatus{Name: "auc", Value: "0.91", Result: lifecyclev1alpha1.ResultMet}))
 			g.Expect(st.FinishedAt).NotTo(BeNil())
 			_, err := getDeployment(name)
 			g.Expect(apierrors.IsNotFound(err)).To(BeTrue())
 			got := fetch(g, p)
-			g.Expect(got.Status.Phase).To(Equal(v1.PhaseDelivery))
-			g.Expect(condition(got.Status.Conditions, ConditionDiscoveryGate).Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(got.Status.Phase).To(Equal(lifecyclev1alpha1.PhaseDelivery))
+			g.Expect(condition(got.Status.Conditions, lifecyclev1alpha1.ConditionDiscoveryGate).Status).To(Equal(metav1.ConditionTrue))
 		}, 40*time.Second).Should(Succeed())
-		Eventually(func() []string { return eventReasons(p) }).Should(ContainElements("ExperimentStarted", "ExperimentSucceeded"))
+		exp := &lifecyclev1alpha1.Experiment{}
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: ExperimentName(p.Name, "sandbox")}, exp)).To(Succeed())
+		Eventually(func() []string { return eventReasons(exp) }).Should(ContainElements("ExperimentStarted", "ExperimentSucceeded"))
 	})
 
 	It("fails an A/B test whose candidate does worse than production, blocks the gate, and reruns on request", func() {
@@ -159,28 +173,28 @@ var _ = Describe("Discovery experiments", func() {
 		}).Should(Succeed())
 
 		By("moving back to Discovery with an A/B test and a second live-traffic experiment")
-		ctr := v1.SuccessCriterion{Name: "ctr", Query: "ctr{version=$version}", Threshold: "0.05", Direction: v1.AtLeast, CompareToControl: true}
-		ab := experimentOf("ab", v1.ExperimentABTest, "v2", ctr)
+		ctr := lifecyclev1alpha1.SuccessCriterion{Name: "ctr", Query: "ctr{version=$version}", Threshold: "0.05", Direction: lifecyclev1alpha1.AtLeast, CompareToControl: true}
+		ab := experimentOf("ab", lifecyclev1alpha1.ExperimentABTest, "v2", ctr)
 		ab.TrafficPercent = ptr.To[int32](20)
-		shadow := experimentOf("shadow-2", v1.ExperimentShadow, "v3", v1.SuccessCriterion{Name: "auc", Query: "auc", Threshold: "0.5", Direction: v1.AtLeast})
+		shadow := experimentOf("shadow-2", lifecyclev1alpha1.ExperimentShadow, "v3", lifecyclev1alpha1.SuccessCriterion{Name: "auc", Query: "auc", Threshold: "0.5", Direction: lifecyclev1alpha1.AtLeast})
 		fakeProm.Set(`ctr{version="v2"}`, 0.09)
 		fakeProm.Set(`ctr{version="v1"}`, 0.10)
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
-			got.Spec.Phase = v1.PhaseDiscovery
+			got.Spec.Phase = lifecyclev1alpha1.PhaseDiscovery
 			got.Spec.Discovery.Experiments = append(got.Spec.Discovery.Experiments, ab, shadow)
 			g.Expect(k8sClient.Update(ctx, got)).To(Succeed())
 		}).Should(Succeed())
 
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
-			g.Expect(got.Status.Phase).To(Equal(v1.PhaseDiscovery))
+			g.Expect(got.Status.Phase).To(Equal(lifecyclev1alpha1.PhaseDiscovery))
 			g.Expect(got.Status.ProductionVersion).To(Equal("v1"), "production keeps serving in Discovery")
 			st := expStatus(g, p, "ab")
-			g.Expect(st.Phase).To(Equal(v1.ExperimentRunning))
+			g.Expect(st.Phase).To(Equal(lifecyclev1alpha1.ExperimentRunning))
 			g.Expect(st.Traffic).To(Equal("Split"))
 			waiting := expStatus(g, p, "shadow-2")
-			g.Expect(waiting.Phase).To(Equal(v1.ExperimentWaiting))
+			g.Expect(waiting.Phase).To(Equal(lifecyclev1alpha1.ExperimentWaiting))
 			g.Expect(waiting.Message).To(Equal("waits for experiment ab: one live-traffic experiment at a time"))
 			// B runs under the product's Service: one pod beside A's four is 20%.
 			d, err := getDeployment(serving.ObjectName(p.Name, "exp-ab"))
@@ -193,28 +207,28 @@ var _ = Describe("Discovery experiments", func() {
 
 		Eventually(func(g Gomega) {
 			st := expStatus(g, p, "ab")
-			g.Expect(st.Phase).To(Equal(v1.ExperimentFailed))
+			g.Expect(st.Verdict).To(Equal(lifecyclev1alpha1.VerdictFailed))
 			g.Expect(st.Message).To(Equal("criterion ctr: candidate 0.09 against production 0.1, must be at least 0.05 relative"))
-			g.Expect(st.Criteria).To(ContainElement(v1.CriterionStatus{Name: "ctr", Value: "0.09", ControlValue: "0.1", Result: v1.ResultMissed}))
+			g.Expect(st.Criteria).To(ContainElement(lifecyclev1alpha1.CriterionStatus{Name: "ctr", Value: "0.09", ControlValue: "0.1", Result: lifecyclev1alpha1.ResultMissed}))
 			got := fetch(g, p)
-			gate := condition(got.Status.Conditions, ConditionDiscoveryGate)
+			gate := condition(got.Status.Conditions, lifecyclev1alpha1.ConditionDiscoveryGate)
 			g.Expect(gate.Status).To(Equal(metav1.ConditionFalse))
 			g.Expect(gate.Reason).To(Equal("ExperimentFailed"))
 			g.Expect(gate.Message).To(ContainSubstring(`experiment "ab" failed: criterion ctr`))
-			g.Expect(fetchMV(g, &v1.ModelVersion{ObjectMeta: metav1.ObjectMeta{Name: "v2", Namespace: "default"}}).Status.Stage).To(Equal(v1.StageRejected))
+			g.Expect(fetchMV(g, &lifecyclev1alpha1.ModelVersion{ObjectMeta: metav1.ObjectMeta{Name: "v2", Namespace: "default"}}).Status.Stage).To(Equal(lifecyclev1alpha1.StageRejected))
 			_, err := getDeployment(serving.ObjectName(p.Name, "exp-ab"))
 			g.Expect(apierrors.IsNotFound(err)).To(BeTrue())
-			g.Expect(expStatus(g, p, "shadow-2").Phase).To(Equal(v1.ExperimentRunning), "the live-traffic slot is free again")
+			g.Expect(expStatus(g, p, "shadow-2").Phase).To(Equal(lifecyclev1alpha1.ExperimentRunning), "the live-traffic slot is free again")
 		}, 40*time.Second).Should(Succeed())
 
 		By("a rerun request resets the experiment")
-		annotate(p, v1.AnnotationRerun, "ab")
+		annotate(p, lifecyclev1alpha1.AnnotationRerun, "ab")
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
-			g.Expect(got.Annotations).NotTo(HaveKey(v1.AnnotationRerun))
+			g.Expect(got.Annotations).NotTo(HaveKey(lifecyclev1alpha1.AnnotationRerun))
 			g.Expect(got.Status.LastRequest).NotTo(BeNil())
 			g.Expect(got.Status.LastRequest.Action).To(Equal("Rerun"))
-			g.Expect(expStatus(g, p, "ab").Phase).To(BeElementOf(v1.ExperimentPending, v1.ExperimentWaiting, v1.ExperimentRunning))
+			g.Expect(expStatus(g, p, "ab").Phase).To(BeElementOf(lifecyclev1alpha1.ExperimentPending, lifecyclev1alpha1.ExperimentWaiting, lifecyclev1alpha1.ExperimentRunning))
 		}).Should(Succeed())
 	})
 
@@ -234,11 +248,11 @@ var _ = Describe("Discovery experiments", func() {
 			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(route), got)).To(Succeed())
 			return got
 		}
-		long := experimentOf("mirror", v1.ExperimentShadow, "v2", v1.SuccessCriterion{Name: "auc", Query: "auc", Threshold: "0.5", Direction: v1.AtLeast})
+		long := experimentOf("mirror", lifecyclev1alpha1.ExperimentShadow, "v2", lifecyclev1alpha1.SuccessCriterion{Name: "auc", Query: "auc", Threshold: "0.5", Direction: lifecyclev1alpha1.AtLeast})
 		long.Duration = metav1.Duration{Duration: time.Hour}
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
-			got.Spec.Phase = v1.PhaseDiscovery
+			got.Spec.Phase = lifecyclev1alpha1.PhaseDiscovery
 			got.Spec.Discovery.Experiments = append(got.Spec.Discovery.Experiments, long)
 			g.Expect(k8sClient.Update(ctx, got)).To(Succeed())
 		}).Should(Succeed())
@@ -254,13 +268,13 @@ var _ = Describe("Discovery experiments", func() {
 		}).Should(Succeed())
 
 		By("replacing the shadow with a header-matched A/B test")
-		ab := experimentOf("beta-users", v1.ExperimentABTest, "v2", v1.SuccessCriterion{Name: "auc", Query: "auc", Threshold: "0.5", Direction: v1.AtLeast})
+		ab := experimentOf("beta-users", lifecyclev1alpha1.ExperimentABTest, "v2", lifecyclev1alpha1.SuccessCriterion{Name: "auc", Query: "auc", Threshold: "0.5", Direction: lifecyclev1alpha1.AtLeast})
 		ab.TrafficPercent = ptr.To[int32](10)
-		ab.HeaderMatch = &v1.HeaderMatch{Name: "x-beta", Value: "true"}
+		ab.HeaderMatch = &lifecyclev1alpha1.HeaderMatch{Name: "x-beta", Value: "true"}
 		ab.Duration = metav1.Duration{Duration: time.Hour}
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
-			var kept []v1.Experiment
+			var kept []lifecyclev1alpha1.DiscoveryExperiment
 			for _, e := range got.Spec.Discovery.Experiments {
 				if e.Name != "mirror" {
 					kept = append(kept, e)
@@ -277,8 +291,14 @@ var _ = Describe("Discovery experiments", func() {
 			g.Expect(rules[0].Matches[0].Headers[0].Name).To(Equal(gatewayv1.HTTPHeaderName("x-beta")))
 			g.Expect(string(rules[0].BackendRefs[0].Name)).To(Equal(serving.ObjectName(p.Name, "exp-beta-users")))
 			g.Expect(rules[1].Filters).To(BeEmpty(), "the shadow's mirror is gone with it")
-			_, err := getDeployment(shadowSvc)
+			// The Experiment is gone; its Deployment goes with it by the
+			// garbage collector, which envtest does not run.
+			err := k8sClient.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: ExperimentName(p.Name, "mirror")}, &lifecyclev1alpha1.Experiment{})
 			g.Expect(apierrors.IsNotFound(err)).To(BeTrue())
+			d, err := getDeployment(shadowSvc)
+			if err == nil {
+				g.Expect(metav1.GetControllerOf(d).Kind).To(Equal("Experiment"))
+			}
 		}).Should(Succeed())
 	})
 })

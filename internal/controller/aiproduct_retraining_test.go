@@ -29,22 +29,22 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/retrain"
 )
 
 // retrainingProduct serves v1 with one drift check on it and retrains on
 // drift, with no cooldown so that tests need not wait.
-func retrainingProduct() *v1.AIProduct {
+func retrainingProduct() *lifecyclev1alpha1.AIProduct {
 	p := deliveryProduct("v1")
-	p.Spec.Delivery.Monitoring = &v1.MonitoringSpec{
+	p.Spec.Delivery.Monitoring = &lifecyclev1alpha1.MonitoringSpec{
 		Interval: metav1.Duration{Duration: 5 * time.Second},
-		Drift: []v1.DriftCheck{{Name: "amount-psi", Feature: "amount", Query: "psi{product=$product, version=$version}",
-			Threshold: "0.2", Statistic: v1.StatisticPSI, For: metav1.Duration{Duration: 4 * time.Second}}},
+		Drift: []lifecyclev1alpha1.DriftCheck{{Name: "amount-psi", Feature: "amount", Query: "psi{product=$product, version=$version}",
+			Threshold: "0.2", Statistic: lifecyclev1alpha1.StatisticPSI, For: metav1.Duration{Duration: 4 * time.Second}}},
 	}
-	p.Spec.Delivery.Retraining = &v1.RetrainingSpec{
+	p.Spec.Delivery.Retraining = &lifecyclev1alpha1.RetrainingSpec{
 		OnDrift:                    true,
-		ConcurrencyPolicy:          v1.ConcurrencyForbid,
+		ConcurrencyPolicy:          lifecyclev1alpha1.ConcurrencyForbid,
 		SuccessfulJobsHistoryLimit: 3, FailedJobsHistoryLimit: 1,
 		Template: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
 			RestartPolicy: corev1.RestartPolicyNever,
@@ -54,16 +54,16 @@ func retrainingProduct() *v1.AIProduct {
 	return p
 }
 
-func productJobs(g Gomega, p *v1.AIProduct) []batchv1.Job {
+func productJobs(g Gomega, p *lifecyclev1alpha1.AIProduct) []batchv1.Job {
 	var list batchv1.JobList
-	g.Expect(k8sClient.List(ctx, &list, client.InNamespace(p.Namespace), client.MatchingLabels{v1.LabelProduct: p.Name})).To(Succeed())
+	g.Expect(k8sClient.List(ctx, &list, client.InNamespace(p.Namespace), client.MatchingLabels{lifecyclev1alpha1.LabelProduct: p.Name})).To(Succeed())
 	return list.Items
 }
 
-func productVersions(g Gomega, p *v1.AIProduct) []v1.ModelVersion {
-	var list v1.ModelVersionList
+func productVersions(g Gomega, p *lifecyclev1alpha1.AIProduct) []lifecyclev1alpha1.ModelVersion {
+	var list lifecyclev1alpha1.ModelVersionList
 	g.Expect(k8sClient.List(ctx, &list, client.InNamespace(p.Namespace))).To(Succeed())
-	var out []v1.ModelVersion
+	var out []lifecyclev1alpha1.ModelVersion
 	for _, mv := range list.Items {
 		if string(mv.Spec.Product) == p.Name {
 			out = append(out, mv)
@@ -78,7 +78,9 @@ func productVersions(g Gomega, p *v1.AIProduct) []v1.ModelVersion {
 func finishJob(job *batchv1.Job, message string) {
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: job.Name + "-pod", Namespace: job.Namespace,
-			Labels: map[string]string{"batch.kubernetes.io/job-name": job.Name}},
+			Labels: map[string]string{"batch.kubernetes.io/job-name": job.Name},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: job.Name, UID: job.UID,
+				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}}},
 		Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
 			Containers: []corev1.Container{{Name: "trainer", Image: "example.com/trainer:1"}}},
 	}
@@ -121,7 +123,7 @@ var _ = Describe("Drift and retraining", func() {
 			got := fetch(g, p)
 			g.Expect(got.Status.ProductionVersion).To(Equal("v1"))
 			g.Expect(got.Status.DriftState).To(Equal("None"))
-			g.Expect(condition(got.Status.Conditions, ConditionDrifted).Status).To(Equal(metav1.ConditionFalse))
+			g.Expect(condition(got.Status.Conditions, lifecyclev1alpha1.ConditionDrifted).Status).To(Equal(metav1.ConditionFalse))
 		}).Should(Succeed())
 
 		By("a breach shorter than for does not count")
@@ -138,13 +140,13 @@ var _ = Describe("Drift and retraining", func() {
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
 			g.Expect(got.Status.DriftState).To(Equal("Drifted"))
-			g.Expect(condition(got.Status.Conditions, ConditionDrifted).Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(condition(got.Status.Conditions, lifecyclev1alpha1.ConditionDrifted).Status).To(Equal(metav1.ConditionTrue))
 			jobs := productJobs(g, p)
 			g.Expect(jobs).To(HaveLen(1))
 			job = jobs[0]
 			g.Expect(got.Status.Retraining.LastRun).NotTo(BeNil())
-			g.Expect(got.Status.Retraining.LastRun.Job).To(Equal(job.Name))
-			g.Expect(got.Status.Retraining.LastRun.Trigger).To(Equal(v1.TriggerDrift))
+			g.Expect(got.Status.Retraining.LastRun.Name).To(Equal(job.Name), "the run and its Job share the trigger's name")
+			g.Expect(got.Status.Retraining.LastRun.Trigger).To(Equal(lifecyclev1alpha1.TriggerDrift))
 		}, 30*time.Second).Should(Succeed())
 		env := map[string]string{}
 		for _, e := range job.Spec.Template.Spec.Containers[0].Env {
@@ -154,7 +156,11 @@ var _ = Describe("Drift and retraining", func() {
 		Expect(env).To(HaveKeyWithValue(retrain.EnvParentVersion, "v1"))
 		Expect(env).To(HaveKeyWithValue(retrain.EnvParentModelURI, "s3://models/"+p.Name+"/1.0.0"))
 		Expect(env).To(HaveKeyWithValue(retrain.EnvTargetVersion, "1.0.1"))
-		Expect(metav1.IsControlledBy(&job, fetchProduct(p))).To(BeTrue())
+		run := runOf(p, job.Name)
+		Expect(metav1.IsControlledBy(&job, run)).To(BeTrue(), "the run owns its Job")
+		Expect(metav1.IsControlledBy(run, fetchProduct(p))).To(BeTrue(), "the product owns its runs")
+		Expect(run.Spec.Trigger.Kind).To(Equal(lifecyclev1alpha1.TriggerDrift))
+		Expect(run.Spec.Trigger.Reason).To(ContainSubstring("sustained drift: amount-psi at 0.35 (threshold 0.2)"))
 
 		By("a restart while the Job runs creates nothing twice")
 		restartManager()
@@ -167,21 +173,22 @@ var _ = Describe("Drift and retraining", func() {
 		want := p.Name + "-v1-0-1"
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
-			g.Expect(got.Status.Retraining.LastRun.Result).To(Equal(RunSucceeded))
+			g.Expect(got.Status.Retraining.LastRun.Phase).To(Equal(lifecyclev1alpha1.RunSucceeded))
 			g.Expect(got.Status.Retraining.LastRun.ModelVersion).To(Equal(want))
-			mv := &v1.ModelVersion{}
+			g.Expect(got.Status.Retraining.Active).To(BeEmpty())
+			mv := &lifecyclev1alpha1.ModelVersion{}
 			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: want}, mv)).To(Succeed())
 			g.Expect(mv.Spec.Version).To(Equal("1.0.1"))
 			g.Expect(mv.Spec.Artifact.URI).To(Equal("s3://models/retrained/model.onnx"))
-			g.Expect(mv.Spec.Lineage.Trigger).To(Equal(v1.TriggerDrift))
+			g.Expect(mv.Spec.Lineage.Trigger).To(Equal(lifecyclev1alpha1.TriggerDrift))
 			g.Expect(mv.Spec.Lineage.TrainingJob).To(Equal(job.Name))
 			g.Expect(mv.Spec.Lineage.ParentVersion).To(Equal("v1"))
 			g.Expect(mv.Spec.Lineage.Dataset.URI).To(Equal("s3://data/2026-11-23"))
-			g.Expect(mv.Spec.Metrics).To(ContainElement(v1.EvaluationMetric{Name: "auc", Value: "0.93"}))
-			g.Expect(mv.Status.Stage).To(Equal(v1.StageCandidate))
+			g.Expect(mv.Spec.Metrics).To(ContainElement(lifecyclev1alpha1.EvaluationMetric{Name: "auc", Value: "0.93"}))
+			g.Expect(mv.Status.Stage).To(Equal(lifecyclev1alpha1.StageCandidate))
 		}).Should(Succeed())
 		DeferCleanup(func() {
-			_ = k8sClient.Delete(ctx, &v1.ModelVersion{ObjectMeta: metav1.ObjectMeta{Name: want, Namespace: p.Namespace}})
+			_ = k8sClient.Delete(ctx, &lifecyclev1alpha1.ModelVersion{ObjectMeta: metav1.ObjectMeta{Name: want, Namespace: p.Namespace}})
 		})
 
 		By("another restart, with the drift still sustained: the episode was answered, nothing new")
@@ -190,7 +197,8 @@ var _ = Describe("Drift and retraining", func() {
 			g.Expect(productJobs(g, p)).To(HaveLen(1))
 			g.Expect(productVersions(g, p)).To(HaveLen(2))
 		}, 7*time.Second, time.Second).Should(Succeed())
-		Eventually(func() []string { return eventReasons(p) }).Should(ContainElements("RetrainingStarted", "RetrainingSucceeded"))
+		Eventually(func() []string { return eventReasons(p) }).Should(ContainElement("RetrainingTriggered"))
+		Eventually(func() []string { return eventReasons(runOf(p, job.Name)) }).Should(ContainElements("RetrainingStarted", "RetrainingSucceeded"))
 	})
 
 	It("fails a run whose result is malformed, registers nothing, and waits for the cooldown", func() {
@@ -209,30 +217,30 @@ var _ = Describe("Drift and retraining", func() {
 		}).Should(Succeed())
 
 		By("a manual request")
-		annotate(p, v1.AnnotationRetrain, "ticket-42")
+		annotate(p, lifecyclev1alpha1.AnnotationRetrain, "ticket-42")
 		var job batchv1.Job
 		Eventually(func(g Gomega) {
 			jobs := productJobs(g, p)
 			g.Expect(jobs).To(HaveLen(1))
 			job = jobs[0]
 			got := fetch(g, p)
-			g.Expect(got.Annotations).NotTo(HaveKey(v1.AnnotationRetrain))
+			g.Expect(got.Annotations).NotTo(HaveKey(lifecyclev1alpha1.AnnotationRetrain))
 			g.Expect(got.Status.LastRequest.Action).To(Equal("Retrain"))
-			g.Expect(got.Status.Retraining.LastRun.Trigger).To(Equal(v1.TriggerManual))
+			g.Expect(got.Status.Retraining.LastRun.Trigger).To(Equal(lifecyclev1alpha1.TriggerManual))
 		}).Should(Succeed())
-		Expect(job.Name).To(Equal(retrain.JobName(p.Name, retrain.Trigger{Kind: v1.TriggerManual, Key: "ticket-42"})))
+		Expect(job.Name).To(Equal(retrain.JobName(p.Name, retrain.Trigger{Kind: lifecyclev1alpha1.TriggerManual, Key: "ticket-42"})))
 
 		finishJob(&job, `{"artifact": {"uri": "not a uri"}}`)
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
-			g.Expect(got.Status.Retraining.LastRun.Result).To(Equal(RunFailed))
-			g.Expect(got.Status.Retraining.LastRun.Message).To(ContainSubstring(`artifact.uri "not a uri" is not a model URI`))
+			g.Expect(got.Status.Retraining.LastRun.Phase).To(Equal(lifecyclev1alpha1.RunFailed))
+			g.Expect(runOf(p, job.Name).Status.Message).To(ContainSubstring(`artifact.uri "not a uri" is not a model URI`))
 			g.Expect(productVersions(g, p)).To(HaveLen(1))
 		}).Should(Succeed())
-		Eventually(func() []string { return eventReasons(p) }).Should(ContainElement("RetrainingFailed"))
+		Eventually(func() []string { return eventReasons(runOf(p, job.Name)) }).Should(ContainElement("RetrainingFailed"))
 
 		By("a second request during the cooldown waits")
-		annotate(p, v1.AnnotationRetrain, "ticket-43")
+		annotate(p, lifecyclev1alpha1.AnnotationRetrain, "ticket-43")
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
 			g.Expect(got.Status.Retraining.Pending).To(ContainSubstring("Manual trigger waits for the cooldown until"))
@@ -242,11 +250,11 @@ var _ = Describe("Drift and retraining", func() {
 
 	It("closes the loop: drift, retraining, a new version, canary, production", func() {
 		p := retrainingProduct()
-		p.Spec.Delivery.ModelVersion = v1.ModelVersionSelection{Policy: v1.VersionLatestEligible}
-		p.Spec.Delivery.Rollout = &v1.RolloutSpec{Steps: []v1.RolloutStep{
+		p.Spec.Delivery.ModelVersion = lifecyclev1alpha1.ModelVersionSelection{Policy: lifecyclev1alpha1.VersionLatestEligible}
+		p.Spec.Delivery.Rollout = &lifecyclev1alpha1.RolloutSpec{Steps: []lifecyclev1alpha1.RolloutStep{
 			{SetWeight: ptr.To[int32](50)},
-			{Analysis: &v1.AnalysisSpec{Interval: metav1.Duration{Duration: time.Second}, Count: 1,
-				Metrics: []v1.MetricCheck{{Name: "error-rate", Query: "errors{version=$version}", Threshold: "0.01", Direction: v1.AtMost}}}},
+			{Analysis: &lifecyclev1alpha1.AnalysisSpec{Interval: metav1.Duration{Duration: time.Second}, Count: 1,
+				Metrics: []lifecyclev1alpha1.MetricCheck{{Name: "error-rate", Query: "errors{version=$version}", Threshold: "0.01", Direction: lifecyclev1alpha1.AtMost}}}},
 		}}
 		enterDelivery(p)
 		eligibleVersion(p, "v1", "1.0.0")
@@ -265,16 +273,16 @@ var _ = Describe("Drift and retraining", func() {
 		fakeProm.Set(fmt.Sprintf(`errors{version=%q}`, next), 0.001)
 		finishJob(&job, goodResult)
 		DeferCleanup(func() {
-			_ = k8sClient.Delete(ctx, &v1.ModelVersion{ObjectMeta: metav1.ObjectMeta{Name: next, Namespace: p.Namespace}})
+			_ = k8sClient.Delete(ctx, &lifecyclev1alpha1.ModelVersion{ObjectMeta: metav1.ObjectMeta{Name: next, Namespace: p.Namespace}})
 		})
 		Eventually(func(g Gomega) {
 			deployments(g, p)
 			got := fetch(g, p)
 			g.Expect(got.Status.ProductionVersion).To(Equal(next))
-			g.Expect(got.Status.Rollout.Phase).To(Equal(v1.RolloutSucceeded))
-			mv := &v1.ModelVersion{}
+			g.Expect(got.Status.Rollout.Phase).To(Equal(lifecyclev1alpha1.RolloutSucceeded))
+			mv := &lifecyclev1alpha1.ModelVersion{}
 			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: next}, mv)).To(Succeed())
-			g.Expect(mv.Status.Stage).To(Equal(v1.StageProduction))
+			g.Expect(mv.Status.Stage).To(Equal(lifecyclev1alpha1.StageProduction))
 		}, 30*time.Second).Should(Succeed())
 	})
 
@@ -287,15 +295,22 @@ var _ = Describe("Drift and retraining", func() {
 			got := fetch(g, p)
 			g.Expect(got.Status.DriftState).To(Equal("Unknown"))
 			g.Expect(got.Status.Drift[0].Message).To(Equal("no data"))
-			c := condition(got.Status.Conditions, ConditionDrifted)
+			c := condition(got.Status.Conditions, lifecyclev1alpha1.ConditionDrifted)
 			g.Expect(c.Status).To(Equal(metav1.ConditionUnknown))
 		}).Should(Succeed())
 		Consistently(func(g Gomega) { g.Expect(productJobs(g, p)).To(BeEmpty()) }, 6*time.Second).Should(Succeed())
 	})
 })
 
-func fetchProduct(p *v1.AIProduct) *v1.AIProduct {
-	got := &v1.AIProduct{}
+// runOf reads the product's RetrainingRun name.
+func runOf(p *lifecyclev1alpha1.AIProduct, name string) *lifecyclev1alpha1.RetrainingRun {
+	run := &lifecyclev1alpha1.RetrainingRun{}
+	ExpectWithOffset(1, k8sClient.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: name}, run)).To(Succeed())
+	return run
+}
+
+func fetchProduct(p *lifecyclev1alpha1.AIProduct) *lifecyclev1alpha1.AIProduct {
+	got := &lifecyclev1alpha1.AIProduct{}
 	Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(p), got)).To(Succeed())
 	return got
 }

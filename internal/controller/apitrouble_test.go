@@ -32,6 +32,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	dto "github.com/prometheus/client_model/go"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -40,7 +41,7 @@ import (
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/metrics"
 )
 
@@ -247,10 +248,48 @@ func conflictStatusWrites(product string, n int) fault {
 			return nil, nil
 		}
 		left--
-		gr := schema.GroupResource{Group: v1.GroupVersion.Group, Resource: "aiproducts"}
+		gr := schema.GroupResource{Group: lifecyclev1alpha1.GroupVersion.Group, Resource: "aiproducts"}
 		err := apierrors.NewConflict(gr, product, fmt.Errorf("the object has been modified; please apply your changes to the latest version and try again"))
 		return statusResponse(req, err.ErrStatus, nil), nil
 	}
+}
+
+// writeKind names one kind of write: verb, resource and subresource.
+type writeKind struct{ verb, resource, subresource string }
+
+// conflicts answers the first write of each kind with a Conflict, as the
+// API server does when the object changed since it was read.
+type conflicts struct {
+	mu   sync.Mutex
+	left map[writeKind]bool
+}
+
+func conflictFirstOfEach(kinds []writeKind) *conflicts {
+	c := &conflicts{left: map[writeKind]bool{}}
+	for _, k := range kinds {
+		c.left[k] = true
+	}
+	return c
+}
+
+func (c *conflicts) fault(call apiCall, req *http.Request) (*http.Response, error) {
+	k := writeKind{call.verb, call.resource, call.subresource}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.left[k] {
+		return nil, nil
+	}
+	c.left[k] = false
+	gr := schema.GroupResource{Resource: call.resource}
+	err := apierrors.NewConflict(gr, call.name, fmt.Errorf("the object has been modified; please apply your changes to the latest version and try again"))
+	return statusResponse(req, err.ErrStatus, nil), nil
+}
+
+// answered reports whether a write of kind k met its conflict.
+func (c *conflicts) answered(k writeKind) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.left[k]
 }
 
 // throttleWrites answers every write with 429 and Retry-After: 1, as API
@@ -280,7 +319,7 @@ func hangDeploymentWrites(d time.Duration) fault {
 
 // eligibleIn creates a version of p in p's namespace and waits for it to be
 // Eligible.
-func eligibleIn(p *v1.AIProduct, name, semver string) *v1.ModelVersion {
+func eligibleIn(p *lifecyclev1alpha1.AIProduct, name, semver string) *lifecyclev1alpha1.ModelVersion {
 	mv := newVersion(p.Name, semver, "auc", "0.9")
 	mv.Name, mv.Namespace = name, p.Namespace
 	Expect(k8sClient.Create(ctx, mv)).To(Succeed())
@@ -292,7 +331,7 @@ func eligibleIn(p *v1.AIProduct, name, semver string) *v1.ModelVersion {
 // servingFirst puts p, pinned to a version that does not exist yet, into
 // Delivery beside an Eligible v1, so that pinning v1 starts the first
 // rollout at a moment the spec chooses.
-func servingFirst(ns string) (*v1.AIProduct, *v1.ModelVersion) {
+func servingFirst(ns string) (*lifecyclev1alpha1.AIProduct, *lifecyclev1alpha1.ModelVersion) {
 	p := deliveryProduct("v0")
 	p.Namespace = ns
 	enterDelivery(p)
@@ -300,7 +339,7 @@ func servingFirst(ns string) (*v1.AIProduct, *v1.ModelVersion) {
 	Eventually(func(g Gomega) {
 		got := fetch(g, p)
 		g.Expect(got.Status.ProductionVersion).To(BeEmpty())
-		g.Expect(condition(got.Status.Conditions, v1.ConditionReady).Reason).To(Equal("VersionNotFound"))
+		g.Expect(condition(got.Status.Conditions, lifecyclev1alpha1.ConditionReady).Reason).To(Equal("VersionNotFound"))
 	}).Should(Succeed())
 	return p, mv
 }
@@ -308,7 +347,7 @@ func servingFirst(ns string) (*v1.AIProduct, *v1.ModelVersion) {
 // expectServing waits for p to serve v1 as production, and nothing else, as
 // it would have without any trouble. It stops at once if the product ever
 // names a production version whose Deployment does not exist.
-func expectServing(p *v1.AIProduct, mv *v1.ModelVersion) {
+func expectServing(p *lifecyclev1alpha1.AIProduct, mv *lifecyclev1alpha1.ModelVersion) {
 	Eventually(func(g Gomega) {
 		// Product first: a Deployment listed after it cannot be older than
 		// the status that names it.
@@ -320,10 +359,10 @@ func expectServing(p *v1.AIProduct, mv *v1.ModelVersion) {
 		g.Expect(ds).To(HaveLen(1))
 		g.Expect(ds).To(HaveKey(p.Name + "-v1"))
 		g.Expect(got.Status.ProductionVersion).To(Equal("v1"))
-		g.Expect(condition(got.Status.Conditions, ConditionServing).Reason).To(Equal("Available"))
-		g.Expect(condition(got.Status.Conditions, v1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
+		g.Expect(condition(got.Status.Conditions, lifecyclev1alpha1.ConditionServing).Reason).To(Equal("Available"))
+		g.Expect(condition(got.Status.Conditions, lifecyclev1alpha1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
 		g.Expect(kstatusOf(got)).To(Equal(status.CurrentStatus))
-		g.Expect(stageOf(g, mv)).To(Equal(v1.StageProduction))
+		g.Expect(stageOf(g, mv)).To(Equal(lifecyclev1alpha1.StageProduction))
 	}).Should(Succeed())
 }
 
@@ -356,7 +395,135 @@ var _ = Describe("API server trouble", Ordered, func() {
 		DeferCleanup(restartManager)
 	})
 
-	isDeploymentCreate := func(c apiCall) bool { return c.verb == "create" && c.resource == "deployments" }
+	// Deployments are applied (server-side apply: a PATCH) and the apply
+	// that creates one answers 201.
+	isDeploymentCreate := func(c apiCall) bool {
+		return (c.verb == "create" || c.verb == "patch") && c.resource == "deployments"
+	}
+
+	It("keeps serving and measuring drift while its experiments fail, each part with its own condition", func() {
+		ns := api.troubleIn()
+		p := retrainingProduct()
+		p.Namespace = ns
+		enterDelivery(p)
+		mv := eligibleIn(p, "v1", "1.0.0")
+		psi := fmt.Sprintf(`psi{product=%q, version="v1"}`, p.Name)
+		fakeProm.Set(psi, 0.05)
+		expectServing(p, mv)
+
+		By("the API server refusing every write of an Experiment")
+		api.setFault(func(c apiCall, req *http.Request) (*http.Response, error) {
+			if !c.write() || c.resource != "experiments" {
+				return nil, nil
+			}
+			return statusResponse(req, apierrors.NewInternalError(fmt.Errorf("etcd is unhappy")).ErrStatus, nil), nil
+		})
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			got.Spec.Discovery.Experiments[0].Hypothesis = "changed, so the Experiment must be written"
+			g.Expect(k8sClient.Update(ctx, got)).To(Succeed())
+		}).Should(Succeed())
+		fakeProm.Set(psi, 0.35)
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			exps := condition(got.Status.Conditions, lifecyclev1alpha1.ConditionExperimentsReady)
+			g.Expect(exps.Status).To(Equal(metav1.ConditionFalse))
+			g.Expect(exps.Reason).To(Equal(lifecyclev1alpha1.ReasonExperimentsError))
+			g.Expect(exps.Message).To(ContainSubstring("etcd is unhappy"))
+			g.Expect(condition(got.Status.Conditions, lifecyclev1alpha1.ConditionServing).Reason).To(Equal(lifecyclev1alpha1.ReasonAvailable))
+			g.Expect(got.Status.DriftState).To(Equal("Breached"), "drift is still measured")
+			g.Expect(got.Status.Drift[0].Value).To(Equal(lifecyclev1alpha1.Decimal("0.35")))
+			g.Expect(condition(got.Status.Conditions, lifecyclev1alpha1.ConditionDrifted).Reason).To(Equal(lifecyclev1alpha1.ReasonBreachNotSustained))
+			ready := condition(got.Status.Conditions, lifecyclev1alpha1.ConditionReady)
+			g.Expect(ready.Reason).To(Equal(lifecyclev1alpha1.ReasonReconcileError))
+			g.Expect(ready.Message).To(ContainSubstring("experiments:"))
+		}, 30*time.Second).Should(Succeed())
+		Expect(deployments(Default, p)).To(HaveKey(p.Name + "-v1"))
+
+		By("the API server accepting them again: every part is well")
+		api.setFault(nil)
+		fakeProm.Set(psi, 0.05)
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			g.Expect(condition(got.Status.Conditions, lifecyclev1alpha1.ConditionExperimentsReady).Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(condition(got.Status.Conditions, lifecyclev1alpha1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
+		}, 30*time.Second).Should(Succeed())
+	})
+
+	It("retries a conflict on every kind of write to the right end state, quietly", func() {
+		ns := api.troubleIn()
+		p := retrainingProduct()
+		p.Namespace = ns
+		p.Spec.Delivery.ModelVersion.Name = "v0"
+		p.Spec.Delivery.Retraining.OnDrift = false
+		p.Spec.Delivery.Retraining.Schedule = "0 3 * * *"
+		writes := []writeKind{
+			{"update", "aiproducts", "status"}, {"update", "modelversions", "status"},
+			{"patch", "deployments", ""}, {"patch", "services", ""},
+			{"create", "retrainingruns", ""}, {"update", "retrainingruns", "status"},
+			{"create", "jobs", ""}, {"create", "modelversions", ""},
+			{"patch", "experiments", ""}, {"update", "experiments", "status"},
+		}
+		conflicted := conflictFirstOfEach(writes)
+		api.setFault(conflicted.fault)
+		start := time.Now()
+		enterDelivery(p)
+		mv := eligibleIn(p, "v1", "1.0.0")
+
+		By("serving: the product's status, the version's stage, the Deployment and the Service")
+		pin(p, "v1")
+		expectServing(p, mv)
+
+		By("a retraining run: its creation, its Job, its status and the version it registers")
+		annotate(p, lifecyclev1alpha1.AnnotationRetrain, "ticket-7")
+		var job batchv1.Job
+		Eventually(func(g Gomega) {
+			jobs := productJobs(g, p)
+			g.Expect(jobs).To(HaveLen(1))
+			job = jobs[0]
+		}).Should(Succeed())
+		finishJob(&job, goodResult)
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			g.Expect(got.Status.Retraining.LastRun).NotTo(BeNil())
+			g.Expect(got.Status.Retraining.LastRun.Phase).To(Equal(lifecyclev1alpha1.RunSucceeded))
+			g.Expect(got.Status.Retraining.LastRun.ModelVersion).To(Equal(p.Name + "-v1-0-1"))
+		}).Should(Succeed())
+
+		By("an experiment: its object and its status")
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			got.Spec.Discovery.Experiments[0].Type = lifecyclev1alpha1.ExperimentSandbox
+			got.Spec.Discovery.Experiments[0].ModelVersion = "v1"
+			g.Expect(k8sClient.Update(ctx, got)).To(Succeed())
+		}).Should(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(expStatus(g, p, "shadow").Phase).NotTo(BeEmpty())
+		}).Should(Succeed())
+
+		By("every kind of write met its conflict, and none made a Warning")
+		for _, w := range writes {
+			Expect(conflicted.answered(w)).To(BeTrue(), "no conflict answered for %v", w)
+		}
+		GinkgoWriter.Printf("calls with conflicts: %v\n", api.summary(start, time.Now()))
+		expectServing(p, mv)
+		var list eventsv1.EventList
+		Expect(k8sClient.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
+		// The product's own waits (a Discovery gate without a verdict yet,
+		// a pinned version not yet created) are Warnings with or without
+		// conflicts; what a conflict must never make is an error of its own,
+		// and the versions, the run and the experiment, healthy all along,
+		// tell nothing bad at all.
+		for _, e := range list.Items {
+			if e.Type != corev1.EventTypeWarning {
+				continue
+			}
+			what := fmt.Sprintf("%s %s: %s %s", e.Regarding.Kind, e.Regarding.Name, e.Reason, e.Note)
+			Expect(e.Reason).NotTo(Equal(lifecyclev1alpha1.ReasonReconcileError), what)
+			Expect(e.Note).NotTo(ContainSubstring("has been modified"), what)
+			Expect(e.Regarding.Kind).To(Equal("AIProduct"), what)
+		}
+	})
 
 	It("decides again after status conflicts, serves as it would have, and does nothing twice", func() {
 		ns := api.troubleIn()
@@ -384,7 +551,7 @@ var _ = Describe("API server trouble", Ordered, func() {
 
 		By("one Deployment created, one production decision, written and told once")
 		Expect(api.count(start, now, func(c apiCall) bool { return isDeploymentCreate(c) && c.code == http.StatusCreated })).To(Equal(1))
-		got := &v1.AIProduct{}
+		got := &lifecyclev1alpha1.AIProduct{}
 		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(p), got)).To(Succeed())
 		Expect(got.Status.PhaseHistory).To(HaveLen(3), "Strategy, Discovery, Delivery: each entered once")
 		Eventually(func() []string { return eventReasons(p) }).Should(ContainElement("ProductionSet"))
@@ -419,8 +586,8 @@ var _ = Describe("API server trouble", Ordered, func() {
 		Consistently(func(g Gomega) {
 			got := fetch(g, p)
 			g.Expect(got.Status.ProductionVersion).To(BeEmpty())
-			g.Expect(condition(got.Status.Conditions, ConditionServing).Status).NotTo(Equal(metav1.ConditionTrue))
-			g.Expect(condition(got.Status.Conditions, v1.ConditionReady).Status).NotTo(Equal(metav1.ConditionTrue))
+			g.Expect(condition(got.Status.Conditions, lifecyclev1alpha1.ConditionServing).Status).NotTo(Equal(metav1.ConditionTrue))
+			g.Expect(condition(got.Status.Conditions, lifecyclev1alpha1.ConditionReady).Status).NotTo(Equal(metav1.ConditionTrue))
 			g.Expect(deployments(g, p)).To(BeEmpty())
 		}, window, 250*time.Millisecond).Should(Succeed())
 		api.setFault(nil)
@@ -454,7 +621,7 @@ var _ = Describe("API server trouble", Ordered, func() {
 		const window = 8 * time.Second
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
-			ready := condition(got.Status.Conditions, v1.ConditionReady)
+			ready := condition(got.Status.Conditions, lifecyclev1alpha1.ConditionReady)
 			g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
 			g.Expect(ready.Reason).To(Equal("ReconcileError"))
 			g.Expect(ready.Message).To(ContainSubstring("i/o timeout"))
@@ -463,9 +630,9 @@ var _ = Describe("API server trouble", Ordered, func() {
 		Consistently(func(g Gomega) {
 			got := fetch(g, p)
 			g.Expect(got.Status.ProductionVersion).To(BeEmpty(), "nothing serves v1")
-			g.Expect(condition(got.Status.Conditions, ConditionServing).Status).NotTo(Equal(metav1.ConditionTrue))
-			g.Expect(condition(got.Status.Conditions, v1.ConditionReady).Reason).To(Equal("ReconcileError"))
-			g.Expect(stageOf(g, mv)).NotTo(Equal(v1.StageProduction))
+			g.Expect(condition(got.Status.Conditions, lifecyclev1alpha1.ConditionServing).Status).NotTo(Equal(metav1.ConditionTrue))
+			g.Expect(condition(got.Status.Conditions, lifecyclev1alpha1.ConditionReady).Reason).To(Equal("ReconcileError"))
+			g.Expect(stageOf(g, mv)).NotTo(Equal(lifecyclev1alpha1.StageProduction))
 			g.Expect(deployments(g, p)).To(BeEmpty())
 		}, time.Until(start.Add(window)), 250*time.Millisecond).Should(Succeed())
 		api.setFault(nil)

@@ -45,7 +45,7 @@ import (
 //     from a cached copy does not mention the annotation;
 //   - a Deployment's pod template, the largest part of the Deployment: the
 //     operator tells a changed Deployment by its spec-hash annotation and
-//     replaces the whole spec when it updates one (applyOwned), so the
+//     applies its whole plan when it changed (internal/apply), so the
 //     cached template is never read or sent.
 //
 // What is left shares its strings and string maps with every other cached
@@ -86,7 +86,8 @@ func trimDeployment(in any) (any, error) {
 	return trimObject(in)
 }
 
-// ownerIndex indexes the Deployments, Services and Jobs the operator created
+// ownerIndex indexes the Deployments, Services, Experiments and
+// RetrainingRuns the operator created
 // by the name of the AIProduct that controls them. A label selector alone
 // makes the cache match every such object in the namespace on each List, a
 // cost that grows with the fleet in every reconcile (docs/benchmarks.md);
@@ -105,7 +106,8 @@ func setupOwnerIndexes(ctx context.Context, mgr ctrl.Manager) error {
 		}
 		return []string{ref.Name}
 	}
-	for _, o := range []client.Object{&appsv1.Deployment{}, &corev1.Service{}, &batchv1.Job{}} {
+	for _, o := range []client.Object{&appsv1.Deployment{}, &corev1.Service{},
+		&lifecyclev1alpha1.Experiment{}, &lifecyclev1alpha1.RetrainingRun{}} {
 		if err := mgr.GetFieldIndexer().IndexField(ctx, o, ownerIndex, byOwner); err != nil {
 			return err
 		}

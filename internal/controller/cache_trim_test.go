@@ -24,15 +24,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/serving"
 )
 
 // The cache keeps what the operator reads and drops the rest; these are the
 // fields a reconcile reads from a cached object.
 func TestCacheTrimKeepsWhatTheOperatorReads(t *testing.T) {
-	p := &v1.AIProduct{ObjectMeta: metav1.ObjectMeta{Name: "p",
-		Annotations:   map[string]string{lastApplied: `{"big":"copy"}`, v1.AnnotationRetry: "1"},
+	p := &lifecyclev1alpha1.AIProduct{ObjectMeta: metav1.ObjectMeta{Name: "p",
+		Annotations:   map[string]string{lastApplied: `{"big":"copy"}`, lifecyclev1alpha1.AnnotationRetry: "1"},
 		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}}}
 	original := p.Annotations
 	if _, err := trimObject(p); err != nil {
@@ -41,7 +41,7 @@ func TestCacheTrimKeepsWhatTheOperatorReads(t *testing.T) {
 	if _, ok := p.Annotations[lastApplied]; ok || p.ManagedFields != nil {
 		t.Errorf("kept last-applied or managedFields: %v %v", p.Annotations, p.ManagedFields)
 	}
-	if p.Annotations[v1.AnnotationRetry] != "1" {
+	if p.Annotations[lifecyclev1alpha1.AnnotationRetry] != "1" {
 		t.Errorf("lost the operator's own annotation: %v", p.Annotations)
 	}
 	if _, ok := original[lastApplied]; !ok {

@@ -22,7 +22,6 @@ import (
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -31,7 +30,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/prom"
 )
 
@@ -55,21 +54,22 @@ func TestReconcileWaitsForTheCacheToHoldItsOwnStatusWrite(t *testing.T) {
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		t.Fatal(err)
 	}
-	if err := v1.AddToScheme(scheme); err != nil {
+	if err := lifecyclev1alpha1.AddToScheme(scheme); err != nil {
 		t.Fatal(err)
 	}
 	byOwner := func(client.Object) []string { return nil }
 	c := fake.NewClientBuilder().WithScheme(scheme).
-		WithStatusSubresource(&v1.AIProduct{}).
-		WithIndex(&v1.ModelVersion{}, productIndex, func(o client.Object) []string {
-			return []string{string(o.(*v1.ModelVersion).Spec.Product)}
+		WithStatusSubresource(&lifecyclev1alpha1.AIProduct{}).
+		WithIndex(&lifecyclev1alpha1.ModelVersion{}, productIndex, func(o client.Object) []string {
+			return []string{string(o.(*lifecyclev1alpha1.ModelVersion).Spec.Product)}
 		}).
 		WithIndex(&appsv1.Deployment{}, ownerIndex, byOwner).
 		WithIndex(&corev1.Service{}, ownerIndex, byOwner).
-		WithIndex(&batchv1.Job{}, ownerIndex, byOwner).
+		WithIndex(&lifecyclev1alpha1.Experiment{}, ownerIndex, byOwner).
+		WithIndex(&lifecyclev1alpha1.RetrainingRun{}, ownerIndex, byOwner).
 		Build()
 	ctx := context.Background()
-	p := newProduct(v1.PhaseStrategy)
+	p := newProduct(lifecyclev1alpha1.PhaseStrategy)
 	if err := c.Create(ctx, p); err != nil {
 		t.Fatal(err)
 	}
@@ -82,18 +82,18 @@ func TestReconcileWaitsForTheCacheToHoldItsOwnStatusWrite(t *testing.T) {
 	r.fleet = prom.NewFleet(querier, r.Clock.Now)
 	req := ctrl.Request{NamespacedName: client.ObjectKeyFromObject(p)}
 
-	before := &v1.AIProduct{}
+	before := &lifecyclev1alpha1.AIProduct{}
 	if err := c.Get(ctx, req.NamespacedName, before); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := r.Reconcile(ctx, req); err != nil {
 		t.Fatal(err)
 	}
-	after := &v1.AIProduct{}
+	after := &lifecyclev1alpha1.AIProduct{}
 	if err := c.Get(ctx, req.NamespacedName, after); err != nil {
 		t.Fatal(err)
 	}
-	if after.ResourceVersion == before.ResourceVersion || after.Status.Phase != v1.PhaseStrategy {
+	if after.ResourceVersion == before.ResourceVersion || after.Status.Phase != lifecyclev1alpha1.PhaseStrategy {
 		t.Fatalf("the first reconcile wrote no status (phase %q)", after.Status.Phase)
 	}
 
@@ -104,7 +104,7 @@ func TestReconcileWaitsForTheCacheToHoldItsOwnStatusWrite(t *testing.T) {
 	if err != nil || res.RequeueAfter != cacheLag {
 		t.Fatalf("got %+v, %v; want a wait of %v", res, err, cacheLag)
 	}
-	again := &v1.AIProduct{}
+	again := &lifecyclev1alpha1.AIProduct{}
 	if err := c.Get(ctx, req.NamespacedName, again); err != nil {
 		t.Fatal(err)
 	}

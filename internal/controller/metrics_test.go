@@ -37,7 +37,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/metrics"
 )
 
@@ -142,7 +142,7 @@ var _ = Describe("Metrics endpoint", func() {
 			g.Expect(got.Status.ProductionVersion).To(Equal("v1"))
 			g.Expect(got.Status.DriftState).To(Equal("None"))
 			g.Expect(got.Status.Objectives).NotTo(BeEmpty())
-			g.Expect(got.Status.Objectives[0].Value).To(Equal(v1.Decimal("0.07")))
+			g.Expect(got.Status.Objectives[0].Value).To(Equal(lifecyclev1alpha1.Decimal("0.07")))
 		}).Should(Succeed())
 
 		ids := map[string]string{"namespace": "default", "product": p.Name}

@@ -5,7 +5,7 @@ Licensed under the Apache License, Version 2.0 (the "License");
 you may not use this file except in compliance with the License.
 You may obtain a copy of the License at
 
-    http://www.apache.org/licenses/LICENSE-2.0
+	http://www.apache.org/licenses/LICENSE-2.0
 
 Unless required by applicable law or agreed to in writing, software
 distributed under the License is distributed on an "AS IS" BASIS,
@@ -13,7 +13,6 @@ WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 See the License for the specific language governing permissions and
 limitations under the License.
 */
-
 package controller
 
 import (
@@ -38,7 +37,10 @@ import (
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/metrics"
+	"github.com/aipm-io/aipm-operator/internal/notify"
+	"github.com/aipm-io/aipm-operator/internal/outcome"
 	"github.com/aipm-io/aipm-operator/internal/promotion"
+	"github.com/aipm-io/aipm-operator/internal/stage"
 	"github.com/aipm-io/aipm-operator/internal/statuswrite"
 )
 
@@ -46,8 +48,14 @@ import (
 // product reaches exactly its versions.
 const productIndex = "spec.product"
 
+// candidateIndex indexes Experiments by their candidate version, so that a
+// version finds the experiments that stage it.
+const candidateIndex = "spec.modelVersion"
+
 // ModelVersionReconciler keeps the registry: each version's link to its
-// product, its first stage, and whether it meets the promotion policy.
+// product, its verdict against the product's promotion policy, and its
+// stage, derived from what its product recorded. It is the only writer of
+// ModelVersion status.
 type ModelVersionReconciler struct {
 	client.Client
 	Recorder events.EventRecorder
@@ -56,19 +64,19 @@ type ModelVersionReconciler struct {
 	// manager's default.
 	Workers int
 	// StatusWriter writes the status of versions; nil writes through
-	// Client. The operator gives it the AIProductReconciler's.
+	// Client.
 	StatusWriter statuswrite.Writer
 }
 
 // +kubebuilder:rbac:groups=lifecycle.aipm.io,resources=modelversions,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=lifecycle.aipm.io,resources=modelversions/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=lifecycle.aipm.io,resources=aiproducts,verbs=get;list;watch
+// +kubebuilder:rbac:groups=lifecycle.aipm.io,resources=experiments,verbs=get;list;watch
 
-// Reconcile labels the version with its product, evaluates it against the
-// product's promotion policy and writes status once, only when it changed.
-// The stage moves from Candidate only by the product's rollout; this
-// reconciler only gives a new version its first stage.
-func (r *ModelVersionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+// Reconcile labels the version with its product, judges it against the
+// product's promotion policy, derives its stage from the product's record,
+// and writes status once, only when it changed.
+func (r *ModelVersionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	mv := &lifecyclev1alpha1.ModelVersion{}
 	if err := r.Get(ctx, req.NamespacedName, mv); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -76,7 +84,7 @@ func (r *ModelVersionReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if !mv.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
 	}
-	n := notifier{recorder: r.Recorder}
+	n := notify.Notifier{Recorder: r.Recorder}
 
 	// The product label is metadata, not spec: it is what makes
 	// `kubectl get mv -l lifecycle.aipm.io/product=NAME` work, and a GitOps
@@ -87,120 +95,111 @@ func (r *ModelVersionReconciler) Reconcile(ctx context.Context, req ctrl.Request
 			mv.Labels = map[string]string{}
 		}
 		mv.Labels[lifecyclev1alpha1.LabelProduct] = string(mv.Spec.Product)
-		if err := r.Patch(ctx, mv, patch); err != nil {
-			return ctrl.Result{}, fmt.Errorf("labelling with product: %w", err)
+		if err := r.Patch(ctx, mv, patch, client.FieldOwner("aipm-operator/modelversion")); err != nil {
+			return outcome.Result(fmt.Errorf("labelling with product: %w", err), 0)
 		}
-		// The label change comes back through the watch with a fresh copy;
-		// acting on this one as well would race it and register twice.
-		return ctrl.Result{}, nil
-	}
-
-	product := &lifecyclev1alpha1.AIProduct{}
-	productErr := r.Get(ctx, client.ObjectKey{Namespace: mv.Namespace, Name: string(mv.Spec.Product)}, product)
-	// The product judges the version it serves itself, in the write that
-	// gives the version its stage. Until the product has reconciled its
-	// current generation a verdict here would race that write, and the
-	// version would be written twice; the product's status write wakes
-	// this version again (judgedBy). At a fleet's start this also leaves
-	// the products, which wait on their writes, ahead of the verdicts of
-	// versions no product serves yet.
-	if productErr == nil && product.Status.ObservedGeneration != product.Generation {
+		// The label change comes back through the watch with a fresh copy.
 		return ctrl.Result{}, nil
 	}
 
 	before := mv.Status.DeepCopy()
-	defer func() {
-		mv.Status.ObservedGeneration = mv.Generation
-		if retErr != nil {
-			n.setCondition(ctx, mv, &mv.Status.Conditions, metav1.Condition{Type: lifecyclev1alpha1.ConditionReady,
-				Status: metav1.ConditionFalse, Reason: "ReconcileError", Message: retErr.Error()})
-		}
-		if equality.Semantic.DeepEqual(*before, mv.Status) {
-			return
-		}
-		// Under the resourceVersion read, like the product's: the product
-		// reconciler writes a version's stage, and a verdict decided from
-		// the copy before that write would put the stage back.
-		err := writeStatus(ctx, r.StatusWriter, r.Client, mv)
-		switch {
-		case err == nil, apierrors.IsNotFound(err):
-		case apierrors.IsConflict(err):
-			metrics.StatusConflicts.Inc()
-			retErr = errors.Join(retErr, fmt.Errorf("status changed since it was read; deciding again: %w", err))
-		default:
-			retErr = errors.Join(retErr, fmt.Errorf("writing status: %w", err))
-		}
-	}()
-
-	if mv.Status.Stage == "" {
-		register(mv, metav1.NewTime(r.Clock.Now()))
+	err := r.decide(ctx, n, mv)
+	mv.Status.ObservedGeneration = mv.Generation
+	if err != nil && !outcome.OnlyConflicts(err) {
+		n.SetCondition(ctx, mv, &mv.Status.Conditions, metav1.Condition{Type: lifecyclev1alpha1.ConditionReady,
+			Status: metav1.ConditionFalse, Reason: lifecyclev1alpha1.ReasonReconcileError, Message: err.Error()})
 	}
-	if apierrors.IsNotFound(productErr) {
+	if !equality.Semantic.DeepEqual(*before, mv.Status) {
+		switch werr := writeStatus(ctx, r.StatusWriter, r.Client, mv); {
+		case werr == nil, apierrors.IsNotFound(werr):
+		case apierrors.IsConflict(werr):
+			metrics.StatusConflicts.Inc()
+			err = errors.Join(err, werr)
+		default:
+			err = errors.Join(err, fmt.Errorf("writing status: %w", werr))
+		}
+	}
+	return outcome.Result(err, 0)
+}
+
+// decide sets the version's verdict, stage and kstatus conditions.
+func (r *ModelVersionReconciler) decide(ctx context.Context, n notify.Notifier, mv *lifecyclev1alpha1.ModelVersion) error {
+	now := metav1.NewTime(r.Clock.Now())
+	product := &lifecyclev1alpha1.AIProduct{}
+	err := r.Get(ctx, client.ObjectKey{Namespace: mv.Namespace, Name: string(mv.Spec.Product)}, product)
+	if apierrors.IsNotFound(err) {
+		if mv.Status.Stage == "" {
+			setStage(mv, stage.Stage{Stage: lifecyclev1alpha1.StageCandidate, Reason: stage.ReasonRegistered}, now)
+		}
 		// Objects arrive in any order under GitOps; the product's arrival
 		// triggers this version again through the watch below.
 		msg := fmt.Sprintf("waiting for AIProduct %q in namespace %s", mv.Spec.Product, mv.Namespace)
-		n.setCondition(ctx, mv, &mv.Status.Conditions, metav1.Condition{Type: lifecyclev1alpha1.ConditionReady,
-			Status: metav1.ConditionFalse, Reason: "ProductNotFound", Message: msg})
-		n.setCondition(ctx, mv, &mv.Status.Conditions, metav1.Condition{Type: lifecyclev1alpha1.ConditionReconciling,
-			Status: metav1.ConditionTrue, Reason: "ProductNotFound", Message: msg})
-		return ctrl.Result{}, nil
+		n.SetCondition(ctx, mv, &mv.Status.Conditions, metav1.Condition{Type: lifecyclev1alpha1.ConditionReady,
+			Status: metav1.ConditionFalse, Reason: lifecyclev1alpha1.ReasonProductNotFound, Message: msg})
+		n.SetCondition(ctx, mv, &mv.Status.Conditions, metav1.Condition{Type: lifecyclev1alpha1.ConditionReconciling,
+			Status: metav1.ConditionTrue, Reason: lifecyclev1alpha1.ReasonProductNotFound, Message: msg})
+		return nil
 	}
-	if productErr != nil {
-		return ctrl.Result{}, fmt.Errorf("reading AIProduct %s: %w", mv.Spec.Product, productErr)
+	if err != nil {
+		return fmt.Errorf("reading AIProduct %s: %w", mv.Spec.Product, err)
 	}
-
 	production, err := r.productionMetrics(ctx, mv, product)
 	if err != nil {
-		return ctrl.Result{}, err
+		return err
 	}
-	judge(ctx, n, mv, product, production, metav1.NewTime(r.Clock.Now()))
-	return ctrl.Result{}, nil
+	var exps lifecyclev1alpha1.ExperimentList
+	if err := r.List(ctx, &exps, client.InNamespace(mv.Namespace), client.MatchingFields{candidateIndex: mv.Name}); err != nil {
+		return fmt.Errorf("listing Experiments: %w", err)
+	}
+	var mine []lifecyclev1alpha1.Experiment
+	for _, e := range exps.Items {
+		if string(e.Spec.Product) == product.Name {
+			mine = append(mine, e)
+		}
+	}
+	had := stage.Stage{Stage: mv.Status.Stage, Reason: mv.Status.StageReason}
+	setStage(mv, stage.Derive(mv.Name, had, stage.Record{Production: product.Status.ProductionVersion,
+		Rollout: product.Status.Rollout, Experiments: mine}), now)
+	judge(ctx, n, mv, product, production)
+	return nil
 }
 
-// register gives a new version its first stage. No Event: the version's
-// creator (a person's apply, or a retraining run, which has its own)
-// already knows, and at a fleet's scale one Event per version was a third
-// of the operator's writes.
-func register(mv *lifecyclev1alpha1.ModelVersion, now metav1.Time) {
-	mv.Status.Stage = lifecyclev1alpha1.StageCandidate
-	mv.Status.StageReason = "Registered"
-	mv.Status.StageTransitionTime = &now
+// setStage records a stage, moving its transition time only when the
+// stage itself changes.
+func setStage(mv *lifecyclev1alpha1.ModelVersion, st stage.Stage, now metav1.Time) {
+	if mv.Status.Stage != st.Stage {
+		mv.Status.StageTransitionTime = &now
+	}
+	mv.Status.Stage, mv.Status.StageReason = st.Stage, st.Reason
 }
 
 // judge records in mv's status its verdict against product's promotion
-// policy: its first stage, Eligible and why, and Ready. production holds
-// the evaluation metrics of the product's production version, nil when
-// there is none or it is mv. Both reconcilers judge by it: the version's
-// own, and the product's when it reaches a version not yet judged, so that
-// the product need not wait for the verdict's write and the stage it then
-// gives the version goes in the same write as the verdict.
-func judge(ctx context.Context, n notifier, mv *lifecyclev1alpha1.ModelVersion, product *lifecyclev1alpha1.AIProduct,
-	production []lifecyclev1alpha1.EvaluationMetric, now metav1.Time) {
-	if mv.Status.Stage == "" {
-		register(mv, now)
-	}
+// policy: Eligible and why, and Ready. production holds the evaluation
+// metrics of the product's production version, nil when there is none or
+// it is mv.
+func judge(ctx context.Context, n notify.Notifier, mv *lifecyclev1alpha1.ModelVersion, product *lifecyclev1alpha1.AIProduct,
+	production []lifecyclev1alpha1.EvaluationMetric) {
 	var policy *lifecyclev1alpha1.PromotionSpec
 	if product.Spec.Delivery != nil {
 		policy = product.Spec.Delivery.Promotion
 	}
 	verdict := promotion.Evaluate(policy, mv.Spec.Metrics, production)
 	mv.Status.Eligible = verdict.Eligible
-	eligible := metav1.Condition{Type: ConditionEligible, Status: metav1.ConditionTrue, Reason: "PolicyMet",
+	eligible := metav1.Condition{Type: lifecyclev1alpha1.ConditionEligible, Status: metav1.ConditionTrue, Reason: lifecyclev1alpha1.ReasonPolicyMet,
 		Message: "meets the promotion policy of product " + product.Name}
 	switch {
 	case policy == nil:
-		eligible.Reason, eligible.Message = "NoPolicy", "product "+product.Name+" sets no promotion policy"
+		eligible.Reason, eligible.Message = lifecyclev1alpha1.ReasonNoPolicy, "product "+product.Name+" sets no promotion policy"
 	case !verdict.Eligible:
-		eligible.Status, eligible.Reason, eligible.Message = metav1.ConditionFalse, "PolicyNotMet", strings.Join(verdict.Reasons, "; ")
+		eligible.Status, eligible.Reason, eligible.Message = metav1.ConditionFalse, lifecyclev1alpha1.ReasonPolicyNotMet, strings.Join(verdict.Reasons, "; ")
 	}
-	n.setCondition(ctx, mv, &mv.Status.Conditions, eligible)
-	clearCondition(&mv.Status.Conditions, lifecyclev1alpha1.ConditionReconciling)
-	n.setCondition(ctx, mv, &mv.Status.Conditions, metav1.Condition{Type: lifecyclev1alpha1.ConditionReady,
+	n.SetCondition(ctx, mv, &mv.Status.Conditions, eligible)
+	notify.Clear(&mv.Status.Conditions, lifecyclev1alpha1.ConditionReconciling)
+	n.SetCondition(ctx, mv, &mv.Status.Conditions, metav1.Condition{Type: lifecyclev1alpha1.ConditionReady,
 		Status: metav1.ConditionTrue, Reason: lifecyclev1alpha1.ReasonReconciled,
 		// Not the stage: the product's rollout moves it, and a message that
 		// followed it would cost a second write each time it moves.
 		Message: fmt.Sprintf("evaluated against the policy of product %s, eligible: %t", product.Name, verdict.Eligible)})
-	mv.Status.ObservedGeneration = mv.Generation
 }
 
 // productionMetrics returns the evaluation metrics of the product's
@@ -222,12 +221,18 @@ func (r *ModelVersionReconciler) productionMetrics(ctx context.Context, mv *life
 	return prod.Spec.Metrics, nil
 }
 
-// SetupIndexes registers the cache indexes both reconcilers use. Call it
+// SetupIndexes registers the cache indexes the reconcilers use. Call it
 // once per manager, before setting up the reconcilers.
 func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &lifecyclev1alpha1.ModelVersion{}, productIndex,
 		func(o client.Object) []string {
 			return []string{string(o.(*lifecyclev1alpha1.ModelVersion).Spec.Product)}
+		}); err != nil {
+		return err
+	}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &lifecyclev1alpha1.Experiment{}, candidateIndex,
+		func(o client.Object) []string {
+			return []string{string(o.(*lifecyclev1alpha1.Experiment).Spec.ModelVersion)}
 		}); err != nil {
 		return err
 	}
@@ -243,28 +248,37 @@ func (r *ModelVersionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&lifecyclev1alpha1.ModelVersion{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
 		Watches(&lifecyclev1alpha1.AIProduct{}, handler.EnqueueRequestsFromMapFunc(r.versionsOfProduct),
-			builder.WithPredicates(judgedBy)).
+			builder.WithPredicates(productRecordChanged)).
+		Watches(&lifecyclev1alpha1.Experiment{}, handler.EnqueueRequestsFromMapFunc(candidateOf),
+			builder.WithPredicates(childStatusChanged)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Workers}).
 		Named("modelversion").
 		Complete(r)
 }
 
-// judgedBy passes the product changes a verdict depends on: the product's
-// arrival and departure, its spec (the promotion policy), its production
-// version (what a version must beat), and its reconcile of a new
-// generation (which versions wait for). The product's other status
-// writes, two or more per rollout step, would each wake all its versions
-// to decide nothing new.
-var judgedBy = predicate.Funcs{
+// productRecordChanged passes the product changes a version's status
+// depends on: the product's arrival and departure, its spec (the promotion
+// policy), and its record of versions (production and the rollout's
+// canary, phase and end). The product's other status writes would each
+// wake all its versions to decide nothing new.
+var productRecordChanged = predicate.Funcs{
 	UpdateFunc: func(e event.UpdateEvent) bool {
 		before, ok1 := e.ObjectOld.(*lifecyclev1alpha1.AIProduct)
 		after, ok2 := e.ObjectNew.(*lifecyclev1alpha1.AIProduct)
 		if !ok1 || !ok2 {
 			return true
 		}
-		return before.Generation != after.Generation || before.Status.ObservedGeneration != after.Status.ObservedGeneration ||
-			before.Status.ProductionVersion != after.Status.ProductionVersion
+		return before.Generation != after.Generation ||
+			before.Status.ProductionVersion != after.Status.ProductionVersion ||
+			rolloutRecord(before.Status.Rollout) != rolloutRecord(after.Status.Rollout)
 	},
+}
+
+func rolloutRecord(ro *lifecyclev1alpha1.RolloutStatus) string {
+	if ro == nil {
+		return ""
+	}
+	return ro.CanaryVersion + "/" + string(ro.Phase) + "/" + ro.Reason
 }
 
 func (r *ModelVersionReconciler) versionsOfProduct(ctx context.Context, o client.Object) []reconcile.Request {
@@ -277,4 +291,10 @@ func (r *ModelVersionReconciler) versionsOfProduct(ctx context.Context, o client
 		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
 	}
 	return reqs
+}
+
+// candidateOf wakes the version an Experiment tries.
+func candidateOf(_ context.Context, o client.Object) []reconcile.Request {
+	e := o.(*lifecyclev1alpha1.Experiment)
+	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: e.Namespace, Name: string(e.Spec.ModelVersion)}}}
 }

@@ -27,57 +27,57 @@ import (
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
 
-func newVersion(product, version string, metrics ...string) *v1.ModelVersion {
-	mv := &v1.ModelVersion{
+func newVersion(product, version string, metrics ...string) *lifecyclev1alpha1.ModelVersion {
+	mv := &lifecyclev1alpha1.ModelVersion{
 		ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%d", product, productSeq.Add(1)), Namespace: "default"},
-		Spec: v1.ModelVersionSpec{
-			Product:  v1.LocalObjectName(product),
+		Spec: lifecyclev1alpha1.ModelVersionSpec{
+			Product:  lifecyclev1alpha1.LocalObjectName(product),
 			Version:  version,
-			Artifact: v1.Artifact{URI: "s3://models/" + product + "/" + version},
+			Artifact: lifecyclev1alpha1.Artifact{URI: "s3://models/" + product + "/" + version},
 		},
 	}
 	for i := 0; i+1 < len(metrics); i += 2 {
-		mv.Spec.Metrics = append(mv.Spec.Metrics, v1.EvaluationMetric{Name: metrics[i], Value: v1.Decimal(metrics[i+1])})
+		mv.Spec.Metrics = append(mv.Spec.Metrics, lifecyclev1alpha1.EvaluationMetric{Name: metrics[i], Value: lifecyclev1alpha1.Decimal(metrics[i+1])})
 	}
 	return mv
 }
 
-func fetchMV(g Gomega, mv *v1.ModelVersion) *v1.ModelVersion {
-	out := &v1.ModelVersion{}
+func fetchMV(g Gomega, mv *lifecyclev1alpha1.ModelVersion) *lifecyclev1alpha1.ModelVersion {
+	out := &lifecyclev1alpha1.ModelVersion{}
 	g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(mv), out)).To(Succeed())
 	return out
 }
 
-func withPromotion(p *v1.AIProduct, policy *v1.PromotionSpec) *v1.AIProduct {
-	p.Spec.Delivery = &v1.DeliverySpec{
-		ModelVersion: v1.ModelVersionSelection{Policy: v1.VersionLatestEligible},
-		Serving:      v1.ServingSpec{Backend: v1.BackendKServe, InferenceService: &v1.InferenceServiceRef{Name: "isvc"}, Replicas: 1},
+func withPromotion(p *lifecyclev1alpha1.AIProduct, policy *lifecyclev1alpha1.PromotionSpec) *lifecyclev1alpha1.AIProduct {
+	p.Spec.Delivery = &lifecyclev1alpha1.DeliverySpec{
+		ModelVersion: lifecyclev1alpha1.ModelVersionSelection{Policy: lifecyclev1alpha1.VersionLatestEligible},
+		Serving:      lifecyclev1alpha1.ServingSpec{Backend: lifecyclev1alpha1.BackendKServe, InferenceService: &lifecyclev1alpha1.InferenceServiceRef{Name: "isvc"}, Replicas: 1},
 		Promotion:    policy,
 	}
 	return p
 }
 
 var _ = Describe("ModelVersion registry", func() {
-	dec := func(s string) *v1.Decimal { d := v1.Decimal(s); return &d }
-	policy := &v1.PromotionSpec{
-		Requirements:       []v1.MetricRequirement{{Metric: "auc", Min: dec("0.9")}, {Metric: "dpd", Max: dec("0.05")}},
-		MustBeatProduction: []v1.ProductionComparison{{Metric: "auc", Better: v1.HigherIsBetter}},
+	dec := func(s string) *lifecyclev1alpha1.Decimal { d := lifecyclev1alpha1.Decimal(s); return &d }
+	policy := &lifecyclev1alpha1.PromotionSpec{
+		Requirements:       []lifecyclev1alpha1.MetricRequirement{{Metric: "auc", Min: dec("0.9")}, {Metric: "dpd", Max: dec("0.05")}},
+		MustBeatProduction: []lifecyclev1alpha1.ProductionComparison{{Metric: "auc", Better: lifecyclev1alpha1.HigherIsBetter}},
 	}
 
 	It("waits for a product that does not exist yet, then evaluates against its policy", func() {
-		p := withPromotion(newProduct(v1.PhaseStrategy), policy)
+		p := withPromotion(newProduct(lifecyclev1alpha1.PhaseStrategy), policy)
 		mv := newVersion(p.Name, "1.0.0", "auc", "0.93", "dpd", "0.02")
 		Expect(k8sClient.Create(ctx, mv)).To(Succeed())
 		DeferCleanup(k8sClient.Delete, ctx, mv)
 
 		Eventually(func(g Gomega) {
 			got := fetchMV(g, mv)
-			g.Expect(got.Labels).To(HaveKeyWithValue(v1.LabelProduct, p.Name))
-			g.Expect(got.Status.Stage).To(Equal(v1.StageCandidate))
-			ready := condition(got.Status.Conditions, v1.ConditionReady)
+			g.Expect(got.Labels).To(HaveKeyWithValue(lifecyclev1alpha1.LabelProduct, p.Name))
+			g.Expect(got.Status.Stage).To(Equal(lifecyclev1alpha1.StageCandidate))
+			ready := condition(got.Status.Conditions, lifecyclev1alpha1.ConditionReady)
 			g.Expect(ready.Reason).To(Equal("ProductNotFound"))
 			g.Expect(ready.Message).To(Equal(fmt.Sprintf("waiting for AIProduct %q in namespace default", p.Name)))
 			g.Expect(kstatusOf(got)).To(Equal(status.InProgressStatus))
@@ -88,8 +88,8 @@ var _ = Describe("ModelVersion registry", func() {
 		Eventually(func(g Gomega) {
 			got := fetchMV(g, mv)
 			g.Expect(got.Status.Eligible).To(BeTrue())
-			g.Expect(condition(got.Status.Conditions, ConditionEligible).Reason).To(Equal("PolicyMet"))
-			g.Expect(condition(got.Status.Conditions, v1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(condition(got.Status.Conditions, lifecyclev1alpha1.ConditionEligible).Reason).To(Equal("PolicyMet"))
+			g.Expect(condition(got.Status.Conditions, lifecyclev1alpha1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
 			g.Expect(kstatusOf(got)).To(Equal(status.CurrentStatus))
 		}).Should(Succeed())
 		// Ready moved from waiting to reconciled; Eligible appeared healthy
@@ -98,13 +98,13 @@ var _ = Describe("ModelVersion registry", func() {
 		Expect(eventReasons(mv)).NotTo(ContainElement("Registered"))
 		Expect(eventReasons(mv)).NotTo(ContainElement("PolicyMet"))
 
-		var list v1.ModelVersionList
-		Expect(k8sClient.List(ctx, &list, client.MatchingLabels{v1.LabelProduct: p.Name})).To(Succeed())
+		var list lifecyclev1alpha1.ModelVersionList
+		Expect(k8sClient.List(ctx, &list, client.MatchingLabels{lifecyclev1alpha1.LabelProduct: p.Name})).To(Succeed())
 		Expect(list.Items).To(HaveLen(1))
 	})
 
 	It("says which floor, ceiling or production comparison a version fails", func() {
-		p := withPromotion(newProduct(v1.PhaseStrategy), policy)
+		p := withPromotion(newProduct(lifecyclev1alpha1.PhaseStrategy), policy)
 		Expect(k8sClient.Create(ctx, p)).To(Succeed())
 		DeferCleanup(k8sClient.Delete, ctx, p)
 		prod := newVersion(p.Name, "1.0.0", "auc", "0.95", "dpd", "0.01")
@@ -119,7 +119,7 @@ var _ = Describe("ModelVersion registry", func() {
 		DeferCleanup(k8sClient.Delete, ctx, weaker)
 
 		Eventually(func(g Gomega) {
-			c := condition(fetchMV(g, unfair).Status.Conditions, ConditionEligible)
+			c := condition(fetchMV(g, unfair).Status.Conditions, lifecyclev1alpha1.ConditionEligible)
 			g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
 			g.Expect(c.Message).To(Equal("dpd is 0.08, above the ceiling 0.05"))
 			g.Expect(fetchMV(g, weaker).Status.Eligible).To(BeTrue(), "no production version yet: nothing to beat")
@@ -134,7 +134,7 @@ var _ = Describe("ModelVersion registry", func() {
 		Eventually(func(g Gomega) {
 			got := fetchMV(g, weaker)
 			g.Expect(got.Status.Eligible).To(BeFalse())
-			g.Expect(condition(got.Status.Conditions, ConditionEligible).Message).To(
+			g.Expect(condition(got.Status.Conditions, lifecyclev1alpha1.ConditionEligible).Message).To(
 				Equal("auc is 0.92 against production's 0.95; it must be higher by at least 0"))
 			g.Expect(fetchMV(g, prod).Status.Eligible).To(BeTrue(), "production need not beat itself")
 		}).Should(Succeed())
@@ -142,7 +142,7 @@ var _ = Describe("ModelVersion registry", func() {
 		By("the policy being relaxed in git, the verdicts follow")
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
-			got.Spec.Delivery.Promotion = &v1.PromotionSpec{Requirements: []v1.MetricRequirement{{Metric: "auc", Min: ptr.To(v1.Decimal("0.5"))}}}
+			got.Spec.Delivery.Promotion = &lifecyclev1alpha1.PromotionSpec{Requirements: []lifecyclev1alpha1.MetricRequirement{{Metric: "auc", Min: ptr.To(lifecyclev1alpha1.Decimal("0.5"))}}}
 			g.Expect(k8sClient.Update(ctx, got)).To(Succeed())
 		}).Should(Succeed())
 		Eventually(func(g Gomega) {
@@ -152,7 +152,7 @@ var _ = Describe("ModelVersion registry", func() {
 	})
 
 	It("admits every version of a product without a promotion policy", func() {
-		p := newProduct(v1.PhaseStrategy)
+		p := newProduct(lifecyclev1alpha1.PhaseStrategy)
 		Expect(k8sClient.Create(ctx, p)).To(Succeed())
 		DeferCleanup(k8sClient.Delete, ctx, p)
 		mv := newVersion(p.Name, "0.1.0")
@@ -161,7 +161,7 @@ var _ = Describe("ModelVersion registry", func() {
 		Eventually(func(g Gomega) {
 			got := fetchMV(g, mv)
 			g.Expect(got.Status.Eligible).To(BeTrue())
-			g.Expect(condition(got.Status.Conditions, ConditionEligible).Reason).To(Equal("NoPolicy"))
+			g.Expect(condition(got.Status.Conditions, lifecyclev1alpha1.ConditionEligible).Reason).To(Equal("NoPolicy"))
 		}).Should(Succeed())
 	})
 })

@@ -26,7 +26,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
 
 var _ = Describe("Retraining Job security", func() {
@@ -41,19 +41,19 @@ var _ = Describe("Retraining Job security", func() {
 		pod.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{Privileged: ptr.To(true)}
 		enterDelivery(p)
 		eligibleVersion(p, "v1", "1.0.0")
-		annotate(p, v1.AnnotationRetrain, "ticket-7")
+		annotate(p, lifecyclev1alpha1.AnnotationRetrain, "ticket-7")
 
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
-			c := condition(got.Status.Conditions, ConditionRetrainingAllowed)
+			c := condition(got.Status.Conditions, lifecyclev1alpha1.ConditionRetrainingAllowed)
 			g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
-			g.Expect(c.Reason).To(Equal(ReasonTemplateRefused))
+			g.Expect(c.Reason).To(Equal(lifecyclev1alpha1.ReasonTemplateRefused))
 			g.Expect(c.Message).To(And(ContainSubstring(`serviceAccountName "namespace-admin" is not one the operator allows`),
 				ContainSubstring("privileged")))
 			g.Expect(got.Status.Retraining).NotTo(BeNil())
 			g.Expect(got.Status.Retraining.Pending).To(ContainSubstring("no run starts until the Job template is allowed"))
 			g.Expect(got.Status.Retraining.NextScheduleTime).To(BeNil())
-			g.Expect(eventReasons(p)).To(ContainElement(ReasonTemplateRefused))
+			g.Expect(eventReasons(p)).To(ContainElement(lifecyclev1alpha1.ReasonTemplateRefused))
 		}).Should(Succeed())
 		Consistently(func(g Gomega) { g.Expect(productJobs(g, p)).To(BeEmpty()) }, 2*time.Second).Should(Succeed())
 
@@ -67,7 +67,7 @@ var _ = Describe("Retraining Job security", func() {
 		}).Should(Succeed())
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
-			g.Expect(condition(got.Status.Conditions, ConditionRetrainingAllowed).Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(condition(got.Status.Conditions, lifecyclev1alpha1.ConditionRetrainingAllowed).Status).To(Equal(metav1.ConditionTrue))
 			jobs := productJobs(g, p)
 			g.Expect(jobs).To(HaveLen(1))
 			spec := jobs[0].Spec.Template.Spec

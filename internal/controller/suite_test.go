@@ -45,6 +45,8 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	experimentcontroller "github.com/aipm-io/aipm-operator/internal/controller/experiment"
+	"github.com/aipm-io/aipm-operator/internal/controller/retrainingrun"
 	"github.com/aipm-io/aipm-operator/internal/eventrecorder"
 	"github.com/aipm-io/aipm-operator/internal/metrics"
 	"github.com/aipm-io/aipm-operator/internal/prom"
@@ -96,7 +98,7 @@ var _ = BeforeSuite(func() {
 		ErrorIfCRDPathMissing: true,
 	}
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		testEnv.BinaryAssetsDirectory = filepath.Join("..", "..", "bin", "k8s", "v1.37.2")
+		testEnv.BinaryAssetsDirectory = filepath.Join("..", "..", "bin", "k8s", "lifecyclev1alpha1.37.2")
 	}
 	cfg, err = testEnv.Start()
 	Expect(err).NotTo(HaveOccurred(), "run `make test`, which builds the control-plane binaries into bin/")
@@ -158,21 +160,32 @@ func startManagerOpts(querier prom.Querier, wrap func(http.RoundTripper) http.Ro
 	Expect(SetupIndexes(ctx, mgr)).To(Succeed())
 	recorder, err := eventrecorder.ForManager(mgr, "aipm-operator")
 	Expect(err).NotTo(HaveOccurred())
-	// As cmd/main.go wires it: one status writer for both reconcilers.
+	// As cmd/main.go wires it: one status writer for every reconciler.
 	statusWriter := statuswrite.New(mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetScheme(), mgr.GetRESTMapper())
 	Expect((&AIProductReconciler{
 		Client:       mgr.GetClient(),
-		StatusWriter: statusWriter,
+		StatusWriter: statuswrite.As(statusWriter, "aipm-operator/aiproduct"),
 		Recorder:     recorder,
 		Prometheus:   querier,
 	}).SetupWithManager(mgr)).To(Succeed())
 	if withVersions {
 		Expect((&ModelVersionReconciler{
 			Client:       mgr.GetClient(),
-			StatusWriter: statusWriter,
+			StatusWriter: statuswrite.As(statusWriter, "aipm-operator/modelversion"),
 			Recorder:     recorder,
 		}).SetupWithManager(mgr)).To(Succeed())
 	}
+	Expect((&experimentcontroller.Reconciler{
+		Client:       mgr.GetClient(),
+		StatusWriter: statuswrite.As(statusWriter, "aipm-operator/experiment"),
+		Recorder:     recorder,
+		Prometheus:   querier,
+	}).SetupWithManager(mgr)).To(Succeed())
+	Expect((&retrainingrun.Reconciler{
+		Client:       mgr.GetClient(),
+		StatusWriter: statuswrite.As(statusWriter, "aipm-operator/retrainingrun"),
+		Recorder:     recorder,
+	}).SetupWithManager(mgr)).To(Succeed())
 
 	mgrCtx, mgrCancel := context.WithCancel(ctx)
 	done := make(chan struct{})

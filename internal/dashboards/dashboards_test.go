@@ -40,7 +40,7 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/yaml"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/metrics"
 )
 
@@ -233,31 +233,31 @@ func selectors(expr string) ([]*parser.VectorSelector, parser.Expr, error) {
 func exported(t *testing.T) map[string]dto.MetricType {
 	t.Helper()
 	const ns, name = "dash-test", "fixture"
-	p := &v1.AIProduct{
+	p := &lifecyclev1alpha1.AIProduct{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Status: v1.AIProductStatus{
-			Phase: v1.PhaseDelivery,
-			Gates: []v1.GateStatus{{Name: "Strategy", Passed: true}, {Name: "Discovery", Passed: false}},
-			Objectives: []v1.ObjectiveStatus{{Name: "conversion", Value: "0.12", Target: "0.1",
-				Direction: v1.AtLeast, Result: v1.ResultMet}},
+		Status: lifecyclev1alpha1.AIProductStatus{
+			Phase: lifecyclev1alpha1.PhaseDelivery,
+			Gates: []lifecyclev1alpha1.GateStatus{{Name: "Strategy", Passed: true}, {Name: "Discovery", Passed: false}},
+			Objectives: []lifecyclev1alpha1.ObjectiveStatus{{Name: "conversion", Value: "0.12", Target: "0.1",
+				Direction: lifecyclev1alpha1.AtLeast, Result: lifecyclev1alpha1.ResultMet}},
 			ProductionVersion: "fixture-v2",
-			Rollout: &v1.RolloutStatus{StableVersion: "fixture-v2", CanaryVersion: "fixture-v3",
-				Phase: v1.RolloutProgressing, Step: 1, Weight: 20,
-				Analysis:           []v1.AnalysisMetricStatus{{Name: "error-rate", Value: "0.01", Threshold: "0.05", Result: v1.ResultMet}},
-				BackgroundAnalysis: []v1.AnalysisMetricStatus{{Name: "latency-p99", Value: "0.2", Threshold: "0.5", Result: v1.ResultMet}}},
-			Drift: []v1.DriftStatus{{Name: "psi-age", Feature: "age", Value: "0.3", Threshold: "0.2",
-				Result: v1.ResultMissed, Sustained: true}},
-			Experiments: []v1.ExperimentStatus{{Name: "shadow", Phase: v1.ExperimentSucceeded}},
-			Conditions: []metav1.Condition{{Type: v1.ConditionReady, Status: metav1.ConditionTrue,
-				Reason: v1.ReasonReconciled, LastTransitionTime: metav1.Now()}},
+			Rollout: &lifecyclev1alpha1.RolloutStatus{StableVersion: "fixture-v2", CanaryVersion: "fixture-v3",
+				Phase: lifecyclev1alpha1.RolloutProgressing, Step: 1, Weight: 20,
+				Analysis:           []lifecyclev1alpha1.AnalysisMetricStatus{{Name: "error-rate", Value: "0.01", Threshold: "0.05", Result: lifecyclev1alpha1.ResultMet}},
+				BackgroundAnalysis: []lifecyclev1alpha1.AnalysisMetricStatus{{Name: "latency-p99", Value: "0.2", Threshold: "0.5", Result: lifecyclev1alpha1.ResultMet}}},
+			Drift: []lifecyclev1alpha1.DriftStatus{{Name: "psi-age", Feature: "age", Value: "0.3", Threshold: "0.2",
+				Result: lifecyclev1alpha1.ResultMissed, Sustained: true}},
+			Conditions: []metav1.Condition{{Type: lifecyclev1alpha1.ConditionReady, Status: metav1.ConditionTrue,
+				Reason: lifecyclev1alpha1.ReasonReconciled, LastTransitionTime: metav1.Now()}},
 		},
 	}
-	stages := map[v1.Stage]int{v1.StageCandidate: 1, v1.StageStaging: 1, v1.StageProduction: 1,
-		v1.StageArchived: 2, v1.StageRejected: 1}
-	metrics.RecordProduct(p, stages, time.Now().Add(-time.Hour))
-	metrics.RetrainingFinished(ns, name, v1.TriggerDrift, "Succeeded", 30*time.Minute)
-	metrics.RolloutFinished(ns, name, v1.RolloutSucceeded)
-	metrics.ExperimentFinished(ns, name, v1.ExperimentSucceeded)
+	stages := map[lifecyclev1alpha1.Stage]int{lifecyclev1alpha1.StageCandidate: 1, lifecyclev1alpha1.StageStaging: 1, lifecyclev1alpha1.StageProduction: 1,
+		lifecyclev1alpha1.StageArchived: 2, lifecyclev1alpha1.StageRejected: 1}
+	metrics.RecordProduct(p, stages, time.Now().Add(-time.Hour),
+		[]metrics.ExperimentState{{Name: "shadow", Phase: string(lifecyclev1alpha1.VerdictSucceeded)}})
+	metrics.RetrainingFinished(ns, name, lifecyclev1alpha1.TriggerDrift, "Succeeded", 30*time.Minute)
+	metrics.RolloutFinished(ns, name, lifecyclev1alpha1.RolloutSucceeded)
+	metrics.ExperimentFinished(ns, name, lifecyclev1alpha1.VerdictSucceeded)
 	t.Cleanup(func() { metrics.DeleteProduct(ns, name) })
 
 	// Scraped as Prometheus scrapes the operator: the registry's metrics

@@ -22,24 +22,24 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
 
 // BenchmarkEvaluate measures judging three drift checks, one in breach,
 // with the breach clock carried over, as each drift interval does.
 func BenchmarkEvaluate(b *testing.B) {
-	checks := []v1.DriftCheck{
-		{Name: "amount", Threshold: "0.2", Statistic: v1.StatisticPSI, For: metav1.Duration{Duration: 5 * time.Minute}},
-		{Name: "merchant", Threshold: "0.1", Statistic: v1.StatisticJensenShannon},
-		{Name: "prediction", Threshold: "0.01", Statistic: v1.StatisticKS},
+	checks := []lifecyclev1alpha1.DriftCheck{
+		{Name: "amount", Threshold: "0.2", Statistic: lifecyclev1alpha1.StatisticPSI, For: metav1.Duration{Duration: 5 * time.Minute}},
+		{Name: "merchant", Threshold: "0.1", Statistic: lifecyclev1alpha1.StatisticJensenShannon},
+		{Name: "prediction", Threshold: "0.01", Statistic: lifecyclev1alpha1.StatisticKS},
 	}
 	values := []float64{0.35, 0.02, 0.4}
 	since := at(0)
-	prev := []v1.DriftStatus{{Name: "amount", Result: v1.ResultMissed, BreachedSince: &since}, {}, {}}
+	prev := []lifecyclev1alpha1.DriftStatus{{Name: "amount", Result: lifecyclev1alpha1.ResultMissed, BreachedSince: &since}, {}, {}}
 	now := at(10 * time.Minute)
 	b.ReportAllocs()
 	for b.Loop() {
-		out := make([]v1.DriftStatus, 0, len(checks))
+		out := make([]lifecyclev1alpha1.DriftStatus, 0, len(checks))
 		for i, c := range checks {
 			out = append(out, Evaluate(c, values[i], nil, &prev[i], now))
 		}

@@ -25,29 +25,29 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/prom"
 )
 
 // KindOf is the statistic's kind: given, or implied by the statistic. KS
 // and chi-square are test p-values (lower is worse); the others distances
 // (higher is worse).
-func KindOf(c v1.DriftCheck) v1.StatisticKind {
+func KindOf(c lifecyclev1alpha1.DriftCheck) lifecyclev1alpha1.StatisticKind {
 	if c.Kind != "" {
 		return c.Kind
 	}
 	switch c.Statistic {
-	case v1.StatisticKS, v1.StatisticChiSquare:
-		return v1.KindPValue
+	case lifecyclev1alpha1.StatisticKS, lifecyclev1alpha1.StatisticChiSquare:
+		return lifecyclev1alpha1.KindPValue
 	default:
-		return v1.KindDistance
+		return lifecyclev1alpha1.KindDistance
 	}
 }
 
 // Breached reports whether value is on the bad side of threshold for kind.
 // The threshold itself is not a breach.
-func Breached(kind v1.StatisticKind, value, threshold float64) bool {
-	if kind == v1.KindPValue {
+func Breached(kind lifecyclev1alpha1.StatisticKind, value, threshold float64) bool {
+	if kind == lifecyclev1alpha1.KindPValue {
 		return value < threshold
 	}
 	return value > threshold
@@ -57,26 +57,26 @@ func Breached(kind v1.StatisticKind, value, threshold float64) bool {
 // one) and carries the breach clock over from prev. A measurement without a
 // value is Unknown and ends any breach: missing data is never drift, and a
 // breach must be seen for its whole for duration to count.
-func Evaluate(c v1.DriftCheck, value float64, err error, prev *v1.DriftStatus, now metav1.Time) v1.DriftStatus {
-	st := v1.DriftStatus{Name: c.Name, Feature: c.Feature, Threshold: c.Threshold}
+func Evaluate(c lifecyclev1alpha1.DriftCheck, value float64, err error, prev *lifecyclev1alpha1.DriftStatus, now metav1.Time) lifecyclev1alpha1.DriftStatus {
+	st := lifecyclev1alpha1.DriftStatus{Name: c.Name, Feature: c.Feature, Threshold: c.Threshold}
 	threshold, terr := c.Threshold.Float64()
 	switch {
 	case terr != nil:
 		err = terr
 	case err == nil:
-		st.Value = v1.DecimalOf(value)
+		st.Value = lifecyclev1alpha1.DecimalOf(value)
 	}
 	if err != nil {
-		st.Result, st.Message = v1.ResultUnknown, Describe(err)
+		st.Result, st.Message = lifecyclev1alpha1.ResultUnknown, Describe(err)
 		return st
 	}
 	if !Breached(KindOf(c), value, threshold) {
-		st.Result = v1.ResultMet
+		st.Result = lifecyclev1alpha1.ResultMet
 		return st
 	}
-	st.Result = v1.ResultMissed
+	st.Result = lifecyclev1alpha1.ResultMissed
 	st.BreachedSince = &now
-	if prev != nil && prev.BreachedSince != nil && prev.Result == v1.ResultMissed {
+	if prev != nil && prev.BreachedSince != nil && prev.Result == lifecyclev1alpha1.ResultMissed {
 		st.BreachedSince = prev.BreachedSince
 	}
 	st.Sustained = !now.Time.Before(st.BreachedSince.Add(c.For.Duration))
@@ -94,15 +94,15 @@ func Describe(err error) string {
 // State summarises drift checks: Drifted when a breach is sustained,
 // Breached when one is not yet, Unknown when a check has no value, None
 // otherwise.
-func State(checks []v1.DriftStatus) string {
+func State(checks []lifecyclev1alpha1.DriftStatus) string {
 	state := "None"
 	for _, c := range checks {
 		switch {
 		case c.Sustained:
 			return "Drifted"
-		case c.Result == v1.ResultMissed:
+		case c.Result == lifecyclev1alpha1.ResultMissed:
 			state = "Breached"
-		case c.Result == v1.ResultUnknown && state == "None":
+		case c.Result == lifecyclev1alpha1.ResultUnknown && state == "None":
 			state = "Unknown"
 		}
 	}
@@ -115,7 +115,7 @@ func State(checks []v1.DriftStatus) string {
 // Episode returns the start of the oldest sustained breach: the identity of
 // the drift episode that a retraining run answers. Zero when none is
 // sustained.
-func Episode(checks []v1.DriftStatus) (time.Time, string) {
+func Episode(checks []lifecyclev1alpha1.DriftStatus) (time.Time, string) {
 	var at time.Time
 	var which string
 	for _, c := range checks {
@@ -128,23 +128,23 @@ func Episode(checks []v1.DriftStatus) (time.Time, string) {
 
 // NextDue is how long until the sustained state of a breached check may
 // change: the end of its for duration.
-func NextDue(c v1.DriftCheck, st v1.DriftStatus, now time.Time) time.Duration {
-	if st.Result != v1.ResultMissed || st.Sustained || st.BreachedSince == nil {
+func NextDue(c lifecyclev1alpha1.DriftCheck, st lifecyclev1alpha1.DriftStatus, now time.Time) time.Duration {
+	if st.Result != lifecyclev1alpha1.ResultMissed || st.Sustained || st.BreachedSince == nil {
 		return 0
 	}
 	return st.BreachedSince.Add(c.For.Duration).Sub(now)
 }
 
 // Message explains a check's result for a condition.
-func Message(c v1.DriftCheck, st v1.DriftStatus) string {
+func Message(c lifecyclev1alpha1.DriftCheck, st lifecyclev1alpha1.DriftStatus) string {
 	word := "above"
-	if KindOf(c) == v1.KindPValue {
+	if KindOf(c) == lifecyclev1alpha1.KindPValue {
 		word = "below"
 	}
 	switch {
 	case st.Sustained:
 		return fmt.Sprintf("%s is %s, %s %s since %s", c.Name, st.Value, word, c.Threshold, st.BreachedSince.UTC().Format(time.RFC3339))
-	case st.Result == v1.ResultMissed:
+	case st.Result == lifecyclev1alpha1.ResultMissed:
 		return fmt.Sprintf("%s is %s, %s %s for less than %s", c.Name, st.Value, word, c.Threshold, c.For.Duration)
 	}
 	return ""

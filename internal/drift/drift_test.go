@@ -23,7 +23,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/prom"
 )
 
@@ -33,18 +33,18 @@ func at(d time.Duration) metav1.Time { return metav1.NewTime(t0.Add(d)) }
 
 func TestKindAndDirection(t *testing.T) {
 	tests := []struct {
-		check    v1.DriftCheck
+		check    lifecyclev1alpha1.DriftCheck
 		value    float64
 		breached bool
 	}{
-		{v1.DriftCheck{Statistic: v1.StatisticPSI}, 0.3, true},
-		{v1.DriftCheck{Statistic: v1.StatisticPSI}, 0.2, false},
-		{v1.DriftCheck{Statistic: v1.StatisticWasserstein}, 0.1, false},
-		{v1.DriftCheck{Statistic: v1.StatisticKS}, 0.01, true},
-		{v1.DriftCheck{Statistic: v1.StatisticKS}, 0.5, false},
-		{v1.DriftCheck{Statistic: v1.StatisticChiSquare}, 0.2, false},
-		{v1.DriftCheck{Statistic: v1.StatisticOther, Kind: v1.KindPValue}, 0.1, true},
-		{v1.DriftCheck{Statistic: v1.StatisticOther, Kind: v1.KindDistance}, 0.1, false},
+		{lifecyclev1alpha1.DriftCheck{Statistic: lifecyclev1alpha1.StatisticPSI}, 0.3, true},
+		{lifecyclev1alpha1.DriftCheck{Statistic: lifecyclev1alpha1.StatisticPSI}, 0.2, false},
+		{lifecyclev1alpha1.DriftCheck{Statistic: lifecyclev1alpha1.StatisticWasserstein}, 0.1, false},
+		{lifecyclev1alpha1.DriftCheck{Statistic: lifecyclev1alpha1.StatisticKS}, 0.01, true},
+		{lifecyclev1alpha1.DriftCheck{Statistic: lifecyclev1alpha1.StatisticKS}, 0.5, false},
+		{lifecyclev1alpha1.DriftCheck{Statistic: lifecyclev1alpha1.StatisticChiSquare}, 0.2, false},
+		{lifecyclev1alpha1.DriftCheck{Statistic: lifecyclev1alpha1.StatisticOther, Kind: lifecyclev1alpha1.KindPValue}, 0.1, true},
+		{lifecyclev1alpha1.DriftCheck{Statistic: lifecyclev1alpha1.StatisticOther, Kind: lifecyclev1alpha1.KindDistance}, 0.1, false},
 	}
 	for _, tt := range tests {
 		if got := Breached(KindOf(tt.check), tt.value, 0.2); got != tt.breached {
@@ -54,25 +54,25 @@ func TestKindAndDirection(t *testing.T) {
 }
 
 func TestBreachTiming(t *testing.T) {
-	c := v1.DriftCheck{Name: "psi", Threshold: "0.2", Statistic: v1.StatisticPSI, For: metav1.Duration{Duration: 10 * time.Minute}}
+	c := lifecyclev1alpha1.DriftCheck{Name: "psi", Threshold: "0.2", Statistic: lifecyclev1alpha1.StatisticPSI, For: metav1.Duration{Duration: 10 * time.Minute}}
 	steps := []struct {
 		at        time.Duration
 		value     float64
 		err       error
-		result    v1.CheckResult
+		result    lifecyclev1alpha1.CheckResult
 		since     time.Duration // -1: none
 		sustained bool
 	}{
-		{0, 0.1, nil, v1.ResultMet, -1, false},
-		{time.Minute, 0.3, nil, v1.ResultMissed, time.Minute, false},
-		{5 * time.Minute, 0.4, nil, v1.ResultMissed, time.Minute, false},
-		{11 * time.Minute, 0.4, nil, v1.ResultMissed, time.Minute, true},
-		{12 * time.Minute, 0, prom.ErrNoData, v1.ResultUnknown, -1, false},
-		{13 * time.Minute, 0.5, nil, v1.ResultMissed, 13 * time.Minute, false},
-		{14 * time.Minute, 0.15, nil, v1.ResultMet, -1, false},
-		{15 * time.Minute, 0, errors.New("503"), v1.ResultUnknown, -1, false},
+		{0, 0.1, nil, lifecyclev1alpha1.ResultMet, -1, false},
+		{time.Minute, 0.3, nil, lifecyclev1alpha1.ResultMissed, time.Minute, false},
+		{5 * time.Minute, 0.4, nil, lifecyclev1alpha1.ResultMissed, time.Minute, false},
+		{11 * time.Minute, 0.4, nil, lifecyclev1alpha1.ResultMissed, time.Minute, true},
+		{12 * time.Minute, 0, prom.ErrNoData, lifecyclev1alpha1.ResultUnknown, -1, false},
+		{13 * time.Minute, 0.5, nil, lifecyclev1alpha1.ResultMissed, 13 * time.Minute, false},
+		{14 * time.Minute, 0.15, nil, lifecyclev1alpha1.ResultMet, -1, false},
+		{15 * time.Minute, 0, errors.New("503"), lifecyclev1alpha1.ResultUnknown, -1, false},
 	}
-	var prev *v1.DriftStatus
+	var prev *lifecyclev1alpha1.DriftStatus
 	for i, s := range steps {
 		st := Evaluate(c, s.value, s.err, prev, at(s.at))
 		if st.Result != s.result || st.Sustained != s.sustained {
@@ -89,7 +89,7 @@ func TestBreachTiming(t *testing.T) {
 }
 
 func TestForZeroIsImmediate(t *testing.T) {
-	c := v1.DriftCheck{Name: "ks", Threshold: "0.05", Statistic: v1.StatisticKS}
+	c := lifecyclev1alpha1.DriftCheck{Name: "ks", Threshold: "0.05", Statistic: lifecyclev1alpha1.StatisticKS}
 	st := Evaluate(c, 0.01, nil, nil, at(0))
 	if !st.Sustained {
 		t.Fatal("a breach with for 0 is sustained at once")
@@ -98,11 +98,11 @@ func TestForZeroIsImmediate(t *testing.T) {
 
 func TestStateAndEpisode(t *testing.T) {
 	s1, s2 := at(time.Minute), at(3*time.Minute)
-	checks := []v1.DriftStatus{
-		{Name: "a", Result: v1.ResultMet},
-		{Name: "b", Result: v1.ResultMissed, BreachedSince: &s2, Sustained: true},
-		{Name: "c", Result: v1.ResultMissed, BreachedSince: &s1, Sustained: true},
-		{Name: "d", Result: v1.ResultUnknown},
+	checks := []lifecyclev1alpha1.DriftStatus{
+		{Name: "a", Result: lifecyclev1alpha1.ResultMet},
+		{Name: "b", Result: lifecyclev1alpha1.ResultMissed, BreachedSince: &s2, Sustained: true},
+		{Name: "c", Result: lifecyclev1alpha1.ResultMissed, BreachedSince: &s1, Sustained: true},
+		{Name: "d", Result: lifecyclev1alpha1.ResultUnknown},
 	}
 	if got := State(checks); got != "Drifted" {
 		t.Errorf("State = %s", got)
@@ -113,10 +113,10 @@ func TestStateAndEpisode(t *testing.T) {
 	if got := State(checks[:1]); got != "None" {
 		t.Errorf("State = %s", got)
 	}
-	if got := State([]v1.DriftStatus{{Result: v1.ResultMet}, {Result: v1.ResultUnknown}}); got != "Unknown" {
+	if got := State([]lifecyclev1alpha1.DriftStatus{{Result: lifecyclev1alpha1.ResultMet}, {Result: lifecyclev1alpha1.ResultUnknown}}); got != "Unknown" {
 		t.Errorf("State = %s", got)
 	}
-	if got := State([]v1.DriftStatus{{Result: v1.ResultUnknown}, {Result: v1.ResultMissed}}); got != "Breached" {
+	if got := State([]lifecyclev1alpha1.DriftStatus{{Result: lifecyclev1alpha1.ResultUnknown}, {Result: lifecyclev1alpha1.ResultMissed}}); got != "Breached" {
 		t.Errorf("State = %s", got)
 	}
 	if ep, _ := Episode(checks[:1]); !ep.IsZero() {
@@ -125,9 +125,9 @@ func TestStateAndEpisode(t *testing.T) {
 }
 
 func TestNextDue(t *testing.T) {
-	c := v1.DriftCheck{For: metav1.Duration{Duration: 10 * time.Minute}}
+	c := lifecyclev1alpha1.DriftCheck{For: metav1.Duration{Duration: 10 * time.Minute}}
 	since := at(0)
-	st := v1.DriftStatus{Result: v1.ResultMissed, BreachedSince: &since}
+	st := lifecyclev1alpha1.DriftStatus{Result: lifecyclev1alpha1.ResultMissed, BreachedSince: &since}
 	if got := NextDue(c, st, t0.Add(4*time.Minute)); got != 6*time.Minute {
 		t.Errorf("NextDue = %v, want 6m", got)
 	}

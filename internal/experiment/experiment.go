@@ -25,28 +25,28 @@ import (
 	"math"
 	"strings"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/judge"
 )
 
 // Query runs a criterion's (or the sample) query for one version.
-type Query func(ctx context.Context, query v1.PromQL, version string) (float64, error)
+type Query func(ctx context.Context, query lifecyclev1alpha1.PromQL, version string) (float64, error)
 
 // LiveTraffic reports whether an experiment takes production traffic (a
 // copy, or a share of it), so that two such experiments never run at once.
-func LiveTraffic(t v1.ExperimentType) bool {
-	return t == v1.ExperimentShadow || t == v1.ExperimentABTest
+func LiveTraffic(t lifecyclev1alpha1.ExperimentType) bool {
+	return t == lifecyclev1alpha1.ExperimentShadow || t == lifecyclev1alpha1.ExperimentABTest
 }
 
 // Evaluate measures every criterion once. candidate is the candidate
 // version; control is production, used by criteria that compare against it.
-func Evaluate(ctx context.Context, e v1.Experiment, candidate, control string, q Query) []v1.CriterionStatus {
-	out := make([]v1.CriterionStatus, 0, len(e.SuccessCriteria))
+func Evaluate(ctx context.Context, e lifecyclev1alpha1.DiscoveryExperiment, candidate, control string, q Query) []lifecyclev1alpha1.CriterionStatus {
+	out := make([]lifecyclev1alpha1.CriterionStatus, 0, len(e.SuccessCriteria))
 	for _, c := range e.SuccessCriteria {
-		st := v1.CriterionStatus{Name: c.Name, Result: v1.ResultUnknown}
+		st := lifecyclev1alpha1.CriterionStatus{Name: c.Name, Result: lifecyclev1alpha1.ResultUnknown}
 		b, err := q(ctx, c.Query, candidate)
 		if err == nil {
-			st.Value = v1.DecimalOf(b)
+			st.Value = lifecyclev1alpha1.DecimalOf(b)
 		}
 		threshold, terr := c.Threshold.Float64()
 		switch {
@@ -59,7 +59,7 @@ func Evaluate(ctx context.Context, e v1.Experiment, candidate, control string, q
 			if aerr != nil {
 				break
 			}
-			st.ControlValue = v1.DecimalOf(a)
+			st.ControlValue = lifecyclev1alpha1.DecimalOf(a)
 			st.Result = Compare(b, a, threshold, c.Direction)
 		}
 		out = append(out, st)
@@ -71,7 +71,7 @@ func Evaluate(ctx context.Context, e v1.Experiment, candidate, control string, q
 // 0.05 means B >= A * 1.05 (B at least 5% above A); AtMost with margin 0.05
 // means B <= A * 1.05 (B at most 5% above A). Relative to |A|, so that a
 // negative baseline moves the bound the right way.
-func Compare(b, a, margin float64, dir v1.Direction) v1.CheckResult {
+func Compare(b, a, margin float64, dir lifecyclev1alpha1.Direction) lifecyclev1alpha1.CheckResult {
 	bound := a + math.Abs(a)*margin
 	return judge.Threshold(b, bound, dir)
 }
@@ -79,45 +79,45 @@ func Compare(b, a, margin float64, dir v1.Direction) v1.CheckResult {
 // Verdict decides an experiment at its end from its last evaluation: Failed
 // when a criterion missed, Inconclusive when one had no value or an arm has
 // fewer samples than required, Succeeded when every criterion was met.
-func Verdict(e v1.Experiment, criteria []v1.CriterionStatus, candidateSamples, controlSamples *float64) (v1.ExperimentPhase, string) {
-	specs := map[string]v1.SuccessCriterion{}
+func Verdict(e lifecyclev1alpha1.DiscoveryExperiment, criteria []lifecyclev1alpha1.CriterionStatus, candidateSamples, controlSamples *float64) (lifecyclev1alpha1.ExperimentVerdict, string) {
+	specs := map[string]lifecyclev1alpha1.SuccessCriterion{}
 	for _, c := range e.SuccessCriteria {
 		specs[c.Name] = c
 	}
 	if len(criteria) == 0 {
-		return v1.ExperimentInconclusive, "no evaluation was made"
+		return lifecyclev1alpha1.VerdictInconclusive, "no evaluation was made"
 	}
 	var missed, unknown []string
 	for _, c := range criteria {
 		spec := specs[c.Name]
 		switch c.Result {
-		case v1.ResultMissed:
+		case lifecyclev1alpha1.ResultMissed:
 			missed = append(missed, describe(spec, c))
-		case v1.ResultUnknown:
+		case lifecyclev1alpha1.ResultUnknown:
 			unknown = append(unknown, c.Name)
 		}
 	}
 	if min := ptrValue(e.MinSamples); min > 0 {
 		need := float64(min)
 		if candidateSamples == nil || *candidateSamples < need {
-			return v1.ExperimentInconclusive, fmt.Sprintf("the candidate saw %s samples, fewer than the %d required", show(candidateSamples), min)
+			return lifecyclev1alpha1.VerdictInconclusive, fmt.Sprintf("the candidate saw %s samples, fewer than the %d required", show(candidateSamples), min)
 		}
-		if e.Type == v1.ExperimentABTest && (controlSamples == nil || *controlSamples < need) {
-			return v1.ExperimentInconclusive, fmt.Sprintf("production saw %s samples, fewer than the %d required", show(controlSamples), min)
+		if e.Type == lifecyclev1alpha1.ExperimentABTest && (controlSamples == nil || *controlSamples < need) {
+			return lifecyclev1alpha1.VerdictInconclusive, fmt.Sprintf("production saw %s samples, fewer than the %d required", show(controlSamples), min)
 		}
 	}
 	switch {
 	case len(missed) > 0:
-		return v1.ExperimentFailed, strings.Join(missed, "; ")
+		return lifecyclev1alpha1.VerdictFailed, strings.Join(missed, "; ")
 	case len(unknown) > 0:
-		return v1.ExperimentInconclusive, "no data for " + strings.Join(unknown, ", ")
+		return lifecyclev1alpha1.VerdictInconclusive, "no data for " + strings.Join(unknown, ", ")
 	}
-	return v1.ExperimentSucceeded, fmt.Sprintf("all %d criteria met", len(criteria))
+	return lifecyclev1alpha1.VerdictSucceeded, fmt.Sprintf("all %d criteria met", len(criteria))
 }
 
-func describe(spec v1.SuccessCriterion, c v1.CriterionStatus) string {
+func describe(spec lifecyclev1alpha1.SuccessCriterion, c lifecyclev1alpha1.CriterionStatus) string {
 	word := "at least"
-	if spec.Direction == v1.AtMost {
+	if spec.Direction == lifecyclev1alpha1.AtMost {
 		word = "at most"
 	}
 	if spec.CompareToControl {
@@ -137,11 +137,11 @@ func show(f *float64) string {
 	if f == nil {
 		return "no"
 	}
-	return string(v1.DecimalOf(*f))
+	return string(lifecyclev1alpha1.DecimalOf(*f))
 }
 
 // Samples runs the sample query for one version; nil when it has no value.
-func Samples(ctx context.Context, e v1.Experiment, version string, q Query) *float64 {
+func Samples(ctx context.Context, e lifecyclev1alpha1.DiscoveryExperiment, version string, q Query) *float64 {
 	if e.SampleQuery == "" || version == "" {
 		return nil
 	}

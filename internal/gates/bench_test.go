@@ -19,19 +19,19 @@ package gates
 import (
 	"testing"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
 
 // BenchmarkGates measures both gates and the phase decision for a product
 // in Delivery, which every reconcile evaluates.
 func BenchmarkGates(b *testing.B) {
 	s := readySpec()
-	exps := []v1.ExperimentStatus{{Name: "e1", Phase: v1.ExperimentSucceeded}, {Name: "e2", Phase: v1.ExperimentRunning}}
+	exps := []lifecyclev1alpha1.Experiment{{Spec: lifecyclev1alpha1.ExperimentSpec{DiscoveryExperiment: lifecyclev1alpha1.DiscoveryExperiment{Name: "e1"}}, Status: lifecyclev1alpha1.ExperimentStatus{Phase: lifecyclev1alpha1.ExperimentFinished, Verdict: lifecyclev1alpha1.VerdictSucceeded}}, {Spec: lifecyclev1alpha1.ExperimentSpec{DiscoveryExperiment: lifecyclev1alpha1.DiscoveryExperiment{Name: "e2"}}, Status: lifecyclev1alpha1.ExperimentStatus{Phase: lifecyclev1alpha1.ExperimentRunning}}}
 	b.ReportAllocs()
 	for b.Loop() {
 		st, d := EvaluateStrategy(s), EvaluateDiscovery(s, exps)
-		NextPhase(v1.PhaseDelivery, v1.PhaseDelivery, func(p v1.ProductPhase) Result {
-			if p == v1.PhaseStrategy {
+		NextPhase(lifecyclev1alpha1.PhaseDelivery, lifecyclev1alpha1.PhaseDelivery, func(p lifecyclev1alpha1.ProductPhase) Result {
+			if p == lifecyclev1alpha1.PhaseStrategy {
 				return st
 			}
 			return d

@@ -49,15 +49,15 @@ type Result struct {
 // Passed reports whether the gate holds.
 func (r Result) Passed() bool { return len(r.Blockers) == 0 }
 
-// Reasons for a closed gate.
+// Reasons for a closed gate, declared with the API's other reasons.
 const (
-	ReasonOwnersMissing         = "OwnersMissing"
-	ReasonObjectivesMissing     = "ObjectivesMissing"
-	ReasonAssessmentIncomplete  = "AssessmentIncomplete"
-	ReasonRiskUnmitigated       = "RiskUnmitigated"
-	ReasonNoExperiment          = "NoExperiment"
-	ReasonExperimentFailed      = "ExperimentFailed"
-	ReasonNoExperimentSucceeded = "NoExperimentSucceeded"
+	ReasonOwnersMissing         = lifecyclev1alpha1.ReasonOwnersMissing
+	ReasonObjectivesMissing     = lifecyclev1alpha1.ReasonObjectivesMissing
+	ReasonAssessmentIncomplete  = lifecyclev1alpha1.ReasonAssessmentIncomplete
+	ReasonRiskUnmitigated       = lifecyclev1alpha1.ReasonRiskUnmitigated
+	ReasonNoExperiment          = lifecyclev1alpha1.ReasonNoExperiment
+	ReasonExperimentFailed      = lifecyclev1alpha1.ReasonExperimentFailed
+	ReasonNoExperimentSucceeded = lifecyclev1alpha1.ReasonNoExperimentSucceeded
 )
 
 // EvaluateStrategy checks the gate out of Strategy: the product manager,
@@ -107,9 +107,9 @@ func EvaluateStrategy(spec *lifecyclev1alpha1.AIProductSpec) Result {
 
 // EvaluateDiscovery checks the gate out of Discovery: every High or Critical
 // risk is Mitigated, at least one experiment has Succeeded, and none has
-// Failed. Experiment phases come from status, where the experiment runner
-// records its verdicts.
-func EvaluateDiscovery(spec *lifecyclev1alpha1.AIProductSpec, experiments []lifecyclev1alpha1.ExperimentStatus) Result {
+// Failed. Verdicts come from the product's Experiment objects, matched to
+// the spec by name.
+func EvaluateDiscovery(spec *lifecyclev1alpha1.AIProductSpec, experiments []lifecyclev1alpha1.Experiment) Result {
 	r := Result{Name: Discovery}
 	d := spec.Discovery
 	if d == nil {
@@ -133,7 +133,9 @@ func EvaluateDiscovery(spec *lifecyclev1alpha1.AIProductSpec, experiments []life
 	}
 	phases := make(map[string]lifecyclev1alpha1.ExperimentStatus, len(experiments))
 	for _, e := range experiments {
-		phases[e.Name] = e
+		if e.Status.Phase == lifecyclev1alpha1.ExperimentFinished {
+			phases[e.Spec.Name] = e.Status
+		}
 	}
 	succeeded := 0
 	for _, e := range d.Experiments {
@@ -141,10 +143,10 @@ func EvaluateDiscovery(spec *lifecyclev1alpha1.AIProductSpec, experiments []life
 		if !ok {
 			continue
 		}
-		switch st.Phase {
-		case lifecyclev1alpha1.ExperimentSucceeded:
+		switch st.Verdict {
+		case lifecyclev1alpha1.VerdictSucceeded:
 			succeeded++
-		case lifecyclev1alpha1.ExperimentFailed:
+		case lifecyclev1alpha1.VerdictFailed:
 			msg := fmt.Sprintf("experiment %q failed", e.Name)
 			if st.Message != "" {
 				msg += ": " + st.Message

@@ -20,20 +20,20 @@ import (
 	"reflect"
 	"testing"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
 
-func readySpec() *v1.AIProductSpec {
-	a := &v1.Assessment{Rating: v1.RatingMedium}
-	return &v1.AIProductSpec{
-		Owners: v1.Owners{ProductManager: "pm", DataScientist: "ds", TechLead: "tl"},
-		Strategy: &v1.StrategySpec{
-			Objectives: []v1.Objective{{Name: "kpi", Query: "up", Target: "1", Direction: v1.AtLeast}},
-			Assessment: v1.ProductAssessment{Value: a, Usability: a, Feasibility: a, Viability: a},
+func readySpec() *lifecyclev1alpha1.AIProductSpec {
+	a := &lifecyclev1alpha1.Assessment{Rating: lifecyclev1alpha1.RatingMedium}
+	return &lifecyclev1alpha1.AIProductSpec{
+		Owners: lifecyclev1alpha1.Owners{ProductManager: "pm", DataScientist: "ds", TechLead: "tl"},
+		Strategy: &lifecyclev1alpha1.StrategySpec{
+			Objectives: []lifecyclev1alpha1.Objective{{Name: "kpi", Query: "up", Target: "1", Direction: lifecyclev1alpha1.AtLeast}},
+			Assessment: lifecyclev1alpha1.ProductAssessment{Value: a, Usability: a, Feasibility: a, Viability: a},
 		},
-		Discovery: &v1.DiscoverySpec{
-			Risks:       []v1.Risk{{Name: "r", Severity: v1.SeverityHigh, Status: v1.RiskMitigated, Mitigation: "m"}},
-			Experiments: []v1.Experiment{{Name: "e1"}, {Name: "e2"}},
+		Discovery: &lifecyclev1alpha1.DiscoverySpec{
+			Risks:       []lifecyclev1alpha1.Risk{{Name: "r", Severity: lifecyclev1alpha1.SeverityHigh, Status: lifecyclev1alpha1.RiskMitigated, Mitigation: "m"}},
+			Experiments: []lifecyclev1alpha1.DiscoveryExperiment{{Name: "e1"}, {Name: "e2"}},
 		},
 	}
 }
@@ -49,22 +49,22 @@ func reasons(r Result) []string {
 func TestEvaluateStrategy(t *testing.T) {
 	tests := []struct {
 		name   string
-		mutate func(*v1.AIProductSpec)
+		mutate func(*lifecyclev1alpha1.AIProductSpec)
 		want   []string
 	}{
-		{"all requirements hold", func(*v1.AIProductSpec) {}, nil},
-		{"designer is optional", func(s *v1.AIProductSpec) { s.Owners.Designer = "" }, nil},
-		{"a Low rating does not block", func(s *v1.AIProductSpec) {
-			s.Strategy.Assessment.Viability = &v1.Assessment{Rating: v1.RatingLow}
+		{"all requirements hold", func(*lifecyclev1alpha1.AIProductSpec) {}, nil},
+		{"designer is optional", func(s *lifecyclev1alpha1.AIProductSpec) { s.Owners.Designer = "" }, nil},
+		{"a Low rating does not block", func(s *lifecyclev1alpha1.AIProductSpec) {
+			s.Strategy.Assessment.Viability = &lifecyclev1alpha1.Assessment{Rating: lifecyclev1alpha1.RatingLow}
 		}, nil},
-		{"owners missing are named", func(s *v1.AIProductSpec) { s.Owners = v1.Owners{DataScientist: "ds"} },
+		{"owners missing are named", func(s *lifecyclev1alpha1.AIProductSpec) { s.Owners = lifecyclev1alpha1.Owners{DataScientist: "ds"} },
 			[]string{"OwnersMissing: spec.owners must name productManager and techLead"}},
-		{"no strategy at all", func(s *v1.AIProductSpec) { s.Strategy = nil }, []string{
+		{"no strategy at all", func(s *lifecyclev1alpha1.AIProductSpec) { s.Strategy = nil }, []string{
 			"ObjectivesMissing: spec.strategy.objectives must hold at least one business objective",
 			"AssessmentIncomplete: spec.strategy.assessment lacks value, usability, feasibility and viability"}},
-		{"one assessment missing", func(s *v1.AIProductSpec) { s.Strategy.Assessment.Usability = nil },
+		{"one assessment missing", func(s *lifecyclev1alpha1.AIProductSpec) { s.Strategy.Assessment.Usability = nil },
 			[]string{"AssessmentIncomplete: spec.strategy.assessment lacks usability"}},
-		{"objectives empty", func(s *v1.AIProductSpec) { s.Strategy.Objectives = nil },
+		{"objectives empty", func(s *lifecyclev1alpha1.AIProductSpec) { s.Strategy.Objectives = nil },
 			[]string{"ObjectivesMissing: spec.strategy.objectives must hold at least one business objective"}},
 	}
 	for _, tt := range tests {
@@ -83,37 +83,37 @@ func TestEvaluateStrategy(t *testing.T) {
 }
 
 func TestEvaluateDiscovery(t *testing.T) {
-	succeeded := []v1.ExperimentStatus{{Name: "e1", Phase: v1.ExperimentSucceeded}}
+	succeeded := []lifecyclev1alpha1.Experiment{{Spec: lifecyclev1alpha1.ExperimentSpec{DiscoveryExperiment: lifecyclev1alpha1.DiscoveryExperiment{Name: "e1"}}, Status: lifecyclev1alpha1.ExperimentStatus{Phase: lifecyclev1alpha1.ExperimentFinished, Verdict: lifecyclev1alpha1.VerdictSucceeded}}}
 	tests := []struct {
 		name   string
-		mutate func(*v1.AIProductSpec)
-		exps   []v1.ExperimentStatus
+		mutate func(*lifecyclev1alpha1.AIProductSpec)
+		exps   []lifecyclev1alpha1.Experiment
 		want   []string
 	}{
-		{"mitigated risk and a success", func(*v1.AIProductSpec) {}, succeeded, nil},
-		{"a running experiment beside a success does not block", func(*v1.AIProductSpec) {},
-			[]v1.ExperimentStatus{{Name: "e1", Phase: v1.ExperimentSucceeded}, {Name: "e2", Phase: v1.ExperimentRunning}}, nil},
-		{"open high risk", func(s *v1.AIProductSpec) { s.Discovery.Risks[0].Status = v1.RiskOpen }, succeeded,
+		{"mitigated risk and a success", func(*lifecyclev1alpha1.AIProductSpec) {}, succeeded, nil},
+		{"a running experiment beside a success does not block", func(*lifecyclev1alpha1.AIProductSpec) {},
+			[]lifecyclev1alpha1.Experiment{{Spec: lifecyclev1alpha1.ExperimentSpec{DiscoveryExperiment: lifecyclev1alpha1.DiscoveryExperiment{Name: "e1"}}, Status: lifecyclev1alpha1.ExperimentStatus{Phase: lifecyclev1alpha1.ExperimentFinished, Verdict: lifecyclev1alpha1.VerdictSucceeded}}, {Spec: lifecyclev1alpha1.ExperimentSpec{DiscoveryExperiment: lifecyclev1alpha1.DiscoveryExperiment{Name: "e2"}}, Status: lifecyclev1alpha1.ExperimentStatus{Phase: lifecyclev1alpha1.ExperimentRunning}}}, nil},
+		{"open high risk", func(s *lifecyclev1alpha1.AIProductSpec) { s.Discovery.Risks[0].Status = lifecyclev1alpha1.RiskOpen }, succeeded,
 			[]string{`RiskUnmitigated: risk "r" is High and Open; it must be Mitigated`}},
-		{"accepted critical risk still blocks", func(s *v1.AIProductSpec) {
-			s.Discovery.Risks[0].Severity, s.Discovery.Risks[0].Status = v1.SeverityCritical, v1.RiskAccepted
+		{"accepted critical risk still blocks", func(s *lifecyclev1alpha1.AIProductSpec) {
+			s.Discovery.Risks[0].Severity, s.Discovery.Risks[0].Status = lifecyclev1alpha1.SeverityCritical, lifecyclev1alpha1.RiskAccepted
 		}, succeeded, []string{`RiskUnmitigated: risk "r" is Critical and Accepted; it must be Mitigated`}},
-		{"unset status reads Open", func(s *v1.AIProductSpec) { s.Discovery.Risks[0].Status = "" }, succeeded,
+		{"unset status reads Open", func(s *lifecyclev1alpha1.AIProductSpec) { s.Discovery.Risks[0].Status = "" }, succeeded,
 			[]string{`RiskUnmitigated: risk "r" is High and Open; it must be Mitigated`}},
-		{"open medium risk does not block", func(s *v1.AIProductSpec) {
-			s.Discovery.Risks[0].Severity, s.Discovery.Risks[0].Status = v1.SeverityMedium, v1.RiskOpen
+		{"open medium risk does not block", func(s *lifecyclev1alpha1.AIProductSpec) {
+			s.Discovery.Risks[0].Severity, s.Discovery.Risks[0].Status = lifecyclev1alpha1.SeverityMedium, lifecyclev1alpha1.RiskOpen
 		}, succeeded, nil},
-		{"no experiments declared", func(s *v1.AIProductSpec) { s.Discovery.Experiments = nil }, nil,
+		{"no experiments declared", func(s *lifecyclev1alpha1.AIProductSpec) { s.Discovery.Experiments = nil }, nil,
 			[]string{"NoExperiment: spec.discovery.experiments must hold at least one experiment"}},
-		{"no discovery at all", func(s *v1.AIProductSpec) { s.Discovery = nil }, nil,
+		{"no discovery at all", func(s *lifecyclev1alpha1.AIProductSpec) { s.Discovery = nil }, nil,
 			[]string{"NoExperiment: spec.discovery.experiments must hold at least one experiment"}},
-		{"none succeeded yet", func(*v1.AIProductSpec) {}, []v1.ExperimentStatus{{Name: "e1", Phase: v1.ExperimentRunning}},
+		{"none succeeded yet", func(*lifecyclev1alpha1.AIProductSpec) {}, []lifecyclev1alpha1.Experiment{{Spec: lifecyclev1alpha1.ExperimentSpec{DiscoveryExperiment: lifecyclev1alpha1.DiscoveryExperiment{Name: "e1"}}, Status: lifecyclev1alpha1.ExperimentStatus{Phase: lifecyclev1alpha1.ExperimentRunning}}},
 			[]string{"NoExperimentSucceeded: no experiment has succeeded yet"}},
-		{"a failure blocks even beside a success", func(*v1.AIProductSpec) {},
-			[]v1.ExperimentStatus{{Name: "e1", Phase: v1.ExperimentSucceeded}, {Name: "e2", Phase: v1.ExperimentFailed, Message: "ctr 0.01 below 0.02"}},
+		{"a failure blocks even beside a success", func(*lifecyclev1alpha1.AIProductSpec) {},
+			[]lifecyclev1alpha1.Experiment{{Spec: lifecyclev1alpha1.ExperimentSpec{DiscoveryExperiment: lifecyclev1alpha1.DiscoveryExperiment{Name: "e1"}}, Status: lifecyclev1alpha1.ExperimentStatus{Phase: lifecyclev1alpha1.ExperimentFinished, Verdict: lifecyclev1alpha1.VerdictSucceeded}}, {Spec: lifecyclev1alpha1.ExperimentSpec{DiscoveryExperiment: lifecyclev1alpha1.DiscoveryExperiment{Name: "e2"}}, Status: lifecyclev1alpha1.ExperimentStatus{Phase: lifecyclev1alpha1.ExperimentFinished, Verdict: lifecyclev1alpha1.VerdictFailed, Message: "ctr 0.01 below 0.02"}}},
 			[]string{`ExperimentFailed: experiment "e2" failed: ctr 0.01 below 0.02`}},
-		{"status of an experiment no longer declared is ignored", func(*v1.AIProductSpec) {},
-			[]v1.ExperimentStatus{{Name: "gone", Phase: v1.ExperimentSucceeded}},
+		{"status of an experiment no longer declared is ignored", func(*lifecyclev1alpha1.AIProductSpec) {},
+			[]lifecyclev1alpha1.Experiment{{Spec: lifecyclev1alpha1.ExperimentSpec{DiscoveryExperiment: lifecyclev1alpha1.DiscoveryExperiment{Name: "gone"}}, Status: lifecyclev1alpha1.ExperimentStatus{Phase: lifecyclev1alpha1.ExperimentFinished, Verdict: lifecyclev1alpha1.VerdictSucceeded}}},
 			[]string{"NoExperimentSucceeded: no experiment has succeeded yet"}},
 	}
 	for _, tt := range tests {
@@ -132,30 +132,30 @@ func TestNextPhase(t *testing.T) {
 	block := Result{Name: "g", Blockers: []Blocker{{Reason: "X", Message: "x"}}}
 	tests := []struct {
 		name             string
-		current, desired v1.ProductPhase
+		current, desired lifecyclev1alpha1.ProductPhase
 		strategyPasses   bool
 		discoveryPasses  bool
-		wantTo           v1.ProductPhase
+		wantTo           lifecyclev1alpha1.ProductPhase
 		wantReason       string
 		wantBlocked      bool
 	}{
-		{"new product starts in Strategy", "", v1.PhaseDelivery, true, true, v1.PhaseStrategy, ReasonInitialized, false},
-		{"new product asked Retired", "", v1.PhaseRetired, true, true, v1.PhaseRetired, ReasonRequested, false},
-		{"empty desired means Strategy", "", "", true, true, v1.PhaseStrategy, ReasonInitialized, false},
-		{"at desired phase", v1.PhaseDiscovery, v1.PhaseDiscovery, false, false, "", "", false},
-		{"forward through a passing gate", v1.PhaseStrategy, v1.PhaseDelivery, true, false, v1.PhaseDiscovery, ReasonGatesPassed, false},
-		{"forward blocked by Strategy gate", v1.PhaseStrategy, v1.PhaseDiscovery, false, true, "", "", true},
-		{"Discovery to Delivery", v1.PhaseDiscovery, v1.PhaseDelivery, false, true, v1.PhaseDelivery, ReasonGatesPassed, false},
-		{"Discovery blocked", v1.PhaseDiscovery, v1.PhaseDelivery, true, false, "", "", true},
-		{"back from Delivery to Discovery needs no gate", v1.PhaseDelivery, v1.PhaseDiscovery, false, false, v1.PhaseDiscovery, ReasonRequested, false},
-		{"back from Delivery to Strategy in one move", v1.PhaseDelivery, v1.PhaseStrategy, false, false, v1.PhaseStrategy, ReasonRequested, false},
-		{"retire from any phase", v1.PhaseDiscovery, v1.PhaseRetired, false, false, v1.PhaseRetired, ReasonRequested, false},
-		{"out of Retired restarts at Strategy", v1.PhaseRetired, v1.PhaseDelivery, true, true, v1.PhaseStrategy, ReasonReactivated, false},
+		{"new product starts in Strategy", "", lifecyclev1alpha1.PhaseDelivery, true, true, lifecyclev1alpha1.PhaseStrategy, ReasonInitialized, false},
+		{"new product asked Retired", "", lifecyclev1alpha1.PhaseRetired, true, true, lifecyclev1alpha1.PhaseRetired, ReasonRequested, false},
+		{"empty desired means Strategy", "", "", true, true, lifecyclev1alpha1.PhaseStrategy, ReasonInitialized, false},
+		{"at desired phase", lifecyclev1alpha1.PhaseDiscovery, lifecyclev1alpha1.PhaseDiscovery, false, false, "", "", false},
+		{"forward through a passing gate", lifecyclev1alpha1.PhaseStrategy, lifecyclev1alpha1.PhaseDelivery, true, false, lifecyclev1alpha1.PhaseDiscovery, ReasonGatesPassed, false},
+		{"forward blocked by Strategy gate", lifecyclev1alpha1.PhaseStrategy, lifecyclev1alpha1.PhaseDiscovery, false, true, "", "", true},
+		{"Discovery to Delivery", lifecyclev1alpha1.PhaseDiscovery, lifecyclev1alpha1.PhaseDelivery, false, true, lifecyclev1alpha1.PhaseDelivery, ReasonGatesPassed, false},
+		{"Discovery blocked", lifecyclev1alpha1.PhaseDiscovery, lifecyclev1alpha1.PhaseDelivery, true, false, "", "", true},
+		{"back from Delivery to Discovery needs no gate", lifecyclev1alpha1.PhaseDelivery, lifecyclev1alpha1.PhaseDiscovery, false, false, lifecyclev1alpha1.PhaseDiscovery, ReasonRequested, false},
+		{"back from Delivery to Strategy in one move", lifecyclev1alpha1.PhaseDelivery, lifecyclev1alpha1.PhaseStrategy, false, false, lifecyclev1alpha1.PhaseStrategy, ReasonRequested, false},
+		{"retire from any phase", lifecyclev1alpha1.PhaseDiscovery, lifecyclev1alpha1.PhaseRetired, false, false, lifecyclev1alpha1.PhaseRetired, ReasonRequested, false},
+		{"out of Retired restarts at Strategy", lifecyclev1alpha1.PhaseRetired, lifecyclev1alpha1.PhaseDelivery, true, true, lifecyclev1alpha1.PhaseStrategy, ReasonReactivated, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := NextPhase(tt.current, tt.desired, func(p v1.ProductPhase) Result {
-				ok := map[v1.ProductPhase]bool{v1.PhaseStrategy: tt.strategyPasses, v1.PhaseDiscovery: tt.discoveryPasses}[p]
+			m := NextPhase(tt.current, tt.desired, func(p lifecyclev1alpha1.ProductPhase) Result {
+				ok := map[lifecyclev1alpha1.ProductPhase]bool{lifecyclev1alpha1.PhaseStrategy: tt.strategyPasses, lifecyclev1alpha1.PhaseDiscovery: tt.discoveryPasses}[p]
 				if ok {
 					return pass
 				}

@@ -20,7 +20,7 @@ import (
 	"math"
 	"testing"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
 
 // FuzzThreshold takes the threshold and the value as the user and
@@ -34,25 +34,25 @@ func FuzzThreshold(f *testing.F) {
 		f.Add(s[0], s[1], uint8(0))
 	}
 	f.Fuzz(func(t *testing.T, value, threshold string, dir uint8) {
-		v, verr := v1.Decimal(value).Float64()
-		th, terr := v1.Decimal(threshold).Float64()
+		v, verr := lifecyclev1alpha1.Decimal(value).Float64()
+		th, terr := lifecyclev1alpha1.Decimal(threshold).Float64()
 		if verr != nil || terr != nil {
 			return // callers make an unreadable value or threshold Unknown
 		}
-		atLeast, atMost := Threshold(v, th, v1.AtLeast), Threshold(v, th, v1.AtMost)
-		if (atLeast == v1.ResultMet) != (v >= th) || (atMost == v1.ResultMet) != (v <= th) {
+		atLeast, atMost := Threshold(v, th, lifecyclev1alpha1.AtLeast), Threshold(v, th, lifecyclev1alpha1.AtMost)
+		if (atLeast == lifecyclev1alpha1.ResultMet) != (v >= th) || (atMost == lifecyclev1alpha1.ResultMet) != (v <= th) {
 			t.Fatalf("%s against %s: AtLeast %s, AtMost %s", value, threshold, atLeast, atMost)
 		}
-		if atLeast == v1.ResultUnknown || atMost == v1.ResultUnknown {
+		if atLeast == lifecyclev1alpha1.ResultUnknown || atMost == lifecyclev1alpha1.ResultUnknown {
 			t.Fatalf("%s against %s: a number against a number is never Unknown", value, threshold)
 		}
-		if (atLeast == v1.ResultMet && atMost == v1.ResultMet) != (v == th) {
+		if (atLeast == lifecyclev1alpha1.ResultMet && atMost == lifecyclev1alpha1.ResultMet) != (v == th) {
 			t.Fatalf("%s against %s: both directions met, but the values differ", value, threshold)
 		}
-		if Threshold(math.NaN(), th, v1.AtLeast) == v1.ResultMet || Threshold(math.NaN(), th, v1.AtMost) == v1.ResultMet {
+		if Threshold(math.NaN(), th, lifecyclev1alpha1.AtLeast) == lifecyclev1alpha1.ResultMet || Threshold(math.NaN(), th, lifecyclev1alpha1.AtMost) == lifecyclev1alpha1.ResultMet {
 			t.Fatalf("NaN met %s", threshold)
 		}
-		if d := v1.Direction([]string{"", "Sideways", "atleast"}[int(dir)%3]); Threshold(v, th, d) != v1.ResultUnknown {
+		if d := lifecyclev1alpha1.Direction([]string{"", "Sideways", "atleast"}[int(dir)%3]); Threshold(v, th, d) != lifecyclev1alpha1.ResultUnknown {
 			t.Fatalf("direction %q judged", d)
 		}
 	})

@@ -19,23 +19,23 @@ package judge
 import (
 	"testing"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
 
 func TestThreshold(t *testing.T) {
 	tests := []struct {
 		value, threshold float64
-		dir              v1.Direction
-		want             v1.CheckResult
+		dir              lifecyclev1alpha1.Direction
+		want             lifecyclev1alpha1.CheckResult
 	}{
-		{0.9, 0.8, v1.AtLeast, v1.ResultMet},
-		{0.8, 0.8, v1.AtLeast, v1.ResultMet},
-		{0.7, 0.8, v1.AtLeast, v1.ResultMissed},
-		{0.1, 0.2, v1.AtMost, v1.ResultMet},
-		{0.2, 0.2, v1.AtMost, v1.ResultMet},
-		{0.3, 0.2, v1.AtMost, v1.ResultMissed},
-		{-1, 0, v1.AtMost, v1.ResultMet},
-		{0.3, 0.2, "Sideways", v1.ResultUnknown},
+		{0.9, 0.8, lifecyclev1alpha1.AtLeast, lifecyclev1alpha1.ResultMet},
+		{0.8, 0.8, lifecyclev1alpha1.AtLeast, lifecyclev1alpha1.ResultMet},
+		{0.7, 0.8, lifecyclev1alpha1.AtLeast, lifecyclev1alpha1.ResultMissed},
+		{0.1, 0.2, lifecyclev1alpha1.AtMost, lifecyclev1alpha1.ResultMet},
+		{0.2, 0.2, lifecyclev1alpha1.AtMost, lifecyclev1alpha1.ResultMet},
+		{0.3, 0.2, lifecyclev1alpha1.AtMost, lifecyclev1alpha1.ResultMissed},
+		{-1, 0, lifecyclev1alpha1.AtMost, lifecyclev1alpha1.ResultMet},
+		{0.3, 0.2, "Sideways", lifecyclev1alpha1.ResultUnknown},
 	}
 	for _, tt := range tests {
 		if got := Threshold(tt.value, tt.threshold, tt.dir); got != tt.want {

@@ -62,7 +62,7 @@ func Handler(gatherer prometheus.Gatherer) http.Handler {
 			http.Error(w, "gathering metrics: "+err.Error(), http.StatusInternalServerError)
 			return
 		}
-		format := expfmt.Negotiate(r.Header)
+		format := expfmt.NegotiateAccept(r.Header, expfmt.DefaultAcceptedFormats()...)
 		w.Header().Set("Content-Type", string(format))
 		var out io.Writer = w
 		if acceptsGzip(r.Header) {

@@ -31,7 +31,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
 
 const ns = "aipm"
@@ -115,14 +115,14 @@ func init() {
 // their zeros: the zeros were more than a third of a product's series, in
 // the operator's memory and in Prometheus's, and `== 1`, `sum by` and
 // `count` read the same without them.
-func RecordProduct(p *v1.AIProduct, stageCounts map[v1.Stage]int, promotedAt time.Time) {
+func RecordProduct(p *lifecyclev1alpha1.AIProduct, stageCounts map[lifecyclev1alpha1.Stage]int, promotedAt time.Time, experiments []ExperimentState) {
 	r := recorder{samples: make([]sample, 0, 32)}
 	if p.Status.Phase != "" {
 		r.set(productPhase, 1, string(p.Status.Phase))
 	}
 	ready := false
 	for _, c := range p.Status.Conditions {
-		if c.Type == v1.ConditionReady {
+		if c.Type == lifecyclev1alpha1.ConditionReady {
 			ready = c.Status == "True"
 		}
 	}
@@ -134,13 +134,13 @@ func RecordProduct(p *v1.AIProduct, stageCounts map[v1.Stage]int, promotedAt tim
 		if t, err := o.Target.Float64(); err == nil {
 			r.set(objectiveTarget, t, o.Name)
 		}
-		if o.Result == v1.ResultUnknown {
+		if o.Result == lifecyclev1alpha1.ResultUnknown {
 			continue
 		}
 		if v, err := o.Value.Float64(); err == nil {
 			r.set(objectiveValue, v, o.Name)
 		}
-		r.set(objectiveMet, bool01(o.Result == v1.ResultMet), o.Name)
+		r.set(objectiveMet, bool01(o.Result == lifecyclev1alpha1.ResultMet), o.Name)
 	}
 	if v := p.Status.ProductionVersion; v != "" {
 		r.set(productionInfo, 1, v)
@@ -154,7 +154,7 @@ func RecordProduct(p *v1.AIProduct, stageCounts map[v1.Stage]int, promotedAt tim
 		if ro.Phase != "" {
 			r.set(rolloutPhase, 1, string(ro.Phase))
 		}
-		for _, a := range append(append([]v1.AnalysisMetricStatus{}, ro.Analysis...), ro.BackgroundAnalysis...) {
+		for _, a := range append(append([]lifecyclev1alpha1.AnalysisMetricStatus{}, ro.Analysis...), ro.BackgroundAnalysis...) {
 			if v, err := a.Value.Float64(); err == nil && a.Value != "" {
 				r.set(analysisValue, v, a.Name)
 			}
@@ -165,7 +165,7 @@ func RecordProduct(p *v1.AIProduct, stageCounts map[v1.Stage]int, promotedAt tim
 			r.set(driftThreshold, t, d.Name, d.Feature)
 		}
 		r.set(driftSustained, bool01(d.Sustained), d.Name, d.Feature)
-		if d.Result == v1.ResultUnknown {
+		if d.Result == lifecyclev1alpha1.ResultUnknown {
 			continue
 		}
 		if v, err := d.Value.Float64(); err == nil {
@@ -177,9 +177,9 @@ func RecordProduct(p *v1.AIProduct, stageCounts map[v1.Stage]int, promotedAt tim
 			r.set(modelVersions, float64(n), string(s))
 		}
 	}
-	for _, e := range p.Status.Experiments {
+	for _, e := range experiments {
 		if e.Phase != "" {
-			r.set(experimentPhase, 1, e.Name, string(e.Phase))
+			r.set(experimentPhase, 1, e.Name, e.Phase)
 		}
 	}
 	states.set(key{p.Namespace, p.Name}, slices.Clone(r.samples))
@@ -308,7 +308,7 @@ func (b *familyBuilder) done() *dto.MetricFamily {
 }
 
 // RetrainingFinished counts a finished run and its duration.
-func RetrainingFinished(namespace, product string, trigger v1.TrainingTrigger, result string, d time.Duration) {
+func RetrainingFinished(namespace, product string, trigger lifecyclev1alpha1.TrainingTrigger, result string, d time.Duration) {
 	retrainingRuns.WithLabelValues(namespace, product, string(trigger), result).Inc()
 	if d > 0 {
 		retrainingDuration.WithLabelValues(namespace, product, result).Observe(d.Seconds())
@@ -316,13 +316,20 @@ func RetrainingFinished(namespace, product string, trigger v1.TrainingTrigger, r
 }
 
 // RolloutFinished counts a finished rollout.
-func RolloutFinished(namespace, product string, phase v1.RolloutPhase) {
+func RolloutFinished(namespace, product string, phase lifecyclev1alpha1.RolloutPhase) {
 	rollouts.WithLabelValues(namespace, product, string(phase)).Inc()
 }
 
 // ExperimentFinished counts an experiment's verdict.
-func ExperimentFinished(namespace, product string, phase v1.ExperimentPhase) {
-	experiments.WithLabelValues(namespace, product, string(phase)).Inc()
+func ExperimentFinished(namespace, product string, verdict lifecyclev1alpha1.ExperimentVerdict) {
+	experiments.WithLabelValues(namespace, product, string(verdict)).Inc()
+}
+
+// ExperimentState is an experiment's phase as the experiment-phase gauge
+// shows it: Pending, Waiting or Running, and once finished its verdict.
+type ExperimentState struct {
+	Name  string
+	Phase string
 }
 
 // DeleteProduct drops every series of a deleted product. The counters are

@@ -33,17 +33,17 @@ import (
 	"github.com/prometheus/common/model"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
 
-func product(name, production string, objectives ...string) *v1.AIProduct {
-	p := &v1.AIProduct{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name}}
-	p.Status.Phase = v1.PhaseDelivery
+func product(name, production string, objectives ...string) *lifecyclev1alpha1.AIProduct {
+	p := &lifecyclev1alpha1.AIProduct{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name}}
+	p.Status.Phase = lifecyclev1alpha1.PhaseDelivery
 	p.Status.ProductionVersion = production
 	for _, o := range objectives {
-		p.Status.Objectives = append(p.Status.Objectives, v1.ObjectiveStatus{Name: o, Target: "0.5", Value: "0.7", Result: v1.ResultMet})
+		p.Status.Objectives = append(p.Status.Objectives, lifecyclev1alpha1.ObjectiveStatus{Name: o, Target: "0.5", Value: "0.7", Result: lifecyclev1alpha1.ResultMet})
 	}
-	p.Status.Drift = []v1.DriftStatus{{Name: "psi", Threshold: "0.2", Value: "0.1", Result: v1.ResultMet}}
+	p.Status.Drift = []lifecyclev1alpha1.DriftStatus{{Name: "psi", Threshold: "0.2", Value: "0.1", Result: lifecyclev1alpha1.ResultMet}}
 	return p
 }
 
@@ -81,16 +81,16 @@ func series(t *testing.T, f *family, name string, values ...string) int {
 
 func TestRecordProductKeepsExactlyTheStatusSeries(t *testing.T) {
 	other := product("other", "o1", "ctr")
-	RecordProduct(other, map[v1.Stage]int{v1.StageProduction: 1}, time.Now())
+	RecordProduct(other, map[lifecyclev1alpha1.Stage]int{lifecyclev1alpha1.StageProduction: 1}, time.Now(), nil)
 	defer DeleteProduct("ns", "other")
 
-	RecordProduct(product("p", "v1", "ctr", "latency"), map[v1.Stage]int{v1.StageProduction: 1}, time.Now())
+	RecordProduct(product("p", "v1", "ctr", "latency"), map[lifecyclev1alpha1.Stage]int{lifecyclev1alpha1.StageProduction: 1}, time.Now(), nil)
 	if got := series(t, objectiveMet, "p"); got != 2 {
 		t.Fatalf("objective_met series = %d, want 2", got)
 	}
 
 	// An objective removed and a new production version: their old series go.
-	RecordProduct(product("p", "v2", "ctr"), map[v1.Stage]int{v1.StageProduction: 1}, time.Now())
+	RecordProduct(product("p", "v2", "ctr"), map[lifecyclev1alpha1.Stage]int{lifecyclev1alpha1.StageProduction: 1}, time.Now(), nil)
 	for vec, want := range map[*family]int{objectiveMet: 1, objectiveValue: 1, objectiveTarget: 1,
 		productionInfo: 1, productPhase: 1, driftValue: 1, modelVersions: 1} {
 		if got := series(t, vec, "p"); got != want {
@@ -104,8 +104,8 @@ func TestRecordProductKeepsExactlyTheStatusSeries(t *testing.T) {
 	// A state gauge has one series, for the state the product is in: a
 	// phase or stage left behind takes its series with it.
 	retired := product("p", "v2", "ctr")
-	retired.Status.Phase = v1.PhaseRetired
-	RecordProduct(retired, map[v1.Stage]int{v1.StageArchived: 1, v1.StageRejected: 2, v1.StageProduction: 0}, time.Now())
+	retired.Status.Phase = lifecyclev1alpha1.PhaseRetired
+	RecordProduct(retired, map[lifecyclev1alpha1.Stage]int{lifecyclev1alpha1.StageArchived: 1, lifecyclev1alpha1.StageRejected: 2, lifecyclev1alpha1.StageProduction: 0}, time.Now(), nil)
 	for _, c := range []struct {
 		vec   *family
 		state string
@@ -188,9 +188,9 @@ func TestHandlerServesRegistryAndStateGauges(t *testing.T) {
 	reconciles.Add(3)
 
 	p := product("gathered", "v1", "ctr", "latency")
-	p.Status.Rollout = &v1.RolloutStatus{Phase: v1.RolloutPaused, Step: 1, Weight: 20}
-	p.Status.Experiments = []v1.ExperimentStatus{{Name: "shadow", Phase: v1.ExperimentRunning}}
-	RecordProduct(p, map[v1.Stage]int{v1.StageProduction: 1, v1.StageCandidate: 2}, time.Now().Add(-time.Minute))
+	p.Status.Rollout = &lifecyclev1alpha1.RolloutStatus{Phase: lifecyclev1alpha1.RolloutPaused, Step: 1, Weight: 20}
+	RecordProduct(p, map[lifecyclev1alpha1.Stage]int{lifecyclev1alpha1.StageProduction: 1, lifecyclev1alpha1.StageCandidate: 2}, time.Now().Add(-time.Minute),
+		[]ExperimentState{{Name: "shadow", Phase: string(lifecyclev1alpha1.ExperimentRunning)}})
 	defer DeleteProduct("ns", "gathered")
 
 	for _, c := range []struct{ name, accept, encoding string }{
@@ -237,9 +237,9 @@ func fleet() func() {
 	for i := range 5000 {
 		p := product(fmt.Sprintf("fleet-%d", i), "v1", "ctr", "latency")
 		p.Status.Drift = append(p.Status.Drift,
-			v1.DriftStatus{Name: "ks", Threshold: "0.01", Value: "0.4", Result: v1.ResultMet},
-			v1.DriftStatus{Name: "wasserstein", Threshold: "0.3", Value: "0.1", Result: v1.ResultMet})
-		RecordProduct(p, map[v1.Stage]int{v1.StageProduction: 1, v1.StageCandidate: 2}, time.Now())
+			lifecyclev1alpha1.DriftStatus{Name: "ks", Threshold: "0.01", Value: "0.4", Result: lifecyclev1alpha1.ResultMet},
+			lifecyclev1alpha1.DriftStatus{Name: "wasserstein", Threshold: "0.3", Value: "0.1", Result: lifecyclev1alpha1.ResultMet})
+		RecordProduct(p, map[lifecyclev1alpha1.Stage]int{lifecyclev1alpha1.StageProduction: 1, lifecyclev1alpha1.StageCandidate: 2}, time.Now(), nil)
 	}
 	return func() {
 		for i := range 5000 {
@@ -273,10 +273,10 @@ func BenchmarkScrapeFleet(b *testing.B) {
 func BenchmarkRecordProduct(b *testing.B) {
 	p := product("bench", "v1", "ctr", "latency")
 	defer DeleteProduct("ns", "bench")
-	counts := map[v1.Stage]int{v1.StageProduction: 1, v1.StageCandidate: 2}
+	counts := map[lifecyclev1alpha1.Stage]int{lifecyclev1alpha1.StageProduction: 1, lifecyclev1alpha1.StageCandidate: 2}
 	now := time.Now()
 	b.ReportAllocs()
 	for b.Loop() {
-		RecordProduct(p, counts, now)
+		RecordProduct(p, counts, now, nil)
 	}
 }

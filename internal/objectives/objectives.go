@@ -89,11 +89,11 @@ func Summary(results []lifecyclev1alpha1.ObjectiveStatus) (status metav1.Conditi
 	}
 	switch {
 	case len(missed) > 0:
-		return metav1.ConditionFalse, "ObjectiveMissed", join(missed)
+		return metav1.ConditionFalse, lifecyclev1alpha1.ReasonObjectiveMissed, join(missed)
 	case len(unknown) > 0:
-		return metav1.ConditionUnknown, "ObjectiveUnknown", join(unknown)
+		return metav1.ConditionUnknown, lifecyclev1alpha1.ReasonObjectiveUnknown, join(unknown)
 	default:
-		return metav1.ConditionTrue, "ObjectivesMet", fmt.Sprintf("all %d objectives meet their targets", len(results))
+		return metav1.ConditionTrue, lifecyclev1alpha1.ReasonObjectivesMet, fmt.Sprintf("all %d objectives meet their targets", len(results))
 	}
 }
 

@@ -23,14 +23,16 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/prom"
 )
 
 type fakeQuerier map[string]any
 
 func (f fakeQuerier) measure(vars map[string]string) Measure {
-	return func(o v1.Objective) (float64, error) { return f.query(prom.Expand(string(o.Query), vars)) }
+	return func(o lifecyclev1alpha1.Objective) (float64, error) {
+		return f.query(prom.Expand(string(o.Query), vars))
+	}
 }
 
 func (f fakeQuerier) query(q string) (float64, error) {
@@ -45,11 +47,11 @@ func (f fakeQuerier) query(q string) (float64, error) {
 }
 
 func TestEvaluate(t *testing.T) {
-	objs := []v1.Objective{
-		{Name: "ctr", Query: `ctr{p=$product}`, Target: "0.1", Direction: v1.AtLeast},
-		{Name: "latency", Query: `lat{ns=$namespace}`, Target: "0.2", Direction: v1.AtMost},
-		{Name: "cost", Query: `cost`, Target: "5", Direction: v1.AtMost},
-		{Name: "nps", Query: `nps`, Target: "30", Direction: v1.AtLeast},
+	objs := []lifecyclev1alpha1.Objective{
+		{Name: "ctr", Query: `ctr{p=$product}`, Target: "0.1", Direction: lifecyclev1alpha1.AtLeast},
+		{Name: "latency", Query: `lat{ns=$namespace}`, Target: "0.2", Direction: lifecyclev1alpha1.AtMost},
+		{Name: "cost", Query: `cost`, Target: "5", Direction: lifecyclev1alpha1.AtMost},
+		{Name: "nps", Query: `nps`, Target: "30", Direction: lifecyclev1alpha1.AtLeast},
 	}
 	q := fakeQuerier{
 		`ctr{p="shop"}`: 0.12,
@@ -60,14 +62,14 @@ func TestEvaluate(t *testing.T) {
 	got := Evaluate(q.measure(map[string]string{"product": "shop", "namespace": "ml"}), objs, nil, t0)
 
 	want := []struct {
-		value   v1.Decimal
-		result  v1.CheckResult
+		value   lifecyclev1alpha1.Decimal
+		result  lifecyclev1alpha1.CheckResult
 		message string
 	}{
-		{"0.12", v1.ResultMet, ""},
-		{"0.25", v1.ResultMissed, ""},
-		{"", v1.ResultUnknown, "the query returned no data"},
-		{"", v1.ResultUnknown, "query failed: connection refused"},
+		{"0.12", lifecyclev1alpha1.ResultMet, ""},
+		{"0.25", lifecyclev1alpha1.ResultMissed, ""},
+		{"", lifecyclev1alpha1.ResultUnknown, "the query returned no data"},
+		{"", lifecyclev1alpha1.ResultUnknown, "query failed: connection refused"},
 	}
 	for i, w := range want {
 		g := got[i]
@@ -89,7 +91,7 @@ func TestEvaluate(t *testing.T) {
 	if !again[0].LastTransitionTime.Equal(&t0) {
 		t.Errorf("unchanged ctr moved its transition time to %v", again[0].LastTransitionTime)
 	}
-	if again[1].Result != v1.ResultMet || !again[1].LastTransitionTime.Equal(&t1) {
+	if again[1].Result != lifecyclev1alpha1.ResultMet || !again[1].LastTransitionTime.Equal(&t1) {
 		t.Errorf("latency = %+v, want Met since t1", again[1])
 	}
 }
@@ -97,13 +99,13 @@ func TestEvaluate(t *testing.T) {
 func TestSummary(t *testing.T) {
 	tests := []struct {
 		name   string
-		in     []v1.ObjectiveStatus
+		in     []lifecyclev1alpha1.ObjectiveStatus
 		status metav1.ConditionStatus
 		reason string
 	}{
-		{"all met", []v1.ObjectiveStatus{{Result: v1.ResultMet}, {Result: v1.ResultMet}}, metav1.ConditionTrue, "ObjectivesMet"},
-		{"unknown without a miss", []v1.ObjectiveStatus{{Result: v1.ResultMet}, {Result: v1.ResultUnknown}}, metav1.ConditionUnknown, "ObjectiveUnknown"},
-		{"a miss outranks unknown", []v1.ObjectiveStatus{{Result: v1.ResultUnknown}, {Result: v1.ResultMissed}}, metav1.ConditionFalse, "ObjectiveMissed"},
+		{"all met", []lifecyclev1alpha1.ObjectiveStatus{{Result: lifecyclev1alpha1.ResultMet}, {Result: lifecyclev1alpha1.ResultMet}}, metav1.ConditionTrue, "ObjectivesMet"},
+		{"unknown without a miss", []lifecyclev1alpha1.ObjectiveStatus{{Result: lifecyclev1alpha1.ResultMet}, {Result: lifecyclev1alpha1.ResultUnknown}}, metav1.ConditionUnknown, "ObjectiveUnknown"},
+		{"a miss outranks unknown", []lifecyclev1alpha1.ObjectiveStatus{{Result: lifecyclev1alpha1.ResultUnknown}, {Result: lifecyclev1alpha1.ResultMissed}}, metav1.ConditionFalse, "ObjectiveMissed"},
 	}
 	for _, tt := range tests {
 		s, r, _ := Summary(tt.in)

@@ -47,7 +47,7 @@ var managerPermissions = map[string][]string{
 	"/services": {"create", "delete", "get", "list", "patch", "update", "watch"},
 	// One Deployment per live model version and per experiment.
 	"apps/deployments": {"create", "delete", "get", "list", "patch", "update", "watch"},
-	// Retraining Jobs: created once per trigger, pruned to the history limits.
+	// Retraining Jobs: one per RetrainingRun, owned by it.
 	"batch/jobs": {"create", "delete", "get", "list", "watch"},
 	// Events on products and versions.
 	"events.k8s.io/events": {"create", "patch"},
@@ -59,6 +59,16 @@ var managerPermissions = map[string][]string{
 	// Versions: registered from retraining results, labelled with their product.
 	"lifecycle.aipm.io/modelversions":        {"create", "get", "list", "patch", "update", "watch"},
 	"lifecycle.aipm.io/modelversions/status": {"get", "patch", "update"},
+	// Experiments: applied by their product, which deletes one to rerun it;
+	// their status written by their own controller.
+	"lifecycle.aipm.io/experiments":        {"create", "delete", "get", "list", "patch", "update", "watch"},
+	"lifecycle.aipm.io/experiments/status": {"get", "patch", "update"},
+	// RetrainingRuns: created once per trigger by their product, which
+	// prunes them to the history limits; their status written by their own
+	// controller; finalizers, since the Job a run owns blocks its deletion.
+	"lifecycle.aipm.io/retrainingruns":            {"create", "delete", "get", "list", "watch"},
+	"lifecycle.aipm.io/retrainingruns/status":     {"get", "patch", "update"},
+	"lifecycle.aipm.io/retrainingruns/finalizers": {"update"},
 	// The storageUri and canary percentage of the InferenceService a product names.
 	"serving.kserve.io/inferenceservices": {"get", "patch"},
 }

@@ -19,14 +19,14 @@ package promotion
 import (
 	"testing"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
 
-func decimal(s string) *v1.Decimal {
+func decimal(s string) *lifecyclev1alpha1.Decimal {
 	if s == "-" {
 		return nil
 	}
-	d := v1.Decimal(s)
+	d := lifecyclev1alpha1.Decimal(s)
 	return &d
 }
 
@@ -43,18 +43,18 @@ func FuzzEvaluate(f *testing.F) {
 	f.Add("0.9", "0.8", "-", "0.85", "NaN", true)
 	f.Add("-1e308", "-", "-", "1e308", "0", true)
 	f.Fuzz(func(t *testing.T, value, floor, ceiling, production, margin string, lowerIsBetter bool) {
-		better := v1.HigherIsBetter
+		better := lifecyclev1alpha1.HigherIsBetter
 		if lowerIsBetter {
-			better = v1.LowerIsBetter
+			better = lifecyclev1alpha1.LowerIsBetter
 		}
-		policy := &v1.PromotionSpec{
-			Requirements:       []v1.MetricRequirement{{Metric: "auc", Min: decimal(floor), Max: decimal(ceiling)}},
-			MustBeatProduction: []v1.ProductionComparison{{Metric: "auc", Better: better, MinImprovement: decimal(margin)}},
+		policy := &lifecyclev1alpha1.PromotionSpec{
+			Requirements:       []lifecyclev1alpha1.MetricRequirement{{Metric: "auc", Min: decimal(floor), Max: decimal(ceiling)}},
+			MustBeatProduction: []lifecyclev1alpha1.ProductionComparison{{Metric: "auc", Better: better, MinImprovement: decimal(margin)}},
 		}
-		candidate := []v1.EvaluationMetric{{Name: "auc", Value: v1.Decimal(value)}}
-		var prod []v1.EvaluationMetric
+		candidate := []lifecyclev1alpha1.EvaluationMetric{{Name: "auc", Value: lifecyclev1alpha1.Decimal(value)}}
+		var prod []lifecyclev1alpha1.EvaluationMetric
 		if production != "-" {
-			prod = []v1.EvaluationMetric{{Name: "auc", Value: v1.Decimal(production)}}
+			prod = []lifecyclev1alpha1.EvaluationMetric{{Name: "auc", Value: lifecyclev1alpha1.Decimal(production)}}
 		}
 		verdict := Evaluate(policy, candidate, prod)
 		if verdict.Eligible != (len(verdict.Reasons) == 0) {
@@ -63,7 +63,7 @@ func FuzzEvaluate(f *testing.F) {
 		if !verdict.Eligible {
 			return
 		}
-		v, err := v1.Decimal(value).Float64()
+		v, err := lifecyclev1alpha1.Decimal(value).Float64()
 		if err != nil {
 			t.Fatalf("eligible with an unreadable metric %q", value)
 		}
@@ -77,7 +77,7 @@ func FuzzEvaluate(f *testing.F) {
 				t.Fatalf("eligible: %s against the ceiling %s (%v)", value, ceiling, err)
 			}
 		}
-		pv, perr := v1.Decimal(production).Float64()
+		pv, perr := lifecyclev1alpha1.Decimal(production).Float64()
 		if prod == nil || perr != nil {
 			return // nothing in production to beat on this metric
 		}

@@ -20,37 +20,37 @@ import (
 	"reflect"
 	"testing"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
 
-func d(s string) *v1.Decimal { x := v1.Decimal(s); return &x }
+func d(s string) *lifecyclev1alpha1.Decimal { x := lifecyclev1alpha1.Decimal(s); return &x }
 
-func metrics(kv ...string) []v1.EvaluationMetric {
-	var out []v1.EvaluationMetric
+func metrics(kv ...string) []lifecyclev1alpha1.EvaluationMetric {
+	var out []lifecyclev1alpha1.EvaluationMetric
 	for i := 0; i+1 < len(kv); i += 2 {
-		out = append(out, v1.EvaluationMetric{Name: kv[i], Value: v1.Decimal(kv[i+1])})
+		out = append(out, lifecyclev1alpha1.EvaluationMetric{Name: kv[i], Value: lifecyclev1alpha1.Decimal(kv[i+1])})
 	}
 	return out
 }
 
 func TestEvaluate(t *testing.T) {
-	policy := &v1.PromotionSpec{
-		Requirements: []v1.MetricRequirement{
+	policy := &lifecyclev1alpha1.PromotionSpec{
+		Requirements: []lifecyclev1alpha1.MetricRequirement{
 			{Metric: "auc", Min: d("0.9")},
 			{Metric: "dpd", Max: d("0.05")},
 			{Metric: "latency", Min: d("0"), Max: d("0.1")},
 		},
-		MustBeatProduction: []v1.ProductionComparison{
-			{Metric: "auc", Better: v1.HigherIsBetter, MinImprovement: d("0.01")},
-			{Metric: "latency", Better: v1.LowerIsBetter},
+		MustBeatProduction: []lifecyclev1alpha1.ProductionComparison{
+			{Metric: "auc", Better: lifecyclev1alpha1.HigherIsBetter, MinImprovement: d("0.01")},
+			{Metric: "latency", Better: lifecyclev1alpha1.LowerIsBetter},
 		},
 	}
 	good := metrics("auc", "0.95", "dpd", "0.02", "latency", "0.05")
 	tests := []struct {
 		name       string
-		policy     *v1.PromotionSpec
-		candidate  []v1.EvaluationMetric
-		production []v1.EvaluationMetric
+		policy     *lifecyclev1alpha1.PromotionSpec
+		candidate  []lifecyclev1alpha1.EvaluationMetric
+		production []lifecyclev1alpha1.EvaluationMetric
 		want       []string
 	}{
 		{"no policy admits anything", nil, nil, nil, nil},

@@ -28,7 +28,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
 
 // fieldRule is what the ModelVersion CRD says about one string field.
@@ -154,7 +154,7 @@ func FuzzParseResult(f *testing.F) {
 		}
 		for name, value := range r.Metrics {
 			check("metric", name)
-			d := v1.DecimalOf(value)
+			d := lifecyclev1alpha1.DecimalOf(value)
 			check("value", string(d))
 			back, err := d.Float64()
 			if err != nil {

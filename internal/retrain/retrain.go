@@ -36,7 +36,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/version"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/serving"
 )
 
@@ -63,7 +63,7 @@ const (
 // Trigger is what asked for a run, and the key that identifies the ask: the
 // schedule tick, the drift episode's start, or the manual request's value.
 type Trigger struct {
-	Kind v1.TrainingTrigger
+	Kind lifecyclev1alpha1.TrainingTrigger
 	Key  string
 }
 
@@ -81,7 +81,7 @@ func JobName(product string, t Trigger) string {
 
 // NextVersion is the version a new run produces: the patch after the highest
 // semantic version of the product's versions, or 0.1.0 for the first.
-func NextVersion(versions []v1.ModelVersion) string {
+func NextVersion(versions []lifecyclev1alpha1.ModelVersion) string {
 	var best *version.Version
 	for _, mv := range versions {
 		v, err := version.ParseSemantic(strings.TrimPrefix(mv.Spec.Version, "v"))
@@ -108,19 +108,19 @@ func VersionName(product, semver string) string {
 type Run struct {
 	Name          string
 	Trigger       Trigger
-	Parent        *v1.ModelVersion
+	Parent        *lifecyclev1alpha1.ModelVersion
 	TargetVersion string
 }
 
 // Job renders the retraining Job from the product's template, hardened by
 // Restrict, or returns a RefusedError when the pod it describes breaks pol.
-func Job(p *v1.AIProduct, run Run, pol Policy) (*batchv1.Job, error) {
+func Job(p *lifecyclev1alpha1.AIProduct, run Run, pol Policy) (*batchv1.Job, error) {
 	spec := p.Spec.Delivery.Retraining
 	tpl := spec.Template.DeepCopy()
 	labels := map[string]string{
-		v1.LabelProduct:        p.Name,
-		serving.LabelManagedBy: serving.ManagedBy,
-		LabelTrigger:           string(run.Trigger.Kind),
+		lifecyclev1alpha1.LabelProduct: p.Name,
+		serving.LabelManagedBy:         serving.ManagedBy,
+		LabelTrigger:                   string(run.Trigger.Kind),
 	}
 	job := &batchv1.Job{
 		TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
@@ -140,29 +140,22 @@ func Job(p *v1.AIProduct, run Run, pol Policy) (*batchv1.Job, error) {
 		job.Annotations[AnnotationParentVersion] = run.Parent.Name
 		parentURI = run.Parent.Spec.Artifact.URI
 	}
-	pod := &job.Spec.Template
-	Restrict(&pod.Spec)
-	if err := pol.Check(pod); err != nil {
+	if err := harden(job, labels, pol); err != nil {
 		return nil, err
 	}
-	pod.Labels = merge(pod.Labels, labels)
-	if pod.Spec.RestartPolicy == "" {
-		pod.Spec.RestartPolicy = corev1.RestartPolicyNever
-	}
+	pod := &job.Spec.Template
 	result := ResultContainer(p, pod.Spec.Containers)
 	for i := range pod.Spec.Containers {
 		c := &pod.Spec.Containers[i]
-		for _, e := range []corev1.EnvVar{
-			{Name: EnvProduct, Value: p.Name},
-			{Name: EnvNamespace, Value: p.Namespace},
-			{Name: EnvTrigger, Value: string(run.Trigger.Kind)},
-			{Name: EnvParentVersion, Value: job.Annotations[AnnotationParentVersion]},
-			{Name: EnvParentModelURI, Value: parentURI},
-			{Name: EnvTargetVersion, Value: run.TargetVersion},
-			{Name: EnvResultContainer, Value: result},
-		} {
-			c.Env = append(c.Env, e)
-		}
+		c.Env = append(c.Env,
+			corev1.EnvVar{Name: EnvProduct, Value: p.Name},
+			corev1.EnvVar{Name: EnvNamespace, Value: p.Namespace},
+			corev1.EnvVar{Name: EnvTrigger, Value: string(run.Trigger.Kind)},
+			corev1.EnvVar{Name: EnvParentVersion, Value: job.Annotations[AnnotationParentVersion]},
+			corev1.EnvVar{Name: EnvParentModelURI, Value: parentURI},
+			corev1.EnvVar{Name: EnvTargetVersion, Value: run.TargetVersion},
+			corev1.EnvVar{Name: EnvResultContainer, Value: result},
+		)
 		if c.Name == result && c.TerminationMessagePolicy == "" {
 			c.TerminationMessagePolicy = corev1.TerminationMessageReadFile
 		}
@@ -170,9 +163,25 @@ func Job(p *v1.AIProduct, run Run, pol Policy) (*batchv1.Job, error) {
 	return job, nil
 }
 
+// harden restricts the pod of job and checks it against pol, then labels
+// it: what every retraining Job goes through before the operator creates it
+// with its own rights, whoever wrote the template.
+func harden(job *batchv1.Job, labels map[string]string, pol Policy) error {
+	pod := &job.Spec.Template
+	Restrict(&pod.Spec)
+	if err := pol.Check(pod); err != nil {
+		return err
+	}
+	pod.Labels = merge(pod.Labels, labels)
+	if pod.Spec.RestartPolicy == "" {
+		pod.Spec.RestartPolicy = corev1.RestartPolicyNever
+	}
+	return nil
+}
+
 // ResultContainer is the container whose termination message carries the
 // result: spec.delivery.retraining.resultContainer, or the first one.
-func ResultContainer(p *v1.AIProduct, containers []corev1.Container) string {
+func ResultContainer(p *lifecyclev1alpha1.AIProduct, containers []corev1.Container) string {
 	if n := p.Spec.Delivery.Retraining.ResultContainer; n != "" {
 		return n
 	}

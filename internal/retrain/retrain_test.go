@@ -24,18 +24,18 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
 
 func TestJobName(t *testing.T) {
-	a := JobName("churn", Trigger{Kind: v1.TriggerSchedule, Key: "1767225600"})
-	if a != JobName("churn", Trigger{Kind: v1.TriggerSchedule, Key: "1767225600"}) {
+	a := JobName("churn", Trigger{Kind: lifecyclev1alpha1.TriggerSchedule, Key: "1767225600"})
+	if a != JobName("churn", Trigger{Kind: lifecyclev1alpha1.TriggerSchedule, Key: "1767225600"}) {
 		t.Fatal("the same trigger must name the same Job")
 	}
 	for _, other := range []string{
-		JobName("churn", Trigger{Kind: v1.TriggerSchedule, Key: "1767229200"}),
-		JobName("churn", Trigger{Kind: v1.TriggerDrift, Key: "1767225600"}),
-		JobName("churn2", Trigger{Kind: v1.TriggerSchedule, Key: "1767225600"}),
+		JobName("churn", Trigger{Kind: lifecyclev1alpha1.TriggerSchedule, Key: "1767229200"}),
+		JobName("churn", Trigger{Kind: lifecyclev1alpha1.TriggerDrift, Key: "1767225600"}),
+		JobName("churn2", Trigger{Kind: lifecyclev1alpha1.TriggerSchedule, Key: "1767225600"}),
 	} {
 		if other == a {
 			t.Fatalf("distinct triggers share the name %s", a)
@@ -44,21 +44,23 @@ func TestJobName(t *testing.T) {
 	if !strings.HasPrefix(a, "churn-schedule-") {
 		t.Errorf("name %s does not say what it is", a)
 	}
-	long := JobName(strings.Repeat("p", 250), Trigger{Kind: v1.TriggerManual, Key: "x"})
+	long := JobName(strings.Repeat("p", 250), Trigger{Kind: lifecyclev1alpha1.TriggerManual, Key: "x"})
 	if len(long) > 63 {
 		t.Errorf("name of %d characters", len(long))
 	}
 }
 
 func TestNextVersion(t *testing.T) {
-	mv := func(v string) v1.ModelVersion { return v1.ModelVersion{Spec: v1.ModelVersionSpec{Version: v}} }
+	mv := func(v string) lifecyclev1alpha1.ModelVersion {
+		return lifecyclev1alpha1.ModelVersion{Spec: lifecyclev1alpha1.ModelVersionSpec{Version: v}}
+	}
 	tests := []struct {
-		in   []v1.ModelVersion
+		in   []lifecyclev1alpha1.ModelVersion
 		want string
 	}{
 		{nil, "0.1.0"},
-		{[]v1.ModelVersion{mv("1.2.0"), mv("1.10.3"), mv("1.9.9")}, "1.10.4"},
-		{[]v1.ModelVersion{mv("v2.0.0"), mv("2.0.0-rc.1")}, "2.0.1"},
+		{[]lifecyclev1alpha1.ModelVersion{mv("1.2.0"), mv("1.10.3"), mv("1.9.9")}, "1.10.4"},
+		{[]lifecyclev1alpha1.ModelVersion{mv("v2.0.0"), mv("2.0.0-rc.1")}, "2.0.1"},
 	}
 	for _, tt := range tests {
 		if got := NextVersion(tt.in); got != tt.want {
@@ -71,8 +73,8 @@ func TestNextVersion(t *testing.T) {
 }
 
 func TestJob(t *testing.T) {
-	p := &v1.AIProduct{ObjectMeta: metav1.ObjectMeta{Name: "churn", Namespace: "ml"},
-		Spec: v1.AIProductSpec{Delivery: &v1.DeliverySpec{Retraining: &v1.RetrainingSpec{
+	p := &lifecyclev1alpha1.AIProduct{ObjectMeta: metav1.ObjectMeta{Name: "churn", Namespace: "ml"},
+		Spec: lifecyclev1alpha1.AIProductSpec{Delivery: &lifecyclev1alpha1.DeliverySpec{Retraining: &lifecyclev1alpha1.RetrainingSpec{
 			ResultContainer: "train",
 			Template: batchv1.JobTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"team": "ml"}},
@@ -81,13 +83,13 @@ func TestJob(t *testing.T) {
 				}}}},
 			},
 		}}}}
-	parent := &v1.ModelVersion{ObjectMeta: metav1.ObjectMeta{Name: "churn-v1-0-0"},
-		Spec: v1.ModelVersionSpec{Artifact: v1.Artifact{URI: "s3://m/1.0.0"}}}
-	job, err := Job(p, Run{Name: "churn-drift-abc", Trigger: Trigger{Kind: v1.TriggerDrift, Key: "1"}, Parent: parent, TargetVersion: "1.0.1"}, Policy{})
+	parent := &lifecyclev1alpha1.ModelVersion{ObjectMeta: metav1.ObjectMeta{Name: "churn-v1-0-0"},
+		Spec: lifecyclev1alpha1.ModelVersionSpec{Artifact: lifecyclev1alpha1.Artifact{URI: "s3://m/1.0.0"}}}
+	job, err := Job(p, Run{Name: "churn-drift-abc", Trigger: Trigger{Kind: lifecyclev1alpha1.TriggerDrift, Key: "1"}, Parent: parent, TargetVersion: "1.0.1"}, Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if job.Labels["team"] != "ml" || job.Labels[v1.LabelProduct] != "churn" || job.Labels[LabelTrigger] != "Drift" {
+	if job.Labels["team"] != "ml" || job.Labels[lifecyclev1alpha1.LabelProduct] != "churn" || job.Labels[LabelTrigger] != "Drift" {
 		t.Errorf("labels %v", job.Labels)
 	}
 	if job.Annotations[AnnotationTargetName] != "churn-v1-0-1" || job.Annotations[AnnotationParentVersion] != "churn-v1-0-0" {

@@ -25,12 +25,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
 
-func productWith(pod corev1.PodTemplateSpec) *v1.AIProduct {
-	return &v1.AIProduct{ObjectMeta: metav1.ObjectMeta{Name: "churn", Namespace: "ml"},
-		Spec: v1.AIProductSpec{Delivery: &v1.DeliverySpec{Retraining: &v1.RetrainingSpec{
+func productWith(pod corev1.PodTemplateSpec) *lifecyclev1alpha1.AIProduct {
+	return &lifecyclev1alpha1.AIProduct{ObjectMeta: metav1.ObjectMeta{Name: "churn", Namespace: "ml"},
+		Spec: lifecyclev1alpha1.AIProductSpec{Delivery: &lifecyclev1alpha1.DeliverySpec{Retraining: &lifecyclev1alpha1.RetrainingSpec{
 			Template: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: pod}},
 		}}}}
 }
@@ -39,7 +39,7 @@ func trainer() corev1.PodTemplateSpec {
 	return corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "train", Image: "train:1"}}}}
 }
 
-var run = Run{Name: "churn-manual-1", Trigger: Trigger{Kind: v1.TriggerManual, Key: "1"}, TargetVersion: "0.1.0"}
+var run = Run{Name: "churn-manual-1", Trigger: Trigger{Kind: lifecyclev1alpha1.TriggerManual, Key: "1"}, TargetVersion: "0.1.0"}
 
 // TestJobIsRestricted: a template that says nothing about security runs as
 // the restricted Pod Security Standard requires, with a read-only root

@@ -23,23 +23,23 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
 
 // BenchmarkStepAnalysis measures one reconcile's decision for a rollout in
 // an analysis step with three metrics, the step the operator revisits most.
 func BenchmarkStepAnalysis(b *testing.B) {
-	spec := &v1.RolloutSpec{Steps: []v1.RolloutStep{{SetWeight: w(25)}, {Analysis: &v1.AnalysisSpec{
-		Metrics: []v1.MetricCheck{
-			{Name: "errors", Query: "e", Threshold: "0.01", Direction: v1.AtMost},
-			{Name: "latency", Query: "l", Threshold: "0.2", Direction: v1.AtMost},
-			{Name: "ctr", Query: "c", Threshold: "0.05", Direction: v1.AtLeast},
+	spec := &lifecyclev1alpha1.RolloutSpec{Steps: []lifecyclev1alpha1.RolloutStep{{SetWeight: w(25)}, {Analysis: &lifecyclev1alpha1.AnalysisSpec{
+		Metrics: []lifecyclev1alpha1.MetricCheck{
+			{Name: "errors", Query: "e", Threshold: "0.01", Direction: lifecyclev1alpha1.AtMost},
+			{Name: "latency", Query: "l", Threshold: "0.2", Direction: lifecyclev1alpha1.AtMost},
+			{Name: "ctr", Query: "c", Threshold: "0.05", Direction: lifecyclev1alpha1.AtLeast},
 		},
 		Interval: metav1.Duration{Duration: time.Minute}, Count: 100,
 	}}, {SetWeight: w(100)}}}
 	st := start()
 	st.Step, st.Weight = 1, 25
-	measure := func(context.Context, v1.MetricCheck) (float64, error) { return 0.005, nil }
+	measure := func(context.Context, lifecyclev1alpha1.MetricCheck) (float64, error) { return 0.005, nil }
 	ctx := context.Background()
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
@@ -50,9 +50,9 @@ func BenchmarkStepAnalysis(b *testing.B) {
 // BenchmarkStepPaused measures the decision for a rollout that waits in a
 // timed pause: no query, one comparison of times.
 func BenchmarkStepPaused(b *testing.B) {
-	spec := &v1.RolloutSpec{Steps: []v1.RolloutStep{{SetWeight: w(25)}, {Pause: pause(time.Hour)}}}
+	spec := &lifecyclev1alpha1.RolloutSpec{Steps: []lifecyclev1alpha1.RolloutStep{{SetWeight: w(25)}, {Pause: pause(time.Hour)}}}
 	st := start()
-	st.Step, st.Weight, st.Phase = 1, 25, v1.RolloutPaused
+	st.Step, st.Weight, st.Phase = 1, 25, lifecyclev1alpha1.RolloutPaused
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

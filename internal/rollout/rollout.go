@@ -28,7 +28,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/judge"
 	"github.com/aipm-io/aipm-operator/internal/prom"
 )
@@ -36,10 +36,21 @@ import (
 // Measure returns the current value of an analysis metric's query.
 // An error, including prom.ErrNoData, makes the measurement inconclusive;
 // prom.ErrUnavailable instead pauses the analysis without measuring.
-type Measure func(ctx context.Context, m v1.MetricCheck) (float64, error)
+type Measure func(ctx context.Context, m lifecyclev1alpha1.MetricCheck) (float64, error)
 
 // Request is a manual request for the running rollout.
 type Request string
+
+// Why a rollout ended, as RolloutStatus.Reason records it.
+const (
+	ReasonPromoted          = "Promoted"
+	ReasonPromotedByRequest = "PromotedByRequest"
+	ReasonAnalysisFailed    = "AnalysisFailed"
+	ReasonAbortedByRequest  = "AbortedByRequest"
+	// ReasonAbandoned: a newer choice replaced the canary before its end;
+	// the canary is not judged and goes back to Candidate.
+	ReasonAbandoned = "Abandoned"
+)
 
 // Manual requests.
 const (
@@ -54,9 +65,9 @@ const (
 // Input is everything a step decision depends on.
 type Input struct {
 	// Spec is the product's rollout; nil means a single step to 100%.
-	Spec *v1.RolloutSpec
+	Spec *lifecyclev1alpha1.RolloutSpec
 	// Status is the rollout as last recorded.
-	Status v1.RolloutStatus
+	Status lifecyclev1alpha1.RolloutStatus
 	// Now is the decision time.
 	Now time.Time
 	// CanaryReady is true when the canary serves at Status.Weight.
@@ -75,9 +86,9 @@ type Event struct {
 // Failure names the analysis metric that aborted a rollout.
 type Failure struct {
 	Metric    string
-	Value     v1.Decimal
-	Threshold v1.Decimal
-	Direction v1.Direction
+	Value     lifecyclev1alpha1.Decimal
+	Threshold lifecyclev1alpha1.Decimal
+	Direction lifecyclev1alpha1.Direction
 }
 
 func (f *Failure) String() string {
@@ -87,7 +98,7 @@ func (f *Failure) String() string {
 // Result is the decision.
 type Result struct {
 	// Status is the rollout's new status.
-	Status v1.RolloutStatus
+	Status lifecyclev1alpha1.RolloutStatus
 	// RequeueAfter is when the rollout must be looked at again; zero means
 	// it waits for an event (canary readiness, a manual request).
 	RequeueAfter time.Duration
@@ -102,17 +113,17 @@ type Result struct {
 
 // Steps returns the effective steps: a rollout with no spec is one step to
 // full weight.
-func Steps(spec *v1.RolloutSpec) []v1.RolloutStep {
+func Steps(spec *lifecyclev1alpha1.RolloutSpec) []lifecyclev1alpha1.RolloutStep {
 	if spec == nil || len(spec.Steps) == 0 {
 		w := int32(100)
-		return []v1.RolloutStep{{SetWeight: &w}}
+		return []lifecyclev1alpha1.RolloutStep{{SetWeight: &w}}
 	}
 	return spec.Steps
 }
 
 // Terminal reports whether a rollout phase is final.
-func Terminal(p v1.RolloutPhase) bool {
-	return p == v1.RolloutSucceeded || p == v1.RolloutAborted
+func Terminal(p lifecyclev1alpha1.RolloutPhase) bool {
+	return p == lifecyclev1alpha1.RolloutSucceeded || p == lifecyclev1alpha1.RolloutAborted
 }
 
 // Step advances the rollout as far as it can go now. It stops at the first
@@ -134,15 +145,15 @@ func Step(ctx context.Context, in Input, measure Measure) Result {
 	st.Weight = clampWeight(st.Weight)
 	switch in.Request {
 	case Abort:
-		r.abort(now, "aborted by request", nil)
+		r.abort(now, ReasonAbortedByRequest, "aborted by request", nil)
 		return r
 	case Promote:
-		r.succeed(now, len(steps), "promoted by request")
+		r.succeed(now, ReasonPromotedByRequest, len(steps), "promoted by request")
 		return r
 	}
 	// An Inconclusive pause waits for a person, unless Prometheus being
 	// away caused it: then measuring again is how it ends.
-	if st.Phase == v1.RolloutInconclusive && st.PrometheusUnavailableSince == nil {
+	if st.Phase == lifecyclev1alpha1.RolloutInconclusive && st.PrometheusUnavailableSince == nil {
 		return r
 	}
 	if st.StepStartedAt == nil {
@@ -166,7 +177,7 @@ func Step(ctx context.Context, in Input, measure Measure) Result {
 			}
 			switch {
 			case out.failure != nil:
-				r.abort(now, "background "+out.failure.String(), out.failure)
+				r.abort(now, ReasonAnalysisFailed, "background "+out.failure.String(), out.failure)
 				return r
 			case out.inconclusive != "":
 				r.inconclusive("background analysis: " + out.inconclusive)
@@ -175,7 +186,7 @@ func Step(ctx context.Context, in Input, measure Measure) Result {
 			r.requeueAt(out.wait)
 		}
 		if int(st.Step) >= len(steps) {
-			r.succeed(now, len(steps), "all steps passed")
+			r.succeed(now, ReasonPromoted, len(steps), "all steps passed")
 			return r
 		}
 		step := steps[st.Step]
@@ -184,7 +195,7 @@ func Step(ctx context.Context, in Input, measure Measure) Result {
 			w := clampWeight(*step.SetWeight)
 			if st.Weight != w {
 				st.Weight = w
-				st.Phase = v1.RolloutProgressing
+				st.Phase = lifecyclev1alpha1.RolloutProgressing
 				st.Message = fmt.Sprintf("step %d: set canary weight to %d%%", st.Step, w)
 				r.WeightChanged = true
 				r.Events = append(r.Events, Event{Reason: "WeightSet", Message: fmt.Sprintf(
@@ -192,20 +203,20 @@ func Step(ctx context.Context, in Input, measure Measure) Result {
 				return r
 			}
 			if !in.CanaryReady {
-				st.Phase = v1.RolloutProgressing
+				st.Phase = lifecyclev1alpha1.RolloutProgressing
 				st.Message = fmt.Sprintf("step %d: waiting for %s to serve at %d%%", st.Step, st.CanaryVersion, w)
 				return r
 			}
 			r.advance(now)
 		case step.Pause != nil:
 			if step.Pause.Duration == nil {
-				st.Phase = v1.RolloutPaused
-				st.Message = fmt.Sprintf("step %d: paused until promoted (annotate %s)", st.Step, v1.AnnotationPromote)
+				st.Phase = lifecyclev1alpha1.RolloutPaused
+				st.Message = fmt.Sprintf("step %d: paused until promoted (annotate %s)", st.Step, lifecyclev1alpha1.AnnotationPromote)
 				return r
 			}
 			end := st.StepStartedAt.Add(step.Pause.Duration.Duration)
 			if in.Now.Before(end) {
-				st.Phase = v1.RolloutPaused
+				st.Phase = lifecyclev1alpha1.RolloutPaused
 				st.Message = fmt.Sprintf("step %d: paused until %s", st.Step, end.UTC().Format(time.RFC3339))
 				r.requeueAt(end.Sub(in.Now))
 				return r
@@ -221,11 +232,11 @@ func Step(ctx context.Context, in Input, measure Measure) Result {
 				r.resume()
 			}
 			if st.PrometheusUnavailableSince == nil {
-				st.Phase = v1.RolloutProgressing
+				st.Phase = lifecyclev1alpha1.RolloutProgressing
 			}
 			switch {
 			case out.failure != nil:
-				r.abort(now, out.failure.String(), out.failure)
+				r.abort(now, ReasonAnalysisFailed, out.failure.String(), out.failure)
 				return r
 			case out.inconclusive != "":
 				r.inconclusive(out.inconclusive)
@@ -265,9 +276,9 @@ func (r *Result) advance(now metav1.Time) {
 	st.LastMeasuredAt = nil
 }
 
-func (r *Result) succeed(now metav1.Time, steps int, why string) {
+func (r *Result) succeed(now metav1.Time, reason string, steps int, why string) {
 	st := &r.Status
-	st.Phase = v1.RolloutSucceeded
+	st.Phase, st.Reason = lifecyclev1alpha1.RolloutSucceeded, reason
 	st.Step = int32(steps)
 	st.Weight = 100
 	st.FinishedAt = &now
@@ -278,9 +289,9 @@ func (r *Result) succeed(now metav1.Time, steps int, why string) {
 		"Promoted %s to production (%s)", st.CanaryVersion, why)})
 }
 
-func (r *Result) abort(now metav1.Time, why string, f *Failure) {
+func (r *Result) abort(now metav1.Time, reason, why string, f *Failure) {
 	st := &r.Status
-	st.Phase = v1.RolloutAborted
+	st.Phase, st.Reason = lifecyclev1alpha1.RolloutAborted, reason
 	st.Weight = 0
 	st.FinishedAt = &now
 	st.Message = fmt.Sprintf("%s rolled back: %s", st.CanaryVersion, why)
@@ -293,9 +304,9 @@ func (r *Result) abort(now metav1.Time, why string, f *Failure) {
 
 func (r *Result) inconclusive(why string) {
 	st := &r.Status
-	st.Phase = v1.RolloutInconclusive
+	st.Phase = lifecyclev1alpha1.RolloutInconclusive
 	st.Message = fmt.Sprintf("paused as inconclusive: %s; annotate %s to measure again or %s to promote",
-		why, v1.AnnotationRetry, v1.AnnotationPromote)
+		why, lifecyclev1alpha1.AnnotationRetry, lifecyclev1alpha1.AnnotationPromote)
 	r.RequeueAfter = 0
 	r.Events = append(r.Events, Event{Warning: true, Reason: "AnalysisInconclusive", Message: fmt.Sprintf(
 		"Analysis of %s is inconclusive: %s", st.CanaryVersion, why)})
@@ -311,7 +322,7 @@ func (r *Result) unavailable(now metav1.Time, why string, wait time.Duration) {
 		return
 	}
 	st.PrometheusUnavailableSince = &now
-	st.Phase = v1.RolloutInconclusive
+	st.Phase = lifecyclev1alpha1.RolloutInconclusive
 	st.Message = fmt.Sprintf("paused as inconclusive since %s: %s; resumes when Prometheus answers",
 		now.UTC().Format(time.RFC3339), why)
 	r.Events = append(r.Events, Event{Warning: true, Reason: "AnalysisPaused", Message: fmt.Sprintf(
@@ -328,7 +339,7 @@ func (r *Result) resume() {
 		"Analysis of %s resumed: Prometheus answers again (unavailable since %s)",
 		st.CanaryVersion, st.PrometheusUnavailableSince.UTC().Format(time.RFC3339))})
 	st.PrometheusUnavailableSince = nil
-	st.Phase = v1.RolloutProgressing
+	st.Phase = lifecyclev1alpha1.RolloutProgressing
 }
 
 type analysisOutcome struct {
@@ -344,7 +355,7 @@ type analysisOutcome struct {
 
 // analyse takes a measurement when one is due and judges the counts. The
 // first measurement is due at once; the next ones interval apart.
-func analyse(ctx context.Context, spec *v1.AnalysisSpec, results *[]v1.AnalysisMetricStatus, last **metav1.Time,
+func analyse(ctx context.Context, spec *lifecyclev1alpha1.AnalysisSpec, results *[]lifecyclev1alpha1.AnalysisMetricStatus, last **metav1.Time,
 	now time.Time, measure Measure) analysisOutcome {
 	interval := spec.Interval.Duration
 	if interval <= 0 {
@@ -357,11 +368,11 @@ func analyse(ctx context.Context, spec *v1.AnalysisSpec, results *[]v1.AnalysisM
 	if *last != nil && now.Before((*last).Add(interval)) {
 		return analysisOutcome{wait: (*last).Add(interval).Sub(now)}
 	}
-	prev := make(map[string]v1.AnalysisMetricStatus, len(*results))
+	prev := make(map[string]lifecyclev1alpha1.AnalysisMetricStatus, len(*results))
 	for _, m := range *results {
 		prev[m.Name] = m
 	}
-	out := make([]v1.AnalysisMetricStatus, 0, len(spec.Metrics))
+	out := make([]lifecyclev1alpha1.AnalysisMetricStatus, 0, len(spec.Metrics))
 	var outcome analysisOutcome
 	for _, m := range spec.Metrics {
 		ms := prev[m.Name]
@@ -377,21 +388,21 @@ func analyse(ctx context.Context, spec *v1.AnalysisSpec, results *[]v1.AnalysisM
 		switch {
 		case terr != nil:
 			err = terr
-		case err == nil && judge.Threshold(v, threshold, m.Direction) == v1.ResultUnknown:
+		case err == nil && judge.Threshold(v, threshold, m.Direction) == lifecyclev1alpha1.ResultUnknown:
 			// A value that cannot be judged must not count toward a pass.
 			err = fmt.Errorf("direction %q is neither AtLeast nor AtMost", m.Direction)
 		}
 		switch {
 		case err != nil:
-			ms.Value, ms.Result = "", v1.ResultUnknown
+			ms.Value, ms.Result = "", lifecyclev1alpha1.ResultUnknown
 			ms.Inconclusives++
 			if ms.Inconclusives > spec.InconclusiveLimit && outcome.inconclusive == "" {
 				outcome.inconclusive = fmt.Sprintf("metric %s: %s", m.Name, describe(err))
 			}
 		default:
-			ms.Value = v1.DecimalOf(v)
+			ms.Value = lifecyclev1alpha1.DecimalOf(v)
 			ms.Result = judge.Threshold(v, threshold, m.Direction)
-			if ms.Result == v1.ResultMissed {
+			if ms.Result == lifecyclev1alpha1.ResultMissed {
 				ms.Failures++
 				if ms.Failures > spec.FailureLimit && outcome.failure == nil {
 					outcome.failure = &Failure{Metric: m.Name, Value: ms.Value, Threshold: m.Threshold, Direction: m.Direction}
@@ -412,7 +423,7 @@ func analyse(ctx context.Context, spec *v1.AnalysisSpec, results *[]v1.AnalysisM
 // measured counts the measurements that produced a value, for the metric
 // with the fewest. Inconclusive measurements do not count toward an
 // analysis' count, so missing data can delay a verdict but never pass one.
-func measured(ms []v1.AnalysisMetricStatus) int32 {
+func measured(ms []lifecyclev1alpha1.AnalysisMetricStatus) int32 {
 	if len(ms) == 0 {
 		return 0
 	}
@@ -430,8 +441,8 @@ func describe(err error) string {
 	return err.Error()
 }
 
-func wordFor(d v1.Direction) string {
-	if d == v1.AtMost {
+func wordFor(d lifecyclev1alpha1.Direction) string {
+	if d == lifecyclev1alpha1.AtMost {
 		return "at most"
 	}
 	return "at least"

@@ -25,7 +25,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/prom"
 )
 
@@ -46,22 +46,22 @@ func (r *bytes) int8() int32 { return int32(int8(r.next())) }
 func (r *bytes) pick(n int) int { return int(r.next()) % n }
 
 var (
-	thresholds = []v1.Decimal{"0.01", "0.5", "-1", "0", "1e308", "1e999", "abc", ""}
-	directions = []v1.Direction{v1.AtMost, v1.AtLeast, "", "Sideways"}
-	phases     = []v1.RolloutPhase{v1.RolloutProgressing, v1.RolloutPaused, v1.RolloutInconclusive, "", "Garbage",
-		v1.RolloutSucceeded, v1.RolloutAborted}
+	thresholds = []lifecyclev1alpha1.Decimal{"0.01", "0.5", "-1", "0", "1e308", "1e999", "abc", ""}
+	directions = []lifecyclev1alpha1.Direction{lifecyclev1alpha1.AtMost, lifecyclev1alpha1.AtLeast, "", "Sideways"}
+	phases     = []lifecyclev1alpha1.RolloutPhase{lifecyclev1alpha1.RolloutProgressing, lifecyclev1alpha1.RolloutPaused, lifecyclev1alpha1.RolloutInconclusive, "", "Garbage",
+		lifecyclev1alpha1.RolloutSucceeded, lifecyclev1alpha1.RolloutAborted}
 	requests = []Request{NoRequest, NoRequest, NoRequest, NoRequest, Promote, Abort, Retry, "Sideways"}
 )
 
-func fuzzAnalysis(r *bytes) *v1.AnalysisSpec {
-	a := &v1.AnalysisSpec{
+func fuzzAnalysis(r *bytes) *lifecyclev1alpha1.AnalysisSpec {
+	a := &lifecyclev1alpha1.AnalysisSpec{
 		Interval:          metav1.Duration{Duration: time.Duration(r.int8()) * 10 * time.Second},
 		Count:             r.int8(),
 		FailureLimit:      r.int8(),
 		InconclusiveLimit: r.int8(),
 	}
 	for i := range r.pick(4) {
-		a.Metrics = append(a.Metrics, v1.MetricCheck{Name: fmt.Sprintf("m%d", i%3), Query: "q",
+		a.Metrics = append(a.Metrics, lifecyclev1alpha1.MetricCheck{Name: fmt.Sprintf("m%d", i%3), Query: "q",
 			Threshold: thresholds[r.pick(len(thresholds))], Direction: directions[r.pick(len(directions))]})
 	}
 	return a
@@ -70,27 +70,27 @@ func fuzzAnalysis(r *bytes) *v1.AnalysisSpec {
 // fuzzSpec builds any step list, including ones admission would refuse:
 // weights outside 0..100, negative pauses, steps with no action, analyses
 // with no metrics or nonsense limits. The machine must survive them all.
-func fuzzSpec(r *bytes) *v1.RolloutSpec {
+func fuzzSpec(r *bytes) *lifecyclev1alpha1.RolloutSpec {
 	n := r.pick(9)
 	if n == 8 {
 		return nil
 	}
-	spec := &v1.RolloutSpec{}
+	spec := &lifecyclev1alpha1.RolloutSpec{}
 	for range n {
 		switch r.pick(5) {
 		case 0, 1:
 			w := r.int8()
-			spec.Steps = append(spec.Steps, v1.RolloutStep{SetWeight: &w})
+			spec.Steps = append(spec.Steps, lifecyclev1alpha1.RolloutStep{SetWeight: &w})
 		case 2:
-			p := &v1.PauseStep{}
+			p := &lifecyclev1alpha1.PauseStep{}
 			if d := r.int8(); d != 0 {
 				p.Duration = &metav1.Duration{Duration: time.Duration(d) * time.Minute}
 			}
-			spec.Steps = append(spec.Steps, v1.RolloutStep{Pause: p})
+			spec.Steps = append(spec.Steps, lifecyclev1alpha1.RolloutStep{Pause: p})
 		case 3:
-			spec.Steps = append(spec.Steps, v1.RolloutStep{Analysis: fuzzAnalysis(r)})
+			spec.Steps = append(spec.Steps, lifecyclev1alpha1.RolloutStep{Analysis: fuzzAnalysis(r)})
 		default:
-			spec.Steps = append(spec.Steps, v1.RolloutStep{})
+			spec.Steps = append(spec.Steps, lifecyclev1alpha1.RolloutStep{})
 		}
 	}
 	if r.pick(4) == 0 {
@@ -128,13 +128,13 @@ func FuzzStep(f *testing.F) {
 		spec := fuzzSpec(r)
 		steps := Steps(spec)
 		at := metav1.NewTime(t0)
-		st := v1.RolloutStatus{StableVersion: "v1", CanaryVersion: "v2",
+		st := lifecyclev1alpha1.RolloutStatus{StableVersion: "v1", CanaryVersion: "v2",
 			Phase: phases[r.pick(len(phases))], Step: r.int8(), Weight: r.int8(), StartedAt: &at, StepStartedAt: &at}
 		if r.pick(4) == 0 {
 			st.PrometheusUnavailableSince = &at
 		}
 		everAnswered := false
-		measure := func(context.Context, v1.MetricCheck) (float64, error) {
+		measure := func(context.Context, lifecyclev1alpha1.MetricCheck) (float64, error) {
 			switch r.pick(6) {
 			case 0:
 				return 0, prom.ErrNoData
@@ -175,7 +175,7 @@ func FuzzStep(f *testing.F) {
 	})
 }
 
-func check(t *testing.T, steps []v1.RolloutStep, before v1.RolloutStatus, in Input, res Result, everAnswered bool) {
+func check(t *testing.T, steps []lifecyclev1alpha1.RolloutStep, before lifecyclev1alpha1.RolloutStatus, in Input, res Result, everAnswered bool) {
 	t.Helper()
 	st := res.Status
 	if Terminal(in.Status.Phase) {
@@ -191,11 +191,11 @@ func check(t *testing.T, steps []v1.RolloutStep, before v1.RolloutStatus, in Inp
 		t.Fatalf("step %d out of 0..%d", st.Step, len(steps))
 	}
 	switch st.Phase {
-	case v1.RolloutSucceeded:
+	case lifecyclev1alpha1.RolloutSucceeded:
 		if st.Weight != 100 {
 			t.Fatalf("Succeeded at %d%%", st.Weight)
 		}
-	case v1.RolloutAborted:
+	case lifecyclev1alpha1.RolloutAborted:
 		if st.Weight != 0 {
 			t.Fatalf("Aborted at %d%%", st.Weight)
 		}
@@ -206,7 +206,7 @@ func check(t *testing.T, steps []v1.RolloutStep, before v1.RolloutStatus, in Inp
 	if res.RequeueAfter < 0 {
 		t.Fatalf("negative requeue %v", res.RequeueAfter)
 	}
-	if st.Phase == v1.RolloutSucceeded && in.Request != Promote && !everAnswered {
+	if st.Phase == lifecyclev1alpha1.RolloutSucceeded && in.Request != Promote && !everAnswered {
 		from := max(0, int(in.Status.Step))
 		for i := from; i < len(steps); i++ {
 			if steps[i].Analysis != nil && len(steps[i].Analysis.Metrics) > 0 {
@@ -222,7 +222,7 @@ func check(t *testing.T, steps []v1.RolloutStep, before v1.RolloutStatus, in Inp
 			continue
 		}
 		for _, m := range a.Metrics {
-			if _, err := m.Threshold.Float64(); err != nil || (m.Direction != v1.AtLeast && m.Direction != v1.AtMost) {
+			if _, err := m.Threshold.Float64(); err != nil || (m.Direction != lifecyclev1alpha1.AtLeast && m.Direction != lifecyclev1alpha1.AtMost) {
 				t.Fatalf("passed the analysis at step %d with metric %s (threshold %q, direction %q) it cannot judge", i, m.Name, m.Threshold, m.Direction)
 			}
 		}
@@ -230,7 +230,7 @@ func check(t *testing.T, steps []v1.RolloutStep, before v1.RolloutStatus, in Inp
 	if res.Failure != nil && res.Failure.Metric == "" {
 		t.Fatalf("a failure without a metric: %+v", res.Failure)
 	}
-	for _, ms := range append(append([]v1.AnalysisMetricStatus{}, st.Analysis...), st.BackgroundAnalysis...) {
+	for _, ms := range append(append([]lifecyclev1alpha1.AnalysisMetricStatus{}, st.Analysis...), st.BackgroundAnalysis...) {
 		if ms.Value == "" {
 			continue
 		}
@@ -240,7 +240,7 @@ func check(t *testing.T, steps []v1.RolloutStep, before v1.RolloutStatus, in Inp
 	}
 }
 
-func describeSteps(steps []v1.RolloutStep) string {
+func describeSteps(steps []lifecyclev1alpha1.RolloutStep) string {
 	out := ""
 	for _, s := range steps {
 		switch {

@@ -26,7 +26,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/prom"
 )
 
@@ -34,16 +34,16 @@ var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 
 func w(n int32) *int32 { return &n }
 
-func pause(d time.Duration) *v1.PauseStep {
+func pause(d time.Duration) *lifecyclev1alpha1.PauseStep {
 	if d == 0 {
-		return &v1.PauseStep{}
+		return &lifecyclev1alpha1.PauseStep{}
 	}
-	return &v1.PauseStep{Duration: &metav1.Duration{Duration: d}}
+	return &lifecyclev1alpha1.PauseStep{Duration: &metav1.Duration{Duration: d}}
 }
 
-func analysis(count, failureLimit, inconclusiveLimit int32) *v1.AnalysisSpec {
-	return &v1.AnalysisSpec{
-		Metrics:  []v1.MetricCheck{{Name: "errors", Query: "err", Threshold: "0.01", Direction: v1.AtMost}},
+func analysis(count, failureLimit, inconclusiveLimit int32) *lifecyclev1alpha1.AnalysisSpec {
+	return &lifecyclev1alpha1.AnalysisSpec{
+		Metrics:  []lifecyclev1alpha1.MetricCheck{{Name: "errors", Query: "err", Threshold: "0.01", Direction: lifecyclev1alpha1.AtMost}},
 		Interval: metav1.Duration{Duration: time.Minute}, Count: count,
 		FailureLimit: failureLimit, InconclusiveLimit: inconclusiveLimit,
 	}
@@ -53,7 +53,7 @@ func analysis(count, failureLimit, inconclusiveLimit int32) *v1.AnalysisSpec {
 // entry is no data, a NaN-free error string an error.
 func values(vs ...any) (Measure, *int) {
 	calls := 0
-	return func(context.Context, v1.MetricCheck) (float64, error) {
+	return func(context.Context, lifecyclev1alpha1.MetricCheck) (float64, error) {
 		defer func() { calls++ }()
 		if calls >= len(vs) {
 			return 0, prom.ErrNoData
@@ -69,14 +69,14 @@ func values(vs ...any) (Measure, *int) {
 	}, &calls
 }
 
-func start() v1.RolloutStatus {
+func start() lifecyclev1alpha1.RolloutStatus {
 	at := metav1.NewTime(t0)
-	return v1.RolloutStatus{StableVersion: "v1", CanaryVersion: "v2", Phase: v1.RolloutProgressing, StartedAt: &at, StepStartedAt: &at}
+	return lifecyclev1alpha1.RolloutStatus{StableVersion: "v1", CanaryVersion: "v2", Phase: lifecyclev1alpha1.RolloutProgressing, StartedAt: &at, StepStartedAt: &at}
 }
 
 // drive calls Step the way the controller does: applying each weight change
 // (the canary is ready at once unless notReady) until the machine waits.
-func drive(t *testing.T, spec *v1.RolloutSpec, st v1.RolloutStatus, now time.Time, m Measure, notReady bool) Result {
+func drive(t *testing.T, spec *lifecyclev1alpha1.RolloutSpec, st lifecyclev1alpha1.RolloutStatus, now time.Time, m Measure, notReady bool) Result {
 	t.Helper()
 	var last Result
 	for range 20 {
@@ -91,7 +91,7 @@ func drive(t *testing.T, spec *v1.RolloutSpec, st v1.RolloutStatus, now time.Tim
 }
 
 func TestSetWeightWaitsForReadiness(t *testing.T) {
-	spec := &v1.RolloutSpec{Steps: []v1.RolloutStep{{SetWeight: w(20)}, {SetWeight: w(50)}}}
+	spec := &lifecyclev1alpha1.RolloutSpec{Steps: []lifecyclev1alpha1.RolloutStep{{SetWeight: w(20)}, {SetWeight: w(50)}}}
 	m, _ := values()
 	r := Step(context.Background(), Input{Spec: spec, Status: start(), Now: t0}, m)
 	if !r.WeightChanged || r.Status.Weight != 20 || r.Status.Step != 0 {
@@ -110,27 +110,27 @@ func TestSetWeightWaitsForReadiness(t *testing.T) {
 func TestTransitions(t *testing.T) {
 	errDown := errors.New("prometheus: 503 service unavailable")
 	errAway := fmt.Errorf("%w: dial tcp 127.0.0.1:9090: connect: connection refused", prom.ErrUnavailable)
-	oneMeasured := func(s v1.RolloutStatus) v1.RolloutStatus {
+	oneMeasured := func(s lifecyclev1alpha1.RolloutStatus) lifecyclev1alpha1.RolloutStatus {
 		at := metav1.NewTime(t0)
 		s.LastMeasuredAt = &at
-		s.Analysis = []v1.AnalysisMetricStatus{{Name: "errors", Measurements: 1, Result: v1.ResultMet, Value: "0.001"}}
+		s.Analysis = []lifecyclev1alpha1.AnalysisMetricStatus{{Name: "errors", Measurements: 1, Result: lifecyclev1alpha1.ResultMet, Value: "0.001"}}
 		return s
 	}
 	pausedSince := metav1.NewTime(t0.Add(90 * time.Second))
-	pausedForPrometheus := func(s v1.RolloutStatus) v1.RolloutStatus {
+	pausedForPrometheus := func(s lifecyclev1alpha1.RolloutStatus) lifecyclev1alpha1.RolloutStatus {
 		s = oneMeasured(s)
-		s.Phase, s.PrometheusUnavailableSince = v1.RolloutInconclusive, &pausedSince
+		s.Phase, s.PrometheusUnavailableSince = lifecyclev1alpha1.RolloutInconclusive, &pausedSince
 		return s
 	}
 	tests := []struct {
 		name      string
-		steps     []v1.RolloutStep
-		bg        *v1.AnalysisSpec
-		status    func(v1.RolloutStatus) v1.RolloutStatus
+		steps     []lifecyclev1alpha1.RolloutStep
+		bg        *lifecyclev1alpha1.AnalysisSpec
+		status    func(lifecyclev1alpha1.RolloutStatus) lifecyclev1alpha1.RolloutStatus
 		now       time.Duration
 		values    []any
 		request   Request
-		phase     v1.RolloutPhase
+		phase     lifecyclev1alpha1.RolloutPhase
 		step      int32
 		weight    int32
 		requeue   time.Duration
@@ -140,77 +140,77 @@ func TestTransitions(t *testing.T) {
 		check     func(t *testing.T, r Result)
 	}{
 		{name: "no steps: straight to 100% and promoted",
-			phase: v1.RolloutSucceeded, step: 1, weight: 100, message: "v2 promoted: all steps passed"},
+			phase: lifecyclev1alpha1.RolloutSucceeded, step: 1, weight: 100, message: "v2 promoted: all steps passed"},
 		{name: "timed pause waits for its end",
-			steps: []v1.RolloutStep{{SetWeight: w(10)}, {Pause: pause(5 * time.Minute)}, {SetWeight: w(100)}},
-			phase: v1.RolloutPaused, step: 1, weight: 10, requeue: 5 * time.Minute, message: "paused until 2026-11-01T12:05:00Z"},
+			steps: []lifecyclev1alpha1.RolloutStep{{SetWeight: w(10)}, {Pause: pause(5 * time.Minute)}, {SetWeight: w(100)}},
+			phase: lifecyclev1alpha1.RolloutPaused, step: 1, weight: 10, requeue: 5 * time.Minute, message: "paused until 2026-11-01T12:05:00Z"},
 		{name: "timed pause ends and the next weight is set",
-			steps: []v1.RolloutStep{{SetWeight: w(10)}, {Pause: pause(5 * time.Minute)}, {SetWeight: w(60)}, {Pause: pause(0)}},
-			status: func(s v1.RolloutStatus) v1.RolloutStatus {
+			steps: []lifecyclev1alpha1.RolloutStep{{SetWeight: w(10)}, {Pause: pause(5 * time.Minute)}, {SetWeight: w(60)}, {Pause: pause(0)}},
+			status: func(s lifecyclev1alpha1.RolloutStatus) lifecyclev1alpha1.RolloutStatus {
 				s.Step, s.Weight = 1, 10
 				return s
 			},
 			now:   5 * time.Minute,
-			phase: v1.RolloutPaused, step: 3, weight: 60, message: "paused until promoted"},
+			phase: lifecyclev1alpha1.RolloutPaused, step: 3, weight: 60, message: "paused until promoted"},
 		{name: "indefinite pause waits for a person",
-			steps: []v1.RolloutStep{{Pause: pause(0)}},
-			phase: v1.RolloutPaused, step: 0, message: "paused until promoted (annotate lifecycle.aipm.io/promote)"},
+			steps: []lifecyclev1alpha1.RolloutStep{{Pause: pause(0)}},
+			phase: lifecyclev1alpha1.RolloutPaused, step: 0, message: "paused until promoted (annotate lifecycle.aipm.io/promote)"},
 		{name: "promote ends an indefinite pause",
-			steps: []v1.RolloutStep{{SetWeight: w(10)}, {Pause: pause(0)}, {SetWeight: w(50)}},
-			status: func(s v1.RolloutStatus) v1.RolloutStatus {
-				s.Step, s.Weight, s.Phase = 1, 10, v1.RolloutPaused
+			steps: []lifecyclev1alpha1.RolloutStep{{SetWeight: w(10)}, {Pause: pause(0)}, {SetWeight: w(50)}},
+			status: func(s lifecyclev1alpha1.RolloutStatus) lifecyclev1alpha1.RolloutStatus {
+				s.Step, s.Weight, s.Phase = 1, 10, lifecyclev1alpha1.RolloutPaused
 				return s
 			},
-			request: Promote, phase: v1.RolloutSucceeded, step: 3, weight: 100, message: "promoted by request"},
+			request: Promote, phase: lifecyclev1alpha1.RolloutSucceeded, step: 3, weight: 100, message: "promoted by request"},
 		{name: "abort mid-pause returns traffic",
-			steps: []v1.RolloutStep{{SetWeight: w(30)}, {Pause: pause(time.Hour)}},
-			status: func(s v1.RolloutStatus) v1.RolloutStatus {
-				s.Step, s.Weight, s.Phase = 1, 30, v1.RolloutPaused
+			steps: []lifecyclev1alpha1.RolloutStep{{SetWeight: w(30)}, {Pause: pause(time.Hour)}},
+			status: func(s lifecyclev1alpha1.RolloutStatus) lifecyclev1alpha1.RolloutStatus {
+				s.Step, s.Weight, s.Phase = 1, 30, lifecyclev1alpha1.RolloutPaused
 				return s
 			},
-			request: Abort, phase: v1.RolloutAborted, step: 1, weight: 0, message: "v2 rolled back: aborted by request"},
+			request: Abort, phase: lifecyclev1alpha1.RolloutAborted, step: 1, weight: 0, message: "v2 rolled back: aborted by request"},
 		{name: "analysis takes the first measurement at once and waits an interval",
-			steps:  []v1.RolloutStep{{SetWeight: w(10)}, {Analysis: analysis(3, 0, 0)}},
+			steps:  []lifecyclev1alpha1.RolloutStep{{SetWeight: w(10)}, {Analysis: analysis(3, 0, 0)}},
 			values: []any{0.001},
-			phase:  v1.RolloutProgressing, step: 1, weight: 10, requeue: time.Minute, message: "analysis 1 of 3", wantCalls: 1},
+			phase:  lifecyclev1alpha1.RolloutProgressing, step: 1, weight: 10, requeue: time.Minute, message: "analysis 1 of 3", wantCalls: 1},
 		{name: "analysis passes after count good measurements",
-			steps: []v1.RolloutStep{{SetWeight: w(10)}, {Analysis: analysis(2, 0, 0)}, {SetWeight: w(100)}},
-			status: func(s v1.RolloutStatus) v1.RolloutStatus {
+			steps: []lifecyclev1alpha1.RolloutStep{{SetWeight: w(10)}, {Analysis: analysis(2, 0, 0)}, {SetWeight: w(100)}},
+			status: func(s lifecyclev1alpha1.RolloutStatus) lifecyclev1alpha1.RolloutStatus {
 				s.Step, s.Weight = 1, 10
 				at := metav1.NewTime(t0)
 				s.LastMeasuredAt = &at
-				s.Analysis = []v1.AnalysisMetricStatus{{Name: "errors", Measurements: 1, Result: v1.ResultMet}}
+				s.Analysis = []lifecyclev1alpha1.AnalysisMetricStatus{{Name: "errors", Measurements: 1, Result: lifecyclev1alpha1.ResultMet}}
 				return s
 			},
 			now: time.Minute, values: []any{0.002},
-			phase: v1.RolloutSucceeded, step: 3, weight: 100, wantCalls: 1},
+			phase: lifecyclev1alpha1.RolloutSucceeded, step: 3, weight: 100, wantCalls: 1},
 		{name: "analysis not yet due does not query",
-			steps: []v1.RolloutStep{{Analysis: analysis(2, 0, 0)}},
-			status: func(s v1.RolloutStatus) v1.RolloutStatus {
+			steps: []lifecyclev1alpha1.RolloutStep{{Analysis: analysis(2, 0, 0)}},
+			status: func(s lifecyclev1alpha1.RolloutStatus) lifecyclev1alpha1.RolloutStatus {
 				at := metav1.NewTime(t0)
 				s.LastMeasuredAt = &at
-				s.Analysis = []v1.AnalysisMetricStatus{{Name: "errors", Measurements: 1}}
+				s.Analysis = []lifecyclev1alpha1.AnalysisMetricStatus{{Name: "errors", Measurements: 1}}
 				return s
 			},
 			now:   20 * time.Second,
-			phase: v1.RolloutProgressing, requeue: 40 * time.Second, wantCalls: 0},
+			phase: lifecyclev1alpha1.RolloutProgressing, requeue: 40 * time.Second, wantCalls: 0},
 		{name: "rollback during analysis: a failure over the limit aborts",
-			steps:  []v1.RolloutStep{{SetWeight: w(20)}, {Analysis: analysis(3, 0, 0)}},
+			steps:  []lifecyclev1alpha1.RolloutStep{{SetWeight: w(20)}, {Analysis: analysis(3, 0, 0)}},
 			values: []any{0.05},
-			phase:  v1.RolloutAborted, step: 1, weight: 0,
+			phase:  lifecyclev1alpha1.RolloutAborted, step: 1, weight: 0,
 			failure: "analysis metric errors was 0.05, threshold at most 0.01", wantCalls: 1},
 		{name: "a failure within the limit continues",
-			steps:  []v1.RolloutStep{{Analysis: analysis(3, 1, 0)}},
+			steps:  []lifecyclev1alpha1.RolloutStep{{Analysis: analysis(3, 1, 0)}},
 			values: []any{0.05},
-			phase:  v1.RolloutProgressing, requeue: time.Minute, wantCalls: 1},
+			phase:  lifecyclev1alpha1.RolloutProgressing, requeue: time.Minute, wantCalls: 1},
 		{name: "no data: inconclusive pauses, never promotes",
-			steps:  []v1.RolloutStep{{SetWeight: w(20)}, {Analysis: analysis(1, 0, 0)}, {SetWeight: w(100)}},
+			steps:  []lifecyclev1alpha1.RolloutStep{{SetWeight: w(20)}, {Analysis: analysis(1, 0, 0)}, {SetWeight: w(100)}},
 			values: []any{nil},
-			phase:  v1.RolloutInconclusive, step: 1, weight: 20, message: "metric errors: no data", wantCalls: 1},
+			phase:  lifecyclev1alpha1.RolloutInconclusive, step: 1, weight: 20, message: "metric errors: no data", wantCalls: 1},
 		{name: "prometheus unavailable: paused as inconclusive, nothing counted, measured again after an interval",
-			steps: []v1.RolloutStep{{Analysis: analysis(3, 0, 0)}}, status: oneMeasured,
+			steps: []lifecyclev1alpha1.RolloutStep{{Analysis: analysis(3, 0, 0)}}, status: oneMeasured,
 			now: 2 * time.Minute, values: []any{errAway},
-			phase: v1.RolloutInconclusive, requeue: time.Minute, message: "resumes when Prometheus answers", wantCalls: 1,
+			phase: lifecyclev1alpha1.RolloutInconclusive, requeue: time.Minute, message: "resumes when Prometheus answers", wantCalls: 1,
 			check: func(t *testing.T, r Result) {
 				if a := r.Status.Analysis[0]; a.Measurements != 1 || a.Inconclusives != 0 || !r.Status.LastMeasuredAt.Equal(&metav1.Time{Time: t0}) {
 					t.Errorf("analysis = %+v, lastMeasuredAt %v; want the one earlier measurement untouched", a, r.Status.LastMeasuredAt)
@@ -220,78 +220,78 @@ func TestTransitions(t *testing.T) {
 				}
 			}},
 		{name: "paused for Prometheus and still away: unchanged, so nothing to write",
-			steps: []v1.RolloutStep{{Analysis: analysis(3, 0, 0)}}, status: pausedForPrometheus,
+			steps: []lifecyclev1alpha1.RolloutStep{{Analysis: analysis(3, 0, 0)}}, status: pausedForPrometheus,
 			now: 3 * time.Minute, values: []any{errAway},
-			phase: v1.RolloutInconclusive, requeue: time.Minute, wantCalls: 1,
+			phase: lifecyclev1alpha1.RolloutInconclusive, requeue: time.Minute, wantCalls: 1,
 			check: func(t *testing.T, r Result) {
 				if !r.Status.PrometheusUnavailableSince.Equal(&pausedSince) || len(r.Events) != 0 {
 					t.Errorf("since = %v, events = %+v; want the first pause kept and no event", r.Status.PrometheusUnavailableSince, r.Events)
 				}
 			}},
 		{name: "paused for Prometheus resumes where it was once Prometheus answers",
-			steps: []v1.RolloutStep{{Analysis: analysis(3, 0, 0)}}, status: pausedForPrometheus,
+			steps: []lifecyclev1alpha1.RolloutStep{{Analysis: analysis(3, 0, 0)}}, status: pausedForPrometheus,
 			now: 4 * time.Minute, values: []any{0.002},
-			phase: v1.RolloutProgressing, requeue: time.Minute, message: "analysis 2 of 3", wantCalls: 1,
+			phase: lifecyclev1alpha1.RolloutProgressing, requeue: time.Minute, message: "analysis 2 of 3", wantCalls: 1,
 			check: func(t *testing.T, r Result) {
 				if r.Status.PrometheusUnavailableSince != nil || len(r.Events) != 1 || r.Events[0].Reason != "AnalysisResumed" {
 					t.Errorf("since = %v, events = %+v; want the pause ended with AnalysisResumed", r.Status.PrometheusUnavailableSince, r.Events)
 				}
 			}},
 		{name: "background analysis with Prometheus unavailable pauses a timed pause step too",
-			steps: []v1.RolloutStep{{SetWeight: w(20)}, {Pause: pause(time.Hour)}},
+			steps: []lifecyclev1alpha1.RolloutStep{{SetWeight: w(20)}, {Pause: pause(time.Hour)}},
 			bg:    analysis(100, 0, 5),
-			status: func(s v1.RolloutStatus) v1.RolloutStatus {
+			status: func(s lifecyclev1alpha1.RolloutStatus) lifecyclev1alpha1.RolloutStatus {
 				s.Step, s.Weight = 1, 20
 				return s
 			},
 			values: []any{errAway},
-			phase:  v1.RolloutInconclusive, weight: 20, step: 1, requeue: time.Minute, message: "resumes when Prometheus answers", wantCalls: 1},
+			phase:  lifecyclev1alpha1.RolloutInconclusive, weight: 20, step: 1, requeue: time.Minute, message: "resumes when Prometheus answers", wantCalls: 1},
 		{name: "a query error: inconclusive with the error",
-			steps:  []v1.RolloutStep{{Analysis: analysis(1, 0, 0)}},
+			steps:  []lifecyclev1alpha1.RolloutStep{{Analysis: analysis(1, 0, 0)}},
 			values: []any{errDown},
-			phase:  v1.RolloutInconclusive, message: "503 service unavailable", wantCalls: 1},
+			phase:  lifecyclev1alpha1.RolloutInconclusive, message: "503 service unavailable", wantCalls: 1},
 		{name: "an inconclusive measurement within the limit does not count toward count",
-			steps:  []v1.RolloutStep{{Analysis: analysis(1, 0, 2)}, {SetWeight: w(100)}},
+			steps:  []lifecyclev1alpha1.RolloutStep{{Analysis: analysis(1, 0, 2)}, {SetWeight: w(100)}},
 			values: []any{nil},
-			phase:  v1.RolloutProgressing, step: 0, requeue: time.Minute, message: "analysis 0 of 1", wantCalls: 1},
+			phase:  lifecyclev1alpha1.RolloutProgressing, step: 0, requeue: time.Minute, message: "analysis 0 of 1", wantCalls: 1},
 		{name: "inconclusive stays paused without a request",
-			steps: []v1.RolloutStep{{Analysis: analysis(1, 0, 0)}},
-			status: func(s v1.RolloutStatus) v1.RolloutStatus {
-				s.Phase = v1.RolloutInconclusive
+			steps: []lifecyclev1alpha1.RolloutStep{{Analysis: analysis(1, 0, 0)}},
+			status: func(s lifecyclev1alpha1.RolloutStatus) lifecyclev1alpha1.RolloutStatus {
+				s.Phase = lifecyclev1alpha1.RolloutInconclusive
 				return s
 			},
-			phase: v1.RolloutInconclusive, wantCalls: 0},
+			phase: lifecyclev1alpha1.RolloutInconclusive, wantCalls: 0},
 		{name: "background analysis failure aborts at any step",
-			steps: []v1.RolloutStep{{SetWeight: w(20)}, {Pause: pause(time.Hour)}},
+			steps: []lifecyclev1alpha1.RolloutStep{{SetWeight: w(20)}, {Pause: pause(time.Hour)}},
 			bg:    analysis(100, 0, 5),
-			status: func(s v1.RolloutStatus) v1.RolloutStatus {
+			status: func(s lifecyclev1alpha1.RolloutStatus) lifecyclev1alpha1.RolloutStatus {
 				s.Step, s.Weight = 1, 20
 				return s
 			},
 			values: []any{0.5},
-			phase:  v1.RolloutAborted, weight: 0, step: 1, failure: "analysis metric errors was 0.5", message: "background analysis metric", wantCalls: 1},
+			phase:  lifecyclev1alpha1.RolloutAborted, weight: 0, step: 1, failure: "analysis metric errors was 0.5", message: "background analysis metric", wantCalls: 1},
 		{name: "background analysis passing keeps the pause and the earlier requeue",
-			steps: []v1.RolloutStep{{SetWeight: w(20)}, {Pause: pause(time.Hour)}},
+			steps: []lifecyclev1alpha1.RolloutStep{{SetWeight: w(20)}, {Pause: pause(time.Hour)}},
 			bg:    analysis(100, 0, 5),
-			status: func(s v1.RolloutStatus) v1.RolloutStatus {
+			status: func(s lifecyclev1alpha1.RolloutStatus) lifecyclev1alpha1.RolloutStatus {
 				s.Step, s.Weight = 1, 20
 				return s
 			},
 			values: []any{0.001},
-			phase:  v1.RolloutPaused, weight: 20, step: 1, requeue: time.Minute, wantCalls: 1},
+			phase:  lifecyclev1alpha1.RolloutPaused, weight: 20, step: 1, requeue: time.Minute, wantCalls: 1},
 		{name: "a finished rollout stays finished",
-			steps: []v1.RolloutStep{{SetWeight: w(20)}},
-			status: func(s v1.RolloutStatus) v1.RolloutStatus {
-				s.Phase, s.Weight = v1.RolloutAborted, 0
+			steps: []lifecyclev1alpha1.RolloutStep{{SetWeight: w(20)}},
+			status: func(s lifecyclev1alpha1.RolloutStatus) lifecyclev1alpha1.RolloutStatus {
+				s.Phase, s.Weight = lifecyclev1alpha1.RolloutAborted, 0
 				return s
 			},
-			request: Promote, phase: v1.RolloutAborted},
+			request: Promote, phase: lifecyclev1alpha1.RolloutAborted},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var spec *v1.RolloutSpec
+			var spec *lifecyclev1alpha1.RolloutSpec
 			if tt.steps != nil {
-				spec = &v1.RolloutSpec{Steps: tt.steps, BackgroundAnalysis: tt.bg}
+				spec = &lifecyclev1alpha1.RolloutSpec{Steps: tt.steps, BackgroundAnalysis: tt.bg}
 			}
 			st := start()
 			if tt.status != nil {

@@ -23,19 +23,19 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/util/version"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
 
 // ReasonNotEvaluated is the Choice reason for a pinned version whose
 // eligibility has not been decided for its current generation yet.
-const ReasonNotEvaluated = "VersionNotEvaluated"
+const ReasonNotEvaluated = lifecyclev1alpha1.ReasonVersionNotEvaluated
 
 // conditionEligible is the condition that carries a version's verdict.
 const conditionEligible = "Eligible"
 
 // Judged says whether mv carries a verdict (its Eligible condition) for its
 // current spec.
-func Judged(mv *v1.ModelVersion) bool {
+func Judged(mv *lifecyclev1alpha1.ModelVersion) bool {
 	c := meta.FindStatusCondition(mv.Status.Conditions, conditionEligible)
 	return c != nil && c.ObservedGeneration == mv.Generation
 }
@@ -43,7 +43,7 @@ func Judged(mv *v1.ModelVersion) bool {
 // Choice is the version a product should serve, or why there is none.
 type Choice struct {
 	// Version is the chosen ModelVersion; nil when none can be chosen.
-	Version *v1.ModelVersion
+	Version *lifecyclev1alpha1.ModelVersion
 	// Reason is a CamelCase reason when Version is nil or not Eligible.
 	Reason string
 	// Message explains Reason.
@@ -54,13 +54,13 @@ type Choice struct {
 // the named version, which must exist and, unless it already serves
 // production, be Eligible. LatestEligible: the Eligible version with the
 // highest semantic version that was never Rejected.
-func Choose(sel v1.ModelVersionSelection, versions []v1.ModelVersion, production string) Choice {
-	if sel.Policy == v1.VersionLatestEligible {
-		var best *v1.ModelVersion
+func Choose(sel lifecyclev1alpha1.ModelVersionSelection, versions []lifecyclev1alpha1.ModelVersion, production string) Choice {
+	if sel.Policy == lifecyclev1alpha1.VersionLatestEligible {
+		var best *lifecyclev1alpha1.ModelVersion
 		var bestV *version.Version
 		for i := range versions {
 			mv := &versions[i]
-			if !mv.Status.Eligible || mv.Status.Stage == v1.StageRejected || !mv.DeletionTimestamp.IsZero() {
+			if !mv.Status.Eligible || mv.Status.Stage == lifecyclev1alpha1.StageRejected || !mv.DeletionTimestamp.IsZero() {
 				continue
 			}
 			v, err := version.ParseSemantic(strings.TrimPrefix(mv.Spec.Version, "v"))
@@ -72,7 +72,7 @@ func Choose(sel v1.ModelVersionSelection, versions []v1.ModelVersion, production
 			}
 		}
 		if best == nil {
-			return Choice{Reason: "NoEligibleVersion", Message: "no ModelVersion of this product is Eligible"}
+			return Choice{Reason: lifecyclev1alpha1.ReasonNoEligibleVersion, Message: "no ModelVersion of this product is Eligible"}
 		}
 		return Choice{Version: best}
 	}
@@ -89,10 +89,10 @@ func Choose(sel v1.ModelVersionSelection, versions []v1.ModelVersion, production
 					Message: fmt.Sprintf("waiting for ModelVersion %s to be evaluated", mv.Name)}
 			}
 			c := meta.FindStatusCondition(mv.Status.Conditions, conditionEligible)
-			return Choice{Version: mv, Reason: "VersionNotEligible",
+			return Choice{Version: mv, Reason: lifecyclev1alpha1.ReasonVersionNotEligible,
 				Message: fmt.Sprintf("ModelVersion %s is not Eligible: %s", mv.Name, c.Message)}
 		}
 		return Choice{Version: mv}
 	}
-	return Choice{Reason: "VersionNotFound", Message: fmt.Sprintf("waiting for ModelVersion %s of this product", sel.Name)}
+	return Choice{Reason: lifecyclev1alpha1.ReasonVersionNotFound, Message: fmt.Sprintf("waiting for ModelVersion %s of this product", sel.Name)}
 }

@@ -32,7 +32,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
 
 // Labels and annotations the operator puts on what it creates.
@@ -106,20 +106,20 @@ func Shorten(s string, max int) string {
 
 // SelectorLabels select every serving pod of a product.
 func SelectorLabels(product string) map[string]string {
-	return map[string]string{v1.LabelProduct: product, LabelComponent: ComponentModel}
+	return map[string]string{lifecyclev1alpha1.LabelProduct: product, LabelComponent: ComponentModel}
 }
 
 // VersionLabels select the serving pods of one version.
 func VersionLabels(product, version string) map[string]string {
 	l := SelectorLabels(product)
-	l[v1.LabelVersion] = Shorten(version, 63)
+	l[lifecyclev1alpha1.LabelVersion] = Shorten(version, 63)
 	return l
 }
 
 // Deployment renders the Deployment of one version from the product's
 // serving spec. The pod template is the team's; the operator adds the labels
 // it selects on and the model's URI.
-func Deployment(p *v1.AIProduct, ver Version) *appsv1.Deployment {
+func Deployment(p *lifecyclev1alpha1.AIProduct, ver Version) *appsv1.Deployment {
 	s := p.Spec.Delivery.Serving
 	labels := VersionLabels(p.Name, ver.Name)
 	tpl := corev1.PodTemplateSpec{}
@@ -161,17 +161,17 @@ func Deployment(p *v1.AIProduct, ver Version) *appsv1.Deployment {
 }
 
 // Service renders the product's Service, which selects every live version.
-func Service(p *v1.AIProduct) *corev1.Service {
+func Service(p *lifecyclev1alpha1.AIProduct) *corev1.Service {
 	return service(p, p.Name, SelectorLabels(p.Name))
 }
 
 // VersionService renders the Service of one version, which an HTTPRoute's
 // backendRefs point at.
-func VersionService(p *v1.AIProduct, version string) *corev1.Service {
+func VersionService(p *lifecyclev1alpha1.AIProduct, version string) *corev1.Service {
 	return service(p, ObjectName(p.Name, version), VersionLabels(p.Name, version))
 }
 
-func service(p *v1.AIProduct, name string, selector map[string]string) *corev1.Service {
+func service(p *lifecyclev1alpha1.AIProduct, name string, selector map[string]string) *corev1.Service {
 	port := p.Spec.Delivery.Serving.Port
 	if port == 0 {
 		port = 8080

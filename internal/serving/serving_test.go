@@ -23,7 +23,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
 
 func TestSplit(t *testing.T) {
@@ -60,10 +60,10 @@ func TestObjectName(t *testing.T) {
 	}
 }
 
-func product() *v1.AIProduct {
-	return &v1.AIProduct{
+func product() *lifecyclev1alpha1.AIProduct {
+	return &lifecyclev1alpha1.AIProduct{
 		ObjectMeta: metav1.ObjectMeta{Name: "fraud", Namespace: "ml"},
-		Spec: v1.AIProductSpec{Delivery: &v1.DeliverySpec{Serving: v1.ServingSpec{
+		Spec: lifecyclev1alpha1.AIProductSpec{Delivery: &lifecyclev1alpha1.DeliverySpec{Serving: lifecyclev1alpha1.ServingSpec{
 			Replicas: 3, Port: 9000, ModelURIEnv: "MODEL_PATH",
 			Template: &corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"team": "risk"}},
@@ -82,8 +82,8 @@ func TestDeployment(t *testing.T) {
 	if d.Name != "fraud-v2" || d.Namespace != "ml" || *d.Spec.Replicas != 2 {
 		t.Fatalf("deployment %s/%s replicas %d", d.Namespace, d.Name, *d.Spec.Replicas)
 	}
-	if d.Spec.Template.Labels["team"] != "risk" || d.Spec.Template.Labels[v1.LabelVersion] != "fraud-v2" ||
-		d.Spec.Selector.MatchLabels[v1.LabelProduct] != "fraud" {
+	if d.Spec.Template.Labels["team"] != "risk" || d.Spec.Template.Labels[lifecyclev1alpha1.LabelVersion] != "fraud-v2" ||
+		d.Spec.Selector.MatchLabels[lifecyclev1alpha1.LabelProduct] != "fraud" {
 		t.Errorf("labels: template %v selector %v", d.Spec.Template.Labels, d.Spec.Selector.MatchLabels)
 	}
 	for _, c := range d.Spec.Template.Spec.Containers {
@@ -109,11 +109,11 @@ func TestDeployment(t *testing.T) {
 func TestServices(t *testing.T) {
 	p := product()
 	s := Service(p)
-	if s.Name != "fraud" || s.Spec.Ports[0].Port != 9000 || s.Spec.Selector[v1.LabelVersion] != "" {
+	if s.Name != "fraud" || s.Spec.Ports[0].Port != 9000 || s.Spec.Selector[lifecyclev1alpha1.LabelVersion] != "" {
 		t.Errorf("product service %+v", s.Spec)
 	}
 	vs := VersionService(p, "fraud-v2")
-	if vs.Name != "fraud-v2" || vs.Spec.Selector[v1.LabelVersion] != "fraud-v2" {
+	if vs.Name != "fraud-v2" || vs.Spec.Selector[lifecyclev1alpha1.LabelVersion] != "fraud-v2" {
 		t.Errorf("version service %s %v", vs.Name, vs.Spec.Selector)
 	}
 }

@@ -110,6 +110,41 @@ func NewForConfig(cfg *rest.Config, scheme *runtime.Scheme) (*Lean, error) {
 
 // Update implements Writer.
 func (l *Lean) Update(ctx context.Context, obj client.Object) error {
+	return l.update(ctx, obj, "")
+}
+
+// As returns a Writer that writes as the field manager named manager, so
+// that an object's managedFields name the controller that wrote its
+// status; w is a Lean, or a Client for unit tests.
+func As(w Writer, manager string) Writer {
+	switch w := w.(type) {
+	case *Lean:
+		return leanAs{l: w, manager: manager}
+	case Client:
+		return clientAs{c: w.Client, manager: manager}
+	}
+	return w
+}
+
+type leanAs struct {
+	l       *Lean
+	manager string
+}
+
+func (w leanAs) Update(ctx context.Context, obj client.Object) error {
+	return w.l.update(ctx, obj, w.manager)
+}
+
+type clientAs struct {
+	c       client.Client
+	manager string
+}
+
+func (w clientAs) Update(ctx context.Context, obj client.Object) error {
+	return w.c.Status().Update(ctx, obj, client.FieldOwner(w.manager))
+}
+
+func (l *Lean) update(ctx context.Context, obj client.Object, manager string) error {
 	gvk, err := apiutil.GVKForObject(obj, l.scheme)
 	if err != nil {
 		return err
@@ -126,6 +161,9 @@ func (l *Lean) Update(ctx context.Context, obj client.Object) error {
 		SetHeader("Accept", acceptMetadata).SetHeader("Content-Type", runtime.ContentTypeJSON).Body(body)
 	if t.namespaced {
 		req = req.Namespace(obj.GetNamespace())
+	}
+	if manager != "" {
+		req = req.Param("fieldManager", manager)
 	}
 	result := req.Do(ctx)
 	if err := result.Error(); err != nil {

@@ -38,7 +38,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
 
 var (
@@ -50,7 +50,7 @@ func TestMain(m *testing.M) {
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		panic(err)
 	}
-	if err := v1.AddToScheme(scheme); err != nil {
+	if err := lifecyclev1alpha1.AddToScheme(scheme); err != nil {
 		panic(err)
 	}
 	env := &envtest.Environment{
@@ -105,12 +105,12 @@ func leanFor(t *testing.T) (*Lean, client.Client, *answers) {
 	return w, c, rec
 }
 
-func newVersion(t *testing.T, c client.Client, name string) *v1.ModelVersion {
+func newVersion(t *testing.T, c client.Client, name string) *lifecyclev1alpha1.ModelVersion {
 	t.Helper()
-	mv := &v1.ModelVersion{
+	mv := &lifecyclev1alpha1.ModelVersion{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name},
-		Spec: v1.ModelVersionSpec{Product: "fraud-detector", Version: "1.0.0",
-			Artifact: v1.Artifact{URI: "s3://models/fraud-detector/1.0.0"}},
+		Spec: lifecyclev1alpha1.ModelVersionSpec{Product: "fraud-detector", Version: "1.0.0",
+			Artifact: lifecyclev1alpha1.Artifact{URI: "s3://models/fraud-detector/1.0.0"}},
 	}
 	if err := c.Create(context.Background(), mv); err != nil {
 		t.Fatal(err)
@@ -125,17 +125,17 @@ func TestUpdateWritesTheStatusAndTakesTheNewResourceVersion(t *testing.T) {
 	w, c, rec := leanFor(t)
 	mv := newVersion(t, c, "written")
 	read := mv.ResourceVersion
-	mv.Status.Stage, mv.Status.StageReason = v1.StageCandidate, "registered"
+	mv.Status.Stage, mv.Status.StageReason = lifecyclev1alpha1.StageCandidate, "registered"
 	mv.Spec.Version = "9.9.9" // the status subresource leaves the spec alone
 
 	if err := w.Update(ctx, mv); err != nil {
 		t.Fatal(err)
 	}
-	stored := &v1.ModelVersion{}
+	stored := &lifecyclev1alpha1.ModelVersion{}
 	if err := c.Get(ctx, client.ObjectKeyFromObject(mv), stored); err != nil {
 		t.Fatal(err)
 	}
-	if stored.Status.Stage != v1.StageCandidate || stored.Status.StageReason != "registered" {
+	if stored.Status.Stage != lifecyclev1alpha1.StageCandidate || stored.Status.StageReason != "registered" {
 		t.Errorf("stored status = %+v, want stage Candidate, reason registered", stored.Status)
 	}
 	if stored.Spec.Version != "1.0.0" {
@@ -185,7 +185,7 @@ func TestUpdateFromAStaleCopyIsAConflict(t *testing.T) {
 	if stale.ResourceVersion == mv.ResourceVersion {
 		t.Errorf("a refused write moved the copy's resourceVersion to %q", stale.ResourceVersion)
 	}
-	stored := &v1.ModelVersion{}
+	stored := &lifecyclev1alpha1.ModelVersion{}
 	if err := c.Get(ctx, client.ObjectKeyFromObject(mv), stored); err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestUpdateFromAStaleCopyIsAConflict(t *testing.T) {
 
 func TestUpdateOfAMissingObjectIsNotFound(t *testing.T) {
 	w, _, _ := leanFor(t)
-	mv := &v1.ModelVersion{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "never-created", ResourceVersion: "1"}}
+	mv := &lifecyclev1alpha1.ModelVersion{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "never-created", ResourceVersion: "1"}}
 	if err := w.Update(context.Background(), mv); !apierrors.IsNotFound(err) {
 		t.Fatalf("err = %v, want NotFound", err)
 	}
@@ -216,15 +216,15 @@ func fakeServer(t *testing.T, status int, body string) (*Lean, *http.Request) {
 	}))
 	t.Cleanup(srv.Close)
 	mapper := meta.NewDefaultRESTMapper(nil)
-	mapper.Add(v1.GroupVersion.WithKind("ModelVersion"), meta.RESTScopeNamespace)
+	mapper.Add(lifecyclev1alpha1.GroupVersion.WithKind("ModelVersion"), meta.RESTScopeNamespace)
 	return New(&rest.Config{Host: srv.URL}, srv.Client(), scheme, mapper), &got
 }
 
 func TestUpdateReadsTheWholeObjectFromAnAPIServerThatCannotTransform(t *testing.T) {
 	w, got := fakeServer(t, http.StatusOK,
 		`{"apiVersion":"lifecycle.aipm.io/v1alpha1","kind":"ModelVersion","metadata":{"name":"old","namespace":"default","resourceVersion":"42"},"status":{"stage":"Candidate"}}`)
-	mv := &v1.ModelVersion{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "old", ResourceVersion: "41"}}
-	mv.Status.Stage = v1.StageCandidate
+	mv := &lifecyclev1alpha1.ModelVersion{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "old", ResourceVersion: "41"}}
+	mv.Status.Stage = lifecyclev1alpha1.StageCandidate
 	if err := w.Update(context.Background(), mv); err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +248,7 @@ func TestUpdateReadsTheWholeObjectFromAnAPIServerThatCannotTransform(t *testing.
 
 func TestUpdateRefusesAnAnswerWithoutAResourceVersion(t *testing.T) {
 	w, _ := fakeServer(t, http.StatusOK, `{"apiVersion":"meta.k8s.io/v1","kind":"PartialObjectMetadata","metadata":{"name":"old"}}`)
-	mv := &v1.ModelVersion{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "old", ResourceVersion: "41"}}
+	mv := &lifecyclev1alpha1.ModelVersion{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "old", ResourceVersion: "41"}}
 	if err := w.Update(context.Background(), mv); err == nil || !strings.Contains(err.Error(), "no resourceVersion") {
 		t.Fatalf("err = %v, want one naming the missing resourceVersion", err)
 	}
@@ -260,9 +260,45 @@ func TestUpdateRefusesAnAnswerWithoutAResourceVersion(t *testing.T) {
 func TestUpdateReturnsTheAPIServersRefusal(t *testing.T) {
 	w, _ := fakeServer(t, http.StatusUnprocessableEntity,
 		`{"apiVersion":"v1","kind":"Status","status":"Failure","reason":"Invalid","code":422,"message":"status.stage: Unsupported value"}`)
-	mv := &v1.ModelVersion{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "old", ResourceVersion: "41"}}
+	mv := &lifecyclev1alpha1.ModelVersion{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "old", ResourceVersion: "41"}}
 	err := w.Update(context.Background(), mv)
 	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "Unsupported value") {
 		t.Fatalf("err = %v, want the API server's Invalid with its message", err)
+	}
+}
+
+// A writer made with As writes as its own field manager, so managedFields
+// tell which controller wrote an object's status.
+func TestAsNamesTheFieldManager(t *testing.T) {
+	w, c, _ := leanFor(t)
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name   string
+		writer Writer
+	}{
+		{"lean", As(w, "aipm-operator/test-lean")},
+		{"client", As(Client{Client: c}, "aipm-operator/test-client")},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			mv := newVersion(t, c, "as-"+tt.name)
+			mv.Status.Stage = lifecyclev1alpha1.StageCandidate
+			if err := tt.writer.Update(ctx, mv); err != nil {
+				t.Fatal(err)
+			}
+			got := &lifecyclev1alpha1.ModelVersion{}
+			if err := c.Get(ctx, client.ObjectKeyFromObject(mv), got); err != nil {
+				t.Fatal(err)
+			}
+			var managers []string
+			for _, f := range got.ManagedFields {
+				if f.Subresource == "status" {
+					managers = append(managers, f.Manager)
+				}
+			}
+			want := "aipm-operator/test-" + tt.name
+			if len(managers) != 1 || managers[0] != want {
+				t.Fatalf("status managers %v, want [%s]", managers, want)
+			}
+		})
 	}
 }

@@ -32,7 +32,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/serving"
 )
 
@@ -48,7 +48,7 @@ type Target struct {
 // to stable. Outside a rollout canary is nil and weight 0.
 type Router interface {
 	// Route applies the split and reports whether it is in effect.
-	Route(ctx context.Context, p *v1.AIProduct, stable, canary *Target, weight int32) (inEffect bool, err error)
+	Route(ctx context.Context, p *lifecyclev1alpha1.AIProduct, stable, canary *Target, weight int32) (inEffect bool, err error)
 }
 
 // Experiment is the live traffic a discovery experiment takes from the
@@ -57,16 +57,16 @@ type Router interface {
 type Experiment struct {
 	Service string
 	Percent int32
-	Header  *v1.HeaderMatch
+	Header  *lifecyclev1alpha1.HeaderMatch
 	Mirror  bool
 }
 
 // For returns the router a product's serving spec asks for. exp is the
 // running live-traffic experiment, if any; only a route can carry it.
-func For(p *v1.AIProduct, c client.Client, reader client.Reader, exp *Experiment) Router {
+func For(p *lifecyclev1alpha1.AIProduct, c client.Client, reader client.Reader, exp *Experiment) Router {
 	s := p.Spec.Delivery.Serving
 	switch {
-	case s.Backend == v1.BackendKServe:
+	case s.Backend == lifecyclev1alpha1.BackendKServe:
 		return &KServe{Client: c, Reader: reader}
 	case s.HTTPRoute != nil:
 		return &HTTPRoute{Client: c, Reader: reader, Experiment: exp}
@@ -80,7 +80,7 @@ func For(p *v1.AIProduct, c client.Client, reader client.Reader, exp *Experiment
 type ReplicaRatio struct{}
 
 // Route does nothing: the Deployments' replica counts are the split.
-func (ReplicaRatio) Route(context.Context, *v1.AIProduct, *Target, *Target, int32) (bool, error) {
+func (ReplicaRatio) Route(context.Context, *lifecyclev1alpha1.AIProduct, *Target, *Target, int32) (bool, error) {
 	return true, nil
 }
 
@@ -101,7 +101,7 @@ type HTTPRoute struct {
 const experimentRule = "aipm-experiment"
 
 // Route patches the route when its backendRefs differ from the split.
-func (h *HTTPRoute) Route(ctx context.Context, p *v1.AIProduct, stable, canary *Target, weight int32) (bool, error) {
+func (h *HTTPRoute) Route(ctx context.Context, p *lifecyclev1alpha1.AIProduct, stable, canary *Target, weight int32) (bool, error) {
 	ref := p.Spec.Delivery.Serving.HTTPRoute
 	route := &gatewayv1.HTTPRoute{}
 	if err := h.Reader.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: string(ref.Name)}, route); err != nil {
@@ -126,7 +126,7 @@ func (h *HTTPRoute) Route(ctx context.Context, p *v1.AIProduct, stable, canary *
 	rule := &rules[idx]
 	rule.BackendRefs = BackendRefs(p, stable, canary, weight)
 	rule.Filters = withoutMirror(rule.Filters, p.Name+"-exp-")
-	port := gatewayv1.PortNumber(p.Spec.Delivery.Serving.Port)
+	port := p.Spec.Delivery.Serving.Port
 	expRef := func() gatewayv1.BackendObjectReference {
 		return gatewayv1.BackendObjectReference{Name: gatewayv1.ObjectName(h.Experiment.Service), Port: &port}
 	}
@@ -175,8 +175,8 @@ func withoutMirror(fs []gatewayv1.HTTPRouteFilter, prefix string) []gatewayv1.HT
 }
 
 // BackendRefs renders the backendRefs of the split.
-func BackendRefs(p *v1.AIProduct, stable, canary *Target, weight int32) []gatewayv1.HTTPBackendRef {
-	port := gatewayv1.PortNumber(p.Spec.Delivery.Serving.Port)
+func BackendRefs(p *lifecyclev1alpha1.AIProduct, stable, canary *Target, weight int32) []gatewayv1.HTTPBackendRef {
+	port := p.Spec.Delivery.Serving.Port
 	ref := func(version string, w int32) gatewayv1.HTTPBackendRef {
 		return gatewayv1.HTTPBackendRef{BackendRef: gatewayv1.BackendRef{
 			BackendObjectReference: gatewayv1.BackendObjectReference{
@@ -214,7 +214,7 @@ type KServe struct {
 
 // Route sets storageUri and canaryTrafficPercent, and reports the split in
 // effect when the InferenceService is Ready.
-func (k *KServe) Route(ctx context.Context, p *v1.AIProduct, stable, canary *Target, weight int32) (bool, error) {
+func (k *KServe) Route(ctx context.Context, p *lifecyclev1alpha1.AIProduct, stable, canary *Target, weight int32) (bool, error) {
 	name := string(p.Spec.Delivery.Serving.InferenceService.Name)
 	isvc := &unstructured.Unstructured{}
 	isvc.SetGroupVersionKind(InferenceServiceGVK)

@@ -26,14 +26,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
 
-func kserveProduct() *v1.AIProduct {
-	return &v1.AIProduct{
+func kserveProduct() *lifecyclev1alpha1.AIProduct {
+	return &lifecyclev1alpha1.AIProduct{
 		ObjectMeta: metav1.ObjectMeta{Name: "fraud", Namespace: "ml"},
-		Spec: v1.AIProductSpec{Delivery: &v1.DeliverySpec{Serving: v1.ServingSpec{
-			Backend: v1.BackendKServe, InferenceService: &v1.InferenceServiceRef{Name: "fraud-isvc"},
+		Spec: lifecyclev1alpha1.AIProductSpec{Delivery: &lifecyclev1alpha1.DeliverySpec{Serving: lifecyclev1alpha1.ServingSpec{
+			Backend: lifecyclev1alpha1.BackendKServe, InferenceService: &lifecyclev1alpha1.InferenceServiceRef{Name: "fraud-isvc"},
 		}}},
 	}
 }
@@ -128,7 +128,7 @@ func TestKServeMissing(t *testing.T) {
 }
 
 func TestBackendRefs(t *testing.T) {
-	p := &v1.AIProduct{ObjectMeta: metav1.ObjectMeta{Name: "fraud"}, Spec: v1.AIProductSpec{Delivery: &v1.DeliverySpec{Serving: v1.ServingSpec{Port: 8080}}}}
+	p := &lifecyclev1alpha1.AIProduct{ObjectMeta: metav1.ObjectMeta{Name: "fraud"}, Spec: lifecyclev1alpha1.AIProductSpec{Delivery: &lifecyclev1alpha1.DeliverySpec{Serving: lifecyclev1alpha1.ServingSpec{Port: 8080}}}}
 	refs := BackendRefs(p, &Target{Version: "v1"}, &Target{Version: "v2"}, 30)
 	if len(refs) != 2 || refs[0].Name != "fraud-v1" || *refs[0].Weight != 70 || refs[1].Name != "fraud-v2" || *refs[1].Weight != 30 {
 		t.Fatalf("refs %+v", refs)

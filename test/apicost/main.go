@@ -47,7 +47,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/statuswrite"
 )
 
@@ -65,34 +65,40 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	// log.Fatal skips deferred calls and would leave etcd and kube-apiserver
+	// running: from here on a failure stops them first.
+	fatal := func(v ...any) {
+		_ = env.Stop()
+		log.Fatal(v...)
+	}
 	defer func() { _ = env.Stop() }()
 	// Far above what is measured: the client never waits on its own limiter.
 	cfg.QPS, cfg.Burst = 10000, 10000
 	scheme := clientgoscheme.Scheme
-	if err := v1.AddToScheme(scheme); err != nil {
-		log.Fatal(err)
+	if err := lifecyclev1alpha1.AddToScheme(scheme); err != nil {
+		fatal(err)
 	}
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	ctx := context.Background()
-	p, mv := &v1.AIProduct{}, &v1.ModelVersion{}
+	p, mv := &lifecyclev1alpha1.AIProduct{}, &lifecyclev1alpha1.ModelVersion{}
 	for _, o := range []struct {
 		file string
 		obj  client.Object
 	}{{*productFile, p}, {*versionFile, mv}} {
 		if err := decodeFile(o.file, o.obj); err != nil {
-			log.Fatal(err)
+			fatal(err)
 		}
 		o.obj.SetNamespace("default")
 		if err := c.Create(ctx, o.obj); err != nil {
-			log.Fatal(err)
+			fatal(err)
 		}
 	}
 	pid, err := exec.Command("pgrep", "-n", "kube-apiserver").Output()
 	if err != nil {
-		log.Fatal("finding kube-apiserver: ", err)
+		fatal("finding kube-apiserver: ", err)
 	}
 	apiserver := strings.TrimSpace(string(pid))
 
@@ -102,7 +108,7 @@ func main() {
 		cpu0, t0 := cpuSeconds(apiserver), time.Now()
 		for i := range *n {
 			if err := write(i); err != nil {
-				log.Fatalf("%s: %v", name, err)
+				fatal(name+": ", err)
 			}
 		}
 		per := func(d float64) float64 { return d * 1000 / float64(*n) }
@@ -121,7 +127,7 @@ func main() {
 	// merge patch of that change (what it sent before).
 	p.Status = readyStatus(mv.Name)
 	if err := c.Status().Update(ctx, p); err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	measure("AIProduct status update, a Ready product's whole status", func(i int) error {
 		p.Status.Conditions[0].Message = fmt.Sprintf("measured %d", i)
@@ -129,7 +135,7 @@ func main() {
 	})
 	lean, err := statuswrite.NewForConfig(cfg, scheme)
 	if err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	measure("AIProduct status update, the same, answered with metadata only (the operator's)", func(i int) error {
 		p.Status.Conditions[0].Message = fmt.Sprintf("measured lean %d", i)
@@ -141,7 +147,7 @@ func main() {
 	})
 	mv.Status = servedStatus(p.Name)
 	if err := c.Status().Update(ctx, mv); err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	measure("ModelVersion status update, a served version's whole status", func(i int) error {
 		mv.Status.StageReason = fmt.Sprintf("measured %d", i)
@@ -158,7 +164,7 @@ func main() {
 		return c.Create(ctx, &eventsv1.Event{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: fmt.Sprintf("measured-%d", i)},
 			EventTime: metav1.NowMicro(), ReportingController: "apicost", ReportingInstance: "apicost", Action: "Measure",
 			Reason: "Measured", Note: "ProductionSet: serving fraud-detector-v1-2-0 as the first production version", Type: "Normal",
-			Regarding: corev1.ObjectReference{APIVersion: v1.GroupVersion.String(), Kind: "AIProduct", Namespace: "default", Name: p.Name}})
+			Regarding: corev1.ObjectReference{APIVersion: lifecyclev1alpha1.GroupVersion.String(), Kind: "AIProduct", Namespace: "default", Name: p.Name}})
 	})
 	measure("ConfigMap create (a small built-in object)", func(i int) error {
 		return c.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: fmt.Sprintf("measured-%d", i)},
@@ -170,27 +176,26 @@ func main() {
 // Delivery of the benchmark's shape: entered straight into Delivery, two
 // objectives met, three drift checks within threshold, a finished shadow
 // experiment, seven conditions.
-func readyStatus(production string) v1.AIProductStatus {
+func readyStatus(production string) lifecyclev1alpha1.AIProductStatus {
 	now := metav1.NewTime(time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC))
 	cond := func(typ, status, reason, msg string) metav1.Condition {
 		return metav1.Condition{Type: typ, Status: metav1.ConditionStatus(status), ObservedGeneration: 1,
 			LastTransitionTime: now, Reason: reason, Message: msg}
 	}
-	return v1.AIProductStatus{
-		ObservedGeneration: 1, Phase: v1.PhaseDelivery,
-		PhaseHistory: []v1.PhaseTransition{{To: v1.PhaseStrategy, Time: now, Reason: "Initialized"},
-			{From: v1.PhaseStrategy, To: v1.PhaseDiscovery, Time: now, Reason: "GatesPassed"},
-			{From: v1.PhaseDiscovery, To: v1.PhaseDelivery, Time: now, Reason: "GatesPassed"}},
-		Gates: []v1.GateStatus{{Name: "Strategy", Passed: true}, {Name: "Discovery", Passed: true}},
-		Objectives: []v1.ObjectiveStatus{
-			{Name: "click-through", Value: "0.2", Target: "0.1", Direction: v1.AtLeast, Result: v1.ResultMet, LastTransitionTime: &now},
-			{Name: "latency-p99", Value: "0.02", Target: "0.05", Direction: v1.AtMost, Result: v1.ResultMet, LastTransitionTime: &now}},
+	return lifecyclev1alpha1.AIProductStatus{
+		ObservedGeneration: 1, Phase: lifecyclev1alpha1.PhaseDelivery,
+		PhaseHistory: []lifecyclev1alpha1.PhaseTransition{{To: lifecyclev1alpha1.PhaseStrategy, Time: now, Reason: "Initialized"},
+			{From: lifecyclev1alpha1.PhaseStrategy, To: lifecyclev1alpha1.PhaseDiscovery, Time: now, Reason: "GatesPassed"},
+			{From: lifecyclev1alpha1.PhaseDiscovery, To: lifecyclev1alpha1.PhaseDelivery, Time: now, Reason: "GatesPassed"}},
+		Gates: []lifecyclev1alpha1.GateStatus{{Name: "Strategy", Passed: true}, {Name: "Discovery", Passed: true}},
+		Objectives: []lifecyclev1alpha1.ObjectiveStatus{
+			{Name: "click-through", Value: "0.2", Target: "0.1", Direction: lifecyclev1alpha1.AtLeast, Result: lifecyclev1alpha1.ResultMet, LastTransitionTime: &now},
+			{Name: "latency-p99", Value: "0.02", Target: "0.05", Direction: lifecyclev1alpha1.AtMost, Result: lifecyclev1alpha1.ResultMet, LastTransitionTime: &now}},
 		ProductionVersion: production, DesiredVersion: production,
-		Drift: []v1.DriftStatus{{Name: "amount-psi", Feature: "amount", Value: "0.05", Threshold: "0.2", Result: v1.ResultMet},
-			{Name: "prediction-ks", Value: "0.4", Threshold: "0.01", Result: v1.ResultMet},
-			{Name: "embedding-wasserstein", Value: "0.1", Threshold: "0.3", Result: v1.ResultMet}},
-		DriftState:  "None",
-		Experiments: []v1.ExperimentStatus{{Name: "shadow", Phase: v1.ExperimentSucceeded, Message: "met every success criterion"}},
+		Drift: []lifecyclev1alpha1.DriftStatus{{Name: "amount-psi", Feature: "amount", Value: "0.05", Threshold: "0.2", Result: lifecyclev1alpha1.ResultMet},
+			{Name: "prediction-ks", Value: "0.4", Threshold: "0.01", Result: lifecyclev1alpha1.ResultMet},
+			{Name: "embedding-wasserstein", Value: "0.1", Threshold: "0.3", Result: lifecyclev1alpha1.ResultMet}},
+		DriftState: "None",
 		Conditions: []metav1.Condition{
 			cond("ObjectivesMet", "True", "ObjectivesMet", "all 2 objectives meet their targets"),
 			cond("StrategyGate", "True", "GatePassed", "every requirement of the Strategy gate holds"),
@@ -199,19 +204,19 @@ func readyStatus(production string) v1.AIProductStatus {
 			cond("Drifted", "False", "NoDrift", "all 3 drift checks are within their thresholds"),
 			cond("RetrainingAllowed", "True", "TemplateAllowed",
 				"the Job template runs as an allowed ServiceAccount under the restricted Pod Security Standard"),
-			cond(v1.ConditionReady, "True", v1.ReasonReconciled, "product is in phase Delivery")},
+			cond(lifecyclev1alpha1.ConditionReady, "True", lifecyclev1alpha1.ReasonReconciled, "product is in phase Delivery")},
 	}
 }
 
 // servedStatus is the status of a version serving production.
-func servedStatus(product string) v1.ModelVersionStatus {
+func servedStatus(product string) lifecyclev1alpha1.ModelVersionStatus {
 	now := metav1.NewTime(time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC))
-	return v1.ModelVersionStatus{ObservedGeneration: 1, Stage: v1.StageProduction, StageReason: "first production version",
+	return lifecyclev1alpha1.ModelVersionStatus{ObservedGeneration: 1, Stage: lifecyclev1alpha1.StageProduction, StageReason: "first production version",
 		StageTransitionTime: &now, Eligible: true, Conditions: []metav1.Condition{
 			{Type: "Eligible", Status: metav1.ConditionTrue, ObservedGeneration: 1, LastTransitionTime: now, Reason: "PolicyMet",
 				Message: "meets the promotion policy of product " + product},
-			{Type: v1.ConditionReady, Status: metav1.ConditionTrue, ObservedGeneration: 1, LastTransitionTime: now,
-				Reason: v1.ReasonReconciled, Message: "evaluated against the policy of product " + product + ", eligible: true"}}}
+			{Type: lifecyclev1alpha1.ConditionReady, Status: metav1.ConditionTrue, ObservedGeneration: 1, LastTransitionTime: now,
+				Reason: lifecyclev1alpha1.ReasonReconciled, Message: "evaluated against the policy of product " + product + ", eligible: true"}}}
 }
 
 // conditionsWith is the JSON of conds with the first condition's message

@@ -26,11 +26,13 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/apply"
+	"github.com/aipm-io/aipm-operator/internal/controller"
 )
 
 // The fleet's Prometheus series. Every product's queries differ only by
@@ -52,59 +54,61 @@ const versionsPerProduct = 3
 // fleetQueries its objectives and drift checks are fleet queries
 // (matchLabels), as a fleet's shared templates would write them; without,
 // each product's queries name the product.
-func fleetProduct(ns, name string, interval time.Duration, fleetQueries bool) *v1.AIProduct {
-	a := func(evidence string) *v1.Assessment { return &v1.Assessment{Rating: v1.RatingHigh, Evidence: evidence} }
-	p := &v1.AIProduct{
+func fleetProduct(ns, name string, interval time.Duration, fleetQueries bool) *lifecyclev1alpha1.AIProduct {
+	a := func(evidence string) *lifecyclev1alpha1.Assessment {
+		return &lifecyclev1alpha1.Assessment{Rating: lifecyclev1alpha1.RatingHigh, Evidence: evidence}
+	}
+	p := &lifecyclev1alpha1.AIProduct{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{"bench.aipm.io/role": "fleet"}},
-		Spec: v1.AIProductSpec{
+		Spec: lifecyclev1alpha1.AIProductSpec{
 			Description: "A product of the benchmark fleet.",
-			Phase:       v1.PhaseDelivery,
-			Owners:      v1.Owners{ProductManager: "pm@example.com", DataScientist: "ds@example.com", TechLead: "tl@example.com"},
-			Strategy: &v1.StrategySpec{
+			Phase:       lifecyclev1alpha1.PhaseDelivery,
+			Owners:      lifecyclev1alpha1.Owners{ProductManager: "pm@example.com", DataScientist: "ds@example.com", TechLead: "tl@example.com"},
+			Strategy: &lifecyclev1alpha1.StrategySpec{
 				Vision:           "Measure the operator at scale.",
 				ProblemStatement: "Nobody knows how many products one replica carries.",
-				Assessment: v1.ProductAssessment{Value: a("benchmark"), Usability: a("benchmark"),
+				Assessment: lifecyclev1alpha1.ProductAssessment{Value: a("benchmark"), Usability: a("benchmark"),
 					Feasibility: a("benchmark"), Viability: a("benchmark")},
-				Objectives: []v1.Objective{
-					{Name: "click-through", Query: v1.PromQL(metricCTR + "{product=$product}"), Target: "0.1", Direction: v1.AtLeast},
-					{Name: "latency-p99", Query: v1.PromQL(metricLatency + "{product=$product}"), Target: "0.05", Direction: v1.AtMost},
+				Objectives: []lifecyclev1alpha1.Objective{
+					{Name: "click-through", Query: lifecyclev1alpha1.PromQL(metricCTR + "{product=$product}"), Target: "0.1", Direction: lifecyclev1alpha1.AtLeast},
+					{Name: "latency-p99", Query: lifecyclev1alpha1.PromQL(metricLatency + "{product=$product}"), Target: "0.05", Direction: lifecyclev1alpha1.AtMost},
 				},
 				EvaluationInterval: &metav1.Duration{Duration: interval},
 			},
-			Discovery: &v1.DiscoverySpec{Experiments: []v1.Experiment{{
-				Name: "shadow", Type: v1.ExperimentShadow, ModelVersion: v1.LocalObjectName(versionName(name, 0)),
+			Discovery: &lifecyclev1alpha1.DiscoverySpec{Experiments: []lifecyclev1alpha1.DiscoveryExperiment{{
+				Name: "shadow", Type: lifecyclev1alpha1.ExperimentShadow, ModelVersion: lifecyclev1alpha1.LocalObjectName(versionName(name, 0)),
 				Duration: metav1.Duration{Duration: time.Hour}, Interval: metav1.Duration{Duration: time.Minute},
-				SuccessCriteria: []v1.SuccessCriterion{{Name: "latency", Query: v1.PromQL(metricLatency + "{product=$product, version=$version}"),
-					Threshold: "0.05", Direction: v1.AtMost}},
+				SuccessCriteria: []lifecyclev1alpha1.SuccessCriterion{{Name: "latency", Query: lifecyclev1alpha1.PromQL(metricLatency + "{product=$product, version=$version}"),
+					Threshold: "0.05", Direction: lifecyclev1alpha1.AtMost}},
 			}}},
-			Delivery: &v1.DeliverySpec{
-				ModelVersion: v1.ModelVersionSelection{Policy: v1.VersionPinned, Name: v1.LocalObjectName(versionName(name, versionsPerProduct-1))},
-				Serving: v1.ServingSpec{Backend: v1.BackendDeployment, Replicas: 2, Port: 8080,
+			Delivery: &lifecyclev1alpha1.DeliverySpec{
+				ModelVersion: lifecyclev1alpha1.ModelVersionSelection{Policy: lifecyclev1alpha1.VersionPinned, Name: lifecyclev1alpha1.LocalObjectName(versionName(name, versionsPerProduct-1))},
+				Serving: lifecyclev1alpha1.ServingSpec{Backend: lifecyclev1alpha1.BackendDeployment, Replicas: 2, Port: 8080,
 					Template: &corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{
 						Name: "server", Image: "example.com/model-server:1", Ports: []corev1.ContainerPort{{ContainerPort: 8080}},
 					}}}}},
-				Rollout: &v1.RolloutSpec{Steps: []v1.RolloutStep{
+				Rollout: &lifecyclev1alpha1.RolloutSpec{Steps: []lifecyclev1alpha1.RolloutStep{
 					{SetWeight: ptr.To[int32](25)},
-					{Pause: &v1.PauseStep{Duration: &metav1.Duration{Duration: 5 * time.Minute}}},
+					{Pause: &lifecyclev1alpha1.PauseStep{Duration: &metav1.Duration{Duration: 5 * time.Minute}}},
 					{SetWeight: ptr.To[int32](100)},
 				}},
-				Monitoring: &v1.MonitoringSpec{Interval: metav1.Duration{Duration: interval}, Drift: []v1.DriftCheck{
-					{Name: "amount-psi", Feature: "amount", Query: v1.PromQL(metricAmountPSI + `{product=$product, version=$version, feature="amount"}`),
-						Threshold: "0.2", Statistic: v1.StatisticPSI, For: metav1.Duration{Duration: 15 * time.Minute}},
-					{Name: "prediction-ks", Query: v1.PromQL(metricKS + "{product=$product, version=$version}"),
-						Threshold: "0.01", Statistic: v1.StatisticKS, For: metav1.Duration{Duration: 30 * time.Minute}},
-					{Name: "embedding-wasserstein", Query: v1.PromQL(metricWasserstein + "{product=$product, version=$version}"),
-						Threshold: "0.3", Statistic: v1.StatisticWasserstein, For: metav1.Duration{Duration: 15 * time.Minute}},
+				Monitoring: &lifecyclev1alpha1.MonitoringSpec{Interval: metav1.Duration{Duration: interval}, Drift: []lifecyclev1alpha1.DriftCheck{
+					{Name: "amount-psi", Feature: "amount", Query: lifecyclev1alpha1.PromQL(metricAmountPSI + `{product=$product, version=$version, feature="amount"}`),
+						Threshold: "0.2", Statistic: lifecyclev1alpha1.StatisticPSI, For: metav1.Duration{Duration: 15 * time.Minute}},
+					{Name: "prediction-ks", Query: lifecyclev1alpha1.PromQL(metricKS + "{product=$product, version=$version}"),
+						Threshold: "0.01", Statistic: lifecyclev1alpha1.StatisticKS, For: metav1.Duration{Duration: 30 * time.Minute}},
+					{Name: "embedding-wasserstein", Query: lifecyclev1alpha1.PromQL(metricWasserstein + "{product=$product, version=$version}"),
+						Threshold: "0.3", Statistic: lifecyclev1alpha1.StatisticWasserstein, For: metav1.Duration{Duration: 15 * time.Minute}},
 				}},
-				Retraining: &v1.RetrainingSpec{OnDrift: true, ConcurrencyPolicy: v1.ConcurrencyForbid,
+				Retraining: &lifecyclev1alpha1.RetrainingSpec{OnDrift: true, ConcurrencyPolicy: lifecyclev1alpha1.ConcurrencyForbid,
 					SuccessfulJobsHistoryLimit: 3, FailedJobsHistoryLimit: 1, Template: trainerTemplate()},
-				Promotion: &v1.PromotionSpec{Requirements: []v1.MetricRequirement{{Metric: "auc", Min: ptr.To[v1.Decimal]("0.9")}}},
+				Promotion: &lifecyclev1alpha1.PromotionSpec{Requirements: []lifecyclev1alpha1.MetricRequirement{{Metric: "auc", Min: ptr.To[lifecyclev1alpha1.Decimal]("0.9")}}},
 			},
 		},
 	}
 	if fleetQueries {
-		byProduct := v1.SeriesMatch{"product": "$product"}
-		byVersion := v1.SeriesMatch{"product": "$product", "version": "$version"}
+		byProduct := lifecyclev1alpha1.SeriesMatch{"product": "$product"}
+		byVersion := lifecyclev1alpha1.SeriesMatch{"product": "$product", "version": "$version"}
 		obj := p.Spec.Strategy.Objectives
 		obj[0].Query, obj[0].MatchLabels = metricCTR, byProduct
 		obj[1].Query, obj[1].MatchLabels = metricLatency, byProduct
@@ -128,29 +132,43 @@ func versionName(product string, i int) string { return fmt.Sprintf("%s-v1-%d-0"
 // fleetVersion is the i-th version of a product; every one meets the
 // promotion policy. labelled says whether it arrives with the product label
 // the operator would otherwise add with a write of its own.
-func fleetVersion(ns, product string, i int, labelled bool) *v1.ModelVersion {
-	mv := &v1.ModelVersion{
+func fleetVersion(ns, product string, i int, labelled bool) *lifecyclev1alpha1.ModelVersion {
+	mv := &lifecyclev1alpha1.ModelVersion{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: versionName(product, i)},
-		Spec: v1.ModelVersionSpec{
-			Product:  v1.LocalObjectName(product),
+		Spec: lifecyclev1alpha1.ModelVersionSpec{
+			Product:  lifecyclev1alpha1.LocalObjectName(product),
 			Version:  fmt.Sprintf("1.%d.0", i),
-			Artifact: v1.Artifact{URI: fmt.Sprintf("s3://models/%s/1.%d.0/model.onnx", product, i), Format: "ONNX"},
-			Lineage:  &v1.Lineage{Trigger: v1.TriggerExternal},
-			Metrics:  []v1.EvaluationMetric{{Name: "auc", Value: v1.Decimal(fmt.Sprintf("0.9%d", 1+i))}},
+			Artifact: lifecyclev1alpha1.Artifact{URI: fmt.Sprintf("s3://models/%s/1.%d.0/model.onnx", product, i), Format: "ONNX"},
+			Lineage:  &lifecyclev1alpha1.Lineage{Trigger: lifecyclev1alpha1.TriggerExternal},
+			Metrics:  []lifecyclev1alpha1.EvaluationMetric{{Name: "auc", Value: lifecyclev1alpha1.Decimal(fmt.Sprintf("0.9%d", 1+i))}},
 		},
 	}
 	if labelled {
-		mv.Labels = map[string]string{v1.LabelProduct: product}
+		mv.Labels = map[string]string{lifecyclev1alpha1.LabelProduct: product}
 	}
 	return mv
 }
 
-// discoveryDone is the status patch that stands in for a Discovery phase
-// already passed: the product's shadow experiment has succeeded. Experiments
-// take an hour of real traffic, which a benchmark of Delivery has no use for.
-func discoveryDone() client.Patch {
-	return client.RawPatch(types.MergePatchType,
-		[]byte(`{"status":{"experiments":[{"name":"shadow","phase":"Succeeded","message":"stands in for a finished Discovery"}]}}`))
+// discoveryDone stands in for a Discovery phase already passed: it creates
+// the product's shadow Experiment as the product would (so the product
+// finds nothing to change) and records its success as the Experiment's
+// reconciler would. Experiments take an hour of real traffic, which a
+// benchmark of Delivery has no use for.
+func discoveryDone(ctx context.Context, c client.Client, p *lifecyclev1alpha1.AIProduct) error {
+	e := controller.ExperimentFor(p, p.Spec.Discovery.Experiments[0])
+	if err := controllerutil.SetControllerReference(p, e, c.Scheme()); err != nil {
+		return err
+	}
+	if err := apply.Stamp(e); err != nil {
+		return err
+	}
+	if err := c.Create(ctx, e); err != nil {
+		return err
+	}
+	now := metav1.Now()
+	e.Status = lifecyclev1alpha1.ExperimentStatus{Phase: lifecyclev1alpha1.ExperimentFinished, Verdict: lifecyclev1alpha1.VerdictSucceeded,
+		Message: "stands in for a finished Discovery", StartedAt: &now, FinishedAt: &now}
+	return c.Status().Update(ctx, e)
 }
 
 // parallel runs do(i) for i in [0, n) on workers goroutines and returns the
@@ -191,7 +209,7 @@ func seed(ctx context.Context, c client.Client, ns string, n int, interval time.
 		if err := c.Create(ctx, p); err != nil {
 			return fmt.Errorf("creating product %s: %w", name, err)
 		}
-		if err := c.Status().Patch(ctx, p, discoveryDone()); err != nil {
+		if err := discoveryDone(ctx, c, p); err != nil {
 			return fmt.Errorf("recording Discovery of %s: %w", name, err)
 		}
 		for v := range versionsPerProduct {

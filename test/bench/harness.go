@@ -38,7 +38,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/serving"
 )
 
@@ -93,7 +93,7 @@ func newHarness(cfg *rest.Config, scheme *runtime.Scheme, fleetNS string, fleetS
 }
 
 func (h *harness) start(ctx context.Context) error {
-	products, err := h.mgr.GetCache().GetInformer(ctx, &v1.AIProduct{})
+	products, err := h.mgr.GetCache().GetInformer(ctx, &lifecyclev1alpha1.AIProduct{})
 	if err != nil {
 		return err
 	}
@@ -110,7 +110,7 @@ func (h *harness) start(ctx context.Context) error {
 	if _, err := jobs.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc: func(o any) {
 			if j, ok := o.(*batchv1.Job); ok {
-				h.jobs.see(types.NamespacedName{Namespace: j.Namespace, Name: j.Labels[v1.LabelProduct]})
+				h.jobs.see(types.NamespacedName{Namespace: j.Namespace, Name: j.Labels[lifecyclev1alpha1.LabelProduct]})
 			}
 		},
 	}); err != nil {
@@ -124,7 +124,7 @@ func (h *harness) start(ctx context.Context) error {
 }
 
 func (h *harness) sawProduct(o any) {
-	p, ok := o.(*v1.AIProduct)
+	p, ok := o.(*lifecyclev1alpha1.AIProduct)
 	if !ok {
 		return
 	}
@@ -154,8 +154,8 @@ func (a availability) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Res
 
 // ready reports whether the operator has reconciled the product's current
 // generation and found it Ready.
-func ready(p *v1.AIProduct) bool {
-	c := meta.FindStatusCondition(p.Status.Conditions, v1.ConditionReady)
+func ready(p *lifecyclev1alpha1.AIProduct) bool {
+	c := meta.FindStatusCondition(p.Status.Conditions, lifecyclev1alpha1.ConditionReady)
 	return c != nil && c.Status == metav1.ConditionTrue && c.ObservedGeneration == p.Generation &&
 		p.Status.ObservedGeneration == p.Generation
 }
@@ -177,7 +177,7 @@ func newReadiness(ns string, want int) *readiness {
 	return &readiness{ns: ns, want: want, ready: map[string]bool{}, done: make(chan struct{})}
 }
 
-func (r *readiness) see(p *v1.AIProduct) {
+func (r *readiness) see(p *lifecyclev1alpha1.AIProduct) {
 	if p.Namespace != r.ns {
 		return
 	}
@@ -256,7 +256,7 @@ func (r *rollouts) follow(k types.NamespacedName, pauseStep, nextWeight int32) {
 	r.watch[k] = rolloutWatch{pauseStep: pauseStep, nextWeight: nextWeight}
 }
 
-func (r *rollouts) see(p *v1.AIProduct) {
+func (r *rollouts) see(p *lifecyclev1alpha1.AIProduct) {
 	now := time.Now()
 	k := client.ObjectKeyFromObject(p)
 	r.mu.Lock()
@@ -266,7 +266,7 @@ func (r *rollouts) see(p *v1.AIProduct) {
 	if !ok || ro == nil {
 		return
 	}
-	if ro.Phase == v1.RolloutPaused && ro.Step == w.pauseStep && ro.StepStartedAt != nil {
+	if ro.Phase == lifecyclev1alpha1.RolloutPaused && ro.Step == w.pauseStep && ro.StepStartedAt != nil {
 		r.paused[k] = ro.StepStartedAt.Time
 	}
 	if _, seen := r.next[k]; !seen && ro.Weight == w.nextWeight && ro.Step > w.pauseStep {

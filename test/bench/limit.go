@@ -31,7 +31,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/serving"
 )
 
@@ -68,20 +68,20 @@ func runWrittenLimit(ctx context.Context, cfg *rest.Config, scheme *runtime.Sche
 // limitStatuses is what a limit writes: the version a product serves, and
 // the status patches of a product and of a version, stamped with stamp.
 type limitStatuses struct {
-	served  func(p *v1.AIProduct) string
-	product func(p *v1.AIProduct, stamp string) ([]byte, error)
-	version func(mv *v1.ModelVersion, stamp string) ([]byte, error)
+	served  func(p *lifecyclev1alpha1.AIProduct) string
+	product func(p *lifecyclev1alpha1.AIProduct, stamp string) ([]byte, error)
+	version func(mv *lifecyclev1alpha1.ModelVersion, stamp string) ([]byte, error)
 }
 
 // oneFieldStatuses are the first limit's: one field of status each, on the
 // fleet as applied.
 var oneFieldStatuses = limitStatuses{
-	served: func(p *v1.AIProduct) string { return versionName(p.Name, versionsPerProduct-1) },
-	product: func(_ *v1.AIProduct, stamp string) ([]byte, error) {
+	served: func(p *lifecyclev1alpha1.AIProduct) string { return versionName(p.Name, versionsPerProduct-1) },
+	product: func(_ *lifecyclev1alpha1.AIProduct, stamp string) ([]byte, error) {
 		return fmt.Appendf(nil, `{"status":{"lastRequest":{"action":"Limit","value":%q,"handledAt":%q,"result":"written by the plain client"}}}`,
 			stamp, time.Now().UTC().Format(time.RFC3339)), nil
 	},
-	version: func(_ *v1.ModelVersion, stamp string) ([]byte, error) {
+	version: func(_ *lifecyclev1alpha1.ModelVersion, stamp string) ([]byte, error) {
 		return fmt.Appendf(nil, `{"status":{"stageReason":"written by the plain client at %s"}}`, stamp), nil
 	},
 }
@@ -89,13 +89,13 @@ var oneFieldStatuses = limitStatuses{
 // writtenStatuses are the statuses the operator wrote, each whole, one
 // field stamped.
 var writtenStatuses = limitStatuses{
-	served: func(p *v1.AIProduct) string { return p.Status.ProductionVersion },
-	product: func(p *v1.AIProduct, stamp string) ([]byte, error) {
+	served: func(p *lifecyclev1alpha1.AIProduct) string { return p.Status.ProductionVersion },
+	product: func(p *lifecyclev1alpha1.AIProduct, stamp string) ([]byte, error) {
 		st := p.Status.DeepCopy()
-		st.LastRequest = &v1.RequestStatus{Action: "Limit", Value: stamp, HandledAt: metav1.Now(), Result: "written back by the plain client"}
+		st.LastRequest = &lifecyclev1alpha1.RequestStatus{Action: "Limit", Value: stamp, HandledAt: metav1.Now(), Result: "written back by the plain client"}
 		return json.Marshal(map[string]any{"status": st})
 	},
-	version: func(mv *v1.ModelVersion, stamp string) ([]byte, error) {
+	version: func(mv *lifecyclev1alpha1.ModelVersion, stamp string) ([]byte, error) {
 		st := mv.Status.DeepCopy()
 		st.StageReason = "written back by the plain client at " + stamp
 		return json.Marshal(map[string]any{"status": st})
@@ -114,15 +114,15 @@ func limitWrites(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, 
 	if err != nil {
 		return 0, 0, err
 	}
-	var products v1.AIProductList
+	var products lifecyclev1alpha1.AIProductList
 	if err := reader.List(ctx, &products, client.InNamespace(ns), client.MatchingLabels{"bench.aipm.io/role": "fleet"}); err != nil {
 		return 0, 0, err
 	}
-	var versions v1.ModelVersionList
+	var versions lifecyclev1alpha1.ModelVersionList
 	if err := reader.List(ctx, &versions, client.InNamespace(ns)); err != nil {
 		return 0, 0, err
 	}
-	byProduct := map[string][]*v1.ModelVersion{}
+	byProduct := map[string][]*lifecyclev1alpha1.ModelVersion{}
 	for i := range versions.Items {
 		mv := &versions.Items[i]
 		byProduct[string(mv.Spec.Product)] = append(byProduct[string(mv.Spec.Product)], mv)

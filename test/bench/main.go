@@ -137,17 +137,23 @@ func main() {
 		log.Fatal(err)
 	}
 
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer cancel()
 	o.workDir, err = os.MkdirTemp("", "aipm-bench-")
 	if err != nil {
 		log.Fatal(err)
 	}
+	// log.Fatal skips deferred calls: from here on a failure (an interrupt
+	// too) removes the working directory, and the operator built in it, first.
+	fatalf := func(format string, v ...any) {
+		_ = os.RemoveAll(o.workDir)
+		log.Fatalf(format, v...)
+	}
 	defer func() { _ = os.RemoveAll(o.workDir) }()
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
 	if o.operatorBin == "" {
 		log.Printf("building the operator")
 		if o.operatorBin, err = buildOperator(ctx, o.workDir); err != nil {
-			log.Fatal(err)
+			fatalf("%v", err)
 		}
 	}
 
@@ -159,7 +165,7 @@ func main() {
 		report += section
 		if *out != "" {
 			if err := os.WriteFile(*out, []byte(report), 0o644); err != nil {
-				log.Fatal(err)
+				fatalf("%v", err)
 			}
 		}
 	}
@@ -167,7 +173,7 @@ func main() {
 	for _, n := range ns {
 		res, err := runOnce(ctx, o, n)
 		if err != nil {
-			log.Fatalf("N=%d: %v", n, err)
+			fatalf("N=%d: %v", n, err)
 		}
 		emit(renderOne(res))
 	}

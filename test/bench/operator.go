@@ -149,12 +149,14 @@ func startOperator(bin, dir, logDir string, n int, kubeconfig, promURL string, s
 // stop asks the operator to stop as Kubernetes would, then insists.
 func (o *operator) stop() {
 	_ = o.cmd.Process.Signal(syscall.SIGTERM)
+	var err error
 	select {
-	case <-o.exited:
+	case err = <-o.exited:
 	case <-time.After(30 * time.Second):
 		_ = o.cmd.Process.Kill()
-		<-o.exited
+		err = <-o.exited
 	}
+	_ = err // told to stop, how it exited is no part of the measurement
 	_ = o.log.Close()
 	if o.cgroup != nil {
 		o.cgroup.remove()

@@ -27,7 +27,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/prom"
 )
 
@@ -59,11 +59,11 @@ func (r reactions) max() time.Duration { return r.quantile(1) }
 
 // probeProduct is a fleet product reduced to what a probe needs, pinned to
 // its first version.
-func probeProduct(ns, name string) *v1.AIProduct {
+func probeProduct(ns, name string) *lifecyclev1alpha1.AIProduct {
 	p := fleetProduct(ns, name, time.Minute, false)
 	p.Labels = map[string]string{"bench.aipm.io/role": "probe"}
-	p.Spec.Discovery.Experiments[0].ModelVersion = v1.LocalObjectName(versionName(name, 0))
-	p.Spec.Delivery.ModelVersion.Name = v1.LocalObjectName(versionName(name, 0))
+	p.Spec.Discovery.Experiments[0].ModelVersion = lifecyclev1alpha1.LocalObjectName(versionName(name, 0))
+	p.Spec.Delivery.ModelVersion.Name = lifecyclev1alpha1.LocalObjectName(versionName(name, 0))
 	p.Spec.Delivery.Monitoring = nil
 	p.Spec.Delivery.Retraining = nil
 	return p
@@ -71,12 +71,12 @@ func probeProduct(ns, name string) *v1.AIProduct {
 
 // applyProbes creates the probe products, their Discovery stand-ins and
 // versions, then waits for all of them to be Ready.
-func (h *harness) applyProbes(ctx context.Context, products []*v1.AIProduct, versions int) error {
+func (h *harness) applyProbes(ctx context.Context, products []*lifecyclev1alpha1.AIProduct, versions int) error {
 	for _, p := range products {
 		if err := h.direct.Create(ctx, p); err != nil {
 			return err
 		}
-		if err := h.direct.Status().Patch(ctx, p, discoveryDone()); err != nil {
+		if err := discoveryDone(ctx, h.direct, p); err != nil {
 			return err
 		}
 		for i := range versions {
@@ -87,7 +87,7 @@ func (h *harness) applyProbes(ctx context.Context, products []*v1.AIProduct, ver
 	}
 	for _, p := range products {
 		if err := h.until(ctx, probeTimeout, func() bool {
-			got := &v1.AIProduct{}
+			got := &lifecyclev1alpha1.AIProduct{}
 			return h.mgr.GetClient().Get(ctx, client.ObjectKeyFromObject(p), got) == nil && ready(got)
 		}); err != nil {
 			return fmt.Errorf("probe %s not Ready: %w", p.Name, err)
@@ -117,13 +117,13 @@ func (h *harness) driftReactions(ctx context.Context, ns string, k int, fp *fake
 	fp.mu.Lock()
 	fp.byMetric[metricProbePSI] = 0.05
 	fp.mu.Unlock()
-	var products []*v1.AIProduct
+	var products []*lifecyclev1alpha1.AIProduct
 	for i := range k {
 		p := probeProduct(ns, fmt.Sprintf("drift-%d", i))
-		p.Spec.Delivery.Monitoring = &v1.MonitoringSpec{Interval: metav1.Duration{Duration: probeMonitoring},
-			Drift: []v1.DriftCheck{{Name: "amount-psi", Feature: "amount", Query: metricProbePSI + "{product=$product, version=$version}",
-				Threshold: "0.2", Statistic: v1.StatisticPSI, For: metav1.Duration{Duration: probeFor}}}}
-		p.Spec.Delivery.Retraining = &v1.RetrainingSpec{OnDrift: true, ConcurrencyPolicy: v1.ConcurrencyForbid,
+		p.Spec.Delivery.Monitoring = &lifecyclev1alpha1.MonitoringSpec{Interval: metav1.Duration{Duration: probeMonitoring},
+			Drift: []lifecyclev1alpha1.DriftCheck{{Name: "amount-psi", Feature: "amount", Query: metricProbePSI + "{product=$product, version=$version}",
+				Threshold: "0.2", Statistic: lifecyclev1alpha1.StatisticPSI, For: metav1.Duration{Duration: probeFor}}}}
+		p.Spec.Delivery.Retraining = &lifecyclev1alpha1.RetrainingSpec{OnDrift: true, ConcurrencyPolicy: lifecyclev1alpha1.ConcurrencyForbid,
 			SuccessfulJobsHistoryLimit: 3, FailedJobsHistoryLimit: 1, Template: trainerTemplate()}
 		products = append(products, p)
 	}
@@ -134,9 +134,9 @@ func (h *harness) driftReactions(ctx context.Context, ns string, k int, fp *fake
 		// The operator must have measured the check within its threshold
 		// first, so that the breach below starts an episode of its own.
 		if err := h.until(ctx, probeTimeout, func() bool {
-			got := &v1.AIProduct{}
+			got := &lifecyclev1alpha1.AIProduct{}
 			return h.mgr.GetClient().Get(ctx, client.ObjectKeyFromObject(p), got) == nil &&
-				len(got.Status.Drift) == 1 && got.Status.Drift[0].Result == v1.ResultMet
+				len(got.Status.Drift) == 1 && got.Status.Drift[0].Result == lifecyclev1alpha1.ResultMet
 		}); err != nil {
 			return nil, fmt.Errorf("drift probe %s never measured: %w", p.Name, err)
 		}
@@ -150,7 +150,7 @@ func (h *harness) driftReactions(ctx context.Context, ns string, k int, fp *fake
 			return nil, fmt.Errorf("no retraining Job for drift probe %s: %w", p.Name, err)
 		}
 		seen, _ := h.jobs.get(key)
-		got := &v1.AIProduct{}
+		got := &lifecyclev1alpha1.AIProduct{}
 		if err := h.direct.Get(ctx, key, got); err != nil {
 			return nil, err
 		}
@@ -168,14 +168,14 @@ func (h *harness) driftReactions(ctx context.Context, ns string, k int, fp *fake
 // harness seeing the next step's weight in status.
 func (h *harness) pauseReactions(ctx context.Context, ns string, k int) (reactions, error) {
 	var keys []types.NamespacedName
-	var products []*v1.AIProduct
+	var products []*lifecyclev1alpha1.AIProduct
 	for i := range k {
 		p := probeProduct(ns, fmt.Sprintf("pause-%d", i))
-		p.Spec.Delivery.Rollout = &v1.RolloutSpec{Steps: []v1.RolloutStep{
+		p.Spec.Delivery.Rollout = &lifecyclev1alpha1.RolloutSpec{Steps: []lifecyclev1alpha1.RolloutStep{
 			{SetWeight: ptr.To[int32](20)},
-			{Pause: &v1.PauseStep{Duration: &metav1.Duration{Duration: probePause}}},
+			{Pause: &lifecyclev1alpha1.PauseStep{Duration: &metav1.Duration{Duration: probePause}}},
 			{SetWeight: ptr.To[int32](60)},
-			{Pause: &v1.PauseStep{}},
+			{Pause: &lifecyclev1alpha1.PauseStep{}},
 		}}
 		products = append(products, p)
 		keys = append(keys, client.ObjectKeyFromObject(p))
@@ -186,7 +186,7 @@ func (h *harness) pauseReactions(ctx context.Context, ns string, k int) (reactio
 	for _, key := range keys {
 		h.rolls.follow(key, 1, 60)
 		patch := fmt.Sprintf(`{"spec":{"delivery":{"modelVersion":{"name":%q}}}}`, versionName(key.Name, 1))
-		p := &v1.AIProduct{}
+		p := &lifecyclev1alpha1.AIProduct{}
 		p.Namespace, p.Name = key.Namespace, key.Name
 		if err := h.direct.Patch(ctx, p, client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
 			return nil, err

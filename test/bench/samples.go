@@ -26,7 +26,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	v1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
 
 // objectSize is how many bytes of JSON an object is as the API server
@@ -42,12 +42,12 @@ type samples struct{ product, version objectSize }
 // the API server holds them, to dir, and returns their sizes.
 func saveSamples(ctx context.Context, c client.Client, dir, ns string, n int) (samples, error) {
 	var s samples
-	p := &v1.AIProduct{}
+	p := &lifecyclev1alpha1.AIProduct{}
 	name := productName(0)
 	if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, p); err != nil {
 		return s, err
 	}
-	mv := &v1.ModelVersion{}
+	mv := &lifecyclev1alpha1.ModelVersion{}
 	if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: versionName(name, versionsPerProduct-1)}, mv); err != nil {
 		return s, err
 	}

@@ -276,7 +276,7 @@ var _ = BeforeSuite(func() {
 	Eventually(func() float64 { _, v, _ := promQuery(`up{job="aipm-operator"}`); return v }).Should(Equal(1.0))
 	Eventually(func() float64 { _, v, _ := promQuery(`up{job="simulator"}`); return v }).Should(Equal(1.0))
 	// A clean slate: products from an earlier run would confuse the counts.
-	kubectl("delete", "aiproducts,modelversions,jobs,deployments,services", "-n", "default", "-l", "e2e=aipm", "--ignore-not-found", "--wait")
+	kubectl("delete", "aiproducts,modelversions,experiments,retrainingruns,jobs,deployments,services", "-n", "default", "-l", "e2e=aipm", "--ignore-not-found", "--wait")
 })
 
 // setUpKwok starts the kwokctl cluster and runs the simulator, Prometheus

@@ -141,7 +141,7 @@ var _ = Describe("Reliability", Label("reliability"), Ordered, func() {
 			Skip("the reliability scenarios kill and restart the operator and Prometheus as local processes: kwokctl only")
 		}
 		DeferCleanup(func() {
-			kubectl("delete", "aiproducts,modelversions,jobs", "-n", "default", "-l", "e2e in (chaos,leader,outage)", "--ignore-not-found", "--wait")
+			kubectl("delete", "aiproducts,modelversions,experiments,retrainingruns,jobs", "-n", "default", "-l", "e2e in (chaos,leader,outage)", "--ignore-not-found", "--wait")
 		})
 	})
 
@@ -234,7 +234,7 @@ var _ = Describe("Reliability", Label("reliability"), Ordered, func() {
 				g.Expect(jsonpath("aip", name(i), ".status.rollout.phase")).To(BeElementOf("Succeeded", "Aborted"), name(i))
 			}
 		}, 6*time.Minute, time.Second).Should(Succeed())
-		Eventually(func() int32 { return kills.Load() }, 5*time.Minute, time.Second).Should(BeNumerically(">=", minKills))
+		Eventually(kills.Load, 5*time.Minute, time.Second).Should(BeNumerically(">=", minKills))
 		halt()
 		underFire := time.Since(startedAt)
 

@@ -1,0 +1,208 @@
+/*
+Copyright 2026 The aipm-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package apply writes the objects the operator owns with server-side apply
+// under one field manager.
+//
+// Server-side apply lets the operator state only the fields it cares about:
+// fields another manager set (an autoscaler's replicas, a mesh's annotation)
+// are left to that manager instead of being reset on every reconcile, as a
+// read-modify-write Update would. To avoid a write per reconcile the operator
+// stamps each desired object with a hash of what it asks for and only applies
+// when that hash differs from the one on the live object: the live object
+// itself cannot be compared field by field, because the API server defaults
+// fields and other managers add their own.
+package apply
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"reflect"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+)
+
+// FieldOwner is the field manager of every apply, so that the API server
+// attributes all the operator's fields to one owner and an apply that drops a
+// field removes it, whichever code path applied it before.
+const FieldOwner = "aipm-operator"
+
+// AnnotationHash is the annotation holding a hash of what the operator last
+// applied. It lives on the object itself so that a restarted operator, or a
+// reconcile from a cache, still knows whether the live object is current.
+const AnnotationHash = "lifecycle.aipm.io/spec-hash"
+
+// skipped are the top-level fields that are not the object's desired state:
+// metadata is hashed only through its labels and annotations, status is
+// written by controllers, and apiVersion/kind are absent on typed objects
+// read from a cache.
+var skipped = map[string]bool{"metadata": true, "status": true, "apiVersion": true, "kind": true}
+
+// Stamp stores in AnnotationHash a hash of obj's labels, its annotations
+// other than AnnotationHash, and its top-level fields other than metadata,
+// status, apiVersion and kind. Stamp each desired object once it is complete
+// and before Sync, which skips an object whose stamp matches the live one.
+// Owner references are not hashed: Sync checks the live object's controller
+// itself.
+func Stamp(obj client.Object) error {
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj.DeepCopyObject())
+	if err != nil {
+		return fmt.Errorf("hashing %T %s: %w", obj, obj.GetName(), err)
+	}
+	content := struct {
+		Labels      map[string]string `json:"labels,omitempty"`
+		Annotations map[string]string `json:"annotations,omitempty"`
+		Fields      map[string]any    `json:"fields,omitempty"`
+	}{Labels: obj.GetLabels(), Fields: map[string]any{}}
+	for k, v := range u {
+		if !skipped[k] {
+			content.Fields[k] = v
+		}
+	}
+	annotations := maps.Clone(obj.GetAnnotations())
+	delete(annotations, AnnotationHash)
+	content.Annotations = annotations
+	// encoding/json sorts map keys, so equal content gives equal bytes.
+	b, err := json.Marshal(content)
+	if err != nil {
+		return fmt.Errorf("hashing %T %s: %w", obj, obj.GetName(), err)
+	}
+	sum := sha256.Sum256(b)
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[AnnotationHash] = hex.EncodeToString(sum[:16])
+	obj.SetAnnotations(annotations)
+	return nil
+}
+
+// Hash is the hash Stamp stored on obj, or "" if it has none. On a live
+// object it is the hash of what the operator last applied, not of the object
+// as it is now.
+func Hash(obj metav1.Object) string {
+	return obj.GetAnnotations()[AnnotationHash]
+}
+
+// Sync makes the owner's objects of one kind match want, and returns the live
+// objects by name.
+//
+// An object in want is applied, with FieldOwner and forced ownership, unless
+// the live object of the same name in have is controlled by owner and carries
+// the same Hash; the result then holds the have object, otherwise the API
+// server's answer to the apply. Forcing is safe because only the fields in
+// want are sent: fields that only other managers set are never touched.
+// An object in have that is not in want and is controlled by owner is
+// deleted; anything else in have is left alone.
+//
+// Each object in want must carry owner's controller reference (so that it is
+// garbage collected with owner and found again by the delete step) and have
+// been Stamped; Sync returns an error otherwise. API errors, a Conflict among
+// them, are wrapped with %w so callers can test them with apierrors.
+func Sync[T client.Object](ctx context.Context, c client.Client, owner client.Object, want []T, have []T) (map[string]T, error) {
+	live := make(map[string]T, len(have))
+	for _, h := range have {
+		live[h.GetName()] = h
+	}
+	out := make(map[string]T, len(want))
+	for _, w := range want {
+		name := w.GetName()
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("%s %s: named twice in the plan", kindOf(c, w), name)
+		}
+		if Hash(w) == "" {
+			return nil, fmt.Errorf("%s %s: not stamped (call apply.Stamp)", kindOf(c, w), name)
+		}
+		if !metav1.IsControlledBy(w, owner) {
+			return nil, fmt.Errorf("%s %s: not controlled by %s (call controllerutil.SetControllerReference)", kindOf(c, w), name, owner.GetName())
+		}
+		if h, ok := live[name]; ok && Hash(h) == Hash(w) && metav1.IsControlledBy(h, owner) {
+			out[name] = h
+			continue
+		}
+		got, err := applyOne(ctx, c, w)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = got
+	}
+	for _, h := range have {
+		if _, kept := out[h.GetName()]; kept || !metav1.IsControlledBy(h, owner) {
+			continue
+		}
+		// The UID precondition keeps a stale have from deleting an object
+		// recreated under the same name since it was read.
+		uid := h.GetUID()
+		if err := c.Delete(ctx, h, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("deleting %s %s: %w", kindOf(c, h), h.GetName(), err)
+		}
+	}
+	return out, nil
+}
+
+// applyOne sends obj as an apply configuration and returns the API server's
+// answer as a new T.
+func applyOne[T client.Object](ctx context.Context, c client.Client, obj T) (T, error) {
+	var zero T
+	gvk, err := apiutil.GVKForObject(obj, c.Scheme())
+	if err != nil {
+		return zero, fmt.Errorf("applying %T %s: %w", obj, obj.GetName(), err)
+	}
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj.DeepCopyObject())
+	if err != nil {
+		return zero, fmt.Errorf("applying %s %s: %w", gvk.Kind, obj.GetName(), err)
+	}
+	// What the server manages or answers with must not be sent: a
+	// resourceVersion would turn the apply into a conditional write, and
+	// managedFields would be taken as a request to rewrite field ownership.
+	delete(u, "status")
+	for _, f := range []string{"creationTimestamp", "resourceVersion", "managedFields"} {
+		unstructured.RemoveNestedField(u, "metadata", f)
+	}
+	us := &unstructured.Unstructured{Object: u}
+	us.SetGroupVersionKind(gvk)
+	if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(us), client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
+		return zero, fmt.Errorf("applying %s %s: %w", gvk.Kind, obj.GetName(), err)
+	}
+	// Apply decoded the answer into us.
+	got, ok := reflect.New(reflect.TypeOf(obj).Elem()).Interface().(T)
+	if !ok {
+		return zero, errors.New("bug: a new T is not a T")
+	}
+	if uo, ok := any(got).(runtime.Unstructured); ok {
+		uo.SetUnstructuredContent(us.Object)
+	} else if err := runtime.DefaultUnstructuredConverter.FromUnstructured(us.Object, got); err != nil {
+		return zero, fmt.Errorf("reading the applied %s %s: %w", gvk.Kind, obj.GetName(), err)
+	}
+	return got, nil
+}
+
+// kindOf names obj's kind for an error message, falling back to its Go type.
+func kindOf(c client.Client, obj client.Object) string {
+	if gvk, err := apiutil.GVKForObject(obj, c.Scheme()); err == nil {
+		return gvk.Kind
+	}
+	return fmt.Sprintf("%T", obj)
+}

@@ -1,0 +1,283 @@
+/*
+Copyright 2026 The aipm-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package retrainingrun
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/notify"
+	"github.com/aipm-io/aipm-operator/internal/retrain"
+)
+
+// The decisions of a reconcile, kept apart from its reads and writes so that
+// each can be tested as a table: what to do given the run and its Job, and
+// what the status says after each outcome.
+
+// step is what a reconcile does next for a run.
+type step int
+
+const (
+	// stepNone: the run is finished or going away; nothing to do.
+	stepNone step = iota
+	// stepCreate: the run has no Job yet; create decision.job.
+	stepCreate
+	// stepFollow: the Job runs; the run is Running until it ends.
+	stepFollow
+	// stepCollect: the Job completed; read its result and register it.
+	stepCollect
+	// stepFail: the run failed, for decision.reason.
+	stepFail
+)
+
+// decision is the next step, and what it needs.
+type decision struct {
+	step    step
+	reason  string
+	message string
+	// at is when the failure happened, as the Job tells it; nil for now.
+	at *metav1.Time
+	// job is the Job to create, rendered and checked.
+	job *batchv1.Job
+}
+
+func failure(reason, format string, args ...any) decision {
+	return decision{step: stepFail, reason: reason, message: fmt.Sprintf(format, args...)}
+}
+
+// decide chooses the next step of run from its Job: job is the Job of the
+// run's name as the API server holds it, nil when there is none (the caller
+// confirms with the API server before it says a recorded Job is gone).
+func decide(run *lifecyclev1alpha1.RetrainingRun, job *batchv1.Job, pol retrain.Policy) decision {
+	if run.DeletionTimestamp != nil || run.Status.Phase.Finished() {
+		return decision{step: stepNone}
+	}
+	if job == nil {
+		if w := run.Status.Workload; w != nil {
+			return failure(lifecyclev1alpha1.ReasonWorkloadDeleted, "Job %s was deleted before it finished", w.Name)
+		}
+		// Checked at the moment the operator lends its rights: a Job it
+		// created earlier was checked then, under the same immutable spec.
+		j, err := retrain.RunJob(run, pol)
+		if err != nil {
+			return failure(lifecyclev1alpha1.ReasonTemplateRefused, "%s", err.Error())
+		}
+		return decision{step: stepCreate, job: j}
+	}
+	if !metav1.IsControlledBy(job, run) {
+		// The name is the run's own, derived from its trigger; a Job of
+		// that name controlled by anything else is not this run's training,
+		// and reading its result would register someone else's model.
+		if run.Status.Workload == nil {
+			return failure(lifecyclev1alpha1.ReasonWorkloadRefused, "Job %s already exists and is not controlled by this run", job.Name)
+		}
+		return failure(lifecyclev1alpha1.ReasonWorkloadDeleted,
+			"Job %s was deleted before it finished; a Job of that name not controlled by this run took its place", job.Name)
+	}
+	if c := jobCondition(job, batchv1.JobFailed); c != nil {
+		why := c.Reason
+		if c.Message != "" {
+			why = strings.TrimPrefix(why+": "+c.Message, ": ")
+		}
+		if why == "" {
+			why = "the Job controller gave no reason"
+		}
+		d := failure(lifecyclev1alpha1.ReasonWorkloadFailed, "Job %s failed: %s", job.Name, why)
+		if !c.LastTransitionTime.IsZero() {
+			d.at = c.LastTransitionTime.DeepCopy()
+		}
+		return d
+	}
+	if jobCondition(job, batchv1.JobComplete) != nil {
+		return decision{step: stepCollect}
+	}
+	return decision{step: stepFollow}
+}
+
+// jobCondition is the Job's condition of typ when it is True: Complete and
+// Failed are final, the Job controller's last word.
+func jobCondition(job *batchv1.Job, typ batchv1.JobConditionType) *batchv1.JobCondition {
+	for i := range job.Status.Conditions {
+		c := &job.Status.Conditions[i]
+		if c.Type == typ && c.Status == corev1.ConditionTrue {
+			return c
+		}
+	}
+	return nil
+}
+
+// terminationMessage is the result container's termination message in the
+// newest succeeded pod the Job controls, "" when there is none.
+func terminationMessage(job *batchv1.Job, container string, pods []corev1.Pod) string {
+	var ok []*corev1.Pod
+	for i := range pods {
+		// Only the Job's own pods: anyone who may create a pod could label
+		// one with the Job's name and report a model of their choosing.
+		if pods[i].Status.Phase == corev1.PodSucceeded && metav1.IsControlledBy(&pods[i], job) {
+			ok = append(ok, &pods[i])
+		}
+	}
+	sort.SliceStable(ok, func(i, j int) bool {
+		return ok[j].CreationTimestamp.Before(&ok[i].CreationTimestamp)
+	})
+	for _, pod := range ok {
+		for _, cs := range pod.Status.ContainerStatuses {
+			if cs.Name == container && cs.State.Terminated != nil {
+				return cs.State.Terminated.Message
+			}
+		}
+	}
+	return ""
+}
+
+// trainingResult is the result as the run's status records it.
+func trainingResult(res *retrain.Result) *lifecyclev1alpha1.TrainingResult {
+	out := &lifecyclev1alpha1.TrainingResult{
+		Artifact: lifecyclev1alpha1.Artifact{URI: res.Artifact.URI,
+			Format: lifecyclev1alpha1.ModelFormat(res.Artifact.Format), Digest: res.Artifact.Digest},
+	}
+	names := make([]string, 0, len(res.Metrics))
+	for k := range res.Metrics {
+		names = append(names, k)
+	}
+	// Sorted, so that the same result makes the same object every time.
+	sort.Strings(names)
+	for _, k := range names {
+		out.Metrics = append(out.Metrics, lifecyclev1alpha1.EvaluationMetric{Name: k, Value: lifecyclev1alpha1.DecimalOf(res.Metrics[k])})
+	}
+	if res.Dataset != nil {
+		out.Dataset = &lifecyclev1alpha1.Dataset{URI: res.Dataset.URI, Digest: res.Dataset.Digest}
+	}
+	return out
+}
+
+// modelVersion is the ModelVersion a run registers. It has no owner: a
+// version outlives the run and the product that made it, as a record of
+// what was trained and served.
+func modelVersion(run *lifecyclev1alpha1.RetrainingRun, job *batchv1.Job, res *lifecyclev1alpha1.TrainingResult) *lifecyclev1alpha1.ModelVersion {
+	product := string(run.Spec.Product)
+	return &lifecyclev1alpha1.ModelVersion{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      retrain.VersionName(product, run.Spec.TargetVersion),
+			Namespace: run.Namespace,
+			Labels:    map[string]string{lifecyclev1alpha1.LabelProduct: product},
+		},
+		Spec: lifecyclev1alpha1.ModelVersionSpec{
+			Product:  run.Spec.Product,
+			Version:  run.Spec.TargetVersion,
+			Artifact: res.Artifact,
+			Metrics:  res.Metrics,
+			Lineage: &lifecyclev1alpha1.Lineage{
+				Trigger:       run.Spec.Trigger.Kind,
+				TrainingJob:   job.Name,
+				ParentVersion: run.Spec.ParentVersion,
+				Dataset:       res.Dataset,
+			},
+		},
+	}
+}
+
+// producedBy reports whether mv is the version job trained: a version of
+// the target name that an earlier attempt of this run registered.
+func producedBy(mv *lifecyclev1alpha1.ModelVersion, job *batchv1.Job) bool {
+	return mv.Spec.Lineage != nil && mv.Spec.Lineage.TrainingJob == job.Name
+}
+
+// markWorkload records the Job the run follows.
+func markWorkload(st *lifecyclev1alpha1.RetrainingRunStatus, job *batchv1.Job, now metav1.Time) {
+	st.Workload = &lifecyclev1alpha1.WorkloadRef{Kind: "Job", Name: job.Name}
+	if st.StartTime == nil {
+		t := job.CreationTimestamp
+		if t.IsZero() {
+			t = now
+		}
+		st.StartTime = &t
+	}
+}
+
+func markPending(st *lifecyclev1alpha1.RetrainingRunStatus, msg string) {
+	st.Phase, st.Reason, st.Message = lifecyclev1alpha1.RunPending, lifecyclev1alpha1.ReasonRunPending, msg
+}
+
+func markRunning(st *lifecyclev1alpha1.RetrainingRunStatus, job *batchv1.Job, now metav1.Time) {
+	markWorkload(st, job, now)
+	st.Phase, st.Reason = lifecyclev1alpha1.RunRunning, lifecyclev1alpha1.ReasonRunRunning
+	st.Message = "Job " + job.Name + " is running"
+}
+
+func markFailed(st *lifecyclev1alpha1.RetrainingRunStatus, d decision, now metav1.Time) {
+	st.Phase, st.Reason, st.Message = lifecyclev1alpha1.RunFailed, d.reason, d.message
+	at := now
+	if d.at != nil {
+		at = *d.at
+	}
+	st.CompletionTime = &at
+}
+
+func markSucceeded(st *lifecyclev1alpha1.RetrainingRunStatus, job *batchv1.Job, mv string, now metav1.Time) {
+	st.Phase, st.Reason = lifecyclev1alpha1.RunSucceeded, lifecyclev1alpha1.ReasonRegistered
+	st.Message = "Job " + job.Name + " registered ModelVersion " + mv
+	st.ModelVersion = mv
+	at := now
+	if job.Status.CompletionTime != nil {
+		at = *job.Status.CompletionTime
+	}
+	st.CompletionTime = &at
+}
+
+// setConditions derives the kstatus conditions from the phase, so that they
+// can never disagree with it: a run in progress is Reconciling, a
+// succeeded one Ready, a failed one Stalled, for a failed run is final and
+// only a new run, from a new trigger, trains again. Their changes make no
+// Events (notify.SetCondition would record three Warnings for one failure):
+// the run's own Events tell its story once.
+func setConditions(run *lifecyclev1alpha1.RetrainingRun, now metav1.Time) {
+	st := &run.Status
+	st.ObservedGeneration = run.Generation
+	conds := &st.Conditions
+	set := func(typ string, status metav1.ConditionStatus) {
+		meta.SetStatusCondition(conds, metav1.Condition{Type: typ, Status: status, Reason: st.Reason,
+			Message: st.Message, ObservedGeneration: run.Generation, LastTransitionTime: now})
+	}
+	switch st.Phase {
+	case lifecyclev1alpha1.RunSucceeded:
+		set(lifecyclev1alpha1.ConditionReady, metav1.ConditionTrue)
+		set(lifecyclev1alpha1.ConditionSucceeded, metav1.ConditionTrue)
+		notify.Clear(conds, lifecyclev1alpha1.ConditionReconciling)
+		notify.Clear(conds, lifecyclev1alpha1.ConditionStalled)
+	case lifecyclev1alpha1.RunFailed:
+		set(lifecyclev1alpha1.ConditionReady, metav1.ConditionFalse)
+		set(lifecyclev1alpha1.ConditionSucceeded, metav1.ConditionFalse)
+		set(lifecyclev1alpha1.ConditionStalled, metav1.ConditionTrue)
+		notify.Clear(conds, lifecyclev1alpha1.ConditionReconciling)
+	default:
+		if st.Phase == "" {
+			markPending(st, "the Job is not created yet")
+		}
+		set(lifecyclev1alpha1.ConditionReady, metav1.ConditionFalse)
+		set(lifecyclev1alpha1.ConditionReconciling, metav1.ConditionTrue)
+		notify.Clear(conds, lifecyclev1alpha1.ConditionStalled)
+		notify.Clear(conds, lifecyclev1alpha1.ConditionSucceeded)
+	}
+}

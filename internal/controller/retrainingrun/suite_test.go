@@ -1,0 +1,148 @@
+/*
+Copyright 2026 The aipm-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package retrainingrun
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	batchv1 "k8s.io/api/batch/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/eventrecorder"
+	"github.com/aipm-io/aipm-operator/internal/retrain"
+	"github.com/aipm-io/aipm-operator/internal/serving"
+	"github.com/aipm-io/aipm-operator/internal/statuswrite"
+)
+
+// The suite runs a real manager with the RetrainingRun reconciler alone
+// against an envtest API server, and asserts through a direct client, so
+// every check reads what the API server holds. envtest runs no Job
+// controller, kubelet or garbage collector: the specs play the first two.
+var (
+	ctx       context.Context
+	cancel    context.CancelFunc
+	testEnv   *envtest.Environment
+	cfg       *rest.Config
+	k8sClient client.Client
+	scheme    = runtime.NewScheme()
+
+	stopManager func()
+)
+
+// policy is the operator's retraining policy in the suite: the namespace's
+// default ServiceAccount and "trainer".
+var policy = retrain.Policy{ServiceAccounts: []string{"default", "trainer"}}
+
+func TestRetrainingRun(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "RetrainingRun Controller Suite")
+}
+
+var _ = BeforeSuite(func() {
+	logf.SetLogger(zap.New(zap.WriteTo(GinkgoWriter), zap.UseDevMode(true)))
+	SetDefaultEventuallyTimeout(20 * time.Second)
+	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
+	ctx, cancel = context.WithCancel(context.Background())
+
+	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
+	Expect(lifecyclev1alpha1.AddToScheme(scheme)).To(Succeed())
+
+	By("starting the control plane")
+	testEnv = &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "..", "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+	}
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		testEnv.BinaryAssetsDirectory = filepath.Join("..", "..", "..", "bin", "k8s", "v1.37.2")
+	}
+	var err error
+	cfg, err = testEnv.Start()
+	Expect(err).NotTo(HaveOccurred(), "run `make test`, which builds the control-plane binaries into bin/")
+
+	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
+	Expect(err).NotTo(HaveOccurred())
+
+	startManager()
+})
+
+// startManager runs a fresh manager with a fresh reconciler, as a restarted
+// operator process would have: nothing in memory, everything from the API
+// server.
+func startManager() {
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:  scheme,
+		Metrics: metricsserver.Options{BindAddress: "0"},
+		// As in production (internal/controller.CacheOptions): the cache
+		// sees only the Jobs the operator made.
+		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
+			&batchv1.Job{}: {Label: labels.SelectorFromSet(labels.Set{serving.LabelManagedBy: serving.ManagedBy})},
+		}},
+		// Each restart registers the controller anew under the same name.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	Expect(err).NotTo(HaveOccurred())
+	recorder, err := eventrecorder.ForManager(mgr, "aipm-operator")
+	Expect(err).NotTo(HaveOccurred())
+	Expect((&Reconciler{
+		Client:       mgr.GetClient(),
+		Recorder:     recorder,
+		StatusWriter: statuswrite.New(mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetScheme(), mgr.GetRESTMapper()),
+		Policy:       policy,
+	}).SetupWithManager(mgr)).To(Succeed())
+
+	mgrCtx, mgrCancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer GinkgoRecover()
+		defer close(done)
+		Expect(mgr.Start(mgrCtx)).To(Succeed())
+	}()
+	stopManager = func() {
+		mgrCancel()
+		<-done
+	}
+}
+
+var _ = AfterSuite(func() {
+	if stopManager != nil {
+		stopManager()
+	}
+	cancel()
+	if testEnv != nil {
+		Expect(testEnv.Stop()).To(Succeed())
+	}
+})
