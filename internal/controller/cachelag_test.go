@@ -19,6 +19,7 @@ package controller
 import (
 	"context"
 	"reflect"
+	"sync/atomic"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -29,6 +30,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/prom"
@@ -58,7 +60,33 @@ func TestReconcileWaitsForTheCacheToHoldItsOwnStatusWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	byOwner := func(client.Object) []string { return nil }
-	c := fake.NewClientBuilder().WithScheme(scheme).
+	// Every write the operator makes, of any kind: a decision from a stale
+	// copy would show here as a write (a status, a Deployment applied at a
+	// rollout's earlier weight, a child created again).
+	var writes atomic.Int32
+	count := interceptor.Funcs{
+		Create: func(ctx context.Context, c client.WithWatch, o client.Object, opts ...client.CreateOption) error {
+			writes.Add(1)
+			return c.Create(ctx, o, opts...)
+		},
+		Patch: func(ctx context.Context, c client.WithWatch, o client.Object, p client.Patch, opts ...client.PatchOption) error {
+			writes.Add(1)
+			return c.Patch(ctx, o, p, opts...)
+		},
+		Apply: func(ctx context.Context, c client.WithWatch, o runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
+			writes.Add(1)
+			return c.Apply(ctx, o, opts...)
+		},
+		Delete: func(ctx context.Context, c client.WithWatch, o client.Object, opts ...client.DeleteOption) error {
+			writes.Add(1)
+			return c.Delete(ctx, o, opts...)
+		},
+		SubResourceUpdate: func(ctx context.Context, c client.Client, sub string, o client.Object, opts ...client.SubResourceUpdateOption) error {
+			writes.Add(1)
+			return c.SubResource(sub).Update(ctx, o, opts...)
+		},
+	}
+	c := fake.NewClientBuilder().WithScheme(scheme).WithInterceptorFuncs(count).
 		WithStatusSubresource(&lifecyclev1alpha1.AIProduct{}).
 		WithIndex(&lifecyclev1alpha1.ModelVersion{}, productIndex, func(o client.Object) []string {
 			return []string{string(o.(*lifecyclev1alpha1.ModelVersion).Spec.Product)}
@@ -98,9 +126,17 @@ func TestReconcileWaitsForTheCacheToHoldItsOwnStatusWrite(t *testing.T) {
 	}
 
 	// Woken again while the cache still holds the copy from before that
-	// write: it waits rather than deciding again from it.
+	// write: it waits rather than deciding again from it, and writes
+	// nothing at all. One writer per object does not make this guard
+	// redundant: the writer itself reads through a cache that lags its own
+	// writes, and the children it applies from a stale status (a rollout's
+	// earlier weight) are real pods moved back and forth.
 	reader.stale = before
+	writes.Store(0)
 	res, err := r.Reconcile(ctx, req)
+	if n := writes.Load(); n != 0 {
+		t.Fatalf("made %d writes from a copy older than its own last write", n)
+	}
 	if err != nil || res.RequeueAfter != cacheLag {
 		t.Fatalf("got %+v, %v; want a wait of %v", res, err, cacheLag)
 	}

@@ -293,9 +293,12 @@ spec:
 		Eventually(func() string {
 			return jsonpath("exp", "e2e-fraud-ab-ctr", ".status.verdict")
 		}).Should(Equal("Failed"))
-		Expect(cond("aip", "e2e-fraud", "DiscoveryGate", "reason")).To(Equal("ExperimentFailed"))
+		// The verdict is the Experiment's; the gate and the stage follow it
+		// on the product and the version, each written by its own
+		// controller.
+		Eventually(func() string { return cond("aip", "e2e-fraud", "DiscoveryGate", "reason") }).Should(Equal("ExperimentFailed"))
 		Expect(cond("aip", "e2e-fraud", "DiscoveryGate", "message")).To(ContainSubstring(`experiment "ab-ctr" failed: criterion ctr: candidate 0.07 against production 0.1`))
-		Expect(jsonpath("mv", "e2e-fraud-v4", ".status.stage")).To(Equal("Rejected"))
+		Eventually(func() string { return jsonpath("mv", "e2e-fraud-v4", ".status.stage") }).Should(Equal("Rejected"))
 	})
 
 	It("scales serving to zero when a product retires", func() {
