@@ -86,6 +86,7 @@ func (r *AIProductReconciler) reconcileDelivery(ctx context.Context, s *productS
 		return 0, err
 	}
 
+	foresee(s)
 	choice := rollout.Choose(p.Spec.Delivery.ModelVersion, s.versionList, p.Status.ProductionVersion)
 	p.Status.DesiredVersion = ""
 	if choice.Version != nil {

@@ -17,7 +17,6 @@ limitations under the License.
 package controller
 
 import (
-	"context"
 	"maps"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -25,12 +24,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/compact"
+	"github.com/aipm-io/aipm-operator/internal/index"
 	"github.com/aipm-io/aipm-operator/internal/serving"
 )
 
@@ -86,31 +85,8 @@ func trimDeployment(in any) (any, error) {
 	return trimObject(in)
 }
 
-// ownerIndex indexes the Deployments, Services, Experiments and
-// RetrainingRuns the operator created
-// by the name of the AIProduct that controls them. A label selector alone
-// makes the cache match every such object in the namespace on each List, a
-// cost that grows with the fleet in every reconcile (docs/benchmarks.md);
-// through the index a reconcile reads its own objects only.
-const ownerIndex = "metadata.controller.aiproduct"
-
-// owned narrows a List to the objects controlled by the product named name.
-func ownedBy(name string) client.MatchingFields { return client.MatchingFields{ownerIndex: name} }
-
-func setupOwnerIndexes(ctx context.Context, mgr ctrl.Manager) error {
-	gv := lifecyclev1alpha1.GroupVersion.String()
-	byOwner := func(o client.Object) []string {
-		ref := metav1.GetControllerOf(o)
-		if ref == nil || ref.Kind != "AIProduct" || ref.APIVersion != gv {
-			return nil
-		}
-		return []string{ref.Name}
-	}
-	for _, o := range []client.Object{&appsv1.Deployment{}, &corev1.Service{},
-		&lifecyclev1alpha1.Experiment{}, &lifecyclev1alpha1.RetrainingRun{}} {
-		if err := mgr.GetFieldIndexer().IndexField(ctx, o, ownerIndex, byOwner); err != nil {
-			return err
-		}
-	}
-	return nil
+// ownedBy narrows a List to the objects controlled by the product named
+// name.
+func ownedBy(name string) client.MatchingFields {
+	return index.OwnedBy(lifecyclev1alpha1.KindAIProduct, name)
 }

@@ -33,6 +33,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/index"
 	"github.com/aipm-io/aipm-operator/internal/prom"
 )
 
@@ -59,7 +60,6 @@ func TestReconcileWaitsForTheCacheToHoldItsOwnStatusWrite(t *testing.T) {
 	if err := lifecyclev1alpha1.AddToScheme(scheme); err != nil {
 		t.Fatal(err)
 	}
-	byOwner := func(client.Object) []string { return nil }
 	// Every write the operator makes, of any kind: a decision from a stale
 	// copy would show here as a write (a status, a Deployment applied at a
 	// rollout's earlier weight, a child created again).
@@ -91,10 +91,10 @@ func TestReconcileWaitsForTheCacheToHoldItsOwnStatusWrite(t *testing.T) {
 		WithIndex(&lifecyclev1alpha1.ModelVersion{}, productIndex, func(o client.Object) []string {
 			return []string{string(o.(*lifecyclev1alpha1.ModelVersion).Spec.Product)}
 		}).
-		WithIndex(&appsv1.Deployment{}, ownerIndex, byOwner).
-		WithIndex(&corev1.Service{}, ownerIndex, byOwner).
-		WithIndex(&lifecyclev1alpha1.Experiment{}, ownerIndex, byOwner).
-		WithIndex(&lifecyclev1alpha1.RetrainingRun{}, ownerIndex, byOwner).
+		WithIndex(&appsv1.Deployment{}, index.Owner, index.ByOwner).
+		WithIndex(&corev1.Service{}, index.Owner, index.ByOwner).
+		WithIndex(&lifecyclev1alpha1.Experiment{}, index.Owner, index.ByOwner).
+		WithIndex(&lifecyclev1alpha1.RetrainingRun{}, index.Owner, index.ByOwner).
 		Build()
 	ctx := context.Background()
 	p := newProduct(lifecyclev1alpha1.PhaseStrategy)

@@ -23,6 +23,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -36,21 +37,23 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/index"
 	"github.com/aipm-io/aipm-operator/internal/metrics"
 	"github.com/aipm-io/aipm-operator/internal/notify"
 	"github.com/aipm-io/aipm-operator/internal/outcome"
 	"github.com/aipm-io/aipm-operator/internal/promotion"
+	"github.com/aipm-io/aipm-operator/internal/rollout"
 	"github.com/aipm-io/aipm-operator/internal/stage"
 	"github.com/aipm-io/aipm-operator/internal/statuswrite"
 )
 
-// productIndex indexes ModelVersions by spec.product, so that a change to a
-// product reaches exactly its versions.
-const productIndex = "spec.product"
-
-// candidateIndex indexes Experiments by their candidate version, so that a
-// version finds the experiments that stage it.
-const candidateIndex = "spec.modelVersion"
+// The indexes the reconcilers read through: ModelVersions by product, so
+// that a change to a product reaches exactly its versions; Experiments by
+// the version they try, so that a version finds what stages it.
+const (
+	productIndex   = index.Product
+	candidateIndex = index.Candidate
+)
 
 // ModelVersionReconciler keeps the registry: each version's link to its
 // product, its verdict against the product's promotion policy, and its
@@ -173,33 +176,70 @@ func setStage(mv *lifecyclev1alpha1.ModelVersion, st stage.Stage, now metav1.Tim
 	mv.Status.Stage, mv.Status.StageReason = st.Stage, st.Reason
 }
 
-// judge records in mv's status its verdict against product's promotion
-// policy: Eligible and why, and Ready. production holds the evaluation
-// metrics of the product's production version, nil when there is none or
-// it is mv.
-func judge(ctx context.Context, n notify.Notifier, mv *lifecyclev1alpha1.ModelVersion, product *lifecyclev1alpha1.AIProduct,
-	production []lifecyclev1alpha1.EvaluationMetric) {
+// eligibility is a version's verdict against its product's promotion
+// policy, as its Eligible condition says it. production holds the
+// evaluation metrics of the product's production version, nil when there
+// is none or it is mv. It is a pure function of the two specs and the
+// production version, so the product's reconciler reaches the same
+// verdict for a version whose own reconciler has not written it yet
+// (foresee), without writing it.
+func eligibility(mv *lifecyclev1alpha1.ModelVersion, product *lifecyclev1alpha1.AIProduct,
+	production []lifecyclev1alpha1.EvaluationMetric) metav1.Condition {
 	var policy *lifecyclev1alpha1.PromotionSpec
 	if product.Spec.Delivery != nil {
 		policy = product.Spec.Delivery.Promotion
 	}
 	verdict := promotion.Evaluate(policy, mv.Spec.Metrics, production)
-	mv.Status.Eligible = verdict.Eligible
 	eligible := metav1.Condition{Type: lifecyclev1alpha1.ConditionEligible, Status: metav1.ConditionTrue, Reason: lifecyclev1alpha1.ReasonPolicyMet,
-		Message: "meets the promotion policy of product " + product.Name}
+		Message: "meets the promotion policy of product " + product.Name, ObservedGeneration: mv.Generation}
 	switch {
 	case policy == nil:
 		eligible.Reason, eligible.Message = lifecyclev1alpha1.ReasonNoPolicy, "product "+product.Name+" sets no promotion policy"
 	case !verdict.Eligible:
 		eligible.Status, eligible.Reason, eligible.Message = metav1.ConditionFalse, lifecyclev1alpha1.ReasonPolicyNotMet, strings.Join(verdict.Reasons, "; ")
 	}
+	return eligible
+}
+
+// judge records in mv's status its verdict against product's promotion
+// policy: Eligible and why, and Ready.
+func judge(ctx context.Context, n notify.Notifier, mv *lifecyclev1alpha1.ModelVersion, product *lifecyclev1alpha1.AIProduct,
+	production []lifecyclev1alpha1.EvaluationMetric) {
+	eligible := eligibility(mv, product, production)
+	mv.Status.Eligible = eligible.Status == metav1.ConditionTrue
 	n.SetCondition(ctx, mv, &mv.Status.Conditions, eligible)
 	notify.Clear(&mv.Status.Conditions, lifecyclev1alpha1.ConditionReconciling)
 	n.SetCondition(ctx, mv, &mv.Status.Conditions, metav1.Condition{Type: lifecyclev1alpha1.ConditionReady,
 		Status: metav1.ConditionTrue, Reason: lifecyclev1alpha1.ReasonReconciled,
 		// Not the stage: the product's rollout moves it, and a message that
 		// followed it would cost a second write each time it moves.
-		Message: fmt.Sprintf("evaluated against the policy of product %s, eligible: %t", product.Name, verdict.Eligible)})
+		Message: fmt.Sprintf("evaluated against the policy of product %s, eligible: %t", product.Name, mv.Status.Eligible)})
+}
+
+// foresee gives each version of the scope not yet judged for its current
+// spec the verdict its own reconciler will write, on the scope's copy
+// only. The product then decides at once, as it would a moment later, and
+// the version's reconciler writes the verdict together with the stage
+// the decision gives it: one write, where waiting would cost the version
+// two and the product one more (docs/benchmarks.md).
+func foresee(s *productScope) {
+	var production []lifecyclev1alpha1.EvaluationMetric
+	if prod := s.versions[s.product.Status.ProductionVersion]; prod != nil {
+		production = prod.Spec.Metrics
+	}
+	for i := range s.versionList {
+		mv := &s.versionList[i]
+		if rollout.Judged(mv) {
+			continue
+		}
+		metrics := production
+		if mv.Name == s.product.Status.ProductionVersion {
+			metrics = nil
+		}
+		eligible := eligibility(mv, s.product, metrics)
+		mv.Status.Eligible = eligible.Status == metav1.ConditionTrue
+		meta.SetStatusCondition(&mv.Status.Conditions, eligible)
+	}
 }
 
 // productionMetrics returns the evaluation metrics of the product's
@@ -221,22 +261,11 @@ func (r *ModelVersionReconciler) productionMetrics(ctx context.Context, mv *life
 	return prod.Spec.Metrics, nil
 }
 
-// SetupIndexes registers the cache indexes the reconcilers use. Call it
-// once per manager, before setting up the reconcilers.
+// SetupIndexes registers the cache indexes every controller of the
+// operator uses. Call it once per manager, before setting up the
+// controllers.
 func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
-	if err := mgr.GetFieldIndexer().IndexField(ctx, &lifecyclev1alpha1.ModelVersion{}, productIndex,
-		func(o client.Object) []string {
-			return []string{string(o.(*lifecyclev1alpha1.ModelVersion).Spec.Product)}
-		}); err != nil {
-		return err
-	}
-	if err := mgr.GetFieldIndexer().IndexField(ctx, &lifecyclev1alpha1.Experiment{}, candidateIndex,
-		func(o client.Object) []string {
-			return []string{string(o.(*lifecyclev1alpha1.Experiment).Spec.ModelVersion)}
-		}); err != nil {
-		return err
-	}
-	return setupOwnerIndexes(ctx, mgr)
+	return index.Setup(ctx, mgr.GetFieldIndexer())
 }
 
 // SetupWithManager sets up the controller with the Manager.

@@ -26,6 +26,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -162,13 +163,27 @@ func discoveryDone(ctx context.Context, c client.Client, p *lifecyclev1alpha1.AI
 	if err := apply.Stamp(e); err != nil {
 		return err
 	}
-	if err := c.Create(ctx, e); err != nil {
+	// With the operator running (the probes), the product may have created
+	// it first, and the Experiment's controller may write it meanwhile.
+	if err := c.Create(ctx, e); client.IgnoreAlreadyExists(err) != nil {
 		return err
 	}
-	now := metav1.Now()
-	e.Status = lifecyclev1alpha1.ExperimentStatus{Phase: lifecyclev1alpha1.ExperimentFinished, Verdict: lifecyclev1alpha1.VerdictSucceeded,
-		Message: "stands in for a finished Discovery", StartedAt: &now, FinishedAt: &now}
-	return c.Status().Update(ctx, e)
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(e), e); err != nil {
+			return err
+		}
+		// Whole, conditions included, as the Experiment's controller
+		// leaves a finished one: anything less, it would complete with a
+		// write of its own that no real product's experiment costs here.
+		now := metav1.Now()
+		const msg = "stands in for a finished Discovery"
+		e.Status = lifecyclev1alpha1.ExperimentStatus{ObservedGeneration: e.Generation, Phase: lifecyclev1alpha1.ExperimentFinished,
+			Verdict: lifecyclev1alpha1.VerdictSucceeded, Message: msg, StartedAt: &now, FinishedAt: &now,
+			Conditions: []metav1.Condition{{Type: lifecyclev1alpha1.ConditionReady, Status: metav1.ConditionTrue,
+				Reason: lifecyclev1alpha1.ReasonExperimentFinished, Message: string(lifecyclev1alpha1.VerdictSucceeded) + ": " + msg,
+				ObservedGeneration: e.Generation, LastTransitionTime: now}}}
+		return c.Status().Update(ctx, e)
+	})
 }
 
 // parallel runs do(i) for i in [0, n) on workers goroutines and returns the

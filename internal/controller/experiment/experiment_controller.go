@@ -46,25 +46,13 @@ import (
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/apply"
 	judging "github.com/aipm-io/aipm-operator/internal/experiment"
+	"github.com/aipm-io/aipm-operator/internal/index"
 	"github.com/aipm-io/aipm-operator/internal/metrics"
 	"github.com/aipm-io/aipm-operator/internal/notify"
 	"github.com/aipm-io/aipm-operator/internal/outcome"
 	"github.com/aipm-io/aipm-operator/internal/prom"
 	"github.com/aipm-io/aipm-operator/internal/serving"
 	"github.com/aipm-io/aipm-operator/internal/statuswrite"
-)
-
-// Field indexes this controller registers. Their names are its own, so
-// that another controller indexing the same field of the same kind under
-// the usual name does not collide with them in the shared cache.
-const (
-	// ProductIndex indexes Experiments by spec.product.
-	ProductIndex = "experimentcontroller.spec.product"
-	// CandidateIndex indexes Experiments by spec.modelVersion.
-	CandidateIndex = "experimentcontroller.spec.modelVersion"
-	// OwnerIndex indexes Deployments and Services by the name of the
-	// Experiment that controls them.
-	OwnerIndex = "experimentcontroller.metadata.controller"
 )
 
 // Reconciler runs Experiments.
@@ -428,7 +416,7 @@ func (t *turn) setConditions(ctx context.Context, err error) {
 
 // owned lists the Deployments and Services the Experiment controls.
 func (t *turn) owned(ctx context.Context) (owned, error) {
-	in := []client.ListOption{client.InNamespace(t.exp.Namespace), client.MatchingFields{OwnerIndex: t.exp.Name}}
+	in := []client.ListOption{client.InNamespace(t.exp.Namespace), index.OwnedBy(lifecyclev1alpha1.KindExperiment, t.exp.Name)}
 	var out owned
 	var ds appsv1.DeploymentList
 	if err := t.r.List(ctx, &ds, in...); err != nil {
@@ -488,31 +476,6 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Prometheus == nil {
 		r.Prometheus, _ = prom.NewClient("", 0)
 	}
-	ctx := context.Background()
-	idx := mgr.GetFieldIndexer()
-	if err := idx.IndexField(ctx, &lifecyclev1alpha1.Experiment{}, ProductIndex, func(o client.Object) []string {
-		return []string{string(o.(*lifecyclev1alpha1.Experiment).Spec.Product)}
-	}); err != nil {
-		return err
-	}
-	if err := idx.IndexField(ctx, &lifecyclev1alpha1.Experiment{}, CandidateIndex, func(o client.Object) []string {
-		return []string{string(o.(*lifecyclev1alpha1.Experiment).Spec.ModelVersion)}
-	}); err != nil {
-		return err
-	}
-	gv := lifecyclev1alpha1.GroupVersion.String()
-	byOwner := func(o client.Object) []string {
-		ref := metav1.GetControllerOf(o)
-		if ref == nil || ref.Kind != lifecyclev1alpha1.KindExperiment || ref.APIVersion != gv {
-			return nil
-		}
-		return []string{ref.Name}
-	}
-	for _, o := range []client.Object{&appsv1.Deployment{}, &corev1.Service{}} {
-		if err := idx.IndexField(ctx, o, OwnerIndex, byOwner); err != nil {
-			return err
-		}
-	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&lifecyclev1alpha1.Experiment{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		// A Deployment's status moves with every pod; only a change to
@@ -520,9 +483,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&appsv1.Deployment{}, builder.WithPredicates(predicate.Or[client.Object](
 			predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Owns(&corev1.Service{}).
-		Watches(&lifecyclev1alpha1.AIProduct{}, handler.EnqueueRequestsFromMapFunc(r.experimentsBy(ProductIndex)),
+		Watches(&lifecyclev1alpha1.AIProduct{}, handler.EnqueueRequestsFromMapFunc(r.experimentsBy(index.Product)),
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: productDecisionChanged})).
-		Watches(&lifecyclev1alpha1.ModelVersion{}, handler.EnqueueRequestsFromMapFunc(r.experimentsBy(CandidateIndex)),
+		Watches(&lifecyclev1alpha1.ModelVersion{}, handler.EnqueueRequestsFromMapFunc(r.experimentsBy(index.Candidate)),
 			// A version's identity is immutable: only its arrival or
 			// departure changes whether an experiment can run.
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).

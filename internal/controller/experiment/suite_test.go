@@ -44,6 +44,7 @@ import (
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/eventrecorder"
+	"github.com/aipm-io/aipm-operator/internal/index"
 	"github.com/aipm-io/aipm-operator/internal/prom"
 	"github.com/aipm-io/aipm-operator/internal/prom/promtest"
 	"github.com/aipm-io/aipm-operator/internal/serving"
@@ -137,6 +138,8 @@ func startManager() {
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	Expect(err).NotTo(HaveOccurred())
+	// As cmd/main.go: the indexes every controller shares, once.
+	Expect(index.Setup(ctx, mgr.GetFieldIndexer())).To(Succeed())
 	recorder, err := eventrecorder.ForManager(mgr, operatorName)
 	Expect(err).NotTo(HaveOccurred())
 	Expect((&Reconciler{
