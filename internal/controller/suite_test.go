@@ -20,7 +20,6 @@ import (
 	"context"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -52,6 +51,7 @@ import (
 	"github.com/aipm-io/aipm-operator/internal/prom"
 	"github.com/aipm-io/aipm-operator/internal/prom/promtest"
 	"github.com/aipm-io/aipm-operator/internal/statuswrite"
+	"github.com/aipm-io/aipm-operator/internal/testenv"
 	// +kubebuilder:scaffold:imports
 )
 
@@ -90,18 +90,10 @@ var _ = BeforeSuite(func() {
 	// so the HTTPRoute the tests create is the real schema.
 	gw, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/gateway-api").Output()
 	Expect(err).NotTo(HaveOccurred())
-	testEnv = &envtest.Environment{
-		CRDDirectoryPaths: []string{
-			filepath.Join("..", "..", "config", "crd", "bases"),
-			filepath.Join(strings.TrimSpace(string(gw)), "config", "crd", "standard", "gateway.networking.k8s.io_httproutes.yaml"),
-		},
-		ErrorIfCRDPathMissing: true,
-	}
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		testEnv.BinaryAssetsDirectory = filepath.Join("..", "..", "bin", "k8s", "lifecyclev1alpha1.37.2")
-	}
+	testEnv = testenv.Environment(
+		filepath.Join(strings.TrimSpace(string(gw)), "config", "crd", "standard", "gateway.networking.k8s.io_httproutes.yaml"))
 	cfg, err = testEnv.Start()
-	Expect(err).NotTo(HaveOccurred(), "run `make test`, which builds the control-plane binaries into bin/")
+	Expect(err).NotTo(HaveOccurred(), testenv.StartHint)
 
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())

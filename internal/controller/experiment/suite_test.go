@@ -18,8 +18,6 @@ package experiment
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -30,7 +28,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -42,13 +39,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/eventrecorder"
 	"github.com/aipm-io/aipm-operator/internal/index"
 	"github.com/aipm-io/aipm-operator/internal/prom"
 	"github.com/aipm-io/aipm-operator/internal/prom/promtest"
 	"github.com/aipm-io/aipm-operator/internal/serving"
 	"github.com/aipm-io/aipm-operator/internal/statuswrite"
+	"github.com/aipm-io/aipm-operator/internal/testenv"
 )
 
 // operatorName is the field manager the API server records for the
@@ -66,7 +63,7 @@ var (
 	k8sClient client.Client
 	fakeProm  *promtest.Server
 	querier   prom.Querier
-	scheme    = runtime.NewScheme()
+	scheme    *runtime.Scheme
 
 	stopManager func()
 )
@@ -83,20 +80,14 @@ var _ = BeforeSuite(func() {
 	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
 	ctx, cancel = context.WithCancel(context.Background())
 
-	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
-	Expect(lifecyclev1alpha1.AddToScheme(scheme)).To(Succeed())
+	var err error
+	scheme, err = testenv.Scheme()
+	Expect(err).NotTo(HaveOccurred())
 
 	By("starting the control plane")
-	testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "..", "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-	}
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		testEnv.BinaryAssetsDirectory = filepath.Join("..", "..", "..", "bin", "k8s", "v1.37.2")
-	}
-	var err error
+	testEnv = testenv.Environment()
 	cfg, err = testEnv.Start()
-	Expect(err).NotTo(HaveOccurred(), "run `make test`, which builds the control-plane binaries into bin/")
+	Expect(err).NotTo(HaveOccurred(), testenv.StartHint)
 
 	// The specs' own writes go under another name than the operator's, so
 	// that managedFields tell the two apart.

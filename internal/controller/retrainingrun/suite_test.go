@@ -18,8 +18,6 @@ package retrainingrun
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -29,7 +27,6 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -41,11 +38,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/eventrecorder"
 	"github.com/aipm-io/aipm-operator/internal/retrain"
 	"github.com/aipm-io/aipm-operator/internal/serving"
 	"github.com/aipm-io/aipm-operator/internal/statuswrite"
+	"github.com/aipm-io/aipm-operator/internal/testenv"
 )
 
 // The suite runs a real manager with the RetrainingRun reconciler alone
@@ -58,7 +55,7 @@ var (
 	testEnv   *envtest.Environment
 	cfg       *rest.Config
 	k8sClient client.Client
-	scheme    = runtime.NewScheme()
+	scheme    *runtime.Scheme
 
 	stopManager func()
 )
@@ -78,20 +75,14 @@ var _ = BeforeSuite(func() {
 	SetDefaultEventuallyPollingInterval(100 * time.Millisecond)
 	ctx, cancel = context.WithCancel(context.Background())
 
-	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
-	Expect(lifecyclev1alpha1.AddToScheme(scheme)).To(Succeed())
+	var err error
+	scheme, err = testenv.Scheme()
+	Expect(err).NotTo(HaveOccurred())
 
 	By("starting the control plane")
-	testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "..", "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
-	}
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		testEnv.BinaryAssetsDirectory = filepath.Join("..", "..", "..", "bin", "k8s", "v1.37.2")
-	}
-	var err error
+	testEnv = testenv.Environment()
 	cfg, err = testEnv.Start()
-	Expect(err).NotTo(HaveOccurred(), "run `make test`, which builds the control-plane binaries into bin/")
+	Expect(err).NotTo(HaveOccurred(), testenv.StartHint)
 
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())

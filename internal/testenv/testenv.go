@@ -1,0 +1,70 @@
+/*
+Copyright 2026 The aipm-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+// Package testenv is the control plane the operator's envtest suites run
+// against: envtest's kube-apiserver and etcd, from bin/ (make
+// control-plane) unless KUBEBUILDER_ASSETS names others, with the
+// operator's CRDs. Only tests import it.
+package testenv
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+)
+
+// KubeVersion is the version of the control-plane binaries make builds.
+const KubeVersion = "v1.37.2"
+
+// Root is the repository's root directory.
+func Root() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// Environment is an envtest environment with the operator's CRDs and any
+// extra CRD files or directories.
+func Environment(extraCRDs ...string) *envtest.Environment {
+	env := &envtest.Environment{
+		CRDDirectoryPaths:     append([]string{filepath.Join(Root(), "config", "crd", "bases")}, extraCRDs...),
+		ErrorIfCRDPathMissing: true,
+	}
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		env.BinaryAssetsDirectory = filepath.Join(Root(), "bin", "k8s", KubeVersion)
+	}
+	return env
+}
+
+// Scheme holds the built-in kinds and the operator's.
+func Scheme() (*k8sruntime.Scheme, error) {
+	s := k8sruntime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	if err := lifecyclev1alpha1.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// StartHint is what a failed start should tell the person running the
+// tests.
+const StartHint = "run `make test`, which builds the control-plane binaries into bin/"
