@@ -43,10 +43,11 @@ import (
 var managerPermissions = map[string][]string{
 	// Finished retraining Jobs' pods: their termination message is the result.
 	"/pods": {"get", "list"},
-	// One Service per product and, with an HTTPRoute, one per version.
-	"/services": {"create", "delete", "get", "list", "patch", "update", "watch"},
-	// One Deployment per live model version and per experiment.
-	"apps/deployments": {"create", "delete", "get", "list", "patch", "update", "watch"},
+	// One Service per product and, with an HTTPRoute, one per version;
+	// applied (server-side apply needs create and patch, never update).
+	"/services": {"create", "delete", "get", "list", "patch", "watch"},
+	// One Deployment per live model version and per experiment; applied.
+	"apps/deployments": {"create", "delete", "get", "list", "patch", "watch"},
 	// Retraining Jobs: one per RetrainingRun, owned by it.
 	"batch/jobs": {"create", "delete", "get", "list", "watch"},
 	// Events on products and versions.
