@@ -28,6 +28,10 @@ const LabelProduct = "lifecycle.aipm.io/product"
 // LabelVersion is set on serving objects to the ModelVersion they serve.
 const LabelVersion = "lifecycle.aipm.io/version"
 
+// LabelExperiment names, on an Experiment and on its Deployment, Service
+// and pods, the experiment of spec.discovery.experiments they run.
+const LabelExperiment = "lifecycle.aipm.io/experiment"
+
 // TrainingTrigger is what started a training run.
 // +kubebuilder:validation:Enum=Schedule;Drift;Manual;External
 type TrainingTrigger string

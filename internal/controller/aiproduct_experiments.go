@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	experimentcontroller "github.com/aipm-io/aipm-operator/internal/controller/experiment"
 	"github.com/aipm-io/aipm-operator/internal/experiment"
 	"github.com/aipm-io/aipm-operator/internal/notify"
 	"github.com/aipm-io/aipm-operator/internal/outcome"
@@ -31,9 +32,6 @@ import (
 	"github.com/aipm-io/aipm-operator/internal/serving"
 	"github.com/aipm-io/aipm-operator/internal/traffic"
 )
-
-// LabelExperiment marks an experiment's objects with the experiment's name.
-const LabelExperiment = "lifecycle.aipm.io/experiment"
 
 // +kubebuilder:rbac:groups=lifecycle.aipm.io,resources=experiments,verbs=get;list;watch;create;update;patch;delete
 
@@ -107,7 +105,7 @@ func ExperimentFor(p *lifecyclev1alpha1.AIProduct, e lifecyclev1alpha1.Discovery
 	return &lifecyclev1alpha1.Experiment{
 		TypeMeta: metav1.TypeMeta{APIVersion: lifecyclev1alpha1.GroupVersion.String(), Kind: lifecyclev1alpha1.KindExperiment},
 		ObjectMeta: metav1.ObjectMeta{Name: ExperimentName(p.Name, e.Name), Namespace: p.Namespace,
-			Labels: map[string]string{lifecyclev1alpha1.LabelProduct: p.Name, LabelExperiment: e.Name}},
+			Labels: map[string]string{lifecyclev1alpha1.LabelProduct: p.Name, lifecyclev1alpha1.LabelExperiment: e.Name}},
 		Spec: lifecyclev1alpha1.ExperimentSpec{Product: lifecyclev1alpha1.LocalObjectName(p.Name), DiscoveryExperiment: e},
 	}
 }
@@ -159,7 +157,7 @@ func (s *productScope) liveTraffic() *traffic.Experiment {
 		if e.Spec.Name != name || e.Status.Phase != lifecyclev1alpha1.ExperimentRunning {
 			continue
 		}
-		svc := serving.ObjectName(s.product.Name, "exp-"+e.Spec.Name)
+		svc := experimentcontroller.ObjectName(s.product.Name, e.Spec.Name)
 		switch e.Status.Traffic {
 		case lifecyclev1alpha1.TrafficMirrored:
 			return &traffic.Experiment{Service: svc, Mirror: true}

@@ -140,7 +140,7 @@ var _ = Describe("Discovery experiments", func() {
 			g.Expect(d.Spec.Template.Labels).To(HaveKeyWithValue(serving.LabelComponent, "experiment"))
 			svc := &corev1.Service{}
 			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: "default", Name: name}, svc)).To(Succeed())
-			g.Expect(svc.Spec.Selector).To(HaveKeyWithValue(LabelExperiment, "sandbox"))
+			g.Expect(svc.Spec.Selector).To(HaveKeyWithValue(lifecyclev1alpha1.LabelExperiment, "sandbox"))
 			g.Expect(fetch(g, p).Status.Phase).To(Equal(lifecyclev1alpha1.PhaseDiscovery))
 			g.Expect(stageOf(g, &lifecyclev1alpha1.ModelVersion{ObjectMeta: metav1.ObjectMeta{Name: "v1", Namespace: "default"}})).To(Equal(lifecyclev1alpha1.StageStaging))
 		}).Should(Succeed())

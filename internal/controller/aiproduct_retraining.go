@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -211,20 +212,11 @@ func (r *AIProductReconciler) reconcileRetraining(ctx context.Context, s *produc
 			Result: "started RetrainingRun " + name}
 	}
 	rs.Pending = ""
-	if name != "" && !contains(rs.Active, name) {
+	if name != "" && !slices.Contains(rs.Active, name) {
 		rs.Active = append(rs.Active, name)
 		rs.LastRun = &lifecyclev1alpha1.RetrainingRunSummary{Name: name, Trigger: trigger.Kind, Phase: lifecyclev1alpha1.RunPending}
 	}
 	return requeue, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // newestFirst returns the runs sorted newest first.

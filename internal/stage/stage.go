@@ -25,6 +25,7 @@ import (
 	"fmt"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/rollout"
 )
 
 // Record is what a version's stage depends on.
@@ -55,13 +56,6 @@ const (
 	ReasonUnstaged        = "no longer under trial"
 )
 
-// The rollout's end reasons this package reads (internal/rollout writes
-// them); copied, since rollout imports nothing of its callers.
-const (
-	reasonPromotedByRequest = "PromotedByRequest"
-	reasonAbandoned         = "Abandoned"
-)
-
 // Derive returns the stage of version given its product's record and the
 // stage it had. The version's own last stage is its history: once
 // Production, a version replaced is Archived; once Rejected, it stays so
@@ -74,7 +68,7 @@ func Derive(version string, had Stage, rec Record) Stage {
 		case had.Stage == lifecyclev1alpha1.StageProduction:
 			// Restating why would cost a write per product for nothing.
 			return had
-		case canary && ro.Phase == lifecyclev1alpha1.RolloutSucceeded && ro.Reason == reasonPromotedByRequest:
+		case canary && ro.Phase == lifecyclev1alpha1.RolloutSucceeded && ro.Reason == rollout.ReasonPromotedByRequest:
 			return Stage{lifecyclev1alpha1.StageProduction, ReasonPromotedRequest}
 		case canary && ro.Phase == lifecyclev1alpha1.RolloutSucceeded:
 			return Stage{lifecyclev1alpha1.StageProduction, ReasonPromoted}
@@ -86,7 +80,7 @@ func Derive(version string, had Stage, rec Record) Stage {
 		case lifecyclev1alpha1.RolloutProgressing, lifecyclev1alpha1.RolloutPaused, lifecyclev1alpha1.RolloutInconclusive:
 			return Stage{lifecyclev1alpha1.StageStaging, ReasonCanary}
 		case lifecyclev1alpha1.RolloutAborted:
-			if ro.Reason != reasonAbandoned {
+			if ro.Reason != rollout.ReasonAbandoned {
 				return Stage{lifecyclev1alpha1.StageRejected, ro.Message}
 			}
 		}

@@ -30,9 +30,6 @@ import (
 
 // Labels of an experiment's serving objects.
 const (
-	// LabelExperiment names the experiment (its spec name) on its
-	// Deployment, Service and pods.
-	LabelExperiment = "lifecycle.aipm.io/experiment"
 	// LabelExperimentType records on the Deployment the type it was
 	// started as, so that a change of type while it runs is seen.
 	LabelExperimentType = "lifecycle.aipm.io/experiment-type"
@@ -68,14 +65,14 @@ func render(e *lifecyclev1alpha1.DiscoveryExperiment, p *lifecyclev1alpha1.AIPro
 	d.Annotations = nil
 	d.Labels = objectLabels(p, e, mv)
 	pod := d.Spec.Template.Labels
-	pod[LabelExperiment] = e.Name
+	pod[lifecyclev1alpha1.LabelExperiment] = e.Name
 	if !byReplicas {
 		pod[serving.LabelComponent] = ComponentExperiment
 	}
 	// Neither the version nor the component is selected on: a selector is
 	// immutable, and a new candidate or type re-renders the Deployment in
 	// place. No other Deployment's pods carry this experiment's label.
-	selector := map[string]string{lifecyclev1alpha1.LabelProduct: p.Name, LabelExperiment: e.Name}
+	selector := map[string]string{lifecyclev1alpha1.LabelProduct: p.Name, lifecyclev1alpha1.LabelExperiment: e.Name}
 	d.Spec.Selector = &metav1.LabelSelector{MatchLabels: selector}
 	if byReplicas {
 		return d, nil
@@ -90,10 +87,10 @@ func render(e *lifecyclev1alpha1.DiscoveryExperiment, p *lifecyclev1alpha1.AIPro
 
 func objectLabels(p *lifecyclev1alpha1.AIProduct, e *lifecyclev1alpha1.DiscoveryExperiment, mv *lifecyclev1alpha1.ModelVersion) map[string]string {
 	return map[string]string{
-		lifecyclev1alpha1.LabelProduct: p.Name,
-		lifecyclev1alpha1.LabelVersion: serving.Shorten(mv.Name, 63),
-		serving.LabelManagedBy:         serving.ManagedBy,
-		LabelExperiment:                e.Name,
-		LabelExperimentType:            string(e.Type),
+		lifecyclev1alpha1.LabelProduct:    p.Name,
+		lifecyclev1alpha1.LabelVersion:    serving.Shorten(mv.Name, 63),
+		serving.LabelManagedBy:            serving.ManagedBy,
+		lifecyclev1alpha1.LabelExperiment: e.Name,
+		LabelExperimentType:               string(e.Type),
 	}
 }

@@ -69,7 +69,7 @@ func TestRender(t *testing.T) {
 				t.Fatalf("Deployment %s with %d replicas of component %s, want %s, %d, %s",
 					d.Name, *d.Spec.Replicas, d.Spec.Template.Labels[serving.LabelComponent], name, tt.replicas, tt.component)
 			}
-			want := map[string]string{lifecyclev1alpha1.LabelProduct: "shop", LabelExperiment: tt.exp.Name}
+			want := map[string]string{lifecyclev1alpha1.LabelProduct: "shop", lifecyclev1alpha1.LabelExperiment: tt.exp.Name}
 			if !maps.Equal(d.Spec.Selector.MatchLabels, want) {
 				t.Fatalf("selector %v, want %v: a selector is immutable, so it names neither version nor component", d.Spec.Selector.MatchLabels, want)
 			}
