@@ -212,6 +212,10 @@ BENCH_ARGS ?=
 bench-apicost: control-plane ## API server CPU per write of each kind the operator makes (AIProduct and ModelVersion status, Event).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go run ./test/apicost
 
+.PHONY: bench-plumbing
+bench-plumbing: control-plane ## Each home-made piece of plumbing against its upstream alternative, one bench run each at 5,000 products in 256Mi (about 10 minutes a run); reports in bin/plumbing/.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" hack/plumbing-ab.sh
+
 .PHONY: bench
 bench: control-plane ## Scale benchmark on its own envtest control plane (N products, the plain-client limit); report in bin/bench/report.md.
 	@mkdir -p bin/bench

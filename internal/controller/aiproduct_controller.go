@@ -40,6 +40,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/index"
 	"github.com/aipm-io/aipm-operator/internal/metrics"
 	"github.com/aipm-io/aipm-operator/internal/notify"
 	"github.com/aipm-io/aipm-operator/internal/outcome"
@@ -238,7 +239,7 @@ func (r *AIProductReconciler) newScope(ctx context.Context, p *lifecyclev1alpha1
 		s.versions[versions.Items[i].Name] = &versions.Items[i]
 	}
 	var exps lifecyclev1alpha1.ExperimentList
-	if err := r.List(ctx, &exps, client.InNamespace(p.Namespace), ownedBy(p.Name)); err != nil {
+	if err := r.List(ctx, &exps, client.InNamespace(p.Namespace), client.MatchingFields{index.Product: p.Name}); err != nil {
 		return nil, fmt.Errorf("listing Experiments: %w", err)
 	}
 	for i := range exps.Items {

@@ -168,6 +168,12 @@ func (r *AIProductReconciler) reconcileRetraining(ctx context.Context, s *produc
 		return requeue, nil
 	}
 
+	if trigger.Kind == lifecyclev1alpha1.TriggerManual {
+		if used := usedRequest(p, runs, *trigger); used != nil {
+			return requeue, r.refuseRequest(ctx, s, *trigger, used)
+		}
+	}
+
 	if len(rs.Active) > 0 {
 		if spec.ConcurrencyPolicy != lifecyclev1alpha1.ConcurrencyReplace {
 			rs.Pending = fmt.Sprintf("%s trigger waits for RetrainingRun %s to finish (concurrencyPolicy Forbid)", trigger.Kind, rs.Active[0])
@@ -217,6 +223,40 @@ func (r *AIProductReconciler) reconcileRetraining(ctx context.Context, s *produc
 		rs.LastRun = &lifecyclev1alpha1.RetrainingRunSummary{Name: name, Trigger: trigger.Kind, Phase: lifecyclev1alpha1.RunPending}
 	}
 	return requeue, nil
+}
+
+// usedRequest returns the run an earlier request of the same value
+// started, or nil. A run of that name the product never acknowledged, and
+// still going, is this request's own, created by a reconcile that stopped
+// before it consumed the request: startRun adopts it. Any other is an
+// earlier request's, whose Job may be kept long after it finished;
+// adopting it would report its old result as this request's.
+func usedRequest(p *lifecyclev1alpha1.AIProduct, runs []lifecyclev1alpha1.RetrainingRun, t retrain.Trigger) *lifecyclev1alpha1.RetrainingRun {
+	name := retrain.JobName(p.Name, t)
+	for i := range runs {
+		if runs[i].Name != name {
+			continue
+		}
+		last := p.Status.LastRequest
+		acknowledged := last != nil && last.Action == "Retrain" && last.Value == t.Key
+		if acknowledged || runs[i].Status.Phase.Finished() {
+			return &runs[i]
+		}
+	}
+	return nil
+}
+
+// refuseRequest consumes a retrain request whose value an earlier request
+// used, starting nothing, and says so.
+func (r *AIProductReconciler) refuseRequest(ctx context.Context, s *productScope, t retrain.Trigger, used *lifecyclev1alpha1.RetrainingRun) error {
+	p := s.product
+	if err := r.clearAnnotation(ctx, p, lifecyclev1alpha1.AnnotationRetrain); err != nil {
+		return err
+	}
+	msg := fmt.Sprintf("refused: value %q already started RetrainingRun %s; request again with a new value", t.Key, used.Name)
+	p.Status.LastRequest = &lifecyclev1alpha1.RequestStatus{Action: "Retrain", Value: t.Key, HandledAt: s.now, Result: msg}
+	s.notify.Event(ctx, p, true, "RetrainingRequestRefused", "Retrain", "Did not start retraining: "+msg)
+	return nil
 }
 
 // newestFirst returns the runs sorted newest first.

@@ -248,6 +248,51 @@ var _ = Describe("Drift and retraining", func() {
 		Consistently(func(g Gomega) { g.Expect(productJobs(g, p)).To(HaveLen(1)) }, 3*time.Second).Should(Succeed())
 	})
 
+	It("starts one run per request value and refuses a value used before, even when its run is kept", func() {
+		p := retrainingProduct()
+		p.Spec.Delivery.Retraining.OnDrift = false
+		p.Spec.Delivery.Retraining.Schedule = "0 3 * * *"
+		p.Spec.Delivery.Retraining.Cooldown = metav1.Duration{Duration: time.Second}
+		enterDelivery(p)
+		eligibleVersion(p, "v1", "1.0.0")
+		Eventually(func(g Gomega) {
+			deployments(g, p)
+			g.Expect(fetch(g, p).Status.ProductionVersion).To(Equal("v1"))
+		}).Should(Succeed())
+
+		annotate(p, lifecyclev1alpha1.AnnotationRetrain, "now")
+		var job batchv1.Job
+		Eventually(func(g Gomega) {
+			jobs := productJobs(g, p)
+			g.Expect(jobs).To(HaveLen(1))
+			job = jobs[0]
+		}).Should(Succeed())
+		finishJob(&job, goodResult)
+		Eventually(func(g Gomega) {
+			g.Expect(fetch(g, p).Status.Retraining.LastRun.Phase).To(Equal(lifecyclev1alpha1.RunSucceeded))
+		}).Should(Succeed())
+
+		By("the same value again, while the finished run and its Job are kept")
+		annotate(p, lifecyclev1alpha1.AnnotationRetrain, "now")
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			g.Expect(got.Annotations).NotTo(HaveKey(lifecyclev1alpha1.AnnotationRetrain))
+			g.Expect(got.Status.LastRequest.Result).To(ContainSubstring(`refused: value "now" already started RetrainingRun ` + job.Name))
+		}).Should(Succeed())
+		Eventually(func() []string { return eventReasons(p) }).Should(ContainElement("RetrainingRequestRefused"))
+		Consistently(func(g Gomega) { g.Expect(productJobs(g, p)).To(HaveLen(1)) }, 2*time.Second).Should(Succeed())
+
+		By("a new value starts a new run")
+		annotate(p, lifecyclev1alpha1.AnnotationRetrain, "again")
+		Eventually(func(g Gomega) {
+			g.Expect(productJobs(g, p)).To(HaveLen(2))
+			got := fetch(g, p)
+			g.Expect(got.Status.LastRequest.Result).To(HavePrefix("started RetrainingRun"))
+			run := runOf(p, got.Status.Retraining.LastRun.Name)
+			g.Expect(run.Spec.Trigger.Key).To(Equal("again"))
+		}).Should(Succeed())
+	})
+
 	It("closes the loop: drift, retraining, a new version, canary, production", func() {
 		p := retrainingProduct()
 		p.Spec.Delivery.ModelVersion = lifecyclev1alpha1.ModelVersionSelection{Policy: lifecyclev1alpha1.VersionLatestEligible}

@@ -47,13 +47,10 @@ import (
 	"github.com/aipm-io/aipm-operator/internal/statuswrite"
 )
 
-// The indexes the reconcilers read through: ModelVersions by product, so
-// that a change to a product reaches exactly its versions; Experiments by
-// the version they try, so that a version finds what stages it.
-const (
-	productIndex   = index.Product
-	candidateIndex = index.Candidate
-)
+// productIndex is what the reconcilers read through: ModelVersions by
+// product, so that a change to a product reaches exactly its versions, and
+// Experiments by product, among which a version finds those that try it.
+const productIndex = index.Product
 
 // ModelVersionReconciler keeps the registry: each version's link to its
 // product, its verdict against the product's promotion policy, and its
@@ -151,12 +148,12 @@ func (r *ModelVersionReconciler) decide(ctx context.Context, n notify.Notifier, 
 		return err
 	}
 	var exps lifecyclev1alpha1.ExperimentList
-	if err := r.List(ctx, &exps, client.InNamespace(mv.Namespace), client.MatchingFields{candidateIndex: mv.Name}); err != nil {
+	if err := r.List(ctx, &exps, client.InNamespace(mv.Namespace), client.MatchingFields{productIndex: product.Name}); err != nil {
 		return fmt.Errorf("listing Experiments: %w", err)
 	}
 	var mine []lifecyclev1alpha1.Experiment
 	for _, e := range exps.Items {
-		if string(e.Spec.Product) == product.Name {
+		if string(e.Spec.ModelVersion) == mv.Name {
 			mine = append(mine, e)
 		}
 	}

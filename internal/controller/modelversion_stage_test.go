@@ -43,8 +43,8 @@ func versionClient(t *testing.T, funcs ...interceptor.Funcs) client.Client {
 	}
 	b := fake.NewClientBuilder().WithScheme(scheme).
 		WithStatusSubresource(&lifecyclev1alpha1.ModelVersion{}, &lifecyclev1alpha1.AIProduct{}, &lifecyclev1alpha1.Experiment{}).
-		WithIndex(&lifecyclev1alpha1.Experiment{}, candidateIndex, func(o client.Object) []string {
-			return []string{string(o.(*lifecyclev1alpha1.Experiment).Spec.ModelVersion)}
+		WithIndex(&lifecyclev1alpha1.Experiment{}, productIndex, func(o client.Object) []string {
+			return []string{string(o.(*lifecyclev1alpha1.Experiment).Spec.Product)}
 		})
 	for _, f := range funcs {
 		b = b.WithInterceptorFuncs(f)

@@ -36,11 +36,10 @@ const (
 	// alone would make the cache match every such object of the namespace
 	// on each List; through the index a reconcile reads its own objects.
 	Owner = "metadata.controller"
-	// Product indexes ModelVersions and Experiments by spec.product.
+	// Product indexes ModelVersions and Experiments by spec.product. It is
+	// the only index of Experiments: a product has a few, and who controls
+	// them or which version each tries is read from those few.
 	Product = "spec.product"
-	// Candidate indexes Experiments by spec.modelVersion, the version
-	// they try.
-	Candidate = "spec.modelVersion"
 )
 
 // OwnedBy narrows a List to the objects controlled by the object of kind
@@ -62,8 +61,7 @@ func ByOwner(o client.Object) []string {
 // Setup registers every index with indexer. Call it once per manager,
 // before setting up the controllers.
 func Setup(ctx context.Context, indexer client.FieldIndexer) error {
-	for _, o := range []client.Object{&appsv1.Deployment{}, &corev1.Service{},
-		&lifecyclev1alpha1.Experiment{}, &lifecyclev1alpha1.RetrainingRun{}} {
+	for _, o := range []client.Object{&appsv1.Deployment{}, &corev1.Service{}, &lifecyclev1alpha1.RetrainingRun{}} {
 		if err := indexer.IndexField(ctx, o, Owner, ByOwner); err != nil {
 			return err
 		}
@@ -73,12 +71,7 @@ func Setup(ctx context.Context, indexer client.FieldIndexer) error {
 	}); err != nil {
 		return err
 	}
-	if err := indexer.IndexField(ctx, &lifecyclev1alpha1.Experiment{}, Product, func(o client.Object) []string {
+	return indexer.IndexField(ctx, &lifecyclev1alpha1.Experiment{}, Product, func(o client.Object) []string {
 		return []string{string(o.(*lifecyclev1alpha1.Experiment).Spec.Product)}
-	}); err != nil {
-		return err
-	}
-	return indexer.IndexField(ctx, &lifecyclev1alpha1.Experiment{}, Candidate, func(o client.Object) []string {
-		return []string{string(o.(*lifecyclev1alpha1.Experiment).Spec.ModelVersion)}
 	})
 }

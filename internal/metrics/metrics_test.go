@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -263,6 +264,50 @@ func BenchmarkScrapeFleet(b *testing.B) {
 	h := Handler(prometheus.NewRegistry())
 	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
 	req.Header.Set("Accept", "text/plain;version=0.0.4")
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ServeHTTP(discard{h: http.Header{}}, req)
+	}
+}
+
+// BenchmarkScrapeFleetRegistry measures the upstream alternative to
+// Handler for the same 5,000 products: each state family a GaugeVec on a
+// Prometheus registry, served by promhttp. The series are read back from
+// Handler's own scrape, so that both serve exactly the same ones.
+func BenchmarkScrapeFleetRegistry(b *testing.B) {
+	defer fleet()()
+	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+	req.Header.Set("Accept", "text/plain;version=0.0.4")
+	rec := httptest.NewRecorder()
+	Handler(prometheus.NewRegistry()).ServeHTTP(rec, req)
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	mfs, err := parser.TextToMetricFamilies(rec.Body)
+	if err != nil {
+		b.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	series := 0
+	for name, mf := range mfs {
+		if len(mf.GetMetric()) == 0 {
+			continue
+		}
+		var labels []string
+		for _, l := range mf.GetMetric()[0].GetLabel() {
+			labels = append(labels, l.GetName())
+		}
+		vec := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: mf.GetHelp()}, labels)
+		reg.MustRegister(vec)
+		for _, m := range mf.GetMetric() {
+			values := make([]string, 0, len(labels))
+			for _, l := range m.GetLabel() {
+				values = append(values, l.GetValue())
+			}
+			vec.WithLabelValues(values...).Set(m.GetGauge().GetValue())
+			series++
+		}
+	}
+	b.ReportMetric(float64(series), "series")
+	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	b.ReportAllocs()
 	for b.Loop() {
 		h.ServeHTTP(discard{h: http.Header{}}, req)

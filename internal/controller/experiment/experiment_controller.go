@@ -483,9 +483,9 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&appsv1.Deployment{}, builder.WithPredicates(predicate.Or[client.Object](
 			predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Owns(&corev1.Service{}).
-		Watches(&lifecyclev1alpha1.AIProduct{}, handler.EnqueueRequestsFromMapFunc(r.experimentsBy(index.Product)),
+		Watches(&lifecyclev1alpha1.AIProduct{}, handler.EnqueueRequestsFromMapFunc(r.experimentsOf(false)),
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: productDecisionChanged})).
-		Watches(&lifecyclev1alpha1.ModelVersion{}, handler.EnqueueRequestsFromMapFunc(r.experimentsBy(index.Candidate)),
+		Watches(&lifecyclev1alpha1.ModelVersion{}, handler.EnqueueRequestsFromMapFunc(r.experimentsOf(true)),
 			// A version's identity is immutable: only its arrival or
 			// departure changes whether an experiment can run.
 			builder.WithPredicates(predicate.Funcs{UpdateFunc: func(event.UpdateEvent) bool { return false }})).
@@ -493,17 +493,26 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Complete(r)
 }
 
-// experimentsBy maps an object to the Experiments in its namespace whose
-// indexed field names it.
-func (r *Reconciler) experimentsBy(index string) handler.MapFunc {
+// experimentsOf maps a product to its Experiments or, with candidate, a
+// ModelVersion to its product's Experiments that try it. Experiments are
+// indexed by product alone: a product has a few, and a second index would
+// cost a key per Experiment of the fleet.
+func (r *Reconciler) experimentsOf(candidate bool) handler.MapFunc {
 	return func(ctx context.Context, o client.Object) []reconcile.Request {
+		product := o.GetName()
+		if mv, ok := o.(*lifecyclev1alpha1.ModelVersion); ok {
+			product = string(mv.Spec.Product)
+		}
 		var list lifecyclev1alpha1.ExperimentList
-		if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{index: o.GetName()}); err != nil {
-			logf.FromContext(ctx).Error(err, "Unable to list the Experiments of an object", "index", index, "name", o.GetName())
+		if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{index.Product: product}); err != nil {
+			logf.FromContext(ctx).Error(err, "Unable to list the Experiments of a product", "product", product)
 			return nil
 		}
 		out := make([]reconcile.Request, 0, len(list.Items))
 		for i := range list.Items {
+			if candidate && string(list.Items[i].Spec.ModelVersion) != o.GetName() {
+				continue
+			}
 			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
 		}
 		return out

@@ -232,7 +232,7 @@ func markFailed(st *lifecyclev1alpha1.RetrainingRunStatus, d decision, now metav
 	if d.at != nil {
 		at = *d.at
 	}
-	st.CompletionTime = &at
+	complete(st, at)
 }
 
 func markSucceeded(st *lifecyclev1alpha1.RetrainingRunStatus, job *batchv1.Job, mv string, now metav1.Time) {
@@ -242,6 +242,16 @@ func markSucceeded(st *lifecyclev1alpha1.RetrainingRunStatus, job *batchv1.Job, 
 	at := now
 	if job.Status.CompletionTime != nil {
 		at = *job.Status.CompletionTime
+	}
+	complete(st, at)
+}
+
+// complete records when the run ended, never before it started: the two
+// come from different clocks (the Job's creation, its controller's
+// completion, this operator's), and a run's duration is never negative.
+func complete(st *lifecyclev1alpha1.RetrainingRunStatus, at metav1.Time) {
+	if st.StartTime != nil && at.Before(st.StartTime) {
+		at = *st.StartTime
 	}
 	st.CompletionTime = &at
 }

@@ -272,6 +272,25 @@ func TestSucceededAtTheJobsCompletion(t *testing.T) {
 	}
 }
 
+// A Job whose recorded completion precedes its creation (clocks of two
+// components, rounded to the second) never makes a negative duration.
+func TestCompletionNeverBeforeStart(t *testing.T) {
+	run := testRun()
+	job := ownedJob(run)
+	job.CreationTimestamp = metav1.NewTime(t0.Time.Add(time.Minute))
+	early := t0
+	job.Status.CompletionTime = &early
+	markRunning(&run.Status, job, metav1.NewTime(t0.Time.Add(time.Minute)))
+	markSucceeded(&run.Status, job, "churn-v1-0-1", metav1.NewTime(t0.Time.Add(time.Hour)))
+	if d := run.Status.CompletionTime.Sub(run.Status.StartTime.Time); d < 0 {
+		t.Errorf("duration %v; completion %v before start %v", d, run.Status.CompletionTime, run.Status.StartTime)
+	}
+	markFailed(&run.Status, decision{reason: "X", at: &early}, metav1.NewTime(t0.Time.Add(time.Hour)))
+	if d := run.Status.CompletionTime.Sub(run.Status.StartTime.Time); d < 0 {
+		t.Errorf("failed: duration %v", d)
+	}
+}
+
 // The conditions follow the phase, as kstatus reads them: InProgress while
 // the run runs, Current once it succeeded, Failed (Stalled) once it failed.
 func TestSetConditions(t *testing.T) {
