@@ -40,7 +40,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
-	"github.com/aipm-io/aipm-operator/internal/index"
+	experimentcontroller "github.com/aipm-io/aipm-operator/internal/controller/experiment"
 	"github.com/aipm-io/aipm-operator/internal/metrics"
 	"github.com/aipm-io/aipm-operator/internal/notify"
 	"github.com/aipm-io/aipm-operator/internal/outcome"
@@ -238,13 +238,16 @@ func (r *AIProductReconciler) newScope(ctx context.Context, p *lifecyclev1alpha1
 	for i := range versions.Items {
 		s.versions[versions.Items[i].Name] = &versions.Items[i]
 	}
-	var exps lifecyclev1alpha1.ExperimentList
-	if err := r.List(ctx, &exps, client.InNamespace(p.Namespace), client.MatchingFields{index.Product: p.Name}); err != nil {
-		return nil, fmt.Errorf("listing Experiments: %w", err)
-	}
-	for i := range exps.Items {
-		if metav1.IsControlledBy(&exps.Items[i], p) {
-			s.experiments = append(s.experiments, exps.Items[i])
+	// The Experiments the spec declares, by name; one it no longer declares
+	// is deleted by the Experiment's own controller.
+	for _, name := range experimentcontroller.Declared(p, nil) {
+		var e lifecyclev1alpha1.Experiment
+		switch err := r.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: name}, &e); {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			return nil, fmt.Errorf("reading Experiment %s: %w", name, err)
+		case metav1.IsControlledBy(&e, p):
+			s.experiments = append(s.experiments, e)
 		}
 	}
 	var runs lifecyclev1alpha1.RetrainingRunList

@@ -29,7 +29,6 @@ import (
 	"github.com/aipm-io/aipm-operator/internal/notify"
 	"github.com/aipm-io/aipm-operator/internal/outcome"
 	"github.com/aipm-io/aipm-operator/internal/rollout"
-	"github.com/aipm-io/aipm-operator/internal/serving"
 	"github.com/aipm-io/aipm-operator/internal/traffic"
 )
 
@@ -113,7 +112,7 @@ func ExperimentFor(p *lifecyclev1alpha1.AIProduct, e lifecyclev1alpha1.Discovery
 // ExperimentName is the name of the Experiment object of a product's
 // experiment.
 func ExperimentName(product, experiment string) string {
-	return serving.Shorten(product+"-"+experiment, 253)
+	return experimentcontroller.Name(product, experiment)
 }
 
 // chooseLive names the experiment that may take live traffic now: the one

@@ -93,9 +93,6 @@ func TestReconcileWaitsForTheCacheToHoldItsOwnStatusWrite(t *testing.T) {
 		}).
 		WithIndex(&appsv1.Deployment{}, index.Owner, index.ByOwner).
 		WithIndex(&corev1.Service{}, index.Owner, index.ByOwner).
-		WithIndex(&lifecyclev1alpha1.Experiment{}, productIndex, func(o client.Object) []string {
-			return []string{string(o.(*lifecyclev1alpha1.Experiment).Spec.Product)}
-		}).
 		WithIndex(&lifecyclev1alpha1.RetrainingRun{}, index.Owner, index.ByOwner).
 		Build()
 	ctx := context.Background()

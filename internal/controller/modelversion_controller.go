@@ -37,6 +37,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	experimentcontroller "github.com/aipm-io/aipm-operator/internal/controller/experiment"
 	"github.com/aipm-io/aipm-operator/internal/index"
 	"github.com/aipm-io/aipm-operator/internal/metrics"
 	"github.com/aipm-io/aipm-operator/internal/notify"
@@ -47,9 +48,8 @@ import (
 	"github.com/aipm-io/aipm-operator/internal/statuswrite"
 )
 
-// productIndex is what the reconcilers read through: ModelVersions by
-// product, so that a change to a product reaches exactly its versions, and
-// Experiments by product, among which a version finds those that try it.
+// productIndex is what the reconcilers read ModelVersions through: by
+// product, so that a change to a product reaches exactly its versions.
 const productIndex = index.Product
 
 // ModelVersionReconciler keeps the registry: each version's link to its
@@ -147,13 +147,14 @@ func (r *ModelVersionReconciler) decide(ctx context.Context, n notify.Notifier, 
 	if err != nil {
 		return err
 	}
-	var exps lifecyclev1alpha1.ExperimentList
-	if err := r.List(ctx, &exps, client.InNamespace(mv.Namespace), client.MatchingFields{productIndex: product.Name}); err != nil {
-		return fmt.Errorf("listing Experiments: %w", err)
-	}
 	var mine []lifecyclev1alpha1.Experiment
-	for _, e := range exps.Items {
-		if string(e.Spec.ModelVersion) == mv.Name {
+	for _, name := range experimentcontroller.Declared(product, nil) {
+		var e lifecyclev1alpha1.Experiment
+		switch err := r.Get(ctx, client.ObjectKey{Namespace: mv.Namespace, Name: name}, &e); {
+		case apierrors.IsNotFound(err):
+		case err != nil:
+			return fmt.Errorf("reading Experiment %s: %w", name, err)
+		case string(e.Spec.ModelVersion) == mv.Name && metav1.IsControlledBy(&e, product):
 			mine = append(mine, e)
 		}
 	}

@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
@@ -42,10 +43,7 @@ func versionClient(t *testing.T, funcs ...interceptor.Funcs) client.Client {
 		t.Fatal(err)
 	}
 	b := fake.NewClientBuilder().WithScheme(scheme).
-		WithStatusSubresource(&lifecyclev1alpha1.ModelVersion{}, &lifecyclev1alpha1.AIProduct{}, &lifecyclev1alpha1.Experiment{}).
-		WithIndex(&lifecyclev1alpha1.Experiment{}, productIndex, func(o client.Object) []string {
-			return []string{string(o.(*lifecyclev1alpha1.Experiment).Spec.Product)}
-		})
+		WithStatusSubresource(&lifecyclev1alpha1.ModelVersion{}, &lifecyclev1alpha1.AIProduct{}, &lifecyclev1alpha1.Experiment{})
 	for _, f := range funcs {
 		b = b.WithInterceptorFuncs(f)
 	}
@@ -121,6 +119,9 @@ func TestStageFollowsExperiments(t *testing.T) {
 	exp := &lifecyclev1alpha1.Experiment{}
 	exp.Name, exp.Namespace = ExperimentName(p.Name, "shadow"), p.Namespace
 	exp.Spec.Product, exp.Spec.DiscoveryExperiment = lifecyclev1alpha1.LocalObjectName(p.Name), p.Spec.Discovery.Experiments[0]
+	if err := controllerutil.SetControllerReference(p, exp, c.Scheme()); err != nil {
+		t.Fatal(err)
+	}
 	if err := c.Create(ctx, exp); err != nil {
 		t.Fatal(err)
 	}

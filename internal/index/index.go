@@ -36,9 +36,8 @@ const (
 	// alone would make the cache match every such object of the namespace
 	// on each List; through the index a reconcile reads its own objects.
 	Owner = "metadata.controller"
-	// Product indexes ModelVersions and Experiments by spec.product. It is
-	// the only index of Experiments: a product has a few, and who controls
-	// them or which version each tries is read from those few.
+	// Product indexes ModelVersions by spec.product. Experiments have no
+	// index: a product declares a few, found by name.
 	Product = "spec.product"
 )
 
@@ -66,12 +65,7 @@ func Setup(ctx context.Context, indexer client.FieldIndexer) error {
 			return err
 		}
 	}
-	if err := indexer.IndexField(ctx, &lifecyclev1alpha1.ModelVersion{}, Product, func(o client.Object) []string {
+	return indexer.IndexField(ctx, &lifecyclev1alpha1.ModelVersion{}, Product, func(o client.Object) []string {
 		return []string{string(o.(*lifecyclev1alpha1.ModelVersion).Spec.Product)}
-	}); err != nil {
-		return err
-	}
-	return indexer.IndexField(ctx, &lifecyclev1alpha1.Experiment{}, Product, func(o client.Object) []string {
-		return []string{string(o.(*lifecyclev1alpha1.Experiment).Spec.Product)}
 	})
 }

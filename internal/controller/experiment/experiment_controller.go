@@ -24,6 +24,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -39,7 +40,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -69,7 +69,7 @@ type Reconciler struct {
 	apiReader client.Reader
 }
 
-// +kubebuilder:rbac:groups=lifecycle.aipm.io,resources=experiments,verbs=get;list;watch
+// +kubebuilder:rbac:groups=lifecycle.aipm.io,resources=experiments,verbs=get;list;watch;delete
 // +kubebuilder:rbac:groups=lifecycle.aipm.io,resources=experiments/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=lifecycle.aipm.io,resources=aiproducts,verbs=get;list;watch
 // +kubebuilder:rbac:groups=lifecycle.aipm.io,resources=modelversions,verbs=get;list;watch
@@ -100,6 +100,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 	var requeue time.Duration
 	var err error
 	defer func() {
+		if t.deleted && err == nil {
+			result, retErr = ctrl.Result{}, nil
+			return
+		}
 		t.setConditions(ctx, err)
 		exp.Status.ObservedGeneration = exp.Generation
 		if !equality.Semantic.DeepEqual(before, &exp.Status) {
@@ -143,6 +147,10 @@ func (r *Reconciler) statusWriter() statuswrite.Writer {
 }
 
 // turn is one reconcile of one Experiment.
+// productPoll is how soon an Experiment whose product does not exist looks
+// for it again.
+const productPoll = time.Minute
+
 type turn struct {
 	r     *Reconciler
 	exp   *lifecyclev1alpha1.Experiment
@@ -151,6 +159,8 @@ type turn struct {
 	stamp metav1.Time
 	// productMissing: the product named by spec.product does not exist.
 	productMissing bool
+	// deleted: its product no longer declares it, and it was deleted.
+	deleted bool
 	// told are the Events and metrics of this reconcile, sent once its
 	// status is written.
 	told []func()
@@ -174,18 +184,25 @@ func (t *turn) decide(ctx context.Context) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
-	if st.Phase == lifecyclev1alpha1.ExperimentFinished {
-		return 0, t.sync(ctx, have, nil, nil)
-	}
 	p := &lifecyclev1alpha1.AIProduct{}
 	if err := t.r.Get(ctx, client.ObjectKey{Namespace: t.exp.Namespace, Name: string(t.exp.Spec.Product)}, p); err != nil {
 		if !apierrors.IsNotFound(err) {
 			return 0, err
 		}
-		// Objects arrive in any order under GitOps; the product's
-		// creation maps back to this Experiment.
+		if st.Phase == lifecyclev1alpha1.ExperimentFinished {
+			return 0, t.sync(ctx, have, nil, nil)
+		}
+		// Objects arrive in any order under GitOps. The product's creation
+		// wakes the Experiments it declares; one it does not declare, and
+		// so never runs, is looked at again within a minute to say so.
 		t.productMissing = true
 		t.stop(ctx, fmt.Sprintf("waiting for AIProduct %s", t.exp.Spec.Product))
+		return productPoll, t.sync(ctx, have, nil, nil)
+	}
+	if metav1.IsControlledBy(t.exp, p) && !slices.Contains(Declared(p, nil), t.exp.Name) {
+		return 0, t.deleteUndeclared(ctx)
+	}
+	if st.Phase == lifecyclev1alpha1.ExperimentFinished {
 		return 0, t.sync(ctx, have, nil, nil)
 	}
 	if !metav1.IsControlledBy(t.exp, p) {
@@ -217,6 +234,22 @@ func (t *turn) decide(ctx context.Context) (time.Duration, error) {
 		return t.start(ctx, p, mv, have)
 	}
 	return t.run(ctx, p, mv, have)
+}
+
+// deleteUndeclared deletes an Experiment its product created and no longer
+// declares, as the product's spec now reads at the API server: the cache
+// may hold the product from before it declared a new experiment.
+func (t *turn) deleteUndeclared(ctx context.Context) error {
+	p := &lifecyclev1alpha1.AIProduct{}
+	if err := t.r.apiReader.Get(ctx, client.ObjectKey{Namespace: t.exp.Namespace, Name: string(t.exp.Spec.Product)}, p); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if !metav1.IsControlledBy(t.exp, p) || slices.Contains(Declared(p, nil), t.exp.Name) {
+		return nil
+	}
+	t.deleted = true
+	err := t.r.Delete(ctx, t.exp, client.Preconditions{UID: &t.exp.UID}, client.PropagationPolicy(metav1.DeletePropagationBackground))
+	return client.IgnoreNotFound(err)
 }
 
 // candidate reads the candidate ModelVersion; nil when there is none.
@@ -493,27 +526,31 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Complete(r)
 }
 
-// experimentsOf maps a product to its Experiments or, with candidate, a
-// ModelVersion to its product's Experiments that try it. Experiments are
-// indexed by product alone: a product has a few, and a second index would
-// cost a key per Experiment of the fleet.
+// experimentsOf maps a product to the Experiments its spec declares or,
+// with candidate, a ModelVersion to those of its product's that try it.
+// Mapped from a product's old and new spec alike, an Experiment the new
+// spec dropped is reconciled too, and deletes itself.
 func (r *Reconciler) experimentsOf(candidate bool) handler.MapFunc {
 	return func(ctx context.Context, o client.Object) []reconcile.Request {
-		product := o.GetName()
-		if mv, ok := o.(*lifecyclev1alpha1.ModelVersion); ok {
-			product = string(mv.Spec.Product)
+		p, ok := o.(*lifecyclev1alpha1.AIProduct)
+		var keep func(e *lifecyclev1alpha1.DiscoveryExperiment) bool
+		if mv, isVersion := o.(*lifecyclev1alpha1.ModelVersion); isVersion {
+			p = &lifecyclev1alpha1.AIProduct{}
+			if err := r.Get(ctx, client.ObjectKey{Namespace: mv.Namespace, Name: string(mv.Spec.Product)}, p); err != nil {
+				// No product, no Experiment of its to wake; its
+				// arrival maps to them.
+				return nil
+			}
+			ok = true
+			keep = func(e *lifecyclev1alpha1.DiscoveryExperiment) bool { return string(e.ModelVersion) == mv.Name }
 		}
-		var list lifecyclev1alpha1.ExperimentList
-		if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()), client.MatchingFields{index.Product: product}); err != nil {
-			logf.FromContext(ctx).Error(err, "Unable to list the Experiments of a product", "product", product)
+		if !ok {
 			return nil
 		}
-		out := make([]reconcile.Request, 0, len(list.Items))
-		for i := range list.Items {
-			if candidate && string(list.Items[i].Spec.ModelVersion) != o.GetName() {
-				continue
-			}
-			out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+		names := Declared(p, keep)
+		out := make([]reconcile.Request, 0, len(names))
+		for _, name := range names {
+			out = append(out, reconcile.Request{NamespacedName: client.ObjectKey{Namespace: p.Namespace, Name: name}})
 		}
 		return out
 	}

@@ -116,6 +116,18 @@ func aucQuery(p *lifecyclev1alpha1.AIProduct, version string) string {
 // controlled by the product.
 func createExperiment(p *lifecyclev1alpha1.AIProduct, e lifecyclev1alpha1.DiscoveryExperiment) *lifecyclev1alpha1.Experiment {
 	GinkgoHelper()
+	// Declared by its product, as the product's own would be: one it does
+	// not declare is deleted.
+	Eventually(func(g Gomega) {
+		got := &lifecyclev1alpha1.AIProduct{}
+		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(p), got)).To(Succeed())
+		if got.Spec.Discovery == nil {
+			got.Spec.Discovery = &lifecyclev1alpha1.DiscoverySpec{}
+		}
+		got.Spec.Discovery.Experiments = append(got.Spec.Discovery.Experiments, e)
+		g.Expect(k8sClient.Update(ctx, got)).To(Succeed())
+		*p = *got
+	}).Should(Succeed())
 	exp := &lifecyclev1alpha1.Experiment{
 		ObjectMeta: metav1.ObjectMeta{Name: p.Name + "-" + e.Name, Namespace: p.Namespace,
 			Labels: map[string]string{lifecyclev1alpha1.LabelProduct: p.Name}},
@@ -468,8 +480,15 @@ var _ = Describe("Experiment controller", func() {
 
 		createProduct(p, lifecyclev1alpha1.AIProductStatus{Phase: lifecyclev1alpha1.PhaseDiscovery})
 		By("written by hand, not by its product: it never runs")
+		// The product's arrival wakes the Experiments it declares; one
+		// written by hand before it is looked at again within a minute,
+		// one written after it at once.
+		byHand := exp.DeepCopy()
+		byHand.ObjectMeta = metav1.ObjectMeta{Name: p.Name + "-by-hand", Namespace: p.Namespace}
+		Expect(k8sClient.Create(ctx, byHand)).To(Succeed())
+		DeferCleanup(func() { _ = k8sClient.Delete(ctx, byHand) })
 		Eventually(func(g Gomega) {
-			got := fetch(g, exp)
+			got := fetch(g, byHand)
 			g.Expect(got.Status.Phase).To(Equal(lifecyclev1alpha1.ExperimentWaiting))
 			g.Expect(got.Status.Message).To(ContainSubstring("only the Experiments AIProduct " + p.Name + " creates"))
 		}).Should(Succeed())
@@ -478,6 +497,28 @@ var _ = Describe("Experiment controller", func() {
 			g.Expect(apierrors.IsNotFound(err)).To(BeTrue())
 		}, 2*time.Second).Should(Succeed())
 
+	})
+
+	It("deletes an Experiment its product no longer declares, and none it does", func() {
+		p := newProduct()
+		candidate := p.Name + "-v2"
+		createVersion(p, candidate)
+		createProduct(p, lifecyclev1alpha1.AIProductStatus{Phase: lifecyclev1alpha1.PhaseDiscovery})
+		kept := createExperiment(p, sandbox("kept", candidate, auc("0.8")))
+		dropped := createExperiment(p, sandbox("dropped", candidate, auc("0.8")))
+		Eventually(func(g Gomega) { g.Expect(fetch(g, dropped).Status.Phase).NotTo(BeEmpty()) }).Should(Succeed())
+
+		Eventually(func(g Gomega) {
+			got := &lifecyclev1alpha1.AIProduct{}
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(p), got)).To(Succeed())
+			got.Spec.Discovery.Experiments = got.Spec.Discovery.Experiments[:1]
+			g.Expect(k8sClient.Update(ctx, got)).To(Succeed())
+		}).Should(Succeed())
+		Eventually(func(g Gomega) {
+			err := k8sClient.Get(ctx, client.ObjectKeyFromObject(dropped), &lifecyclev1alpha1.Experiment{})
+			g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the dropped Experiment is deleted")
+		}).Should(Succeed())
+		Consistently(func(g Gomega) { fetch(g, kept) }, 2*time.Second).Should(Succeed())
 	})
 
 	It("keeps running across an operator restart from its recorded start, and ends on time", func() {

@@ -37,6 +37,29 @@ const (
 	ComponentExperiment = "experiment"
 )
 
+// Name is the name of the Experiment object a product keeps for its
+// experiment of that name. Experiments are found by it, not by an index:
+// a product declares a few, and an index would cost a key per Experiment
+// of the fleet.
+func Name(product, experiment string) string {
+	return serving.Shorten(product+"-"+experiment, 253)
+}
+
+// Declared returns the experiments of p's spec whose Experiment objects
+// pass keep.
+func Declared(p *lifecyclev1alpha1.AIProduct, keep func(e *lifecyclev1alpha1.DiscoveryExperiment) bool) []string {
+	if p.Spec.Discovery == nil {
+		return nil
+	}
+	var out []string
+	for i := range p.Spec.Discovery.Experiments {
+		if e := &p.Spec.Discovery.Experiments[i]; keep == nil || keep(e) {
+			out = append(out, Name(p.Name, e.Name))
+		}
+	}
+	return out
+}
+
 // ObjectName is the name of the Deployment and Service of a product's
 // experiment; the product's route step points its HTTPRoute at the Service
 // of that name.

@@ -277,15 +277,15 @@ func TestSucceededAtTheJobsCompletion(t *testing.T) {
 func TestCompletionNeverBeforeStart(t *testing.T) {
 	run := testRun()
 	job := ownedJob(run)
-	job.CreationTimestamp = metav1.NewTime(t0.Time.Add(time.Minute))
+	job.CreationTimestamp = metav1.NewTime(t0.Add(time.Minute))
 	early := t0
 	job.Status.CompletionTime = &early
-	markRunning(&run.Status, job, metav1.NewTime(t0.Time.Add(time.Minute)))
-	markSucceeded(&run.Status, job, "churn-v1-0-1", metav1.NewTime(t0.Time.Add(time.Hour)))
+	markRunning(&run.Status, job, metav1.NewTime(t0.Add(time.Minute)))
+	markSucceeded(&run.Status, job, "churn-v1-0-1", metav1.NewTime(t0.Add(time.Hour)))
 	if d := run.Status.CompletionTime.Sub(run.Status.StartTime.Time); d < 0 {
 		t.Errorf("duration %v; completion %v before start %v", d, run.Status.CompletionTime, run.Status.StartTime)
 	}
-	markFailed(&run.Status, decision{reason: "X", at: &early}, metav1.NewTime(t0.Time.Add(time.Hour)))
+	markFailed(&run.Status, decision{reason: "X", at: &early}, metav1.NewTime(t0.Add(time.Hour)))
 	if d := run.Status.CompletionTime.Sub(run.Status.StartTime.Time); d < 0 {
 		t.Errorf("failed: duration %v", d)
 	}
