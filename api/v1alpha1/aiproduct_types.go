@@ -626,6 +626,46 @@ type RolloutSpec struct {
 	// the end. A failure aborts the rollout at any step.
 	// +optional
 	BackgroundAnalysis *AnalysisSpec `json:"backgroundAnalysis,omitempty"`
+
+	// maxUnavailable is how many of spec.delivery.serving.replicas may be
+	// unavailable at any moment of a rollout, its promotion or its abort:
+	// a version is scaled down only as far as the other's available pods
+	// make up for it. Default 0.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000
+	MaxUnavailable int32 `json:"maxUnavailable,omitempty"`
+
+	// maxSurge is how many pods beyond spec.delivery.serving.replicas the
+	// two versions may run together when traffic follows the ratio of
+	// their pods (no HTTPRoute or KServe): more pods give weights closer
+	// to the steps'. Default 1.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000
+	MaxSurge *int32 `json:"maxSurge,omitempty"`
+
+	// scaleDownDelay is how long the version traffic left keeps running
+	// after a traffic router (HTTPRoute, KServe) moved all traffic away
+	// from it, for requests already routed to it. Default 30s.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="duration(self) <= duration('1h')",message="scaleDownDelay must be at most 1h"
+	ScaleDownDelay *metav1.Duration `json:"scaleDownDelay,omitempty"`
+
+	// progressDeadline is how long the canary may go without being
+	// available at its step's size, or while it is promoted at full size,
+	// before the rollout is aborted with reason ProgressDeadlineExceeded
+	// and the cause its pods report (a crash loop, an image that cannot be
+	// pulled). Default 10m.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s') && duration(self) <= duration('24h')",message="progressDeadline must be between 1s and 24h"
+	ProgressDeadline *metav1.Duration `json:"progressDeadline,omitempty"`
 }
 
 // RolloutStep is one step of a canary.
@@ -1112,7 +1152,7 @@ type ObjectiveStatus struct {
 }
 
 // RolloutPhase is where a rollout stands.
-// +kubebuilder:validation:Enum=Progressing;Paused;Inconclusive;Succeeded;Aborted
+// +kubebuilder:validation:Enum=Progressing;Paused;Inconclusive;Promoting;Aborting;Succeeded;Aborted
 type RolloutPhase string
 
 // Rollout phases.
@@ -1120,8 +1160,15 @@ const (
 	RolloutProgressing  RolloutPhase = "Progressing"
 	RolloutPaused       RolloutPhase = "Paused"
 	RolloutInconclusive RolloutPhase = "Inconclusive"
-	RolloutSucceeded    RolloutPhase = "Succeeded"
-	RolloutAborted      RolloutPhase = "Aborted"
+	// RolloutPromoting: the canary passed and is being scaled to full size;
+	// it takes all traffic once it is available, and is then Succeeded.
+	RolloutPromoting RolloutPhase = "Promoting"
+	// RolloutAborting: the canary failed and the stable is being restored
+	// to full size; traffic returns to it once it is available, and the
+	// rollout is then Aborted.
+	RolloutAborting  RolloutPhase = "Aborting"
+	RolloutSucceeded RolloutPhase = "Succeeded"
+	RolloutAborted   RolloutPhase = "Aborted"
 )
 
 // RolloutStatus is a canary's progress.
@@ -1132,15 +1179,25 @@ type RolloutStatus struct {
 	// canaryVersion is the version being rolled out.
 	// +required
 	CanaryVersion string `json:"canaryVersion"`
-	// phase: Progressing, Paused, Inconclusive, Succeeded or Aborted.
+	// phase: Progressing, Paused or Inconclusive while the steps run;
+	// Promoting or Aborting while traffic moves to the version that won;
+	// then Succeeded or Aborted.
 	// +required
 	Phase RolloutPhase `json:"phase"`
 	// step is the index of the current step.
 	// +optional
 	Step int32 `json:"step"`
-	// weight is the percentage of traffic the canary receives.
+	// weight is the percentage of traffic the current step asks for the
+	// canary.
 	// +optional
 	Weight int32 `json:"weight"`
+	// effectiveWeight is the percentage of requests the canary receives
+	// now: the weight its traffic router holds or, without one, its share
+	// of the ready pods of both versions. It differs from weight while the
+	// canary's pods start, and when the replicas cannot give the weight
+	// (condition TrafficSplit).
+	// +optional
+	EffectiveWeight int32 `json:"effectiveWeight"`
 	// message says what the rollout waits for, or why it ended.
 	// +optional
 	Message string `json:"message,omitempty"`
@@ -1158,6 +1215,16 @@ type RolloutStatus struct {
 	// finishedAt is when the rollout succeeded or aborted.
 	// +optional
 	FinishedAt *metav1.Time `json:"finishedAt,omitempty"`
+	// canaryUnavailableSince is when the canary was last seen not
+	// available at the size its step or promotion needs; the rollout is
+	// aborted once that lasts spec.delivery.rollout.progressDeadline.
+	// +optional
+	CanaryUnavailableSince *metav1.Time `json:"canaryUnavailableSince,omitempty"`
+	// scaleDownAt is when the version traffic left at the end of the
+	// rollout is removed: scaleDownDelay after a traffic router moved all
+	// traffic away from it.
+	// +optional
+	ScaleDownAt *metav1.Time `json:"scaleDownAt,omitempty"`
 	// analysis shows the current analysis step's measurements.
 	// +optional
 	// +listType=map

@@ -57,6 +57,11 @@ const (
 	ConditionExperimentsReady = "ExperimentsReady"
 	// ConditionServing is True when the production version serves.
 	ConditionServing = "Serving"
+	// ConditionTrafficSplit is False, during a rollout, when the canary's
+	// replicas cannot give the weight its step asks for (traffic follows
+	// the ratio of pods and the replicas are too few); the message gives
+	// the share they do give.
+	ConditionTrafficSplit = "TrafficSplit"
 	// ConditionDrifted is True when a drift check has been in breach for
 	// its full for duration.
 	ConditionDrifted = "Drifted"
@@ -112,6 +117,16 @@ const (
 	// ReasonRolloutAborted: the last canary was rolled back; a person
 	// retries it or chooses another version.
 	ReasonRolloutAborted = "RolloutAborted"
+	// ReasonPromoting: the canary passed and is scaled to full size before
+	// it takes all traffic.
+	ReasonPromoting = "Promoting"
+	// ReasonAborting: the canary failed and the stable is restored to full
+	// size before traffic returns to it.
+	ReasonAborting = "Aborting"
+	// ReasonWeightMet: the canary receives the weight its step asks for.
+	ReasonWeightMet = "WeightMet"
+	// ReasonWeightUnreachable: the replicas cannot give the step's weight.
+	ReasonWeightUnreachable = "WeightUnreachable"
 	// ReasonRetired: the product is retired and serves nothing.
 	ReasonRetired = "Retired"
 	// ReasonNoDrift: every drift check is within its threshold.
@@ -241,6 +256,7 @@ var ConditionRules = []ConditionRule{
 	{Type: ConditionObjectivesMet, Kinds: []string{KindAIProduct}, Healthy: metav1.ConditionTrue},
 	{Type: ConditionExperimentsReady, Kinds: []string{KindAIProduct}, Healthy: metav1.ConditionTrue},
 	{Type: ConditionServing, Kinds: []string{KindAIProduct}, Healthy: metav1.ConditionTrue},
+	{Type: ConditionTrafficSplit, Kinds: []string{KindAIProduct}, Healthy: metav1.ConditionTrue},
 	{Type: ConditionDrifted, Kinds: []string{KindAIProduct}, Healthy: metav1.ConditionFalse},
 	{Type: ConditionRetrainingAllowed, Kinds: []string{KindAIProduct}, Healthy: metav1.ConditionTrue},
 	{Type: ConditionEligible, Kinds: []string{KindModelVersion}, Healthy: metav1.ConditionTrue},

@@ -132,3 +132,15 @@ func deployment(name, image string) *appsv1.Deployment {
 		},
 	}
 }
+
+// BenchmarkStamp measures stamping a serving Deployment, which every
+// product reconcile does for each object of its plan.
+func BenchmarkStamp(b *testing.B) {
+	d := deployment("shop-v1", "example.com/model-server:1")
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := Stamp(d); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -107,6 +107,9 @@ type productScope struct {
 	notify    notify.Notifier
 	// delivery is what the delivery step found, for the summary.
 	delivery delivery
+	// retiring is the version traffic left at the end of a routed rollout,
+	// kept running until the rollout's scaleDownAt.
+	retiring *lifecyclev1alpha1.ModelVersion
 }
 
 // productStep is one part of a product's reconcile. It returns how soon it

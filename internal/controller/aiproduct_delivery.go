@@ -33,6 +33,7 @@ import (
 	"github.com/aipm-io/aipm-operator/internal/apply"
 	"github.com/aipm-io/aipm-operator/internal/metrics"
 	"github.com/aipm-io/aipm-operator/internal/notify"
+	"github.com/aipm-io/aipm-operator/internal/outcome"
 	"github.com/aipm-io/aipm-operator/internal/prom"
 	"github.com/aipm-io/aipm-operator/internal/rollout"
 	"github.com/aipm-io/aipm-operator/internal/serving"
@@ -52,6 +53,7 @@ type delivery struct {
 
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes,verbs=get;patch
 // +kubebuilder:rbac:groups=serving.kserve.io,resources=inferenceservices,verbs=get;patch
 
@@ -60,10 +62,28 @@ type delivery struct {
 // end) is recorded in the product's status; each version's reconciler
 // derives its stage from that record.
 func (r *AIProductReconciler) reconcileDelivery(ctx context.Context, s *productScope) (time.Duration, error) {
+	next, err := r.deliver(ctx, s)
+	// The version traffic left at the end of a routed rollout runs until its
+	// scale-down time, whatever the rest decided.
+	if ro := s.product.Status.Rollout; err == nil && s.retiring != nil && ro != nil && ro.ScaleDownAt != nil {
+		next = outcome.Earliest(next, ro.ScaleDownAt.Sub(s.now.Time))
+	}
+	return next, err
+}
+
+func (r *AIProductReconciler) deliver(ctx context.Context, s *productScope) (time.Duration, error) {
 	p := s.product
 	if p.Spec.Delivery == nil {
 		notify.Clear(&p.Status.Conditions, lifecyclev1alpha1.ConditionServing)
+		notify.Clear(&p.Status.Conditions, lifecyclev1alpha1.ConditionTrafficSplit)
 		return 0, r.scaleToZero(ctx, p)
+	}
+	if ro := p.Status.Rollout; ro == nil || rollout.Terminal(ro.Phase) {
+		notify.Clear(&p.Status.Conditions, lifecyclev1alpha1.ConditionTrafficSplit)
+	}
+	if ro := p.Status.Rollout; ro != nil && ro.Phase == lifecyclev1alpha1.RolloutSucceeded && ro.ScaleDownAt != nil &&
+		s.now.Before(ro.ScaleDownAt) && ro.StableVersion != p.Status.ProductionVersion {
+		s.retiring = s.versions[ro.StableVersion]
 	}
 	if p.Status.Phase == lifecyclev1alpha1.PhaseRetired {
 		if _, _, err := r.applyServing(ctx, s, s.versions[p.Status.ProductionVersion], nil, 0); err != nil {
@@ -102,13 +122,24 @@ func (r *AIProductReconciler) reconcileDelivery(ctx context.Context, s *productS
 	inFlight := ro != nil && !rollout.Terminal(ro.Phase) && ro.CanaryVersion != p.Status.ProductionVersion
 
 	// A rollout whose canary is no longer what git or the policy asks for
-	// is abandoned cleanly: its canary goes, traffic returns to stable.
-	if inFlight && (choice.Version == nil || ro.CanaryVersion != choice.Version.Name || choice.Reason != "") {
+	// is abandoned: traffic returns to the stable, safely, before anything
+	// new starts.
+	if inFlight && ro.Phase != lifecyclev1alpha1.RolloutAborting &&
+		(choice.Version == nil || ro.CanaryVersion != choice.Version.Name || choice.Reason != "") {
 		s.notify.Event(ctx, p, true, "RolloutAbandoned", "Rollout",
 			fmt.Sprintf("Abandoned the rollout of %s: %s is now the version to serve", ro.CanaryVersion, p.Status.DesiredVersion))
-		ro.Phase, ro.Reason, ro.Weight, ro.FinishedAt = lifecyclev1alpha1.RolloutAborted, rollout.ReasonAbandoned, 0, &s.now
-		ro.Message = fmt.Sprintf("%s abandoned: %s is now the version to serve", ro.CanaryVersion, p.Status.DesiredVersion)
+		ro.Phase, ro.Reason, ro.Weight, ro.CanaryUnavailableSince = lifecyclev1alpha1.RolloutAborting, rollout.ReasonAbandoned, 0, nil
+		ro.Message = fmt.Sprintf("%s rolling back: abandoned, %s is now the version to serve", ro.CanaryVersion, p.Status.DesiredVersion)
 		metrics.RolloutFinished(p.Namespace, p.Name, "Abandoned")
+	}
+	if inFlight && ro.Phase == lifecyclev1alpha1.RolloutAborting && stable != nil {
+		// Whatever comes next waits for traffic to be back on the stable.
+		canary := s.versions[ro.CanaryVersion]
+		if canary == nil {
+			rollout.Finish(ro, s.now)
+		} else if next, err := r.runRollout(ctx, s, stable, canary, rollout.NoRequest); err != nil || !rollout.Terminal(ro.Phase) {
+			return next, err
+		}
 		inFlight = false
 	}
 
@@ -173,34 +204,46 @@ func (r *AIProductReconciler) reconcileDelivery(ctx context.Context, s *productS
 	return r.runRollout(ctx, s, stable, canary, request)
 }
 
-// runRollout applies the current weight, lets the step machine decide, and
-// repeats while the weight changes, then records the outcome.
+// runRollout moves traffic safely toward what the rollout asks, lets the
+// step machine decide, and repeats while the weight changes; once the steps
+// are decided it moves all traffic to the version that won, and records the
+// outcome.
 func (r *AIProductReconciler) runRollout(ctx context.Context, s *productScope, stable, canary *lifecyclev1alpha1.ModelVersion,
 	request rollout.Request) (time.Duration, error) {
 	p := s.product
+	spec := p.Spec.Delivery.Rollout
 	vars := map[string]string{"namespace": p.Namespace, "product": p.Name, "version": canary.Name,
 		"canaryVersion": canary.Name, "stableVersion": stable.Name}
 	measure := func(ctx context.Context, m lifecyclev1alpha1.MetricCheck) (float64, error) {
 		return r.Prometheus.Query(ctx, prom.Expand(string(m.Query), vars))
 	}
+	diagnose := func() string { return r.diagnose(ctx, p, canary) }
 	var res rollout.Result
+	var d serving.Decision
 	for range 40 {
-		_, canaryReady, err := r.applyServing(ctx, s, stable, canary, p.Status.Rollout.Weight)
-		if err != nil {
+		var err error
+		if d, err = r.moveTraffic(ctx, s, stable, canary); err != nil {
 			return 0, err
 		}
-		res = rollout.Step(ctx, rollout.Input{Spec: p.Spec.Delivery.Rollout, Status: *p.Status.Rollout,
-			Now: s.now.Time, CanaryReady: canaryReady, Request: request}, measure)
+		res = rollout.Step(ctx, rollout.Input{Spec: spec, Status: *p.Status.Rollout,
+			Now: s.now.Time, CanaryReady: d.Arrived, Request: request, Diagnose: diagnose}, measure)
 		request = rollout.NoRequest
 		*p.Status.Rollout = res.Status
 		for _, e := range res.Events {
 			s.notify.Event(ctx, p, e.Warning, e.Reason, "Rollout", e.Message)
 		}
-		if !res.WeightChanged || rollout.Terminal(res.Status.Phase) {
+		if !res.WeightChanged || rollout.Terminal(res.Status.Phase) || rollout.Cutover(res.Status.Phase) {
 			break
 		}
 	}
 	ro := p.Status.Rollout
+	wait := res.RequeueAfter
+	if rollout.Cutover(ro.Phase) {
+		var err error
+		if wait, err = r.cutover(ctx, s, stable, canary, diagnose); err != nil {
+			return 0, err
+		}
+	}
 	if rollout.Terminal(ro.Phase) {
 		metrics.RolloutFinished(p.Namespace, p.Name, ro.Phase)
 	}
@@ -213,18 +256,180 @@ func (r *AIProductReconciler) runRollout(ctx context.Context, s *productScope, s
 			return 0, err
 		}
 		r.setServing(ctx, s, stable, servingStatus(stable), lifecyclev1alpha1.ReasonRolloutAborted, ro.Message)
-		s.delivery = delivery{active: true, reason: lifecyclev1alpha1.ReasonRolloutAborted, message: ro.Message, stalled: true}
+		s.delivery = delivery{active: true, reason: lifecyclev1alpha1.ReasonRolloutAborted, message: ro.Message,
+			stalled: ro.Reason != rollout.ReasonAbandoned}
 		return 0, nil
+	case lifecyclev1alpha1.RolloutPromoting, lifecyclev1alpha1.RolloutAborting:
+		reason := map[lifecyclev1alpha1.RolloutPhase]string{
+			lifecyclev1alpha1.RolloutPromoting: lifecyclev1alpha1.ReasonPromoting,
+			lifecyclev1alpha1.RolloutAborting:  lifecyclev1alpha1.ReasonAborting,
+		}[ro.Phase]
+		r.setServing(ctx, s, stable, metav1.ConditionTrue, reason,
+			fmt.Sprintf("%s serves production; %s receives %d%%", stable.Name, canary.Name, ro.EffectiveWeight))
+		s.delivery = delivery{active: true, reason: reason, message: ro.Message}
+		return wait, nil
 	}
+	r.setTrafficSplit(ctx, s, d)
 	r.setServing(ctx, s, stable, metav1.ConditionTrue, lifecyclev1alpha1.ReasonCanary,
-		fmt.Sprintf("%s serves production; %s receives %d%%", stable.Name, canary.Name, ro.Weight))
+		fmt.Sprintf("%s serves production; %s receives %d%% (its step asks %d%%)", stable.Name, canary.Name, ro.EffectiveWeight, ro.Weight))
 	reason := map[lifecyclev1alpha1.RolloutPhase]string{
 		lifecyclev1alpha1.RolloutProgressing:  lifecyclev1alpha1.ReasonRolloutProgressing,
 		lifecyclev1alpha1.RolloutPaused:       lifecyclev1alpha1.ReasonRolloutPaused,
 		lifecyclev1alpha1.RolloutInconclusive: lifecyclev1alpha1.ReasonRolloutInconclusive,
 	}[ro.Phase]
 	s.delivery = delivery{active: true, reason: reason, message: ro.Message}
-	return res.RequeueAfter, nil
+	return wait, nil
+}
+
+// cutover moves all traffic to the version that won once it has the pods
+// to take it, and finishes the rollout then. A promotion whose canary is
+// not available at full size within the progress deadline is aborted.
+func (r *AIProductReconciler) cutover(ctx context.Context, s *productScope, stable, canary *lifecyclev1alpha1.ModelVersion,
+	diagnose func() string) (time.Duration, error) {
+	p := s.product
+	ro := p.Status.Rollout
+	deadline := rollout.ProgressDeadline(p.Spec.Delivery.Rollout)
+	for range 2 {
+		d, err := r.moveTraffic(ctx, s, stable, canary)
+		if err != nil {
+			return 0, err
+		}
+		if d.Arrived {
+			promoted := ro.Phase == lifecyclev1alpha1.RolloutPromoting
+			for _, e := range rollout.Finish(ro, s.now) {
+				s.notify.Event(ctx, p, e.Warning, e.Reason, "Rollout", e.Message)
+			}
+			if promoted && r.routed(p) {
+				// Requests already routed to the old stable finish there.
+				at := metav1.NewTime(s.now.Add(scaleDownDelay(p.Spec.Delivery.Rollout)))
+				ro.ScaleDownAt = &at
+				s.retiring = stable
+			}
+			return 0, nil
+		}
+		if ro.Phase == lifecyclev1alpha1.RolloutAborting {
+			// The message keeps why it was aborted; the stable's pods
+			// coming up wake this product again.
+			return 0, nil
+		}
+		exceeded, wait := rollout.Unavailable(ro, deadline, s.now)
+		if !exceeded {
+			ro.Message = fmt.Sprintf("promoting %s: %d%% of traffic until it is available at full size", canary.Name, ro.EffectiveWeight)
+			return wait, nil
+		}
+		why := fmt.Sprintf("not available at full size within the progress deadline of %s", deadline)
+		if diag := diagnose(); diag != "" {
+			why += ": " + diag
+		}
+		for _, e := range rollout.AbortCutover(ro, rollout.ReasonProgressDeadlineExceeded, why, s.now) {
+			s.notify.Event(ctx, p, e.Warning, e.Reason, "Rollout", e.Message)
+		}
+	}
+	return 0, nil
+}
+
+// moveTraffic applies one safe move of the rollout's replicas and traffic
+// (serving.Decide) and records the canary's effective weight.
+func (r *AIProductReconciler) moveTraffic(ctx context.Context, s *productScope, stable, canary *lifecyclev1alpha1.ModelVersion) (serving.Decision, error) {
+	p := s.product
+	ro := p.Status.Rollout
+	sv := p.Spec.Delivery.Serving
+	if sv.Backend == lifecyclev1alpha1.BackendKServe {
+		// KServe splits by its own canary fields.
+		_, ready, err := r.applyServing(ctx, s, stable, canary, ro.Weight)
+		ro.EffectiveWeight = ro.Weight
+		return serving.Decision{RouteWeight: ro.Weight, Effective: ro.Weight, Reachable: ro.Weight, Arrived: ready}, err
+	}
+	current, available, err := r.replicas(ctx, p, stable, canary)
+	if err != nil {
+		return serving.Decision{}, err
+	}
+	spec := p.Spec.Delivery.Rollout
+	m := serving.Moment{Routed: r.routed(p), Replicas: max(sv.Replicas, 1), Surge: 1, Phase: ro.Phase, Weight: ro.Weight,
+		RouteWeight: ro.EffectiveWeight, Current: current, Available: available}
+	if spec != nil {
+		m.MaxUnavailable = spec.MaxUnavailable
+		if spec.MaxSurge != nil {
+			m.Surge = *spec.MaxSurge
+		}
+	}
+	d := serving.Decide(m)
+	_, routed, err := r.sync(ctx, s, stable, canary, d.Replicas, d.RouteWeight)
+	if err != nil {
+		return d, err
+	}
+	if !routed {
+		d.Arrived = false
+		d.RouteWeight, d.Effective = ro.EffectiveWeight, ro.EffectiveWeight
+	}
+	ro.EffectiveWeight = d.Effective
+	return d, nil
+}
+
+// routed reports whether a traffic router splits the product's requests
+// exactly (an HTTPRoute); otherwise they follow the ratio of ready pods.
+func (r *AIProductReconciler) routed(p *lifecyclev1alpha1.AIProduct) bool {
+	sv := p.Spec.Delivery.Serving
+	return sv.HTTPRoute != nil || sv.Backend == lifecyclev1alpha1.BackendKServe
+}
+
+// scaleDownDelay is the rollout's scaleDownDelay, or its default.
+func scaleDownDelay(spec *lifecyclev1alpha1.RolloutSpec) time.Duration {
+	if spec == nil || spec.ScaleDownDelay == nil {
+		return defaultScaleDownDelay
+	}
+	return spec.ScaleDownDelay.Duration
+}
+
+const defaultScaleDownDelay = 30 * time.Second
+
+// replicas reads what the stable and canary Deployments were last asked to
+// run and have available; a missing one runs nothing.
+func (r *AIProductReconciler) replicas(ctx context.Context, p *lifecyclev1alpha1.AIProduct, stable, canary *lifecyclev1alpha1.ModelVersion) (current, available serving.Pair, err error) {
+	var list appsv1.DeploymentList
+	if err := r.List(ctx, &list, client.InNamespace(p.Namespace), ownedBy(p.Name)); err != nil {
+		return current, available, fmt.Errorf("listing Deployments: %w", err)
+	}
+	for i := range list.Items {
+		d := &list.Items[i]
+		want := int32(1)
+		if d.Spec.Replicas != nil {
+			want = *d.Spec.Replicas
+		}
+		switch d.Name {
+		case serving.ObjectName(p.Name, stable.Name):
+			current.Stable, available.Stable = want, d.Status.AvailableReplicas
+		case serving.ObjectName(p.Name, canary.Name):
+			current.Canary, available.Canary = want, d.Status.AvailableReplicas
+		}
+	}
+	return current, available, nil
+}
+
+// setTrafficSplit says whether the canary's replicas can give its step's
+// weight.
+func (r *AIProductReconciler) setTrafficSplit(ctx context.Context, s *productScope, d serving.Decision) {
+	ro := s.product.Status.Rollout
+	cond := metav1.Condition{Type: lifecyclev1alpha1.ConditionTrafficSplit, Status: metav1.ConditionTrue,
+		Reason: lifecyclev1alpha1.ReasonWeightMet, Message: fmt.Sprintf("the replicas can give the step's %d%%", ro.Weight)}
+	if d.Reachable != ro.Weight {
+		cond.Status, cond.Reason = metav1.ConditionFalse, lifecyclev1alpha1.ReasonWeightUnreachable
+		cond.Message = fmt.Sprintf("the step asks %d%% for %s, and %d replicas with a surge of the rollout's maxSurge give %d%% at best: "+
+			"traffic follows the ratio of ready pods; raise replicas or maxSurge, or route with an HTTPRoute",
+			ro.Weight, ro.CanaryVersion, s.product.Spec.Delivery.Serving.Replicas, d.Reachable)
+	}
+	s.notify.SetCondition(ctx, s.product, &s.product.Status.Conditions, cond)
+}
+
+// diagnose reads, past the cache, the pods of a version's Deployment and
+// says why it is not available; only when a progress deadline passed.
+func (r *AIProductReconciler) diagnose(ctx context.Context, p *lifecyclev1alpha1.AIProduct, mv *lifecyclev1alpha1.ModelVersion) string {
+	var pods corev1.PodList
+	sel := serving.VersionLabels(p.Name, mv.Name)
+	if err := r.APIReader.List(ctx, &pods, client.InNamespace(p.Namespace), client.MatchingLabels(sel)); err != nil {
+		return ""
+	}
+	return serving.Diagnose(pods.Items)
 }
 
 // serveStable serves one version at full weight.
@@ -260,35 +465,62 @@ func (r *AIProductReconciler) setServing(ctx context.Context, s *productScope, s
 		Type: lifecyclev1alpha1.ConditionServing, Status: status, Reason: reason, Message: msg})
 }
 
-// applyServing makes the serving objects match: the stable version, and the
-// canary at weight during a rollout. It reports whether each serves.
+// applyServing serves stable alone at full size (canary nil), or, for
+// KServe, the canary beside it at weight. It reports whether each serves.
 func (r *AIProductReconciler) applyServing(ctx context.Context, s *productScope, stable, canary *lifecyclev1alpha1.ModelVersion,
 	weight int32) (stableReady, canaryReady bool, err error) {
 	p := s.product
-	sv := p.Spec.Delivery.Serving
-	total := max(sv.Replicas, 1)
+	total := max(p.Spec.Delivery.Serving.Replicas, 1)
 	if p.Status.Phase == lifecyclev1alpha1.PhaseRetired {
 		total = 0
 	}
+	live, routed, err := r.sync(ctx, s, stable, canary, serving.Pair{Stable: total}, weight)
+	if err != nil {
+		return false, false, err
+	}
+	if p.Spec.Delivery.Serving.Backend == lifecyclev1alpha1.BackendKServe {
+		return routed, canary != nil && routed, nil
+	}
+	available := func(mv *lifecyclev1alpha1.ModelVersion) bool {
+		if mv == nil {
+			return false
+		}
+		d := live[serving.ObjectName(p.Name, mv.Name)]
+		return d != nil && serving.Available(d)
+	}
+	return available(stable) && routed, false, nil
+}
+
+// sync makes the serving objects match: the stable and the canary
+// Deployments at replicas (a version leaving at the end of a rollout
+// alongside, until its scale-down time), their Services, and the route at
+// routeWeight for the canary. It returns the Deployments as applied and
+// whether the route took the weight.
+func (r *AIProductReconciler) sync(ctx context.Context, s *productScope, stable, canary *lifecyclev1alpha1.ModelVersion,
+	replicas serving.Pair, routeWeight int32) (map[string]*appsv1.Deployment, bool, error) {
+	p := s.product
+	sv := p.Spec.Delivery.Serving
 	target := func(mv *lifecyclev1alpha1.ModelVersion) *traffic.Target {
 		if mv == nil {
 			return nil
 		}
 		return &traffic.Target{Version: mv.Name, URI: mv.Spec.Artifact.URI}
 	}
-	stableReplicas, canaryReplicas := total, int32(0)
-	if canary != nil {
-		stableReplicas, canaryReplicas = serving.Split(total, weight)
-	}
-
+	var live map[string]*appsv1.Deployment
 	if sv.Backend != lifecyclev1alpha1.BackendKServe {
 		var deployments []*appsv1.Deployment
-		var services []*corev1.Service
-		services = append(services, serving.Service(p))
-		for _, v := range []struct {
+		services := []*corev1.Service{serving.Service(p)}
+		versions := []struct {
 			mv       *lifecyclev1alpha1.ModelVersion
 			replicas int32
-		}{{stable, stableReplicas}, {canary, canaryReplicas}} {
+		}{{stable, replicas.Stable}, {canary, replicas.Canary}}
+		if canary == nil && s.retiring != nil && (stable == nil || s.retiring.Name != stable.Name) {
+			versions = append(versions, struct {
+				mv       *lifecyclev1alpha1.ModelVersion
+				replicas int32
+			}{s.retiring, replicas.Stable})
+		}
+		for _, v := range versions {
 			if v.mv == nil {
 				continue
 			}
@@ -297,35 +529,22 @@ func (r *AIProductReconciler) applyServing(ctx context.Context, s *productScope,
 				services = append(services, serving.VersionService(p, v.mv.Name))
 			}
 		}
-		live, err := syncOwned(ctx, r.Client, p, deployments, &appsv1.DeploymentList{})
-		if err != nil {
-			return false, false, err
+		var err error
+		if live, err = syncOwned(ctx, r.Client, p, deployments, &appsv1.DeploymentList{}); err != nil {
+			return nil, false, err
 		}
 		if _, err := syncOwned(ctx, r.Client, p, services, &corev1.ServiceList{}); err != nil {
-			return false, false, err
+			return nil, false, err
 		}
-		available := func(mv *lifecyclev1alpha1.ModelVersion) bool {
-			if mv == nil {
-				return false
-			}
-			d := live[serving.ObjectName(p.Name, mv.Name)]
-			return d != nil && serving.Available(d)
-		}
-		stableReady, canaryReady = available(stable), available(canary)
-	} else {
-		stableReady, canaryReady = true, true
 	}
 	if p.Status.Phase == lifecyclev1alpha1.PhaseRetired || (stable == nil && canary == nil) {
-		return stableReady, canaryReady, nil
+		return live, true, nil
 	}
-	routed, err := traffic.For(p, r.Client, r.APIReader, s.liveTraffic()).Route(ctx, p, target(stable), target(canary), weight)
+	routed, err := traffic.For(p, r.Client, r.APIReader, s.liveTraffic()).Route(ctx, p, target(stable), target(canary), routeWeight)
 	if err != nil {
-		return false, false, err
+		return nil, false, err
 	}
-	if canary == nil {
-		return stableReady && routed, false, nil
-	}
-	return stableReady, canaryReady && routed, nil
+	return live, routed, nil
 }
 
 // syncOwned applies want, the product's objects of one kind, and deletes
@@ -412,6 +631,8 @@ func (r *AIProductReconciler) takeRequest(ctx context.Context, s *productScope) 
 			result = "ignored: the rollout is " + string(ro.Phase)
 		case a.req != rollout.Retry && rollout.Terminal(ro.Phase):
 			result = "ignored: the rollout has " + string(ro.Phase)
+		case a.req == rollout.Promote && rollout.Cutover(ro.Phase), ro.Phase == lifecyclev1alpha1.RolloutAborting:
+			result = "ignored: the rollout is " + string(ro.Phase)
 		}
 		p.Status.LastRequest = &lifecyclev1alpha1.RequestStatus{Action: string(a.req), Value: value, HandledAt: s.now, Result: result}
 		s.notify.Event(ctx, p, false, "Request"+string(a.req), "Request", fmt.Sprintf("%s requested by annotation: %s", a.req, result))

@@ -453,6 +453,7 @@ var _ = Describe("Serving and rollouts", func() {
 
 	It("splits traffic on an HTTPRoute's backendRefs and keeps one Service per version", func() {
 		p := deliveryProduct("v1", lifecyclev1alpha1.RolloutStep{SetWeight: ptr.To[int32](30)}, lifecyclev1alpha1.RolloutStep{Pause: &lifecyclev1alpha1.PauseStep{}})
+		p.Spec.Delivery.Rollout.ScaleDownDelay = &metav1.Duration{Duration: 3 * time.Second}
 		route := routeFor(p)
 		enterDelivery(p)
 		eligibleVersion(p, "v1", "1.0.0")
@@ -485,11 +486,22 @@ var _ = Describe("Serving and rollouts", func() {
 		}).Should(Succeed())
 
 		annotate(p, lifecyclev1alpha1.AnnotationPromote, "ok")
+		By("the route moves to v2 once v2 is available at full size, and v1 keeps serving requests already routed to it")
 		Eventually(func(g Gomega) {
 			deployments(g, p)
 			g.Expect(weights(g)).To(Equal(map[string]int32{p.Name + "-v2": 100}))
+			got := fetch(g, p)
+			g.Expect(got.Status.ProductionVersion).To(Equal("v2"))
+			g.Expect(got.Status.Rollout.Phase).To(Equal(lifecyclev1alpha1.RolloutSucceeded))
+			g.Expect(got.Status.Rollout.EffectiveWeight).To(Equal(int32(100)))
+			g.Expect(got.Status.Rollout.ScaleDownAt).NotTo(BeNil())
+		}).Should(Succeed())
+		Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: "default", Name: p.Name + "-v1"}, &corev1.Service{})).To(Succeed())
+		By("and goes after the scale-down delay")
+		Eventually(func(g Gomega) {
 			err := k8sClient.Get(ctx, client.ObjectKey{Namespace: "default", Name: p.Name + "-v1"}, &corev1.Service{})
 			g.Expect(apierrors.IsNotFound(err)).To(BeTrue())
+			g.Expect(deployments(g, p)).NotTo(HaveKey(p.Name + "-v1"))
 		}).Should(Succeed())
 	})
 

@@ -225,6 +225,7 @@ var _ = Describe("Drift and retraining", func() {
 			job = jobs[0]
 			got := fetch(g, p)
 			g.Expect(got.Annotations).NotTo(HaveKey(lifecyclev1alpha1.AnnotationRetrain))
+			g.Expect(got.Status.LastRequest).NotTo(BeNil())
 			g.Expect(got.Status.LastRequest.Action).To(Equal("Retrain"))
 			g.Expect(got.Status.Retraining.LastRun.Trigger).To(Equal(lifecyclev1alpha1.TriggerManual))
 		}).Should(Succeed())
@@ -277,6 +278,7 @@ var _ = Describe("Drift and retraining", func() {
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
 			g.Expect(got.Annotations).NotTo(HaveKey(lifecyclev1alpha1.AnnotationRetrain))
+			g.Expect(got.Status.LastRequest).NotTo(BeNil())
 			g.Expect(got.Status.LastRequest.Result).To(ContainSubstring(`refused: value "now" already started RetrainingRun ` + job.Name))
 		}).Should(Succeed())
 		Eventually(func() []string { return eventReasons(p) }).Should(ContainElement("RetrainingRequestRefused"))
@@ -287,6 +289,7 @@ var _ = Describe("Drift and retraining", func() {
 		Eventually(func(g Gomega) {
 			g.Expect(productJobs(g, p)).To(HaveLen(2))
 			got := fetch(g, p)
+			g.Expect(got.Status.LastRequest).NotTo(BeNil())
 			g.Expect(got.Status.LastRequest.Result).To(HavePrefix("started RetrainingRun"))
 			run := runOf(p, got.Status.Retraining.LastRun.Name)
 			g.Expect(run.Spec.Trigger.Key).To(Equal("again"))

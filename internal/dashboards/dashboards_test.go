@@ -242,7 +242,7 @@ func exported(t *testing.T) map[string]dto.MetricType {
 				Direction: lifecyclev1alpha1.AtLeast, Result: lifecyclev1alpha1.ResultMet}},
 			ProductionVersion: "fixture-v2",
 			Rollout: &lifecyclev1alpha1.RolloutStatus{StableVersion: "fixture-v2", CanaryVersion: "fixture-v3",
-				Phase: lifecyclev1alpha1.RolloutProgressing, Step: 1, Weight: 20,
+				Phase: lifecyclev1alpha1.RolloutProgressing, Step: 1, Weight: 20, EffectiveWeight: 20,
 				Analysis:           []lifecyclev1alpha1.AnalysisMetricStatus{{Name: "error-rate", Value: "0.01", Threshold: "0.05", Result: lifecyclev1alpha1.ResultMet}},
 				BackgroundAnalysis: []lifecyclev1alpha1.AnalysisMetricStatus{{Name: "latency-p99", Value: "0.2", Threshold: "0.5", Result: lifecyclev1alpha1.ResultMet}}},
 			Drift: []lifecyclev1alpha1.DriftStatus{{Name: "psi-age", Feature: "age", Value: "0.3", Threshold: "0.2",

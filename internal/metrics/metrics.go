@@ -51,7 +51,8 @@ var (
 	objectiveMet    = gauge("objective_met", "1 when the objective meets its target, 0 when it misses; absent while Unknown.", "objective")
 	productionInfo  = gauge("production_version_info", "1 for the ModelVersion serving production.", "version")
 	rolloutStep     = gauge("rollout_step", "Index of the current step of the product's rollout.")
-	rolloutWeight   = gauge("rollout_canary_weight_ratio", "Share of traffic, 0 to 1, sent to the canary.")
+	rolloutWeight   = gauge("rollout_canary_weight_ratio", "Share of traffic, 0 to 1, the current rollout step asks for the canary.")
+	rolloutTraffic  = gauge("rollout_canary_traffic_ratio", "Share of requests, 0 to 1, the canary receives now: its router's weight, or its share of ready pods.")
 	rolloutPhase    = gauge("rollout_phase", "1 for the phase of the product's rollout; the other phases have no series.", "phase")
 	analysisValue   = gauge("analysis_metric_value", "Last measured value of a rollout analysis metric.", "metric")
 	driftValue      = gauge("drift_value", "Latest value of a drift statistic; absent while Unknown.", "check", "feature")
@@ -63,7 +64,7 @@ var (
 	productionAge = gauge("production_model_age_seconds", "Seconds since the production ModelVersion was promoted.", "version")
 
 	states = &stateCollector{byProduct: map[key][]sample{}, families: []*family{productPhase, productReady, gatePassed,
-		objectiveValue, objectiveTarget, objectiveMet, productionInfo, rolloutStep, rolloutWeight, rolloutPhase,
+		objectiveValue, objectiveTarget, objectiveMet, productionInfo, rolloutStep, rolloutWeight, rolloutTraffic, rolloutPhase,
 		analysisValue, driftValue, driftThreshold, driftSustained, modelVersions, experimentPhase}}
 )
 
@@ -151,6 +152,7 @@ func RecordProduct(p *lifecyclev1alpha1.AIProduct, stageCounts map[lifecyclev1al
 	if ro := p.Status.Rollout; ro != nil {
 		r.set(rolloutStep, float64(ro.Step))
 		r.set(rolloutWeight, float64(ro.Weight)/100)
+		r.set(rolloutTraffic, float64(ro.EffectiveWeight)/100)
 		if ro.Phase != "" {
 			r.set(rolloutPhase, 1, string(ro.Phase))
 		}
@@ -396,7 +398,7 @@ func Names() []string {
 	return []string{
 		"aipm_product_phase", "aipm_product_ready", "aipm_gate_passed", "aipm_objective_value", "aipm_objective_target",
 		"aipm_objective_met", "aipm_production_version_info", "aipm_production_model_age_seconds", "aipm_rollout_step",
-		"aipm_rollout_canary_weight_ratio", "aipm_rollout_phase", "aipm_analysis_metric_value", "aipm_drift_value",
+		"aipm_rollout_canary_weight_ratio", "aipm_rollout_canary_traffic_ratio", "aipm_rollout_phase", "aipm_analysis_metric_value", "aipm_drift_value",
 		"aipm_drift_threshold", "aipm_drift_sustained", "aipm_model_versions", "aipm_experiment_phase",
 		"aipm_retraining_runs_total", "aipm_retraining_duration_seconds", "aipm_rollouts_total", "aipm_experiments_total",
 	}

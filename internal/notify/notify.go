@@ -90,6 +90,8 @@ var quiet = map[string]bool{
 	lifecyclev1alpha1.ReasonServingProgressing:  true,
 	lifecyclev1alpha1.ReasonRolloutProgressing:  true,
 	lifecyclev1alpha1.ReasonRolloutPaused:       true,
+	lifecyclev1alpha1.ReasonPromoting:           true,
+	lifecyclev1alpha1.ReasonAborting:            true,
 	lifecyclev1alpha1.ReasonVersionNotEvaluated: true,
 	lifecyclev1alpha1.ReasonRetired:             true,
 	lifecyclev1alpha1.ReasonRunPending:          true,

@@ -24,6 +24,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -50,7 +51,14 @@ const (
 	// ReasonAbandoned: a newer choice replaced the canary before its end;
 	// the canary is not judged and goes back to Candidate.
 	ReasonAbandoned = "Abandoned"
+	// ReasonProgressDeadlineExceeded: the canary was not available at the
+	// size its step or promotion needs within the progress deadline.
+	ReasonProgressDeadlineExceeded = "ProgressDeadlineExceeded"
 )
+
+// DefaultProgressDeadline is spec.delivery.rollout.progressDeadline when
+// unset.
+const DefaultProgressDeadline = 10 * time.Minute
 
 // Manual requests.
 const (
@@ -74,6 +82,9 @@ type Input struct {
 	CanaryReady bool
 	// Request is a manual request, if any.
 	Request Request
+	// Diagnose says why the canary is not available, in the words of its
+	// pods; it is called only when the progress deadline has passed.
+	Diagnose func() string
 }
 
 // Event is something worth telling a person.
@@ -126,6 +137,59 @@ func Terminal(p lifecyclev1alpha1.RolloutPhase) bool {
 	return p == lifecyclev1alpha1.RolloutSucceeded || p == lifecyclev1alpha1.RolloutAborted
 }
 
+// Cutover reports whether the steps are decided and traffic moves to the
+// version that won: Promoting or Aborting.
+func Cutover(p lifecyclev1alpha1.RolloutPhase) bool {
+	return p == lifecyclev1alpha1.RolloutPromoting || p == lifecyclev1alpha1.RolloutAborting
+}
+
+// ProgressDeadline is the spec's progress deadline, or its default.
+func ProgressDeadline(spec *lifecyclev1alpha1.RolloutSpec) time.Duration {
+	if spec == nil || spec.ProgressDeadline == nil {
+		return DefaultProgressDeadline
+	}
+	return spec.ProgressDeadline.Duration
+}
+
+// Unavailable records that the canary is not available at the size it
+// needs now, and reports whether that has lasted the progress deadline;
+// wait is how long until it will have.
+func Unavailable(st *lifecyclev1alpha1.RolloutStatus, deadline time.Duration, now metav1.Time) (exceeded bool, wait time.Duration) {
+	if st.CanaryUnavailableSince == nil {
+		st.CanaryUnavailableSince = &now
+	}
+	left := st.CanaryUnavailableSince.Add(deadline).Sub(now.Time)
+	return left <= 0, left
+}
+
+// Finish ends a cutover once traffic has moved: a promoted canary is
+// Succeeded, an aborted one Aborted.
+func Finish(st *lifecyclev1alpha1.RolloutStatus, now metav1.Time) []Event {
+	st.FinishedAt = &now
+	st.CanaryUnavailableSince = nil
+	if st.Phase == lifecyclev1alpha1.RolloutAborting {
+		st.Phase = lifecyclev1alpha1.RolloutAborted
+		st.Message = strings.Replace(st.Message, "rolling back", "rolled back", 1)
+		return nil
+	}
+	st.Phase = lifecyclev1alpha1.RolloutSucceeded
+	why := "all steps passed"
+	if st.Reason == ReasonPromotedByRequest {
+		why = "promoted by request"
+	}
+	st.Message = fmt.Sprintf("%s promoted: %s", st.CanaryVersion, why)
+	return []Event{{Reason: "RolloutSucceeded", Message: fmt.Sprintf("Promoted %s to production (%s)", st.CanaryVersion, why)}}
+}
+
+// AbortCutover aborts a promotion whose canary did not become available
+// at full size within the progress deadline.
+func AbortCutover(st *lifecyclev1alpha1.RolloutStatus, reason, why string, now metav1.Time) []Event {
+	r := Result{Status: *st}
+	r.abort(now, reason, why, nil)
+	*st = r.Status
+	return r.Events
+}
+
 // Step advances the rollout as far as it can go now. It stops at the first
 // thing it must wait for: canary readiness after a weight change, a pause,
 // the next analysis measurement, or a person.
@@ -143,11 +207,14 @@ func Step(ctx context.Context, in Input, measure Measure) Result {
 	// index outside the list.
 	st.Step = min(max(st.Step, 0), int32(len(steps)))
 	st.Weight = clampWeight(st.Weight)
-	switch in.Request {
-	case Abort:
+	switch {
+	case in.Request == Abort && st.Phase != lifecyclev1alpha1.RolloutAborting:
 		r.abort(now, ReasonAbortedByRequest, "aborted by request", nil)
 		return r
-	case Promote:
+	case Cutover(st.Phase):
+		// Decided; the caller moves traffic and finishes it.
+		return r
+	case in.Request == Promote:
 		r.succeed(now, ReasonPromotedByRequest, len(steps), "promoted by request")
 		return r
 	}
@@ -161,6 +228,25 @@ func Step(ctx context.Context, in Input, measure Measure) Result {
 	}
 	if st.StartedAt == nil {
 		st.StartedAt = &now
+	}
+	// A canary that receives traffic and is not available (pods that crash,
+	// an image that cannot be pulled) is given the progress deadline, at
+	// any step, and is then rolled back.
+	if st.Weight > 0 && !in.CanaryReady {
+		exceeded, wait := Unavailable(st, in.progressDeadline(), now)
+		if exceeded {
+			why := fmt.Sprintf("not available within the progress deadline of %s", in.progressDeadline())
+			if in.Diagnose != nil {
+				if d := in.Diagnose(); d != "" {
+					why += ": " + d
+				}
+			}
+			r.abort(now, ReasonProgressDeadlineExceeded, why, nil)
+			return r
+		}
+		r.requeueAt(wait)
+	} else {
+		st.CanaryUnavailableSince = nil
 	}
 
 	// Each pass either advances one step or returns; the bound is the step
@@ -256,6 +342,8 @@ func Step(ctx context.Context, in Input, measure Measure) Result {
 	return r
 }
 
+func (in Input) progressDeadline() time.Duration { return ProgressDeadline(in.Spec) }
+
 // clampWeight holds a weight to 0..100, which admission already requires of
 // every step.
 func clampWeight(w int32) int32 { return min(max(w, 0), 100) }
@@ -276,25 +364,30 @@ func (r *Result) advance(now metav1.Time) {
 	st.LastMeasuredAt = nil
 }
 
+// succeed decides the promotion; the caller scales the canary to full size,
+// moves all traffic to it once it is available, and calls Finish.
 func (r *Result) succeed(now metav1.Time, reason string, steps int, why string) {
 	st := &r.Status
-	st.Phase, st.Reason = lifecyclev1alpha1.RolloutSucceeded, reason
+	st.Phase, st.Reason = lifecyclev1alpha1.RolloutPromoting, reason
 	st.Step = int32(steps)
 	st.Weight = 100
-	st.FinishedAt = &now
-	st.Message = fmt.Sprintf("%s promoted: %s", st.CanaryVersion, why)
+	st.StepStartedAt = &now
+	st.CanaryUnavailableSince = nil
+	st.Message = fmt.Sprintf("promoting %s (%s): scaling it to full size before it takes all traffic", st.CanaryVersion, why)
 	r.WeightChanged = true
 	r.RequeueAfter = 0
-	r.Events = append(r.Events, Event{Reason: "RolloutSucceeded", Message: fmt.Sprintf(
-		"Promoted %s to production (%s)", st.CanaryVersion, why)})
+	r.Events = append(r.Events, Event{Reason: "RolloutPromoting", Message: fmt.Sprintf(
+		"Promoting %s (%s): it takes all traffic once it is available at full size", st.CanaryVersion, why)})
 }
 
+// abort decides the rollback; the caller restores the stable to full size,
+// moves traffic back once it is available, and calls Finish.
 func (r *Result) abort(now metav1.Time, reason, why string, f *Failure) {
 	st := &r.Status
-	st.Phase, st.Reason = lifecyclev1alpha1.RolloutAborted, reason
+	st.Phase, st.Reason = lifecyclev1alpha1.RolloutAborting, reason
 	st.Weight = 0
-	st.FinishedAt = &now
-	st.Message = fmt.Sprintf("%s rolled back: %s", st.CanaryVersion, why)
+	st.CanaryUnavailableSince = nil
+	st.Message = fmt.Sprintf("%s rolling back: %s", st.CanaryVersion, why)
 	r.Failure = f
 	r.WeightChanged = true
 	r.RequeueAfter = 0

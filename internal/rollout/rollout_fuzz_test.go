@@ -49,7 +49,7 @@ var (
 	thresholds = []lifecyclev1alpha1.Decimal{"0.01", "0.5", "-1", "0", "1e308", "1e999", "abc", ""}
 	directions = []lifecyclev1alpha1.Direction{lifecyclev1alpha1.AtMost, lifecyclev1alpha1.AtLeast, "", "Sideways"}
 	phases     = []lifecyclev1alpha1.RolloutPhase{lifecyclev1alpha1.RolloutProgressing, lifecyclev1alpha1.RolloutPaused, lifecyclev1alpha1.RolloutInconclusive, "", "Garbage",
-		lifecyclev1alpha1.RolloutSucceeded, lifecyclev1alpha1.RolloutAborted}
+		lifecyclev1alpha1.RolloutPromoting, lifecyclev1alpha1.RolloutAborting, lifecyclev1alpha1.RolloutSucceeded, lifecyclev1alpha1.RolloutAborted}
 	requests = []Request{NoRequest, NoRequest, NoRequest, NoRequest, Promote, Abort, Retry, "Sideways"}
 )
 
@@ -105,7 +105,9 @@ func fuzzSpec(r *bytes) *lifecyclev1alpha1.RolloutSpec {
 // ticks and readiness, and checks what must always hold:
 //   - no panic, and every call settles within the step count;
 //   - the weight stays within 0..100, and the step index within the list;
-//   - Succeeded means 100% and Aborted 0%, and a final phase stays final;
+//   - Promoting and Succeeded mean 100%, Aborting and Aborted 0%; a final
+//     phase stays final, and a cutover stays one (a promotion may only be
+//     aborted by request) until the controller finishes it;
 //   - the step index never goes back within a rollout;
 //   - missing data never promotes: with no measurement ever answered, an
 //     analysis step ahead is never passed except by a person's Promote;
@@ -161,7 +163,7 @@ func FuzzStep(f *testing.F) {
 			for range len(steps) + 3 {
 				res = Step(context.Background(), in, measure)
 				check(t, steps, before, in, res, everAnswered)
-				if !res.WeightChanged || Terminal(res.Status.Phase) {
+				if !res.WeightChanged || Terminal(res.Status.Phase) || Cutover(res.Status.Phase) {
 					settled = true
 					break
 				}
@@ -171,6 +173,10 @@ func FuzzStep(f *testing.F) {
 				t.Fatalf("round %d: the machine did not settle over %d steps: %+v", round, len(steps), res.Status)
 			}
 			st = res.Status
+			if Cutover(st.Phase) && r.pick(2) == 0 {
+				// Traffic moved: the controller finishes the cutover.
+				Finish(&st, metav1.NewTime(now))
+			}
 		}
 	})
 }
@@ -178,6 +184,16 @@ func FuzzStep(f *testing.F) {
 func check(t *testing.T, steps []lifecyclev1alpha1.RolloutStep, before lifecyclev1alpha1.RolloutStatus, in Input, res Result, everAnswered bool) {
 	t.Helper()
 	st := res.Status
+	if Cutover(in.Status.Phase) {
+		want := in.Status.Phase
+		if in.Request == Abort {
+			want = lifecyclev1alpha1.RolloutAborting
+		}
+		if st.Phase != want {
+			t.Fatalf("cutover %s became %s on request %q", in.Status.Phase, st.Phase, in.Request)
+		}
+		return
+	}
 	if Terminal(in.Status.Phase) {
 		if st.Phase != in.Status.Phase {
 			t.Fatalf("final phase %s became %s", in.Status.Phase, st.Phase)
@@ -191,13 +207,13 @@ func check(t *testing.T, steps []lifecyclev1alpha1.RolloutStep, before lifecycle
 		t.Fatalf("step %d out of 0..%d", st.Step, len(steps))
 	}
 	switch st.Phase {
-	case lifecyclev1alpha1.RolloutSucceeded:
+	case lifecyclev1alpha1.RolloutSucceeded, lifecyclev1alpha1.RolloutPromoting:
 		if st.Weight != 100 {
-			t.Fatalf("Succeeded at %d%%", st.Weight)
+			t.Fatalf("%s at %d%%", st.Phase, st.Weight)
 		}
-	case lifecyclev1alpha1.RolloutAborted:
+	case lifecyclev1alpha1.RolloutAborted, lifecyclev1alpha1.RolloutAborting:
 		if st.Weight != 0 {
-			t.Fatalf("Aborted at %d%%", st.Weight)
+			t.Fatalf("%s at %d%%", st.Phase, st.Weight)
 		}
 	}
 	if from := min(max(before.Step, 0), int32(len(steps))); !Terminal(st.Phase) && st.Step < from {
@@ -206,7 +222,7 @@ func check(t *testing.T, steps []lifecyclev1alpha1.RolloutStep, before lifecycle
 	if res.RequeueAfter < 0 {
 		t.Fatalf("negative requeue %v", res.RequeueAfter)
 	}
-	if st.Phase == lifecyclev1alpha1.RolloutSucceeded && in.Request != Promote && !everAnswered {
+	if st.Phase == lifecyclev1alpha1.RolloutPromoting && in.Request != Promote && !everAnswered {
 		from := max(0, int(in.Status.Step))
 		for i := from; i < len(steps); i++ {
 			if steps[i].Analysis != nil && len(steps[i].Analysis.Metrics) > 0 {

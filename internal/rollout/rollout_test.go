@@ -82,7 +82,7 @@ func drive(t *testing.T, spec *lifecyclev1alpha1.RolloutSpec, st lifecyclev1alph
 	for range 20 {
 		last = Step(context.Background(), Input{Spec: spec, Status: st, Now: now, CanaryReady: !notReady}, m)
 		st = last.Status
-		if !last.WeightChanged || Terminal(st.Phase) {
+		if !last.WeightChanged || Terminal(st.Phase) || Cutover(st.Phase) {
 			return last
 		}
 	}
@@ -140,7 +140,7 @@ func TestTransitions(t *testing.T) {
 		check     func(t *testing.T, r Result)
 	}{
 		{name: "no steps: straight to 100% and promoted",
-			phase: lifecyclev1alpha1.RolloutSucceeded, step: 1, weight: 100, message: "v2 promoted: all steps passed"},
+			phase: lifecyclev1alpha1.RolloutPromoting, step: 1, weight: 100, message: "promoting v2 (all steps passed)"},
 		{name: "timed pause waits for its end",
 			steps: []lifecyclev1alpha1.RolloutStep{{SetWeight: w(10)}, {Pause: pause(5 * time.Minute)}, {SetWeight: w(100)}},
 			phase: lifecyclev1alpha1.RolloutPaused, step: 1, weight: 10, requeue: 5 * time.Minute, message: "paused until 2026-11-01T12:05:00Z"},
@@ -161,14 +161,14 @@ func TestTransitions(t *testing.T) {
 				s.Step, s.Weight, s.Phase = 1, 10, lifecyclev1alpha1.RolloutPaused
 				return s
 			},
-			request: Promote, phase: lifecyclev1alpha1.RolloutSucceeded, step: 3, weight: 100, message: "promoted by request"},
+			request: Promote, phase: lifecyclev1alpha1.RolloutPromoting, step: 3, weight: 100, message: "promoted by request"},
 		{name: "abort mid-pause returns traffic",
 			steps: []lifecyclev1alpha1.RolloutStep{{SetWeight: w(30)}, {Pause: pause(time.Hour)}},
 			status: func(s lifecyclev1alpha1.RolloutStatus) lifecyclev1alpha1.RolloutStatus {
 				s.Step, s.Weight, s.Phase = 1, 30, lifecyclev1alpha1.RolloutPaused
 				return s
 			},
-			request: Abort, phase: lifecyclev1alpha1.RolloutAborted, step: 1, weight: 0, message: "v2 rolled back: aborted by request"},
+			request: Abort, phase: lifecyclev1alpha1.RolloutAborting, step: 1, weight: 0, message: "v2 rolling back: aborted by request"},
 		{name: "analysis takes the first measurement at once and waits an interval",
 			steps:  []lifecyclev1alpha1.RolloutStep{{SetWeight: w(10)}, {Analysis: analysis(3, 0, 0)}},
 			values: []any{0.001},
@@ -183,7 +183,7 @@ func TestTransitions(t *testing.T) {
 				return s
 			},
 			now: time.Minute, values: []any{0.002},
-			phase: lifecyclev1alpha1.RolloutSucceeded, step: 3, weight: 100, wantCalls: 1},
+			phase: lifecyclev1alpha1.RolloutPromoting, step: 3, weight: 100, wantCalls: 1},
 		{name: "analysis not yet due does not query",
 			steps: []lifecyclev1alpha1.RolloutStep{{Analysis: analysis(2, 0, 0)}},
 			status: func(s lifecyclev1alpha1.RolloutStatus) lifecyclev1alpha1.RolloutStatus {
@@ -197,7 +197,7 @@ func TestTransitions(t *testing.T) {
 		{name: "rollback during analysis: a failure over the limit aborts",
 			steps:  []lifecyclev1alpha1.RolloutStep{{SetWeight: w(20)}, {Analysis: analysis(3, 0, 0)}},
 			values: []any{0.05},
-			phase:  lifecyclev1alpha1.RolloutAborted, step: 1, weight: 0,
+			phase:  lifecyclev1alpha1.RolloutAborting, step: 1, weight: 0,
 			failure: "analysis metric errors was 0.05, threshold at most 0.01", wantCalls: 1},
 		{name: "a failure within the limit continues",
 			steps:  []lifecyclev1alpha1.RolloutStep{{Analysis: analysis(3, 1, 0)}},
@@ -269,7 +269,7 @@ func TestTransitions(t *testing.T) {
 				return s
 			},
 			values: []any{0.5},
-			phase:  lifecyclev1alpha1.RolloutAborted, weight: 0, step: 1, failure: "analysis metric errors was 0.5", message: "background analysis metric", wantCalls: 1},
+			phase:  lifecyclev1alpha1.RolloutAborting, weight: 0, step: 1, failure: "analysis metric errors was 0.5", message: "background analysis metric", wantCalls: 1},
 		{name: "background analysis passing keeps the pause and the earlier requeue",
 			steps: []lifecyclev1alpha1.RolloutStep{{SetWeight: w(20)}, {Pause: pause(time.Hour)}},
 			bg:    analysis(100, 0, 5),
@@ -330,5 +330,67 @@ func TestTransitions(t *testing.T) {
 				tt.check(t, r)
 			}
 		})
+	}
+}
+
+// A canary that receives traffic and stays unavailable is rolled back once
+// that has lasted the progress deadline, in its pods' words; one that
+// becomes available in time starts the count again next time.
+func TestProgressDeadline(t *testing.T) {
+	deadline := metav1.Duration{Duration: 10 * time.Minute}
+	spec := &lifecyclev1alpha1.RolloutSpec{ProgressDeadline: &deadline,
+		Steps: []lifecyclev1alpha1.RolloutStep{{SetWeight: w(20)}, {Pause: &lifecyclev1alpha1.PauseStep{}}}}
+	m, _ := values()
+	diagnose := func() string { return "pod shop-v2-abc: container model: CrashLoopBackOff" }
+	st := Step(context.Background(), Input{Spec: spec, Status: start(), Now: t0}, m).Status
+
+	r := Step(context.Background(), Input{Spec: spec, Status: st, Now: t0, Diagnose: diagnose}, m)
+	if r.Status.Phase != lifecyclev1alpha1.RolloutProgressing || r.Status.CanaryUnavailableSince == nil || r.RequeueAfter != 10*time.Minute {
+		t.Fatalf("first unavailable: phase %s since %v requeue %v", r.Status.Phase, r.Status.CanaryUnavailableSince, r.RequeueAfter)
+	}
+	r = Step(context.Background(), Input{Spec: spec, Status: r.Status, Now: t0.Add(6 * time.Minute), Diagnose: diagnose}, m)
+	if r.Status.Phase != lifecyclev1alpha1.RolloutProgressing || r.RequeueAfter != 4*time.Minute {
+		t.Fatalf("within the deadline: phase %s requeue %v", r.Status.Phase, r.RequeueAfter)
+	}
+	r = Step(context.Background(), Input{Spec: spec, Status: r.Status, Now: t0.Add(10 * time.Minute), Diagnose: diagnose}, m)
+	if r.Status.Phase != lifecyclev1alpha1.RolloutAborting || r.Status.Reason != ReasonProgressDeadlineExceeded || r.Status.Weight != 0 {
+		t.Fatalf("past the deadline: phase %s reason %s weight %d", r.Status.Phase, r.Status.Reason, r.Status.Weight)
+	}
+	if want := "not available within the progress deadline of 10m0s: pod shop-v2-abc: container model: CrashLoopBackOff"; !strings.Contains(r.Status.Message, want) {
+		t.Errorf("message %q, want it to contain %q", r.Status.Message, want)
+	}
+
+	// Available in time: the count is cleared, and the paused rollout
+	// waits for a person, not for the deadline.
+	r = Step(context.Background(), Input{Spec: spec, Status: st, Now: t0.Add(time.Minute)}, m)
+	r = Step(context.Background(), Input{Spec: spec, Status: r.Status, Now: t0.Add(2 * time.Minute), CanaryReady: true}, m)
+	if r.Status.CanaryUnavailableSince != nil || r.Status.Phase != lifecyclev1alpha1.RolloutPaused {
+		t.Fatalf("available: since %v phase %s", r.Status.CanaryUnavailableSince, r.Status.Phase)
+	}
+}
+
+// A promotion or an abort is decided once: the step machine leaves the
+// cutover to the controller, and only an abort request changes a promotion.
+func TestCutoverIsTheControllers(t *testing.T) {
+	m, _ := values()
+	st := start()
+	st.Phase, st.Weight, st.Reason = lifecyclev1alpha1.RolloutPromoting, 100, ReasonPromoted
+	for _, req := range []Request{NoRequest, Promote} {
+		if r := Step(context.Background(), Input{Status: st, Now: t0, Request: req}, m); r.Status.Phase != lifecyclev1alpha1.RolloutPromoting || r.WeightChanged {
+			t.Errorf("request %q: %s, weight changed %v", req, r.Status.Phase, r.WeightChanged)
+		}
+	}
+	r := Step(context.Background(), Input{Status: st, Now: t0, Request: Abort}, m)
+	if r.Status.Phase != lifecyclev1alpha1.RolloutAborting || r.Status.Weight != 0 || r.Status.Reason != ReasonAbortedByRequest {
+		t.Fatalf("abort during the promotion: %+v", r.Status)
+	}
+	events := Finish(&st, metav1.NewTime(t0))
+	if st.Phase != lifecyclev1alpha1.RolloutSucceeded || st.FinishedAt == nil || len(events) != 1 || events[0].Reason != "RolloutSucceeded" {
+		t.Fatalf("finished promotion: %+v, %+v", st, events)
+	}
+	ab := r.Status
+	Finish(&ab, metav1.NewTime(t0))
+	if ab.Phase != lifecyclev1alpha1.RolloutAborted || !strings.Contains(ab.Message, "rolled back") {
+		t.Fatalf("finished abort: %+v", ab)
 	}
 }

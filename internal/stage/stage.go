@@ -52,6 +52,8 @@ const (
 	ReasonPromoted        = "promoted by canary"
 	ReasonPromotedRequest = "promoted by request"
 	ReasonCanary          = "rolling out by canary"
+	ReasonPromoting       = "promoted, scaling to full size before it takes all traffic"
+	ReasonRollingBack     = "rolling back: serves until traffic is back on the stable"
 	ReasonAbandoned       = "rollout abandoned for a newer choice"
 	ReasonUnstaged        = "no longer under trial"
 )
@@ -79,6 +81,12 @@ func Derive(version string, had Stage, rec Record) Stage {
 		switch ro.Phase {
 		case lifecyclev1alpha1.RolloutProgressing, lifecyclev1alpha1.RolloutPaused, lifecyclev1alpha1.RolloutInconclusive:
 			return Stage{lifecyclev1alpha1.StageStaging, ReasonCanary}
+		case lifecyclev1alpha1.RolloutPromoting:
+			// Production once traffic has moved to it, not before.
+			return Stage{lifecyclev1alpha1.StageStaging, ReasonPromoting}
+		case lifecyclev1alpha1.RolloutAborting:
+			// It serves until traffic is back on the stable.
+			return Stage{lifecyclev1alpha1.StageStaging, ReasonRollingBack}
 		case lifecyclev1alpha1.RolloutAborted:
 			if ro.Reason != rollout.ReasonAbandoned {
 				return Stage{lifecyclev1alpha1.StageRejected, ro.Message}

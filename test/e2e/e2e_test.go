@@ -224,6 +224,10 @@ spec:
 
 	It("rolls a good version out by canary against the real Prometheus, and rolls a bad one back", func() {
 		simSetSeen("model_error_ratio", labels("e2e-fraud", "e2e-fraud-v2"), 0.002)
+		// Whatever moves traffic, the product never has fewer available
+		// pods than its 4 replicas (maxUnavailable 0).
+		Eventually(func() string { return jsonpath("deploy", "e2e-fraud-v1", ".status.availableReplicas") }).Should(Equal("4"))
+		capacity := watchCapacity("e2e-fraud", 4)
 		apply(version("e2e-fraud", "e2e-fraud-v2", "2.0.0", "0.92"))
 		kubectl("wait", "mv/e2e-fraud-v2", "-n", "default", "--for", "jsonpath={.status.eligible}=true", "--timeout", "60s")
 		apply(fraud("Delivery", "e2e-fraud-v2", ""))
@@ -246,6 +250,7 @@ spec:
 		Expect(jsonpath("aip", "e2e-fraud", ".status.rollout.phase")).To(Equal("Aborted"))
 		Expect(cond("aip", "e2e-fraud", "Stalled", "reason")).To(Equal("RolloutAborted"))
 		Eventually(func() string { out, _ := kubectlMaybe("get", "deploy/e2e-fraud-v3", "-n", "default"); return out }).Should(ContainSubstring("NotFound"))
+		Expect(capacity.Lowest()).To(BeNumerically(">=", 4), "a promotion and an abort kept the product's 4 replicas available")
 		Eventually(func() float64 {
 			_, v, _ := promQuery(`aipm_rollouts_total{product="e2e-fraud", result="Aborted"}`)
 			return v
@@ -259,6 +264,8 @@ spec:
 		apply(version("e2e-churn", "e2e-churn-v1", "1.0.0", "0.9") + "---" + churn(1))
 		kubectl("wait", "aip/e2e-churn", "-n", "default", "--for", "jsonpath={.status.productionVersion}=e2e-churn-v1", "--timeout", "120s")
 		Eventually(func() string { return jsonpath("aip", "e2e-churn", ".status.driftState") }).Should(Equal("None"))
+		Eventually(func() string { return jsonpath("deploy", "e2e-churn-v1", ".status.availableReplicas") }).Should(Equal("4"))
+		capacity := watchCapacity("e2e-churn", 4)
 
 		By("raising drift in the simulator")
 		simSetSeen("feature_drift_psi", map[string]string{"product": "e2e-churn", "version": "e2e-churn-v1", "feature": "tenure"}, 0.4)
@@ -278,6 +285,7 @@ spec:
 		Expect(jsonpath("mv", "e2e-churn-v1-0-1", ".spec.artifact.uri")).To(Equal("s3://models/e2e-churn/retrained"))
 		Expect(jsonpath("aip", "e2e-churn", ".status.productionVersion")).To(Equal("e2e-churn-v1-0-1"))
 		Expect(strings.Fields(kubectl("get", "jobs", "-n", "default", "-l", "lifecycle.aipm.io/product=e2e-churn", "-o", "name"))).To(HaveLen(1))
+		Expect(capacity.Lowest()).To(BeNumerically(">=", 4), "the retrained version's canary and promotion kept the 4 replicas available")
 		Eventually(func() float64 {
 			_, v, _ := promQuery(`aipm_retraining_runs_total{product="e2e-churn", trigger="Drift", result="Succeeded"}`)
 			return v

@@ -22,7 +22,8 @@ actions["promote"] = {
   ["iconClass"] = "fa fa-fw fa-forward",
 }
 actions["abort"] = {
-  ["disabled"] = not (inDelivery and running),
+  -- A promotion still moving traffic can be aborted too.
+  ["disabled"] = not (inDelivery and (running or rolloutPhase == "Promoting")),
   ["displayName"] = "Abort the rollout",
   ["iconClass"] = "fa fa-fw fa-undo",
 }
