@@ -111,8 +111,8 @@ func (h *HTTPRoute) Route(ctx context.Context, p *lifecyclev1alpha1.AIProduct, s
 		return false, fmt.Errorf("reading HTTPRoute %s: %w", ref.Name, err)
 	}
 	before := route.DeepCopy()
-	// The operator's own header rule goes first, so that it wins; it is
-	// taken out before the team's rules are indexed.
+	// The operator's own header rule is taken out before the team's rules
+	// are indexed, and put back first.
 	rules := make([]gatewayv1.HTTPRouteRule, 0, len(route.Spec.Rules)+1)
 	for _, r := range route.Spec.Rules {
 		if r.Name == nil || *r.Name != experimentRule {
@@ -136,12 +136,17 @@ func (h *HTTPRoute) Route(ctx context.Context, p *lifecyclev1alpha1.AIProduct, s
 			rule.Filters = append(rule.Filters, gatewayv1.HTTPRouteFilter{Type: gatewayv1.HTTPRouteFilterRequestMirror,
 				RequestMirror: &gatewayv1.HTTPRequestMirrorFilter{BackendRef: expRef()}})
 		case e.Header != nil:
+			// The rule refines the team's rule: its path, method and query
+			// matches, and the header. By the Gateway API's precedence (path,
+			// then method, then the number of headers) it outranks the rule
+			// it refines wherever that rule matches, and it matches nowhere
+			// else (Compare, Refines).
 			name := gatewayv1.SectionName(experimentRule)
 			exact := gatewayv1.HeaderMatchExact
 			rules = append([]gatewayv1.HTTPRouteRule{{
 				Name: &name,
-				Matches: []gatewayv1.HTTPRouteMatch{{Headers: []gatewayv1.HTTPHeaderMatch{{
-					Type: &exact, Name: gatewayv1.HTTPHeaderName(e.Header.Name), Value: e.Header.Value}}}},
+				Matches: Refine(rule.Matches, gatewayv1.HTTPHeaderMatch{
+					Type: &exact, Name: gatewayv1.HTTPHeaderName(e.Header.Name), Value: e.Header.Value}),
 				BackendRefs: []gatewayv1.HTTPBackendRef{{BackendRef: gatewayv1.BackendRef{BackendObjectReference: expRef(), Weight: ptr.To[int32](1)}}},
 			}}, rules...)
 		case e.Percent > 0 && len(rule.BackendRefs) > 0:

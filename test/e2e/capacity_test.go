@@ -26,9 +26,12 @@ import (
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	k8slabels "k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
+
+	servingpkg "github.com/aipm-io/aipm-operator/internal/serving"
 )
 
 // capacityWatch follows, through a watch of the API server, the available
@@ -53,7 +56,7 @@ func watchCapacity(product string, replicas int32) *capacityWatch {
 	cs, err := kubernetes.NewForConfig(cfg)
 	Expect(err).NotTo(HaveOccurred())
 	ctx, cancel := context.WithCancel(context.Background())
-	sel := "lifecycle.aipm.io/product=" + product + ",app.kubernetes.io/component=model"
+	sel := k8slabels.SelectorFromSet(servingpkg.SelectorLabels(product)).String()
 	list, err := cs.AppsV1().Deployments("default").List(ctx, metav1.ListOptions{LabelSelector: sel})
 	Expect(err).NotTo(HaveOccurred())
 	c := &capacityWatch{available: map[string]int32{}, lowest: replicas, stop: cancel, done: make(chan struct{})}
