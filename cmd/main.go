@@ -98,6 +98,19 @@ func main() {
 		"Base URL of the Prometheus HTTP API that objectives, analysis and drift queries go to, "+
 			"such as http://prometheus-operated.monitoring:9090. Empty: every query reads Unknown.")
 	flag.DurationVar(&prometheusTimeout, "prometheus-timeout", 10*time.Second, "Timeout of one Prometheus query.")
+	var promAuth prom.Auth
+	var promHeaders headerFlag
+	flag.StringVar(&promAuth.CAFile, "prometheus-ca-file", "", "PEM file of the CA that signed Prometheus' serving certificate; the system's roots when empty.")
+	flag.StringVar(&promAuth.CertFile, "prometheus-cert-file", "", "PEM file of a client certificate for Prometheus (mutual TLS), with --prometheus-key-file.")
+	flag.StringVar(&promAuth.KeyFile, "prometheus-key-file", "", "PEM file of the client certificate's key.")
+	flag.StringVar(&promAuth.ServerName, "prometheus-server-name", "", "Name Prometheus' certificate must carry, when it is not the address' host.")
+	flag.StringVar(&promAuth.BearerTokenFile, "prometheus-bearer-token-file", "",
+		"File holding a token sent as 'Authorization: Bearer'; read on use, so a rotated token is picked up.")
+	flag.StringVar(&promAuth.BasicAuthUser, "prometheus-basic-auth-user", "", "User of HTTP basic authentication to Prometheus.")
+	flag.StringVar(&promAuth.BasicAuthPasswordFile, "prometheus-basic-auth-password-file", "",
+		"File holding the basic-authentication password; read on use.")
+	flag.Var(&promHeaders, "prometheus-header",
+		"A header sent with every Prometheus query, as 'Name: value' (for example 'X-Scope-OrgID: team-a'); repeat for more.")
 	// client-go's default of 20 queries per second would take a fleet of
 	// thousands of products tens of minutes to converge; see docs/benchmarks.
 	flag.Float64Var(&kubeQPS, "kube-api-qps", 100, "Queries per second the operator may send to the API server.")
@@ -179,7 +192,8 @@ func main() {
 		os.Exit(1)
 	}
 
-	querier, err := prom.NewClient(prometheusAddr, prometheusTimeout)
+	promAuth.Headers = promHeaders
+	querier, err := prom.NewClientWith(prometheusAddr, prometheusTimeout, promAuth)
 	if err != nil {
 		setupLog.Error(err, "Unable to create Prometheus client")
 		os.Exit(1)
@@ -297,4 +311,22 @@ func setMemoryLimit() {
 		debug.SetMemoryLimit(soft)
 		setupLog.Info("Soft memory limit set from the container's", "containerBytes", limit, "softBytes", soft)
 	}
+}
+
+// headerFlag collects repeated "Name: value" flags.
+type headerFlag map[string]string
+
+func (h *headerFlag) String() string { return fmt.Sprint(map[string]string(*h)) }
+
+func (h *headerFlag) Set(v string) error {
+	name, value, ok := strings.Cut(v, ":")
+	name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+	if !ok || name == "" {
+		return fmt.Errorf("%q is not a header: want 'Name: value'", v)
+	}
+	if *h == nil {
+		*h = headerFlag{}
+	}
+	(*h)[name] = value
+	return nil
 }

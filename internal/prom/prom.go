@@ -23,11 +23,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/api"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 )
 
@@ -63,29 +63,72 @@ type Client struct {
 // address yields a Querier whose every answer is ErrNotConfigured, so a
 // product's objectives read Unknown with that reason instead of failing.
 func NewClient(address string, timeout time.Duration) (Querier, error) {
+	return NewClientWith(address, timeout, Auth{})
+}
+
+// Auth is how the operator proves itself to a Prometheus API that asks:
+// Thanos, Mimir, Cortex and managed services sit behind TLS, a token or a
+// password, and multi-tenant ones want a tenant header. Every secret is a
+// file, read by Prometheus' own HTTP client library (prometheus/common) on
+// use, so that a rotated credential is picked up and the operator needs no
+// access to Secrets: mount them into its pod.
+type Auth struct {
+	// CAFile verifies the server's certificate; the system's roots when
+	// empty.
+	CAFile string
+	// CertFile and KeyFile are a client certificate, for mutual TLS.
+	CertFile, KeyFile string
+	// ServerName overrides the name the server's certificate must carry.
+	ServerName string
+	// BearerTokenFile holds a token sent as "Authorization: Bearer".
+	BearerTokenFile string
+	// BasicAuthUser and BasicAuthPasswordFile are HTTP basic credentials.
+	BasicAuthUser, BasicAuthPasswordFile string
+	// Headers are sent with every request, such as X-Scope-OrgID.
+	Headers map[string]string
+}
+
+// httpConfig is the auth as Prometheus' client library takes it.
+func (a Auth) httpConfig() config.HTTPClientConfig {
+	c := config.DefaultHTTPClientConfig
+	c.TLSConfig = config.TLSConfig{CAFile: a.CAFile, CertFile: a.CertFile, KeyFile: a.KeyFile, ServerName: a.ServerName}
+	if a.BearerTokenFile != "" {
+		c.Authorization = &config.Authorization{Type: "Bearer", CredentialsFile: a.BearerTokenFile}
+	}
+	if a.BasicAuthUser != "" || a.BasicAuthPasswordFile != "" {
+		c.BasicAuth = &config.BasicAuth{Username: a.BasicAuthUser, PasswordFile: a.BasicAuthPasswordFile}
+	}
+	if len(a.Headers) > 0 {
+		h := map[string]config.Header{}
+		for k, v := range a.Headers {
+			h[k] = config.Header{Values: []string{v}}
+		}
+		c.HTTPHeaders = &config.Headers{Headers: h}
+	}
+	return c
+}
+
+// NewClientWith is NewClient with auth.
+func NewClientWith(address string, timeout time.Duration, auth Auth) (Querier, error) {
 	if address == "" {
 		return unconfigured{}, nil
 	}
-	c, err := api.NewClient(api.Config{Address: address, RoundTripper: transport()})
+	hc := auth.httpConfig()
+	if err := hc.Validate(); err != nil {
+		return nil, fmt.Errorf("prometheus client for %q: %w", address, err)
+	}
+	// The library's transport keeps up to 1,000 idle connections per
+	// host: every reconcile worker may query at once, and each new one
+	// would cost a TLS handshake.
+	rt, err := config.NewRoundTripperFromConfig(hc, "aipm-operator")
+	if err != nil {
+		return nil, fmt.Errorf("prometheus client for %q: %w", address, err)
+	}
+	c, err := api.NewClient(api.Config{Address: address, RoundTripper: rt})
 	if err != nil {
 		return nil, fmt.Errorf("prometheus client for %q: %w", address, err)
 	}
 	return &Client{api: promv1.NewAPI(c), timeout: timeout}, nil
-}
-
-// idleConnsPerHost is how many connections to Prometheus stay open between
-// queries. Every reconcile worker may query at once; with net/http's
-// default of 2, each burst of 16 workers' queries opened 14 new connections
-// (a TLS handshake each against a real Prometheus) and closed them again.
-const idleConnsPerHost = 64
-
-// transport is net/http's default transport keeping enough idle
-// connections for the operator's concurrent queries.
-func transport() http.RoundTripper {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxIdleConnsPerHost = idleConnsPerHost
-	t.MaxIdleConns = idleConnsPerHost
-	return t
 }
 
 // Query runs query at the current time.
