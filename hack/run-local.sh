@@ -30,7 +30,13 @@ export KUBECONFIG
 BIN="$ROOT/bin/k8s/${KUBE_VERSION:-v1.37.2}"
 go build -o "$ROOT/bin/manager" ./cmd/main.go
 go build -o "$ROOT/bin/simulator" ./test/simulator
+# The fraud-detector sample routes through a Gateway API HTTPRoute: its CRD
+# comes from the gateway-api module the operator is built with.
+GATEWAY_API="$(go list -m -f '{{.Dir}}' sigs.k8s.io/gateway-api)"
+"$BIN/kubectl" apply --server-side -f "$GATEWAY_API/config/crd/standard/gateway.networking.k8s.io_httproutes.yaml"
+"$BIN/kubectl" wait --for condition=Established crd/httproutes.gateway.networking.k8s.io --timeout 60s
 "$BIN/kubectl" apply -k config/samples
+"$BIN/kubectl" apply -f config/samples/fraud_detector_route.yaml
 
 # Beside the cluster: the model-server simulator and, when a prometheus
 # binary is at hand, a real Prometheus scraping it and the operator, which

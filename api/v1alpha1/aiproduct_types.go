@@ -360,6 +360,7 @@ const (
 // +kubebuilder:validation:XValidation:rule="self.type != 'ABTest' || has(self.trafficPercent)",message="trafficPercent is required for an ABTest experiment"
 // +kubebuilder:validation:XValidation:rule="self.type == 'ABTest' || !has(self.trafficPercent)",message="trafficPercent applies only to ABTest experiments"
 // +kubebuilder:validation:XValidation:rule="self.type == 'ABTest' || !has(self.headerMatch)",message="headerMatch applies only to ABTest experiments"
+// +kubebuilder:validation:XValidation:rule="self.type == 'Shadow' || (!has(self.mirrorFrom) && !has(self.mirrorPercent))",message="mirrorFrom and mirrorPercent apply only to Shadow experiments"
 // +kubebuilder:validation:XValidation:rule="duration(self.interval) <= duration(self.duration)",message="interval must not be longer than duration"
 type DiscoveryExperiment struct {
 	// name identifies the experiment, unique in the list.
@@ -404,6 +405,18 @@ type DiscoveryExperiment struct {
 	// instead of splitting by weight. Only with Gateway API traffic routing.
 	// +optional
 	HeaderMatch *HeaderMatch `json:"headerMatch,omitempty"`
+	// mirrorFrom is the Service whose requests a Shadow experiment mirrors
+	// to the candidate: a backend of a rule of the product's HTTPRoute,
+	// typically the system the model replaces. A Shadow experiment without
+	// it mirrors the production version's requests, and so waits for one.
+	// +optional
+	MirrorFrom *LocalObjectName `json:"mirrorFrom,omitempty"`
+	// mirrorPercent is the percentage of requests a Shadow experiment
+	// mirrors, 1 to 100 (Gateway API's RequestMirror percent). Default 100.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	MirrorPercent *int32 `json:"mirrorPercent,omitempty"`
 	// minSamples is the number of samples (from sampleQuery) each arm must
 	// reach before any verdict; with fewer, the experiment ends
 	// Inconclusive. Default 0: no minimum.

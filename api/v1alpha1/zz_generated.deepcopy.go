@@ -349,6 +349,16 @@ func (in *DiscoveryExperiment) DeepCopyInto(out *DiscoveryExperiment) {
 		*out = new(HeaderMatch)
 		**out = **in
 	}
+	if in.MirrorFrom != nil {
+		in, out := &in.MirrorFrom, &out.MirrorFrom
+		*out = new(LocalObjectName)
+		**out = **in
+	}
+	if in.MirrorPercent != nil {
+		in, out := &in.MirrorPercent, &out.MirrorPercent
+		*out = new(int32)
+		**out = **in
+	}
 	if in.MinSamples != nil {
 		in, out := &in.MinSamples, &out.MinSamples
 		*out = new(int64)

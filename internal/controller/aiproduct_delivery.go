@@ -100,7 +100,7 @@ func (r *AIProductReconciler) deliver(ctx context.Context, s *productScope) (tim
 		prod := s.versions[p.Status.ProductionVersion]
 		if prod == nil {
 			notify.Clear(&p.Status.Conditions, lifecyclev1alpha1.ConditionServing)
-			return 0, nil
+			return 0, r.mirrorWithoutProduction(ctx, s)
 		}
 		_, err := r.serveStable(ctx, s, prod)
 		return 0, err
@@ -202,6 +202,26 @@ func (r *AIProductReconciler) deliver(ctx context.Context, s *productScope) (tim
 		return 0, nil
 	}
 	return r.runRollout(ctx, s, stable, canary, request)
+}
+
+// mirrorWithoutProduction keeps the mirror filter of a Shadow experiment
+// that mirrors another system (mirrorFrom) on the product's HTTPRoute,
+// before the product has a version of its own to serve: the route's
+// backends stay the team's.
+func (r *AIProductReconciler) mirrorWithoutProduction(ctx context.Context, s *productScope) error {
+	p := s.product
+	if p.Spec.Delivery.Serving.HTTPRoute == nil || p.Spec.Discovery == nil {
+		return nil
+	}
+	mirrors := false
+	for _, e := range p.Spec.Discovery.Experiments {
+		mirrors = mirrors || e.MirrorFrom != nil
+	}
+	if !mirrors {
+		return nil
+	}
+	_, err := traffic.For(p, r.Client, r.APIReader, s.liveTraffic()).Route(ctx, p, nil, nil, 0)
+	return err
 }
 
 // runRollout moves traffic safely toward what the rollout asks, lets the

@@ -159,7 +159,14 @@ func (s *productScope) liveTraffic() *traffic.Experiment {
 		svc := experimentcontroller.ObjectName(s.product.Name, e.Spec.Name)
 		switch e.Status.Traffic {
 		case lifecyclev1alpha1.TrafficMirrored:
-			return &traffic.Experiment{Service: svc, Mirror: true}
+			x := &traffic.Experiment{Service: svc, Mirror: true}
+			if e.Spec.MirrorFrom != nil {
+				x.MirrorFrom = string(*e.Spec.MirrorFrom)
+			}
+			if e.Spec.MirrorPercent != nil {
+				x.MirrorPercent = *e.Spec.MirrorPercent
+			}
+			return x
 		case lifecyclev1alpha1.TrafficHeader:
 			return &traffic.Experiment{Service: svc, Header: e.Spec.HeaderMatch}
 		case lifecyclev1alpha1.TrafficSplit:

@@ -121,6 +121,40 @@ var _ = Describe("Discovery experiments", func() {
 		}, 40*time.Second).Should(Succeed())
 	})
 
+	It("takes the fraud-detector sample through its shadow of the rules engine into Delivery", func() {
+		objs := append(loadSample("fraud_detector_route.yaml"), loadSample("delivery_aiproduct.yaml")...)
+		objs = append(objs, loadSample("fraud_detector_modelversions.yaml")[0])
+		// The sample shadows for an hour; the test shortens that, and only that.
+		product := objs[1]
+		exp, _, _ := unstructured.NestedSlice(product.Object, "spec", "discovery", "experiments")
+		exp[0].(map[string]any)["duration"] = "10s"
+		exp[0].(map[string]any)["interval"] = "5s"
+		Expect(unstructured.SetNestedSlice(product.Object, exp, "spec", "discovery", "experiments")).To(Succeed())
+		for _, o := range objs {
+			Expect(k8sClient.Create(ctx, o)).To(Succeed())
+			DeferCleanup(func() { _ = k8sClient.Delete(ctx, o) })
+		}
+		p := &lifecyclev1alpha1.AIProduct{ObjectMeta: metav1.ObjectMeta{Name: "fraud-detector", Namespace: "default"}}
+		fakeProm.Set(`histogram_quantile(0.99, sum by (le) (rate(model_request_seconds_bucket{product="fraud-detector", version="fraud-detector-v1-0-0"}[5m])))`, 0.02)
+		route := &gatewayv1.HTTPRoute{}
+		Eventually(func(g Gomega) {
+			g.Expect(expState(g, p, "shadow-v1")).To(Equal("Running"))
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: "default", Name: "payments"}, route)).To(Succeed())
+			g.Expect(route.Spec.Rules[0].Filters).To(HaveLen(1))
+			g.Expect(string(route.Spec.Rules[0].Filters[0].RequestMirror.BackendRef.Name)).To(Equal(serving.ObjectName("fraud-detector", "exp-shadow-v1")))
+		}).Should(Succeed())
+		Eventually(func(g Gomega) {
+			deployments(g, p)
+			got := fetch(g, p)
+			g.Expect(expState(g, p, "shadow-v1")).To(Equal("Succeeded"))
+			g.Expect(got.Status.Phase).To(Equal(lifecyclev1alpha1.PhaseDelivery))
+			g.Expect(got.Status.ProductionVersion).To(Equal("fraud-detector-v1-0-0"))
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: "default", Name: "payments"}, route)).To(Succeed())
+			g.Expect(string(route.Spec.Rules[0].BackendRefs[0].Name)).To(Equal(serving.ObjectName("fraud-detector", "fraud-detector-v1-0-0")))
+			g.Expect(route.Spec.Rules[0].Filters).To(BeEmpty())
+		}, 60*time.Second).Should(Succeed())
+	})
+
 	It("runs a sandbox behind its own Service, judges it, removes its objects, and lets the product into Delivery", func() {
 		p := deliveryProduct("v1")
 		p.Spec.Discovery.Experiments = []lifecyclev1alpha1.DiscoveryExperiment{experimentOf("sandbox", lifecyclev1alpha1.ExperimentSandbox, "v1",
@@ -230,6 +264,54 @@ var _ = Describe("Discovery experiments", func() {
 			g.Expect(got.Status.LastRequest.Action).To(Equal("Rerun"))
 			g.Expect(expStatus(g, p, "ab").Phase).To(BeElementOf(lifecyclev1alpha1.ExperimentPending, lifecyclev1alpha1.ExperimentWaiting, lifecyclev1alpha1.ExperimentRunning))
 		}).Should(Succeed())
+	})
+
+	It("shadows a new product's first version by mirroring the system it replaces, before it has a production version", func() {
+		p := deliveryProduct("v1")
+		p.Spec.Phase = lifecyclev1alpha1.PhaseDiscovery
+		route := routeFor(p)
+		port := gatewayv1.PortNumber(8080)
+		Eventually(func(g Gomega) {
+			got := &gatewayv1.HTTPRoute{}
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(route), got)).To(Succeed())
+			got.Spec.Rules = []gatewayv1.HTTPRouteRule{{BackendRefs: []gatewayv1.HTTPBackendRef{{BackendRef: gatewayv1.BackendRef{
+				BackendObjectReference: gatewayv1.BackendObjectReference{Name: "rules-engine", Port: &port}}}}}}
+			g.Expect(k8sClient.Update(ctx, got)).To(Succeed())
+		}).Should(Succeed())
+		shadow := experimentOf("legacy", lifecyclev1alpha1.ExperimentShadow, "v1", lifecyclev1alpha1.SuccessCriterion{Name: "auc", Query: "auc", Threshold: "0.5", Direction: lifecyclev1alpha1.AtLeast})
+		shadow.MirrorFrom = ptr.To(lifecyclev1alpha1.LocalObjectName("rules-engine"))
+		shadow.MirrorPercent = ptr.To[int32](50)
+		p.Spec.Discovery.Experiments = []lifecyclev1alpha1.DiscoveryExperiment{shadow}
+		Expect(k8sClient.Create(ctx, p)).To(Succeed())
+		DeferCleanup(func() { _ = k8sClient.Delete(ctx, p) })
+		eligibleVersion(p, "v1", "1.0.0")
+
+		readRule := func(g Gomega) gatewayv1.HTTPRouteRule {
+			got := &gatewayv1.HTTPRoute{}
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(route), got)).To(Succeed())
+			g.Expect(got.Spec.Rules).To(HaveLen(1))
+			return got.Spec.Rules[0]
+		}
+		Eventually(func(g Gomega) {
+			st := expStatus(g, p, "legacy")
+			g.Expect(st.Traffic).To(Equal("Mirrored"))
+			g.Expect(st.Phase).To(Equal(lifecyclev1alpha1.ExperimentRunning))
+			rule := readRule(g)
+			g.Expect(rule.BackendRefs).To(HaveLen(1), "the team's backend is left alone")
+			g.Expect(string(rule.BackendRefs[0].Name)).To(Equal("rules-engine"))
+			g.Expect(rule.Filters).To(HaveLen(1))
+			g.Expect(string(rule.Filters[0].RequestMirror.BackendRef.Name)).To(Equal(serving.ObjectName(p.Name, "exp-legacy")))
+			g.Expect(rule.Filters[0].RequestMirror.Percent).To(Equal(ptr.To[int32](50)))
+			g.Expect(fetch(g, p).Status.ProductionVersion).To(BeEmpty())
+		}).Should(Succeed())
+
+		By("its end takes the mirror away, and the product may leave Discovery")
+		Eventually(func(g Gomega) {
+			g.Expect(expStatus(g, p, "legacy").Phase).To(Equal(lifecyclev1alpha1.ExperimentFinished))
+			rule := readRule(g)
+			g.Expect(rule.Filters).To(BeEmpty())
+			g.Expect(string(rule.BackendRefs[0].Name)).To(Equal("rules-engine"))
+		}, 40*time.Second).Should(Succeed())
 	})
 
 	It("mirrors live traffic to a shadow and routes an A/B header to its candidate on an HTTPRoute", func() {

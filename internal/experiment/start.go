@@ -77,7 +77,7 @@ func Traffic(p *lifecyclev1alpha1.AIProduct, e *lifecyclev1alpha1.DiscoveryExper
 	route := p.Spec.Delivery != nil && p.Spec.Delivery.Serving.HTTPRoute != nil
 	switch e.Type {
 	case lifecyclev1alpha1.ExperimentShadow:
-		if route && p.Status.ProductionVersion != "" {
+		if route && (p.Status.ProductionVersion != "" || e.MirrorFrom != nil) {
 			return lifecyclev1alpha1.TrafficMirrored
 		}
 	case lifecyclev1alpha1.ExperimentABTest:

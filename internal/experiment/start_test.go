@@ -17,6 +17,7 @@ limitations under the License.
 package experiment
 
 import (
+	"k8s.io/utils/ptr"
 	"testing"
 	"time"
 
@@ -124,6 +125,8 @@ func TestTraffic(t *testing.T) {
 	}
 	header := exp("live", lifecyclev1alpha1.ExperimentABTest)
 	header.HeaderMatch = &lifecyclev1alpha1.HeaderMatch{Name: "x-canary", Value: "1"}
+	mirrorFrom := exp("live", lifecyclev1alpha1.ExperimentShadow)
+	mirrorFrom.MirrorFrom = ptr.To(lifecyclev1alpha1.LocalObjectName("rules-engine"))
 	tests := []struct {
 		name    string
 		product *lifecyclev1alpha1.AIProduct
@@ -135,6 +138,11 @@ func TestTraffic(t *testing.T) {
 		{"a shadow without production has nothing to mirror",
 			product(func(p *lifecyclev1alpha1.AIProduct) { route(p); p.Status.ProductionVersion = "" }),
 			exp("live", lifecyclev1alpha1.ExperimentShadow), lifecyclev1alpha1.TrafficNone},
+		{"a shadow without production mirrors the system it replaces",
+			product(func(p *lifecyclev1alpha1.AIProduct) { route(p); p.Status.ProductionVersion = "" }),
+			mirrorFrom, lifecyclev1alpha1.TrafficMirrored},
+		{"mirroring needs a route", product(func(p *lifecyclev1alpha1.AIProduct) { p.Status.ProductionVersion = "" }),
+			mirrorFrom, lifecyclev1alpha1.TrafficNone},
 		{"an ABTest splits", product(nil), exp("live", lifecyclev1alpha1.ExperimentABTest), lifecyclev1alpha1.TrafficSplit},
 		{"an ABTest by header needs a route", product(nil), header, lifecyclev1alpha1.TrafficSplit},
 		{"an ABTest by header", product(route), header, lifecyclev1alpha1.TrafficHeader},

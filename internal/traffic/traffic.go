@@ -59,6 +59,11 @@ type Experiment struct {
 	Percent int32
 	Header  *lifecyclev1alpha1.HeaderMatch
 	Mirror  bool
+	// MirrorFrom names the Service whose rule mirrors to the experiment;
+	// empty: the rule the product's versions are served by.
+	MirrorFrom string
+	// MirrorPercent of requests are mirrored; 0 means all.
+	MirrorPercent int32
 }
 
 // For returns the router a product's serving spec asks for. exp is the
@@ -124,8 +129,14 @@ func (h *HTTPRoute) Route(ctx context.Context, p *lifecyclev1alpha1.AIProduct, s
 		return false, fmt.Errorf("HTTPRoute %s has %d rules; ruleIndex %d does not exist", ref.Name, len(rules), idx)
 	}
 	rule := &rules[idx]
-	rule.BackendRefs = BackendRefs(p, stable, canary, weight)
-	rule.Filters = withoutMirror(rule.Filters, p.Name+"-exp-")
+	// Without a version to serve (a product in Discovery that mirrors
+	// another system), the team's backends stay as they are.
+	if stable != nil || canary != nil {
+		rule.BackendRefs = BackendRefs(p, stable, canary, weight)
+	}
+	for i := range rules {
+		rules[i].Filters = withoutMirror(rules[i].Filters, p.Name+"-exp-")
+	}
 	port := p.Spec.Delivery.Serving.Port
 	expRef := func() gatewayv1.BackendObjectReference {
 		return gatewayv1.BackendObjectReference{Name: gatewayv1.ObjectName(h.Experiment.Service), Port: &port}
@@ -133,8 +144,17 @@ func (h *HTTPRoute) Route(ctx context.Context, p *lifecyclev1alpha1.AIProduct, s
 	if e := h.Experiment; e != nil && canary == nil {
 		switch {
 		case e.Mirror:
-			rule.Filters = append(rule.Filters, gatewayv1.HTTPRouteFilter{Type: gatewayv1.HTTPRouteFilterRequestMirror,
-				RequestMirror: &gatewayv1.HTTPRequestMirrorFilter{BackendRef: expRef()}})
+			from := rule
+			if e.MirrorFrom != "" {
+				if from = ruleServing(rules, e.MirrorFrom); from == nil {
+					return false, fmt.Errorf("HTTPRoute %s has no rule with a backend Service %s to mirror from", ref.Name, e.MirrorFrom)
+				}
+			}
+			mirror := &gatewayv1.HTTPRequestMirrorFilter{BackendRef: expRef()}
+			if e.MirrorPercent > 0 && e.MirrorPercent < 100 {
+				mirror.Percent = ptr.To(e.MirrorPercent)
+			}
+			from.Filters = append(from.Filters, gatewayv1.HTTPRouteFilter{Type: gatewayv1.HTTPRouteFilterRequestMirror, RequestMirror: mirror})
 		case e.Header != nil:
 			// The rule refines the team's rule: its path, method and query
 			// matches, and the header. By the Gateway API's precedence (path,
@@ -163,6 +183,18 @@ func (h *HTTPRoute) Route(ctx context.Context, p *lifecyclev1alpha1.AIProduct, s
 		return false, fmt.Errorf("setting weights on HTTPRoute %s: %w", ref.Name, err)
 	}
 	return true, nil
+}
+
+// ruleServing returns the first rule with a backend Service named service.
+func ruleServing(rules []gatewayv1.HTTPRouteRule, service string) *gatewayv1.HTTPRouteRule {
+	for i := range rules {
+		for _, b := range rules[i].BackendRefs {
+			if string(b.Name) == service && (b.Kind == nil || *b.Kind == "Service") {
+				return &rules[i]
+			}
+		}
+	}
+	return nil
 }
 
 // withoutMirror drops the mirror filters the operator added (to a Service
