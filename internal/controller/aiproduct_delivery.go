@@ -418,9 +418,9 @@ func (r *AIProductReconciler) replicas(ctx context.Context, p *lifecyclev1alpha1
 		}
 		switch d.Name {
 		case serving.ObjectName(p.Name, stable.Name):
-			current.Stable, available.Stable = want, d.Status.AvailableReplicas
+			current.Stable, available.Stable = want, serving.Counted(d)
 		case serving.ObjectName(p.Name, canary.Name):
-			current.Canary, available.Canary = want, d.Status.AvailableReplicas
+			current.Canary, available.Canary = want, serving.Counted(d)
 		}
 	}
 	return current, available, nil

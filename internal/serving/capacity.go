@@ -21,6 +21,7 @@ import (
 	"math"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
@@ -249,4 +250,18 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
+}
+
+// Counted is how many of a Deployment's pods a move of traffic may count
+// on: its available pods, once its controller has acted on the Deployment's
+// last change, and none before. A status older than the spec may still
+// count pods that a scale-down not yet acted on is about to remove: seen on
+// a real control plane, a stable scaled down and straight back up reported
+// all its pods available, the canary went, and then half the stable's pods
+// did.
+func Counted(d *appsv1.Deployment) int32 {
+	if d.Status.ObservedGeneration < d.Generation {
+		return 0
+	}
+	return d.Status.AvailableReplicas
 }

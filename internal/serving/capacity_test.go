@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -243,6 +244,28 @@ func TestDiagnose(t *testing.T) {
 	} {
 		if got := Diagnose(tt.pods); got != tt.want {
 			t.Errorf("%s: Diagnose = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestCounted(t *testing.T) {
+	d := func(generation, observed int64, available int32) *appsv1.Deployment {
+		return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Generation: generation},
+			Status: appsv1.DeploymentStatus{ObservedGeneration: observed, AvailableReplicas: available}}
+	}
+	for _, tt := range []struct {
+		name string
+		d    *appsv1.Deployment
+		want int32
+	}{
+		{"a status of the current spec counts", d(5, 5, 4), 4},
+		// The case seen on a real control plane: scaled 4 -> 2 -> 4, status
+		// still from before the first change.
+		{"a status older than the spec counts nothing", d(5, 3, 4), 0},
+		{"a new Deployment counts nothing", d(1, 0, 0), 0},
+	} {
+		if got := Counted(tt.d); got != tt.want {
+			t.Errorf("%s: Counted = %d, want %d", tt.name, got, tt.want)
 		}
 	}
 }

@@ -93,6 +93,11 @@ func watchCapacity(product string, replicas int32) *capacityWatch {
 				for _, n := range c.available {
 					sum += n
 				}
+				if sum < c.lowest {
+					// What a failure needs: which Deployment, in which state.
+					GinkgoWriter.Printf("capacity: %d available after %s %s (replicas %d, available %d, generation %d observed %d)\n",
+						sum, ev.Type, d.Name, ptrOr(d.Spec.Replicas), d.Status.AvailableReplicas, d.Generation, d.Status.ObservedGeneration)
+				}
 				c.lowest = min(c.lowest, sum)
 				c.events++
 				c.mu.Unlock()
@@ -110,4 +115,11 @@ func (c *capacityWatch) Lowest() int32 {
 	defer c.mu.Unlock()
 	GinkgoWriter.Printf("capacity: fewest available serving pods seen: %d, over %d Deployment events\n", c.lowest, c.events)
 	return c.lowest
+}
+
+func ptrOr(p *int32) int32 {
+	if p == nil {
+		return 1
+	}
+	return *p
 }
