@@ -23,6 +23,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
+	rtmetrics "runtime/metrics"
 	"strings"
 	"testing"
 	"time"
@@ -265,8 +267,35 @@ func BenchmarkScrapeFleet(b *testing.B) {
 	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
 	req.Header.Set("Accept", "text/plain;version=0.0.4")
 	b.ReportAllocs()
+	peak := 0.0
 	for b.Loop() {
-		h.ServeHTTP(discard{h: http.Header{}}, req)
+		peak = max(peak, heapGrowth(func() { h.ServeHTTP(discard{h: http.Header{}}, req) }))
+	}
+	b.ReportMetric(peak/(1<<20), "peak-heap-MiB")
+}
+
+// heapGrowth runs f and returns by how much the heap grew above where it
+// was, at most, sampled every 100µs: what a scrape holds at once, garbage
+// not yet collected included.
+func heapGrowth(f func()) float64 {
+	runtime.GC()
+	sample := []rtmetrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	read := func() float64 { rtmetrics.Read(sample); return float64(sample[0].Value.Uint64()) }
+	base, peak := read(), 0.0
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	t := time.NewTicker(100 * time.Microsecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return max(peak, read()) - base
+		case <-t.C:
+			peak = max(peak, read())
+		}
 	}
 }
 
@@ -309,9 +338,11 @@ func BenchmarkScrapeFleetRegistry(b *testing.B) {
 	b.ReportMetric(float64(series), "series")
 	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	b.ReportAllocs()
+	peak := 0.0
 	for b.Loop() {
-		h.ServeHTTP(discard{h: http.Header{}}, req)
+		peak = max(peak, heapGrowth(func() { h.ServeHTTP(discard{h: http.Header{}}, req) }))
 	}
+	b.ReportMetric(peak/(1<<20), "peak-heap-MiB")
 }
 
 // BenchmarkRecordProduct measures one product's record after a reconcile.
