@@ -21,14 +21,18 @@ KUBECTL="$BIN/kubectl"
 # stages writes the Stage set the cluster runs: kwok's own fast node and pod
 # stages, read from the kwok module the binaries were built from, except that
 # its pod-complete leaves alone the pods that hack/kwok/stages.yaml completes
-# with a training result.
+# with a training result, and its pod-ready those it crash-loops.
 stages() {
   local kwokdir out="$KWOK_WORKDIR/stages.yaml"
   kwokdir="$(cd "$KWOK_WORKDIR" && GOFLAGS=-mod=mod go mod download -json "sigs.k8s.io/kwok@${KWOK_VERSION:-v0.8.0}" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
   {
-    for f in node/fast/node-initialize.yaml pod/fast/pod-ready.yaml pod/fast/pod-delete.yaml; do
+    for f in node/fast/node-initialize.yaml pod/fast/pod-delete.yaml; do
       cat "$kwokdir/kustomize/stage/$f"; echo "---"
     done
+    # pod-ready leaves alone the pods hack/kwok/stages.yaml crash-loops.
+    sed 's|^    matchExpressions:$|    matchExpressions:\n    - key: '"'"'.metadata.labels["lifecycle.aipm.io/version"]'"'"'\n      operator: '"'"'NotIn'"'"'\n      values: ['"'"'e2e-fraud-crash'"'"']|' \
+      "$kwokdir/kustomize/stage/pod/fast/pod-ready.yaml"
+    echo "---"
     sed 's|^    matchExpressions:$|    matchExpressions:\n    - key: '"'"'.metadata.annotations["aipm.io/e2e-result"]'"'"'\n      operator: '"'"'DoesNotExist'"'"'|' \
       "$kwokdir/kustomize/stage/pod/fast/pod-complete.yaml"
     echo "---"

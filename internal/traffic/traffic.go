@@ -33,6 +33,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/apply"
 	"github.com/aipm-io/aipm-operator/internal/serving"
 )
 
@@ -179,7 +180,7 @@ func (h *HTTPRoute) Route(ctx context.Context, p *lifecyclev1alpha1.AIProduct, s
 	if equality.Semantic.DeepEqual(before.Spec.Rules, route.Spec.Rules) {
 		return true, nil
 	}
-	if err := h.Client.Patch(ctx, route, client.MergeFrom(before)); err != nil {
+	if err := h.Client.Patch(ctx, route, client.MergeFrom(before), client.FieldOwner(apply.FieldOwner)); err != nil {
 		return false, fmt.Errorf("setting weights on HTTPRoute %s: %w", ref.Name, err)
 	}
 	return true, nil
@@ -284,7 +285,7 @@ func (k *KServe) Route(ctx context.Context, p *lifecyclev1alpha1.AIProduct, stab
 		unstructured.RemoveNestedField(isvc.Object, "spec", "predictor", "canaryTrafficPercent")
 	}
 	if !equality.Semantic.DeepEqual(before.Object["spec"], isvc.Object["spec"]) {
-		if err := k.Client.Patch(ctx, isvc, client.MergeFrom(before)); err != nil {
+		if err := k.Client.Patch(ctx, isvc, client.MergeFrom(before), client.FieldOwner(apply.FieldOwner)); err != nil {
 			return false, fmt.Errorf("updating InferenceService %s: %w", name, err)
 		}
 		// The new generation has not been acted on yet.

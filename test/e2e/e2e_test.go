@@ -87,6 +87,7 @@ spec:
 ` + extraExperiment + `  delivery:
     modelVersion: {name: ` + pinned + `}
 ` + serving + `    rollout:
+      progressDeadline: 20s
       steps:
       - setWeight: 50
       - analysis:
@@ -255,6 +256,29 @@ spec:
 			_, v, _ := promQuery(`aipm_rollouts_total{product="e2e-fraud", result="Aborted"}`)
 			return v
 		}).Should(BeNumerically(">=", 1))
+	})
+
+	It("aborts a canary whose model server never becomes available at the progress deadline, quoting its pods", func() {
+		// Its pods crash-loop: a kwok Stage (hack/kwok/stages.yaml) plays
+		// the kubelet for this version.
+		if onKind {
+			Skip("the crash-looping server is a kwok Stage: kwokctl only")
+		}
+		simSetSeen("model_error_ratio", labels("e2e-fraud", "e2e-fraud-crash"), 0.001)
+		Eventually(func() string { return jsonpath("deploy", "e2e-fraud-v2", ".status.availableReplicas") }).Should(Equal("4"))
+		capacity := watchCapacity("e2e-fraud", 4)
+		apply(version("e2e-fraud", "e2e-fraud-crash", "5.0.0", "0.96"))
+		kubectl("wait", "mv/e2e-fraud-crash", "-n", "default", "--for", "jsonpath={.status.eligible}=true", "--timeout", "60s")
+		apply(fraud("Delivery", "e2e-fraud-crash", ""))
+		kubectl("wait", "aip/e2e-fraud", "-n", "default", "--for", "jsonpath={.status.rollout.reason}=ProgressDeadlineExceeded", "--timeout", "120s")
+		kubectl("wait", "aip/e2e-fraud", "-n", "default", "--for", "jsonpath={.status.rollout.phase}=Aborted", "--timeout", "60s")
+		Expect(jsonpath("aip", "e2e-fraud", ".status.rollout.message")).To(
+			ContainSubstring("not available within the progress deadline of 20s: pod e2e-fraud-crash-"))
+		Expect(jsonpath("aip", "e2e-fraud", ".status.rollout.message")).To(ContainSubstring("CrashLoopBackOff"))
+		Expect(jsonpath("aip", "e2e-fraud", ".status.productionVersion")).To(Equal("e2e-fraud-v2"))
+		kubectl("wait", "mv/e2e-fraud-crash", "-n", "default", "--for", "jsonpath={.status.stage}=Rejected", "--timeout", "60s")
+		Eventually(func() string { out, _ := kubectlMaybe("get", "deploy/e2e-fraud-crash", "-n", "default"); return out }).Should(ContainSubstring("NotFound"))
+		Expect(capacity.Lowest()).To(BeNumerically(">=", 4), "the failed canary never cost the product its 4 replicas")
 	})
 
 	It("closes the loop: drift, exactly one retraining Job, a ModelVersion with lineage, canary, production", func() {
