@@ -201,8 +201,8 @@ test-chaos: manifests generate ## Run only the reliability scenarios (SIGKILL ch
 ##@ Benchmarks
 
 .PHONY: bench-micro
-bench-micro: ## Micro-benchmarks of the hot pure functions (step machine, drift, gates, rendering, metrics scrape, fleet queries, cache sharing), with allocations.
-	go test -run '^$$' -bench . -benchmem ./internal/rollout/ ./internal/drift/ ./internal/gates/ ./internal/serving/ ./internal/metrics/ ./internal/prom/ ./internal/compact/
+bench-micro: control-plane ## Micro-benchmarks of the hot functions (step machine, drift, gates, rendering, metrics scrape, fleet queries, cache sharing, apply stamps), with allocations; the apply package starts envtest.
+	go test -run '^$$' -bench . -benchmem ./internal/rollout/ ./internal/drift/ ./internal/gates/ ./internal/serving/ ./internal/metrics/ ./internal/prom/ ./internal/compact/ ./internal/apply/
 
 # Fleet sizes for make bench; override with e.g. make bench BENCH_N=100.
 BENCH_N ?= 100,1000,5000
