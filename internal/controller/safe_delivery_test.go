@@ -62,11 +62,7 @@ var _ = Describe("Safe delivery", func() {
 		p := deliveryProduct("v1", lifecyclev1alpha1.RolloutStep{SetWeight: ptr.To[int32](50)},
 			lifecyclev1alpha1.RolloutStep{Pause: &lifecyclev1alpha1.PauseStep{}})
 		enterDelivery(p)
-		eligibleVersion(p, "v1", "1.0.0")
-		Eventually(func(g Gomega) {
-			deployments(g, p)
-			g.Expect(fetch(g, p).Status.ProductionVersion).To(Equal("v1"))
-		}).Should(Succeed())
+		productionV1(p)
 
 		lowest := int32(4)
 		watch := func(g Gomega) map[string]int32 {
@@ -125,11 +121,7 @@ var _ = Describe("Safe delivery", func() {
 			lifecyclev1alpha1.RolloutStep{Pause: &lifecyclev1alpha1.PauseStep{}})
 		p.Spec.Delivery.Serving.Replicas = 1
 		enterDelivery(p)
-		eligibleVersion(p, "v1", "1.0.0")
-		Eventually(func(g Gomega) {
-			deployments(g, p)
-			g.Expect(fetch(g, p).Status.ProductionVersion).To(Equal("v1"))
-		}).Should(Succeed())
+		productionV1(p)
 		eligibleVersion(p, "v2", "2.0.0")
 		pin(p, "v2")
 		Eventually(func(g Gomega) {
@@ -152,11 +144,7 @@ var _ = Describe("Safe delivery", func() {
 			lifecyclev1alpha1.RolloutStep{Pause: &lifecyclev1alpha1.PauseStep{}})
 		p.Spec.Delivery.Rollout.ProgressDeadline = &metav1.Duration{Duration: 2 * time.Second}
 		enterDelivery(p)
-		eligibleVersion(p, "v1", "1.0.0")
-		Eventually(func(g Gomega) {
-			deployments(g, p)
-			g.Expect(fetch(g, p).Status.ProductionVersion).To(Equal("v1"))
-		}).Should(Succeed())
+		productionV1(p)
 		eligibleVersion(p, "v2", "2.0.0")
 		pin(p, "v2")
 		// The canary's pod crash-loops; envtest has no kubelet, so the

@@ -49,12 +49,11 @@ func ExtraHandlers() map[string]http.Handler {
 // and written one family at a time.
 //
 // The state gauges are not on the registry: a registry builds every series
-// of every family as a metric message before it writes the first, and at
-// 5,000 products their 105,000 series took 85 MB, held at once, and 0.4 s
-// of CPU per scrape (BenchmarkScrapeFleet). An operator limited to 256Mi
-// was OOM-killed when scraped (docs/benchmarks.md). Written a family at a
-// time, a scrape holds one family's series, 15,000 at most at 5,000
-// products, built in a few allocations each.
+// of every family as a metric message before it writes the first, one
+// allocation or more per series. Written a family at a time, a scrape holds
+// one family's series, built in a few allocations each
+// (BenchmarkScrapeFleet against BenchmarkScrapeFleetRegistry; the figures
+// are in docs/benchmarks.md).
 func Handler(gatherer prometheus.Gatherer) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mfs, err := gatherer.Gather()
