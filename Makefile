@@ -216,6 +216,10 @@ bench-apicost: control-plane ## API server CPU per write of each kind the operat
 bench-plumbing: control-plane ## Each home-made piece of plumbing against its upstream alternative, one bench run each at 5,000 products in 256Mi (about 10 minutes a run); reports in bin/plumbing/.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" hack/plumbing-ab.sh
 
+.PHONY: bench-compare
+bench-compare: control-plane ## HEAD against the commit BASE on the scale benchmark, in turns (RUNS, default 3; N, default 5000; 256Mi); summary in bin/compare/.
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" hack/bench-compare.sh
+
 .PHONY: bench
 bench: control-plane ## Scale benchmark on its own envtest control plane (N products, the plain-client limit); report in bin/bench/report.md.
 	@mkdir -p bin/bench

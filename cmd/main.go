@@ -21,8 +21,8 @@ import (
 	"crypto/tls"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -30,6 +30,7 @@ import (
 	// to ensure that exec-entrypoint and run can make use of them.
 	_ "k8s.io/client-go/plugin/pkg/client/auth"
 
+	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -296,20 +297,15 @@ func controllerConfig(workers int) config.Controller {
 	return config.Controller{MaxConcurrentReconciles: workers}
 }
 
-// setMemoryLimit gives the Go runtime a soft limit under the container's
-// memory limit, unless GOMEMLIMIT already sets one.
+// setMemoryLimit gives the Go runtime a soft limit under the memory limit
+// of the operator's cgroup, unless GOMEMLIMIT already sets one.
 func setMemoryLimit() {
-	if os.Getenv("GOMEMLIMIT") != "" {
-		return
-	}
-	limit, err := memlimit.Container(os.DirFS("/"))
-	if err != nil {
+	soft, err := memlimit.Set(slog.New(logr.ToSlogHandler(setupLog)))
+	switch {
+	case err != nil:
 		setupLog.Error(err, "Unable to read the container's memory limit; no soft memory limit set")
-		return
-	}
-	if soft := memlimit.Soft(limit); soft > 0 {
-		debug.SetMemoryLimit(soft)
-		setupLog.Info("Soft memory limit set from the container's", "containerBytes", limit, "softBytes", soft)
+	case soft > 0:
+		setupLog.Info("Soft memory limit set", "softBytes", soft)
 	}
 }
 

@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 N=${N:-5000}
 MEMORY=${MEMORY:-256Mi}
-VARIANTS=${VARIANTS:-"head statuswrite eventrecorder compact memlimit"}
+VARIANTS=${VARIANTS:-"head statuswrite eventrecorder compact"}
 out=$root/bin/plumbing
 mkdir -p "$out"
 

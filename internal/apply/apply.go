@@ -41,6 +41,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 )
@@ -183,41 +184,53 @@ func Sync[T client.Object](ctx context.Context, c client.Client, owner client.Ob
 	return out, nil
 }
 
-// applyOne sends obj as an apply configuration and returns the API server's
-// answer as a new T.
+// applyOne sends obj as an apply patch and returns the API server's answer,
+// decoded into a copy of obj. The typed object is encoded as itself and
+// the answer decoded straight into it: going through an unstructured map
+// both ways cost four conversions per apply, a tenth of the operator's
+// allocations while a fleet converges (docs/benchmarks.md).
 func applyOne[T client.Object](ctx context.Context, c client.Client, obj T) (T, error) {
 	var zero T
 	gvk, err := apiutil.GVKForObject(obj, c.Scheme())
 	if err != nil {
 		return zero, fmt.Errorf("applying %T %s: %w", obj, obj.GetName(), err)
 	}
-	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj.DeepCopyObject())
-	if err != nil {
-		return zero, fmt.Errorf("applying %s %s: %w", gvk.Kind, obj.GetName(), err)
+	sent, ok := obj.DeepCopyObject().(T)
+	if !ok {
+		return zero, errors.New("bug: a copy of a T is not a T")
 	}
 	// What the server manages or answers with must not be sent: a
 	// resourceVersion would turn the apply into a conditional write, and
 	// managedFields would be taken as a request to rewrite field ownership.
-	delete(u, "status")
-	for _, f := range []string{"creationTimestamp", "resourceVersion", "managedFields"} {
-		unstructured.RemoveNestedField(u, "metadata", f)
-	}
-	us := &unstructured.Unstructured{Object: u}
-	us.SetGroupVersionKind(gvk)
-	if err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(us), client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
+	sent.SetResourceVersion("")
+	sent.SetManagedFields(nil)
+	sent.SetCreationTimestamp(metav1.Time{})
+	clearStatus(sent)
+	// A typed object read from a cache has no type; the apply needs one.
+	sent.GetObjectKind().SetGroupVersionKind(gvk)
+	body, err := json.Marshal(sent)
+	if err != nil {
 		return zero, fmt.Errorf("applying %s %s: %w", gvk.Kind, obj.GetName(), err)
 	}
-	// Apply decoded the answer into us.
-	got, ok := reflect.New(reflect.TypeOf(obj).Elem()).Interface().(T)
-	if !ok {
-		return zero, errors.New("bug: a new T is not a T")
+	if err := c.Patch(ctx, sent, client.RawPatch(types.ApplyPatchType, body), client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
+		return zero, fmt.Errorf("applying %s %s: %w", gvk.Kind, obj.GetName(), err)
 	}
-	if uo, ok := any(got).(runtime.Unstructured); ok {
-		uo.SetUnstructuredContent(us.Object)
-	} else if err := runtime.DefaultUnstructuredConverter.FromUnstructured(us.Object, got); err != nil {
-		return zero, fmt.Errorf("reading the applied %s %s: %w", gvk.Kind, obj.GetName(), err)
+	return sent, nil
+}
+
+// clearStatus empties obj's status, which an apply to the object itself
+// must not carry: it belongs to the object's controller and its own
+// subresource.
+func clearStatus(obj client.Object) {
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		delete(u.Object, "status")
+		return
 	}
-	return got, nil
+	if v := reflect.ValueOf(obj); v.Kind() == reflect.Pointer && v.Elem().Kind() == reflect.Struct {
+		if f := v.Elem().FieldByName("Status"); f.IsValid() && f.CanSet() {
+			f.SetZero()
+		}
+	}
 }
 
 // kindOf names obj's kind for an error message, falling back to its Go type.

@@ -20,13 +20,18 @@ limitations under the License.
 // under the container's limit, still gets the operator OOM-killed at a peak
 // (docs/benchmarks.md). With one, the collector works harder near the
 // limit instead.
+//
+// Finding the limit is automemlimit's: it reads the process's own cgroup,
+// v1 or v2, wherever it sits in the hierarchy. What is kept back from it
+// is this package's, since a fixed ratio keeps too little in a small
+// container and too much in a large one.
 package memlimit
 
 import (
-	"errors"
-	"io/fs"
-	"strconv"
-	"strings"
+	"log/slog"
+	"math"
+
+	automemlimit "github.com/KimMachineGun/automemlimit/memlimit"
 )
 
 // Reserve is what the soft limit keeps back from the container's limit, for
@@ -39,40 +44,40 @@ import (
 // which is more.
 const Reserve = 64 << 20
 
-// Files where// Files where the container's memory limit is read, in order: cgroup v2
-// and cgroup v1, each as a container sees its own cgroup at the root of
-// its cgroup namespace.
-var files = []string{"sys/fs/cgroup/memory.max", "sys/fs/cgroup/memory/memory.limit_in_bytes"}
+// Set sets the runtime's soft limit from the memory limit of the process's
+// cgroup, unless GOMEMLIMIT is set (then the runtime has already taken it)
+// or AUTOMEMLIMIT=off. It returns the soft limit in force, 0 when the
+// cgroup has no limit.
+func Set(logger *slog.Logger) (int64, error) {
+	limit, err := automemlimit.Set(
+		automemlimit.WithProvider(fromCgroup(automemlimit.FromCgroup)),
+		// The provider already keeps the reserve back.
+		automemlimit.WithRatio(1),
+		automemlimit.WithLogger(logger),
+	)
+	if limit == math.MaxInt64 {
+		return 0, err
+	}
+	return limit, err
+}
 
-// unlimited is the smallest value taken as "no limit": cgroup v1 reports
-// an absent limit as the largest page-aligned int64.
-const unlimited = int64(1) << 62
-
-// Container returns the container's memory limit in bytes read from fsys
-// (the root file system), or 0 when there is none.
-func Container(fsys fs.FS) (int64, error) {
-	for _, name := range files {
-		b, err := fs.ReadFile(fsys, name)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
+// fromCgroup turns a provider of the container's limit into one of the
+// soft limit. No limit stays no limit.
+func fromCgroup(container automemlimit.Provider) automemlimit.Provider {
+	return func() (uint64, error) {
+		limit, err := container()
 		if err != nil {
 			return 0, err
 		}
-		s := strings.TrimSpace(string(b))
-		if s == "max" {
-			return 0, nil
+		if limit > math.MaxInt64 {
+			return 0, automemlimit.ErrNoLimit
 		}
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil {
-			return 0, errors.New(name + ": not a memory limit: " + s)
+		soft := Soft(int64(limit))
+		if soft <= 0 {
+			return 0, automemlimit.ErrNoLimit
 		}
-		if n <= 0 || n >= unlimited {
-			return 0, nil
-		}
-		return n, nil
+		return uint64(soft), nil
 	}
-	return 0, nil
 }
 
 // Soft returns the soft limit for the Go runtime given the container's

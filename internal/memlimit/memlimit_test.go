@@ -17,35 +17,33 @@ limitations under the License.
 package memlimit
 
 import (
+	"errors"
+	"math"
 	"testing"
-	"testing/fstest"
+
+	automemlimit "github.com/KimMachineGun/automemlimit/memlimit"
 )
 
-func TestContainer(t *testing.T) {
-	file := func(name, body string) fstest.MapFS {
-		return fstest.MapFS{name: &fstest.MapFile{Data: []byte(body)}}
-	}
-	const v2, v1 = "sys/fs/cgroup/memory.max", "sys/fs/cgroup/memory/memory.limit_in_bytes"
+func TestFromCgroup(t *testing.T) {
+	const mi = 1 << 20
+	broken := errors.New("cgroup unreadable")
 	tests := []struct {
-		name    string
-		fsys    fstest.MapFS
-		want    int64
-		wantErr bool
+		name      string
+		container uint64
+		err       error
+		want      uint64
+		wantErr   error
 	}{
-		{"cgroup v2 limit", file(v2, "268435456\n"), 268435456, false},
-		{"cgroup v2 without a limit", file(v2, "max\n"), 0, false},
-		{"cgroup v1 limit", file(v1, "536870912\n"), 536870912, false},
-		{"cgroup v1 without a limit", file(v1, "9223372036854771712\n"), 0, false},
-		{"no cgroup file at all", fstest.MapFS{}, 0, false},
-		{"v2 is read before v1", fstest.MapFS{v2: {Data: []byte("100\n")}, v1: {Data: []byte("200\n")}}, 100, false},
-		{"garbage is an error, not no limit", file(v2, "lots\n"), 0, true},
-		{"zero is no limit", file(v1, "0"), 0, false},
+		{"a 256Mi container keeps the reserve back", 256 * mi, nil, 192 * mi, nil},
+		{"no limit stays no limit", 0, automemlimit.ErrNoLimit, 0, automemlimit.ErrNoLimit},
+		{"a limit beyond int64 is no limit", math.MaxUint64, nil, 0, automemlimit.ErrNoLimit},
+		{"an unreadable cgroup is an error", 0, broken, 0, broken},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Container(tt.fsys)
-			if (err != nil) != tt.wantErr || got != tt.want {
-				t.Fatalf("Container() = %d, %v; want %d, error %v", got, err, tt.want, tt.wantErr)
+			got, err := fromCgroup(func() (uint64, error) { return tt.container, tt.err })()
+			if got != tt.want || !errors.Is(err, tt.wantErr) {
+				t.Fatalf("fromCgroup() = %d, %v; want %d, %v", got, err, tt.want, tt.wantErr)
 			}
 		})
 	}

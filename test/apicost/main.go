@@ -37,6 +37,7 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -48,6 +49,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/serving"
 	"github.com/aipm-io/aipm-operator/internal/statuswrite"
 )
 
@@ -165,6 +167,40 @@ func main() {
 			EventTime: metav1.NowMicro(), ReportingController: "apicost", ReportingInstance: "apicost", Action: "Measure",
 			Reason: "Measured", Note: "ProductionSet: serving fraud-detector-v1-2-0 as the first production version", Type: "Normal",
 			Regarding: corev1.ObjectReference{APIVersion: lifecyclev1alpha1.GroupVersion.String(), Kind: "AIProduct", Namespace: "default", Name: p.Name}})
+	})
+	// The serving Deployment of the product, as the operator renders it:
+	// created plainly (what the operator did before it applied) and by
+	// server-side apply (what it does now), then changed in one annotation
+	// by an update and by an apply.
+	d := serving.Deployment(p, serving.Version{Name: mv.Name, URI: "s3://models/fraud/1", Replicas: 2})
+	plain := func(i int) *appsv1.Deployment {
+		o := d.DeepCopy()
+		o.Name = fmt.Sprintf("measured-create-%d", i)
+		o.OwnerReferences = nil
+		return o
+	}
+	applied := func(i int) *appsv1.Deployment {
+		o := plain(i)
+		o.Name = fmt.Sprintf("measured-apply-%d", i)
+		o.SetGroupVersionKind(appsv1.SchemeGroupVersion.WithKind("Deployment"))
+		return o
+	}
+	measure("Deployment create", func(i int) error { return c.Create(ctx, plain(i)) })
+	measure("Deployment create by server-side apply", func(i int) error {
+		return c.Patch(ctx, applied(i), client.Apply, client.FieldOwner("apicost"), client.ForceOwnership)
+	})
+	measure("Deployment update, one annotation changed", func(i int) error {
+		o := &appsv1.Deployment{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: fmt.Sprintf("measured-create-%d", i)}, o); err != nil {
+			return err
+		}
+		metav1.SetMetaDataAnnotation(&o.ObjectMeta, "measured", "yes")
+		return c.Update(ctx, o)
+	})
+	measure("Deployment server-side apply, one annotation changed", func(i int) error {
+		o := applied(i)
+		metav1.SetMetaDataAnnotation(&o.ObjectMeta, "measured", "yes")
+		return c.Patch(ctx, o, client.Apply, client.FieldOwner("apicost"), client.ForceOwnership)
 	})
 	measure("ConfigMap create (a small built-in object)", func(i int) error {
 		return c.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: fmt.Sprintf("measured-%d", i)},

@@ -110,8 +110,11 @@ type result struct {
 	writtenLimitWrites               int
 	// readyCPU is the CPU time each process of the run used from the
 	// operator's start to all Ready: what the machine's cores went to.
-	readyCPU                      struct{ etcd, operator, harness time.Duration }
-	heapInuse, heapAlloc          float64
+	readyCPU             struct{ etcd, operator, harness time.Duration }
+	heapInuse, heapAlloc float64
+	// goMemLimit is the soft memory limit in force in the operator
+	// (go_gc_gomemlimit_bytes); math.MaxInt64 is none.
+	goMemLimit                    float64
 	goroutines, goroutinesAtReady float64
 	limit                         time.Duration
 	limitWrites                   int
@@ -330,6 +333,7 @@ func runOnce(ctx context.Context, o options, n int) (*result, error) {
 	res.scrapeSeries = end.series()
 	res.heapInuse, res.heapAlloc = end.gauge("go_memstats_heap_inuse_bytes"), end.gauge("go_memstats_heap_alloc_bytes")
 	res.goroutines = end.gauge("go_goroutines")
+	res.goMemLimit = end.gauge("go_gc_gomemlimit_bytes")
 	res.heapIdle = end.gauge("go_memstats_heap_idle_bytes") - end.gauge("go_memstats_heap_released_bytes")
 	res.stacks = end.gauge("go_memstats_stack_inuse_bytes")
 	res.runtimeMeta = end.gauge("go_memstats_mspan_sys_bytes") + end.gauge("go_memstats_mcache_sys_bytes") +

@@ -75,11 +75,11 @@ func main() {
 	flag.IntVar(&o.operator.Workers, "workers", 32, "The operator's --workers.")
 	flag.IntVar(&o.operator.VersionWorkers, "version-workers", 4, "The operator's --version-workers.")
 	flag.StringVar(&o.containerMemory, "container-memory", "",
-		"Run the operator as in a container with this memory limit (such as 256Mi): with GOMEMLIMIT set to the soft limit "+
-			"the operator sets itself from its cgroup's limit (internal/memlimit). Empty: no limit, the Go runtime's defaults.")
+		"Run the operator as in a container with this memory limit (such as 256Mi), from which it sets its own soft "+
+			"limit (internal/memlimit). Empty: no limit, the Go runtime's defaults.")
 	flag.BoolVar(&o.containerCgroup, "container-cgroup", true,
 		"With -container-memory, also run the operator in a memory cgroup of that limit (cgroup v2 or v1, which must be writable), "+
-			"so that the kernel OOM-kills it if it needs more, as in a pod; false sets GOMEMLIMIT only.")
+			"so that the kernel OOM-kills it if it needs more, as in a pod; false sets GOMEMLIMIT to the soft limit instead.")
 	flag.DurationVar(&o.interval, "interval", time.Minute, "Objective evaluation and drift monitoring interval of the fleet.")
 	flag.DurationVar(&o.window, "steady-window", time.Minute, "How long the steady state is watched; at least one interval.")
 	flag.DurationVar(&o.quiet, "quiet", 5*time.Second, "How long without an operator write counts as settled.")
@@ -124,9 +124,12 @@ func main() {
 		if err != nil || q.Value() <= 0 {
 			log.Fatalf("bad -container-memory %q", o.containerMemory)
 		}
-		o.operator.GoMemLimit = memlimit.Soft(q.Value())
+		// In a cgroup the operator reads the limit itself, as in a pod;
+		// outside one it is told the soft limit it would have set.
 		if o.containerCgroup {
 			o.operator.MemoryLimit = q.Value()
+		} else {
+			o.operator.GoMemLimit = memlimit.Soft(q.Value())
 		}
 	}
 	if o.window < o.interval {

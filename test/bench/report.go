@@ -19,6 +19,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"runtime"
@@ -46,9 +47,8 @@ func renderHeader(o options, started time.Time, sizes string) string {
 		o.harnessGOGC)
 	switch {
 	case o.operator.MemoryLimit > 0:
-		w("- operator run in a memory cgroup limited to %s, as in a container: the kernel OOM-kills it above that; "+
-			"GOMEMLIMIT=%d (%d MiB), the soft limit it sets itself from such a limit\n",
-			o.containerMemory, o.operator.GoMemLimit, o.operator.GoMemLimit>>20)
+		w("- operator run in a memory cgroup limited to %s, as in a container: the kernel OOM-kills it above that, "+
+			"and it sets its soft limit itself from its cgroup's (GOMEMLIMIT unset)\n", o.containerMemory)
 	case o.operator.GoMemLimit > 0:
 		w("- operator run with the soft limit of a container limited to %s, but not in a cgroup: GOMEMLIMIT=%d (%d MiB)\n",
 			o.containerMemory, o.operator.GoMemLimit, o.operator.GoMemLimit>>20)
@@ -112,6 +112,11 @@ func renderOne(r *result) string {
 			mib(float64(r.cgroupLimit)), mib(float64(r.cgroupNow)), mib(float64(r.cgroupPeak)))
 	}
 	w("| operator Go heap in use / allocated at the end | %s / %s | | |\n", mib(r.heapInuse), mib(r.heapAlloc))
+	if r.goMemLimit > 0 && r.goMemLimit < math.MaxInt64 {
+		w("| operator's soft memory limit in force (GOMEMLIMIT) | %s | | |\n", mib(r.goMemLimit))
+	} else {
+		w("| operator's soft memory limit in force (GOMEMLIMIT) | none | | |\n")
+	}
 	w("| Go runtime at the end: heap idle not returned / stacks / runtime metadata | %s / %s / %s | | |\n",
 		mib(r.heapIdle), mib(r.stacks), mib(r.runtimeMeta))
 	w("| a scrape of the operator's /metrics at the end: series / time (protobuf) | %d / %s | | |\n", r.scrapeSeries, r.scrapeTime.Round(time.Millisecond))
