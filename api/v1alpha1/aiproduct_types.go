@@ -555,7 +555,6 @@ const (
 // ServingSpec says how a model version is served.
 // +kubebuilder:validation:XValidation:rule="self.backend != 'KServe' || has(self.inferenceService)",message="inferenceService is required when backend is KServe"
 // +kubebuilder:validation:XValidation:rule="self.backend != 'Deployment' || has(self.template)",message="template is required when backend is Deployment"
-// +kubebuilder:validation:XValidation:rule="!has(self.httpRoute) || self.backend == 'Deployment'",message="httpRoute applies only to the Deployment backend"
 type ServingSpec struct {
 	// backend is Deployment (default) or KServe.
 	// +optional
@@ -595,12 +594,19 @@ type ServingSpec struct {
 
 	// httpRoute names a Gateway API HTTPRoute in the product's namespace
 	// whose backendRefs the operator sets to split traffic by weight. Without
-	// it traffic follows the ratio of ready replicas.
+	// it, with backend Deployment, traffic follows the ratio of ready
+	// replicas. With backend KServe it is how a canary is split in KServe's
+	// Standard (RawDeployment) mode, which cannot split by itself: the
+	// canary runs as a second InferenceService, <name>-canary, and the
+	// route weighs the two predictor Services.
 	// +optional
 	HTTPRoute *HTTPRouteRef `json:"httpRoute,omitempty"`
 
 	// inferenceService names the KServe InferenceService to drive, with
-	// backend KServe.
+	// backend KServe. In Knative (Serverless) mode the operator sets its
+	// storageUri and canaryTrafficPercent, and rolls back by setting
+	// canaryTrafficPercent to 0; in Standard (RawDeployment) mode a canary
+	// below 100% needs httpRoute. ModelMesh is not driven.
 	// +optional
 	InferenceService *InferenceServiceRef `json:"inferenceService,omitempty"`
 }

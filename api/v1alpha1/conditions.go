@@ -127,6 +127,16 @@ const (
 	ReasonWeightMet = "WeightMet"
 	// ReasonWeightUnreachable: the replicas cannot give the step's weight.
 	ReasonWeightUnreachable = "WeightUnreachable"
+	// ReasonRouteRequired: the InferenceService runs in KServe's Standard
+	// mode, which cannot split traffic by itself, and the product names
+	// no HTTPRoute to split it with.
+	ReasonRouteRequired = "RouteRequired"
+	// ReasonDeploymentModeUnsupported: the InferenceService runs in a
+	// KServe deployment mode the operator does not drive (ModelMesh).
+	ReasonDeploymentModeUnsupported = "DeploymentModeUnsupported"
+	// ReasonCanaryNameTaken: an InferenceService the product does not own
+	// has the name its canary would take.
+	ReasonCanaryNameTaken = "CanaryNameTaken"
 	// ReasonRetired: the product is retired and serves nothing.
 	ReasonRetired = "Retired"
 	// ReasonNoDrift: every drift check is within its threshold.

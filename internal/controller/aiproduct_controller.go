@@ -27,6 +27,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -41,11 +42,13 @@ import (
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	experimentcontroller "github.com/aipm-io/aipm-operator/internal/controller/experiment"
+	"github.com/aipm-io/aipm-operator/internal/index"
 	"github.com/aipm-io/aipm-operator/internal/metrics"
 	"github.com/aipm-io/aipm-operator/internal/notify"
 	"github.com/aipm-io/aipm-operator/internal/outcome"
 	"github.com/aipm-io/aipm-operator/internal/prom"
 	"github.com/aipm-io/aipm-operator/internal/statuswrite"
+	"github.com/aipm-io/aipm-operator/internal/traffic"
 )
 
 // defaultEvaluationInterval applies when an object predates the CRD default.
@@ -107,6 +110,9 @@ type productScope struct {
 	notify    notify.Notifier
 	// delivery is what the delivery step found, for the summary.
 	delivery delivery
+	// refused is why the traffic router can never give the canary its
+	// share, found while moving traffic: the rollout is aborted with it.
+	refused *outcome.StallingError
 	// retiring is the version traffic left at the end of a routed rollout,
 	// kept running until the rollout's scaleDownAt.
 	retiring *lifecyclev1alpha1.ModelVersion
@@ -376,16 +382,44 @@ func (r *AIProductReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		r.APIReader = mgr.GetAPIReader()
 	}
 	r.fleet = prom.NewFleet(r.Prometheus, r.Clock.Now)
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&lifecyclev1alpha1.AIProduct{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Owns(&appsv1.Deployment{}).
 		Owns(&corev1.Service{}).
 		Owns(&lifecyclev1alpha1.Experiment{}, builder.WithPredicates(childStatusChanged)).
 		Owns(&lifecyclev1alpha1.RetrainingRun{}, builder.WithPredicates(childStatusChanged)).
-		Watches(&lifecyclev1alpha1.ModelVersion{}, handler.EnqueueRequestsFromMapFunc(productOfVersion)).
-		Named("aiproduct").
-		Complete(r)
+		Watches(&lifecyclev1alpha1.ModelVersion{}, handler.EnqueueRequestsFromMapFunc(productOfVersion))
+	// KServe is optional: where its CRD is installed when the operator
+	// starts, a change of an InferenceService (KServe reporting it Ready,
+	// its canary's progress) wakes the products that drive it. Only its
+	// metadata is cached; the router reads it past the cache.
+	if _, err := mgr.GetRESTMapper().RESTMapping(traffic.InferenceServiceGVK.GroupKind(), traffic.InferenceServiceGVK.Version); err == nil {
+		isvc := &metav1.PartialObjectMetadata{}
+		isvc.SetGroupVersionKind(traffic.InferenceServiceGVK)
+		b = b.WatchesMetadata(isvc, handler.EnqueueRequestsFromMapFunc(r.productsOfInferenceService))
+	} else if !meta.IsNoMatchError(err) {
+		return fmt.Errorf("looking up KServe's InferenceService: %w", err)
+	}
+	return b.Named("aiproduct").Complete(r)
+}
+
+// productsOfInferenceService wakes the product whose canary an
+// InferenceService is, and the products that drive it.
+func (r *AIProductReconciler) productsOfInferenceService(ctx context.Context, o client.Object) []reconcile.Request {
+	var out []reconcile.Request
+	if ref := metav1.GetControllerOf(o); ref != nil && ref.APIVersion == lifecyclev1alpha1.GroupVersion.String() && ref.Kind == "AIProduct" {
+		out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: ref.Name}})
+	}
+	var products lifecyclev1alpha1.AIProductList
+	if err := r.List(ctx, &products, client.InNamespace(o.GetNamespace()),
+		client.MatchingFields{index.InferenceService: o.GetName()}, client.UnsafeDisableDeepCopy); err != nil {
+		return out
+	}
+	for i := range products.Items {
+		out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&products.Items[i])})
+	}
+	return out
 }
 
 // childStatusChanged passes an Experiment's or a RetrainingRun's arrival,

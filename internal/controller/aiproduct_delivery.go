@@ -55,7 +55,7 @@ type delivery struct {
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes,verbs=get;patch
-// +kubebuilder:rbac:groups=serving.kserve.io,resources=inferenceservices,verbs=get;patch
+// +kubebuilder:rbac:groups=serving.kserve.io,resources=inferenceservices,verbs=get;list;watch;create;patch;delete
 
 // reconcileDelivery serves the production version and runs the rollout of a
 // new one. What it decides of versions (production, canary, the rollout's
@@ -246,7 +246,7 @@ func (r *AIProductReconciler) runRollout(ctx context.Context, s *productScope, s
 			return 0, err
 		}
 		res = rollout.Step(ctx, rollout.Input{Spec: spec, Status: *p.Status.Rollout,
-			Now: s.now.Time, CanaryReady: d.Arrived, Request: request, Diagnose: diagnose}, measure)
+			Now: s.now.Time, CanaryReady: d.Arrived, Request: request, Diagnose: diagnose, Refused: s.refused}, measure)
 		request = rollout.NoRequest
 		*p.Status.Rollout = res.Status
 		for _, e := range res.Events {
@@ -355,10 +355,17 @@ func (r *AIProductReconciler) moveTraffic(ctx context.Context, s *productScope, 
 	ro := p.Status.Rollout
 	sv := p.Spec.Delivery.Serving
 	if sv.Backend == lifecyclev1alpha1.BackendKServe {
-		// KServe splits by its own canary fields.
+		// KServe splits by its own canary fields, or by the product's
+		// route, as its deployment mode allows.
 		_, ready, err := r.applyServing(ctx, s, stable, canary, ro.Weight)
-		ro.EffectiveWeight = ro.Weight
-		return serving.Decision{RouteWeight: ro.Weight, Effective: ro.Weight, Reachable: ro.Weight, Arrived: ready}, err
+		if refused := outcome.Stalling(err); refused != nil {
+			// The rollout is aborted with the refusal's reason.
+			s.refused, err = refused, nil
+		}
+		if ready {
+			ro.EffectiveWeight = ro.Weight
+		}
+		return serving.Decision{RouteWeight: ro.Weight, Effective: ro.EffectiveWeight, Reachable: ro.Weight, Arrived: ready}, err
 	}
 	current, available, err := r.replicas(ctx, p, stable, canary)
 	if err != nil {

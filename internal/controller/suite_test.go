@@ -90,8 +90,12 @@ var _ = BeforeSuite(func() {
 	// so the HTTPRoute the tests create is the real schema.
 	gw, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/gateway-api").Output()
 	Expect(err).NotTo(HaveOccurred())
+	// KServe's InferenceService CRD comes from its release's module, so
+	// that what the KServe router writes meets the real schema.
+	kserve, err := testenv.KServeCRD()
+	Expect(err).NotTo(HaveOccurred())
 	testEnv = testenv.Environment(
-		filepath.Join(strings.TrimSpace(string(gw)), "config", "crd", "standard", "gateway.networking.k8s.io_httproutes.yaml"))
+		filepath.Join(strings.TrimSpace(string(gw)), "config", "crd", "standard", "gateway.networking.k8s.io_httproutes.yaml"), kserve)
 	cfg, err = testEnv.Start()
 	Expect(err).NotTo(HaveOccurred(), testenv.StartHint)
 

@@ -39,6 +39,10 @@ const (
 	// Product indexes ModelVersions by spec.product. Experiments have no
 	// index: a product declares a few, found by name.
 	Product = "spec.product"
+	// InferenceService indexes AIProducts by the KServe InferenceService
+	// they drive, so that a change of its status wakes them; a product
+	// without one has no key.
+	InferenceService = "spec.delivery.serving.inferenceService.name"
 )
 
 // OwnedBy narrows a List to the objects controlled by the object of kind
@@ -65,7 +69,19 @@ func Setup(ctx context.Context, indexer client.FieldIndexer) error {
 			return err
 		}
 	}
+	if err := indexer.IndexField(ctx, &lifecyclev1alpha1.AIProduct{}, InferenceService, ByInferenceService); err != nil {
+		return err
+	}
 	return indexer.IndexField(ctx, &lifecyclev1alpha1.ModelVersion{}, Product, func(o client.Object) []string {
 		return []string{string(o.(*lifecyclev1alpha1.ModelVersion).Spec.Product)}
 	})
+}
+
+// ByInferenceService is the InferenceService index's key of a product.
+func ByInferenceService(o client.Object) []string {
+	p := o.(*lifecyclev1alpha1.AIProduct)
+	if p.Spec.Delivery == nil || p.Spec.Delivery.Serving.InferenceService == nil {
+		return nil
+	}
+	return []string{string(p.Spec.Delivery.Serving.InferenceService.Name)}
 }

@@ -70,8 +70,10 @@ var managerPermissions = map[string][]string{
 	"lifecycle.aipm.io/retrainingruns":            {"create", "delete", "get", "list", "watch"},
 	"lifecycle.aipm.io/retrainingruns/status":     {"get", "patch", "update"},
 	"lifecycle.aipm.io/retrainingruns/finalizers": {"update"},
-	// The storageUri and canary percentage of the InferenceService a product names.
-	"serving.kserve.io/inferenceservices": {"get", "patch"},
+	// The storageUri and canary percentage of the InferenceService a product
+	// names; in KServe's Standard mode the canary InferenceService the
+	// product owns; their metadata watched to wake the product.
+	"serving.kserve.io/inferenceservices": {"create", "delete", "get", "list", "patch", "watch"},
 }
 
 // dangerous are resources no role shipped here may touch at all: reading

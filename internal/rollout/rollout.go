@@ -31,6 +31,7 @@ import (
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/judge"
+	"github.com/aipm-io/aipm-operator/internal/outcome"
 	"github.com/aipm-io/aipm-operator/internal/prom"
 )
 
@@ -85,6 +86,11 @@ type Input struct {
 	// Diagnose says why the canary is not available, in the words of its
 	// pods; it is called only when the progress deadline has passed.
 	Diagnose func() string
+	// Refused, when not nil, is why the traffic router can never give the
+	// canary its share as configured (KServe's Standard mode without an
+	// HTTPRoute): the rollout is aborted at once with its reason instead
+	// of waiting out the progress deadline.
+	Refused *outcome.StallingError
 }
 
 // Event is something worth telling a person.
@@ -210,6 +216,9 @@ func Step(ctx context.Context, in Input, measure Measure) Result {
 	switch {
 	case in.Request == Abort && st.Phase != lifecyclev1alpha1.RolloutAborting:
 		r.abort(now, ReasonAbortedByRequest, "aborted by request", nil)
+		return r
+	case in.Refused != nil && st.Phase != lifecyclev1alpha1.RolloutAborting:
+		r.abort(now, in.Refused.Reason, in.Refused.Err.Error(), nil)
 		return r
 	case Cutover(st.Phase):
 		// Decided; the caller moves traffic and finishes it.

@@ -27,6 +27,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/outcome"
 	"github.com/aipm-io/aipm-operator/internal/prom"
 )
 
@@ -392,5 +393,38 @@ func TestCutoverIsTheControllers(t *testing.T) {
 	Finish(&ab, metav1.NewTime(t0))
 	if ab.Phase != lifecyclev1alpha1.RolloutAborted || !strings.Contains(ab.Message, "rolled back") {
 		t.Fatalf("finished abort: %+v", ab)
+	}
+}
+
+// A split the router can never give aborts the rollout at once, with the
+// router's reason, at any step and during a promotion; an abort under way
+// stays as it is.
+func TestRefusedSplitAborts(t *testing.T) {
+	m, _ := values()
+	refused := outcome.Stall(lifecyclev1alpha1.ReasonRouteRequired, errors.New("Standard mode cannot split traffic by itself"))
+	spec := &lifecyclev1alpha1.RolloutSpec{Steps: []lifecyclev1alpha1.RolloutStep{{SetWeight: w(25)}, {Pause: &lifecyclev1alpha1.PauseStep{}}}}
+	progressing := Step(context.Background(), Input{Spec: spec, Status: start(), Now: t0}, m).Status
+	promoting := start()
+	promoting.Phase, promoting.Weight = lifecyclev1alpha1.RolloutPromoting, 100
+	aborting := start()
+	aborting.Phase, aborting.Reason = lifecyclev1alpha1.RolloutAborting, ReasonAnalysisFailed
+	for _, tt := range []struct {
+		name       string
+		status     lifecyclev1alpha1.RolloutStatus
+		wantReason string
+	}{
+		{"at a step", progressing, lifecyclev1alpha1.ReasonRouteRequired},
+		{"during a promotion", promoting, lifecyclev1alpha1.ReasonRouteRequired},
+		{"during an abort", aborting, ReasonAnalysisFailed},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := Step(context.Background(), Input{Spec: spec, Status: tt.status, Now: t0, Refused: outcome.Stalling(refused)}, m)
+			if r.Status.Phase != lifecyclev1alpha1.RolloutAborting || r.Status.Reason != tt.wantReason || r.Status.Weight != 0 {
+				t.Fatalf("phase %s reason %s weight %d", r.Status.Phase, r.Status.Reason, r.Status.Weight)
+			}
+			if tt.wantReason == lifecyclev1alpha1.ReasonRouteRequired && !strings.Contains(r.Status.Message, "cannot split traffic") {
+				t.Errorf("message %q does not say why", r.Status.Message)
+			}
+		})
 	}
 }

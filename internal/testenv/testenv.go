@@ -20,7 +20,10 @@ limitations under the License.
 package testenv
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 
@@ -51,6 +54,42 @@ func Environment(extraCRDs ...string) *envtest.Environment {
 		env.BinaryAssetsDirectory = filepath.Join(Root(), "bin", "k8s", KubeVersion)
 	}
 	return env
+}
+
+// KServeVersion is the KServe release whose CRDs the tests install.
+const KServeVersion = "v0.17.0"
+
+// KServeCRD is the path of KServe's InferenceService CRD as its release
+// ships it, from the KServe Go module fetched through the module proxy
+// (cached in the module cache like any dependency; KServe is no build
+// dependency of the operator).
+func KServeCRD() (string, error) {
+	dir, err := ModuleDir("github.com/kserve/kserve", KServeVersion)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "config", "crd", "full", "serving.kserve.io_inferenceservices.yaml"), nil
+}
+
+// ModuleDir downloads module at version into the module cache, outside
+// this module's go.mod, and returns its directory.
+func ModuleDir(module, version string) (string, error) {
+	cmd := exec.Command("go", "mod", "download", "-json", module+"@"+version)
+	// Outside any module, so that go.mod is neither read nor changed.
+	cmd.Dir = os.TempDir()
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GO111MODULE=on")
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("go mod download %s@%s: %w", module, version, err)
+	}
+	var m struct{ Dir, Error string }
+	if err := json.Unmarshal(out, &m); err != nil {
+		return "", err
+	}
+	if m.Error != "" {
+		return "", fmt.Errorf("go mod download %s@%s: %s", module, version, m.Error)
+	}
+	return m.Dir, nil
 }
 
 // Scheme holds the built-in kinds and the operator's.

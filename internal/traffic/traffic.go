@@ -26,8 +26,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -43,6 +41,12 @@ type Target struct {
 	Version string
 	// URI is its artifact.
 	URI string
+	// Service serves the version, when it is not the product's own
+	// Service for it (a KServe predictor's), and Port is that Service's
+	// port; empty and 0 mean the product's (serving.ObjectName and
+	// spec.delivery.serving.port).
+	Service string
+	Port    int32
 }
 
 // Router sends weight percent of a product's traffic to canary and the rest
@@ -73,7 +77,11 @@ func For(p *lifecyclev1alpha1.AIProduct, c client.Client, reader client.Reader, 
 	s := p.Spec.Delivery.Serving
 	switch {
 	case s.Backend == lifecyclev1alpha1.BackendKServe:
-		return &KServe{Client: c, Reader: reader}
+		k := &KServe{Client: c, Reader: reader}
+		if s.HTTPRoute != nil {
+			k.Split = &HTTPRoute{Client: c, Reader: reader}
+		}
+		return k
 	case s.HTTPRoute != nil:
 		return &HTTPRoute{Client: c, Reader: reader, Experiment: exp}
 	default:
@@ -214,14 +222,17 @@ func withoutMirror(fs []gatewayv1.HTTPRouteFilter, prefix string) []gatewayv1.HT
 
 // BackendRefs renders the backendRefs of the split.
 func BackendRefs(p *lifecyclev1alpha1.AIProduct, stable, canary *Target, weight int32) []gatewayv1.HTTPBackendRef {
-	port := p.Spec.Delivery.Serving.Port
-	ref := func(version string, w int32) gatewayv1.HTTPBackendRef {
+	ref := func(t *Target, w int32) gatewayv1.HTTPBackendRef {
+		name, port := t.Service, t.Port
+		if name == "" {
+			name = serving.ObjectName(p.Name, t.Version)
+		}
+		if port == 0 {
+			port = p.Spec.Delivery.Serving.Port
+		}
 		return gatewayv1.HTTPBackendRef{BackendRef: gatewayv1.BackendRef{
-			BackendObjectReference: gatewayv1.BackendObjectReference{
-				Name: gatewayv1.ObjectName(serving.ObjectName(p.Name, version)),
-				Port: &port,
-			},
-			Weight: ptr.To(w),
+			BackendObjectReference: gatewayv1.BackendObjectReference{Name: gatewayv1.ObjectName(name), Port: &port},
+			Weight:                 ptr.To(w),
 		}}
 	}
 	var refs []gatewayv1.HTTPBackendRef
@@ -230,82 +241,10 @@ func BackendRefs(p *lifecyclev1alpha1.AIProduct, stable, canary *Target, weight 
 		if canary != nil {
 			w = 100 - weight
 		}
-		refs = append(refs, ref(stable.Version, w))
+		refs = append(refs, ref(stable, w))
 	}
 	if canary != nil {
-		refs = append(refs, ref(canary.Version, weight))
+		refs = append(refs, ref(canary, weight))
 	}
 	return refs
-}
-
-// InferenceServiceGVK is KServe's InferenceService, driven through the
-// unstructured client so that KServe is not a build dependency.
-var InferenceServiceGVK = schema.GroupVersionKind{Group: "serving.kserve.io", Version: "v1beta1", Kind: "InferenceService"}
-
-// KServe drives an InferenceService's canary: the predictor's storageUri is
-// the newest version's artifact, and canaryTrafficPercent sends that share to
-// the revision serving it, the rest to the last fully rolled out revision.
-type KServe struct {
-	Client client.Client
-	Reader client.Reader
-}
-
-// Route sets storageUri and canaryTrafficPercent, and reports the split in
-// effect when the InferenceService is Ready.
-func (k *KServe) Route(ctx context.Context, p *lifecyclev1alpha1.AIProduct, stable, canary *Target, weight int32) (bool, error) {
-	name := string(p.Spec.Delivery.Serving.InferenceService.Name)
-	isvc := &unstructured.Unstructured{}
-	isvc.SetGroupVersionKind(InferenceServiceGVK)
-	if err := k.Reader.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: name}, isvc); err != nil {
-		if apierrors.IsNotFound(err) {
-			return false, fmt.Errorf("InferenceService %s not found", name)
-		}
-		return false, fmt.Errorf("reading InferenceService %s: %w", name, err)
-	}
-	before := isvc.DeepCopy()
-	uri, percent := "", int64(-1)
-	switch {
-	case canary != nil && weight > 0 && weight < 100:
-		uri, percent = canary.URI, int64(weight)
-	case canary != nil && weight >= 100:
-		uri = canary.URI
-	case stable != nil:
-		uri = stable.URI
-	}
-	if uri != "" {
-		if err := unstructured.SetNestedField(isvc.Object, uri, "spec", "predictor", "model", "storageUri"); err != nil {
-			return false, err
-		}
-	}
-	if percent >= 0 {
-		if err := unstructured.SetNestedField(isvc.Object, percent, "spec", "predictor", "canaryTrafficPercent"); err != nil {
-			return false, err
-		}
-	} else {
-		unstructured.RemoveNestedField(isvc.Object, "spec", "predictor", "canaryTrafficPercent")
-	}
-	if !equality.Semantic.DeepEqual(before.Object["spec"], isvc.Object["spec"]) {
-		if err := k.Client.Patch(ctx, isvc, client.MergeFrom(before), client.FieldOwner(apply.FieldOwner)); err != nil {
-			return false, fmt.Errorf("updating InferenceService %s: %w", name, err)
-		}
-		// The new generation has not been acted on yet.
-		return false, nil
-	}
-	return ready(isvc), nil
-}
-
-// ready reads the Ready condition of an InferenceService that has observed
-// its current generation.
-func ready(isvc *unstructured.Unstructured) bool {
-	if og, found, _ := unstructured.NestedInt64(isvc.Object, "status", "observedGeneration"); found && og < isvc.GetGeneration() {
-		return false
-	}
-	conds, _, _ := unstructured.NestedSlice(isvc.Object, "status", "conditions")
-	for _, c := range conds {
-		m, _ := c.(map[string]any)
-		if m["type"] == "Ready" {
-			return m["status"] == "True"
-		}
-	}
-	return false
 }

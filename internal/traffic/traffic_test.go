@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/outcome"
 )
 
 func kserveProduct() *lifecyclev1alpha1.AIProduct {
@@ -64,47 +65,66 @@ func read(t *testing.T, c client.Client) *unstructured.Unstructured {
 	return u
 }
 
-func TestKServeCanaryPromoteAndRollback(t *testing.T) {
-	c := fake.NewClientBuilder().WithScheme(runtime.NewScheme()).WithObjects(isvc(1, "True")).Build()
-	k := &KServe{Client: c, Reader: c}
-	p := kserveProduct()
-	ctx := context.Background()
+// TestKServeModes drives one InferenceService per case, already Ready,
+// through one Route call and checks what its spec says afterwards. The
+// envtest suite runs the same against KServe's own CRD.
+func TestKServeModes(t *testing.T) {
 	stable, canary := &Target{Version: "v1", URI: "s3://m/1"}, &Target{Version: "v2", URI: "s3://m/2"}
-
-	// Stable alone, already as the service serves: nothing to change, in
-	// effect because Ready.
-	ok, err := k.Route(ctx, p, stable, nil, 0)
-	if err != nil || !ok {
-		t.Fatalf("stable: %v, %v", ok, err)
+	type want struct {
+		uri       string
+		percent   int64 // -1: absent
+		inEffect  bool
+		stallWith string
 	}
-
-	ok, err = k.Route(ctx, p, stable, canary, 20)
-	if err != nil || ok {
-		t.Fatalf("canary at 20%%: in effect %v, err %v; want a change not yet in effect", ok, err)
-	}
-	u := read(t, c)
-	uri, _, _ := unstructured.NestedString(u.Object, "spec", "predictor", "model", "storageUri")
-	pct, _, _ := unstructured.NestedInt64(u.Object, "spec", "predictor", "canaryTrafficPercent")
-	if uri != "s3://m/2" || pct != 20 {
-		t.Fatalf("storageUri %q canaryTrafficPercent %d", uri, pct)
-	}
-
-	ok, err = k.Route(ctx, p, stable, canary, 100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u = read(t, c)
-	if _, found, _ := unstructured.NestedInt64(u.Object, "spec", "predictor", "canaryTrafficPercent"); found || ok {
-		t.Fatalf("promotion must drop canaryTrafficPercent and wait for readiness; found=%v ok=%v", found, ok)
-	}
-
-	ok, err = k.Route(ctx, p, stable, nil, 0)
-	if err != nil || ok {
-		t.Fatalf("rollback: %v %v", ok, err)
-	}
-	uri, _, _ = unstructured.NestedString(read(t, c).Object, "spec", "predictor", "model", "storageUri")
-	if uri != "s3://m/1" {
-		t.Fatalf("rollback storageUri %q", uri)
+	for _, tt := range []struct {
+		name    string
+		mode    string // the annotation; "" leaves it to the status
+		status  string // status.deploymentMode
+		uri     string
+		percent int64 // -1: absent
+		canary  *Target
+		weight  int32
+		want    want
+	}{
+		{"no mode reported yet: nothing is touched", "", "", "s3://m/1", -1, canary, 20, want{"s3://m/1", -1, false, ""}},
+		{"Knative, stable as it serves", "Serverless", "", "s3://m/1", -1, nil, 0, want{"s3://m/1", -1, true, ""}},
+		{"Knative, mode from the status", "", "Knative", "s3://m/1", -1, canary, 20, want{"s3://m/2", 20, false, ""}},
+		{"Knative, canary at 20%", "Serverless", "", "s3://m/1", -1, canary, 20, want{"s3://m/2", 20, false, ""}},
+		{"Knative, promotion drops the split", "Serverless", "", "s3://m/2", 20, canary, 100, want{"s3://m/2", -1, false, ""}},
+		{"Knative, abort keeps the artifact and sends 0%", "Serverless", "", "s3://m/2", 20, canary, 0, want{"s3://m/2", 0, false, ""}},
+		{"Knative, rolled back stays rolled back", "Serverless", "", "s3://m/2", 0, nil, 0, want{"s3://m/2", 0, false, ""}},
+		{"Knative, a stable never split is rolled to", "Serverless", "", "s3://m/9", -1, nil, 0, want{"s3://m/1", -1, false, ""}},
+		{"Standard without a route refuses a partial canary", "RawDeployment", "", "s3://m/1", -1, canary, 20, want{"s3://m/1", -1, false, lifecyclev1alpha1.ReasonRouteRequired}},
+		{"Standard without a route rolls straight to 100%", "Standard", "", "s3://m/1", -1, canary, 100, want{"s3://m/2", -1, false, ""}},
+		{"ModelMesh is refused", "ModelMesh", "", "s3://m/1", -1, nil, 0, want{"s3://m/1", -1, false, lifecyclev1alpha1.ReasonDeploymentModeUnsupported}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			u := isvc(1, "True")
+			if tt.mode != "" {
+				u.SetAnnotations(map[string]string{AnnotationDeploymentMode: tt.mode})
+			}
+			_ = unstructured.SetNestedField(u.Object, tt.status, "status", "deploymentMode")
+			_ = unstructured.SetNestedField(u.Object, tt.uri, "spec", "predictor", "model", "storageUri")
+			if tt.percent >= 0 {
+				_ = unstructured.SetNestedField(u.Object, tt.percent, "spec", "predictor", "canaryTrafficPercent")
+			}
+			c := fake.NewClientBuilder().WithScheme(runtime.NewScheme()).WithObjects(u).Build()
+			inEffect, err := (&KServe{Client: c, Reader: c}).Route(context.Background(), kserveProduct(), stable, tt.canary, tt.weight)
+			if st := outcome.Stalling(err); (st == nil && tt.want.stallWith != "") || (st != nil && st.Reason != tt.want.stallWith) ||
+				(st == nil && err != nil) {
+				t.Fatalf("err = %v, want a stall with %q", err, tt.want.stallWith)
+			}
+			got := read(t, c)
+			uri, _, _ := unstructured.NestedString(got.Object, "spec", "predictor", "model", "storageUri")
+			percent, found, _ := unstructured.NestedInt64(got.Object, "spec", "predictor", "canaryTrafficPercent")
+			if !found {
+				percent = -1
+			}
+			if uri != tt.want.uri || percent != tt.want.percent || inEffect != tt.want.inEffect {
+				t.Fatalf("storageUri %q, canaryTrafficPercent %d, in effect %v; want %q, %d, %v",
+					uri, percent, inEffect, tt.want.uri, tt.want.percent, tt.want.inEffect)
+			}
+		})
 	}
 }
 
