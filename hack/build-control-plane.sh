@@ -5,7 +5,8 @@
 #   hack/build-control-plane.sh [component...]
 #
 # Components: kube-apiserver etcd kube-controller-manager kube-scheduler kubectl
-# kwok kwokctl (default: kube-apiserver etcd, all that envtest needs).
+# kubelet kube-proxy kwok kwokctl (default: kube-apiserver etcd, all that
+# envtest needs).
 # Binaries land in $BIN_DIR (default bin/k8s/<k8s version>) and are rebuilt only
 # when a binary is missing; each reports its real version.
 set -euo pipefail
@@ -99,7 +100,7 @@ build_kwok() {
 for c in "${components[@]}"; do
   if [ -x "$BIN_DIR/$c" ]; then continue; fi
   case "$c" in
-    kube-apiserver | kube-controller-manager | kube-scheduler | kubectl) build_kube "$c" ;;
+    kube-apiserver | kube-controller-manager | kube-scheduler | kubectl | kubelet | kube-proxy) build_kube "$c" ;;
     etcd) build_etcd ;;
     kwok | kwokctl) build_kwok "$c" ;;
     *) log "unknown component $c"; exit 2 ;;

@@ -29,21 +29,44 @@ stages() {
     for f in node/fast/node-initialize.yaml pod/fast/pod-delete.yaml; do
       cat "$kwokdir/kustomize/stage/$f"; echo "---"
     done
-    # pod-ready leaves alone the pods hack/kwok/stages.yaml crash-loops.
-    sed 's|^    matchExpressions:$|    matchExpressions:\n    - key: '"'"'.metadata.labels["lifecycle.aipm.io/version"]'"'"'\n      operator: '"'"'NotIn'"'"'\n      values: ['"'"'e2e-fraud-crash'"'"']|' \
+    # pod-ready leaves alone the pods hack/kwok/stages.yaml crash-loops and
+    # those of the slow version, which a copy of it readies after 15 s.
+    sed 's|^    matchExpressions:$|    matchExpressions:\n    - key: '"'"'.metadata.labels["lifecycle.aipm.io/version"]'"'"'\n      operator: '"'"'NotIn'"'"'\n      values: ['"'"'e2e-fraud-crash'"'"', '"'"'e2e-promote-slow'"'"']|' \
+      "$kwokdir/kustomize/stage/pod/fast/pod-ready.yaml"
+    echo "---"
+    sed -e 's|^  name: pod-ready$|  name: pod-ready-slow|' \
+      -e 's|^    matchExpressions:$|    matchExpressions:\n    - key: '"'"'.metadata.labels["lifecycle.aipm.io/version"]'"'"'\n      operator: '"'"'In'"'"'\n      values: ['"'"'e2e-promote-slow'"'"']|' \
+      -e 's|^  next:$|  delay:\n    durationMilliseconds: 15000\n  next:|' \
       "$kwokdir/kustomize/stage/pod/fast/pod-ready.yaml"
     echo "---"
     sed 's|^    matchExpressions:$|    matchExpressions:\n    - key: '"'"'.metadata.annotations["aipm.io/e2e-result"]'"'"'\n      operator: '"'"'DoesNotExist'"'"'|' \
       "$kwokdir/kustomize/stage/pod/fast/pod-complete.yaml"
     echo "---"
     cat "$ROOT/hack/kwok/stages.yaml"
+    echo "---"
+    # kwok plays the kubelet only for the fake nodes kwokctl scales, so that
+    # a real node (hack/node.sh) keeps its own kubelet.
+    cat <<'EOF'
+apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokctlConfiguration
+componentsPatches:
+- name: kwok-controller
+  extraArgs:
+  - {key: manage-all-nodes, value: "false", override: true}
+  - {key: manage-nodes-with-annotation-selector, value: kwok.x-k8s.io/node=fake}
+EOF
   } >"$out"
   echo "$out"
 }
 
 up() {
   mkdir -p "$KWOK_WORKDIR"
-  if "$KWOKCTL" get clusters 2>/dev/null | grep -qx "$CLUSTER" && KUBECONFIG="$KUBECONFIG_OUT" "$KUBECTL" get --raw /readyz >/dev/null 2>&1; then
+  local stagefile
+  stagefile="$(stages)"
+  # A running cluster is reused only if it runs the same stages: a stage
+  # changed since it was created would leave scenarios running on old ones.
+  if "$KWOKCTL" get clusters 2>/dev/null | grep -qx "$CLUSTER" && KUBECONFIG="$KUBECONFIG_OUT" "$KUBECTL" get --raw /readyz >/dev/null 2>&1 &&
+    cmp -s "$stagefile" "$KWOK_WORKDIR/stages.created.yaml"; then
     echo "$KUBECONFIG_OUT"
     return
   fi
@@ -55,8 +78,9 @@ up() {
     --kube-scheduler-binary "$BIN/kube-scheduler" \
     --kwok-controller-binary "$BIN/kwok" \
     --kubeconfig "$KUBECONFIG_OUT" \
-    -c "$(stages)" \
+    -c "$stagefile" \
     --wait 120s >"$KWOK_WORKDIR/create.log" 2>&1 || { cat "$KWOK_WORKDIR/create.log" >&2; exit 1; }
+  cp "$stagefile" "$KWOK_WORKDIR/stages.created.yaml"
   "$KWOKCTL" scale node --name "$CLUSTER" --replicas "$NODES" >/dev/null 2>&1
   KUBECONFIG="$KUBECONFIG_OUT" "$KUBECTL" apply --server-side -f "$ROOT/config/crd/bases" >/dev/null
   # kubectl wait fails outright on a CRD with no conditions yet; poll instead.

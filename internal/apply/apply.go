@@ -28,6 +28,7 @@ limitations under the License.
 package apply
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -84,41 +85,55 @@ func Stamp(obj client.Object) error {
 	return nil
 }
 
-// desired encodes what Stamp hashes. A typed object is encoded as itself,
-// with its metadata cut to labels and annotations and no type or status:
-// encoding/json writes a struct's fields in a fixed order and a map's keys
-// sorted, so equal content gives equal bytes. Every reconcile stamps its
-// whole plan, and going through an unstructured map instead was the
-// largest share of the operator's allocations (docs/benchmarks.md).
+// desired encodes what Stamp hashes. A typed object is encoded field by
+// field in place: its labels and annotations, then each top-level field
+// but TypeMeta, ObjectMeta and Status, through a pointer so that nothing
+// is copied. encoding/json writes a struct's fields in a fixed order and a
+// map's keys sorted, so equal content gives equal bytes. Every reconcile
+// stamps its whole plan; going through an unstructured map, or a deep copy
+// with the metadata cut, was the largest share of the operator's
+// allocations (docs/benchmarks.md).
 func desired(obj client.Object, annotations map[string]string) ([]byte, error) {
-	c := obj.DeepCopyObject()
-	v := reflect.ValueOf(c)
-	if v.Kind() == reflect.Pointer && v.Elem().Kind() == reflect.Struct {
-		if m := v.Elem().FieldByName("ObjectMeta"); m.IsValid() && m.CanSet() && m.Type() == reflect.TypeFor[metav1.ObjectMeta]() {
-			m.Set(reflect.ValueOf(metav1.ObjectMeta{Labels: obj.GetLabels(), Annotations: annotations}))
-			for _, name := range []string{"TypeMeta", "Status"} {
-				if f := v.Elem().FieldByName(name); f.IsValid() && f.CanSet() {
-					f.SetZero()
-				}
-			}
-			return json.Marshal(c)
-		}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	meta := struct {
+		Labels      map[string]string `json:"labels,omitempty"`
+		Annotations map[string]string `json:"annotations,omitempty"`
+	}{obj.GetLabels(), annotations}
+	if err := enc.Encode(meta); err != nil {
+		return nil, err
 	}
-	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(c)
+	v := reflect.ValueOf(obj)
+	if v.Kind() == reflect.Pointer && v.Elem().Kind() == reflect.Struct &&
+		v.Elem().FieldByName("ObjectMeta").IsValid() && v.Elem().FieldByName("ObjectMeta").Type() == reflect.TypeFor[metav1.ObjectMeta]() {
+		v = v.Elem()
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !f.IsExported() || f.Name == "TypeMeta" || f.Name == "ObjectMeta" || f.Name == "Status" {
+				continue
+			}
+			buf.WriteString(f.Name)
+			if err := enc.Encode(v.Field(i).Addr().Interface()); err != nil {
+				return nil, err
+			}
+		}
+		return buf.Bytes(), nil
+	}
+	u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
 	if err != nil {
 		return nil, err
 	}
-	content := struct {
-		Labels      map[string]string `json:"labels,omitempty"`
-		Annotations map[string]string `json:"annotations,omitempty"`
-		Fields      map[string]any    `json:"fields,omitempty"`
-	}{Labels: obj.GetLabels(), Annotations: annotations, Fields: map[string]any{}}
+	fields := map[string]any{}
 	for k, v := range u {
 		if !skipped[k] {
-			content.Fields[k] = v
+			fields[k] = v
 		}
 	}
-	return json.Marshal(content)
+	if err := enc.Encode(fields); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // Hash is the hash Stamp stored on obj, or "" if it has none. On a live

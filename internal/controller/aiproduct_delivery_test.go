@@ -33,6 +33,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/apply"
 	"github.com/aipm-io/aipm-operator/internal/serving"
 )
 
@@ -484,6 +485,12 @@ var _ = Describe("Serving and rollouts", func() {
 			}
 			g.Expect(fetch(g, p).Status.Rollout.Phase).To(Equal(lifecyclev1alpha1.RolloutPaused))
 		}).Should(Succeed())
+
+		By("the operator owns the route's rules, an atomic list, and nothing else of it")
+		live := &gatewayv1.HTTPRoute{}
+		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(route), live)).To(Succeed())
+		Expect(ownedFields(live, apply.FieldOwner)).To(Equal([]string{"spec.rules"}))
+		Expect(live.Spec.ParentRefs).To(Equal(route.Spec.ParentRefs))
 
 		annotate(p, lifecyclev1alpha1.AnnotationPromote, "ok")
 		By("the route moves to v2 once v2 is available at full size, and v1 keeps serving requests already routed to it")

@@ -17,6 +17,10 @@ limitations under the License.
 package controller
 
 import (
+	"encoding/json"
+	"sort"
+	"strings"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -28,6 +32,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/apply"
 	"github.com/aipm-io/aipm-operator/internal/traffic"
 )
 
@@ -91,6 +96,36 @@ func kserveReports(g Gomega, name, mode string, isReady bool, latest int64) {
 	g.Expect(k8sClient.Status().Update(ctx, u)).To(Succeed())
 }
 
+// ownedFields lists the leaf fields manager owns on obj, as the API
+// server records them in managedFields (dotted, without the f: prefixes).
+func ownedFields(obj client.Object, manager string) []string {
+	var out []string
+	var walk func(prefix string, m map[string]any)
+	walk = func(prefix string, m map[string]any) {
+		for k, v := range m {
+			if k == "." {
+				continue
+			}
+			path := strings.TrimPrefix(prefix+"."+strings.TrimPrefix(k, "f:"), ".")
+			if sub, ok := v.(map[string]any); ok && len(sub) > 0 {
+				walk(path, sub)
+				continue
+			}
+			out = append(out, path)
+		}
+	}
+	for _, e := range obj.GetManagedFields() {
+		if e.Manager != manager || e.FieldsV1 == nil {
+			continue
+		}
+		var m map[string]any
+		Expect(json.Unmarshal(e.FieldsV1.GetRawBytes(), &m)).To(Succeed())
+		walk("", m)
+	}
+	sort.Strings(out)
+	return out
+}
+
 var _ = Describe("KServe, by deployment mode, against KServe's CRD", func() {
 	pause := lifecyclev1alpha1.RolloutStep{Pause: &lifecyclev1alpha1.PauseStep{}}
 	at25 := lifecyclev1alpha1.RolloutStep{SetWeight: ptr.To[int32](25)}
@@ -119,6 +154,9 @@ var _ = Describe("KServe, by deployment mode, against KServe's CRD", func() {
 			g.Expect(ro.Phase).To(Equal(lifecyclev1alpha1.RolloutPaused))
 			g.Expect(ro.EffectiveWeight).To(Equal(int32(25)))
 		}).Should(Succeed())
+
+		Expect(ownedFields(getISVC(Default, isvc.GetName()), apply.FieldOwner)).To(Equal([]string{
+			"spec.predictor.canaryTrafficPercent", "spec.predictor.model.storageUri"}), "the operator owns its two fields and nothing else of the team's object")
 
 		By("abort: canaryTrafficPercent 0 sends everything back to v1's revision, even with the new one not Ready")
 		annotate(p, lifecyclev1alpha1.AnnotationAbort, "bad")

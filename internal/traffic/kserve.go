@@ -20,7 +20,6 @@ import (
 	"context"
 	"fmt"
 
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -132,32 +131,25 @@ func (k *KServe) Route(ctx context.Context, p *lifecyclev1alpha1.AIProduct, stab
 
 // knative uses KServe's own canary fields.
 func (k *KServe) knative(ctx context.Context, isvc *unstructured.Unstructured, stable, canary *Target, weight int32) (bool, error) {
-	before := isvc.DeepCopy()
-	uri := storageURI(isvc)
-	_, split, _ := unstructured.NestedInt64(isvc.Object, "spec", "predictor", "canaryTrafficPercent")
+	uri, percent := predictor(isvc)
 	switch {
 	case canary != nil && weight < 100:
-		uri = canary.URI
-		setPercent(isvc, ptr.To(int64(weight)))
+		uri, percent = canary.URI, ptr.To(int64(weight))
 	case canary != nil:
-		uri = canary.URI
-		setPercent(isvc, nil)
-	case stable != nil && uri != stable.URI && split:
+		// All to the newest revision. Said as 100 rather than by removing
+		// the field: an apply removes only what the operator alone owns,
+		// and the team may have declared it.
+		uri, percent = canary.URI, ptr.To[int64](100)
+	case stable != nil && uri != stable.URI && percent != nil:
 		// A canary was rolled back: the last rolled out revision is the
 		// stable's, and takes everything back without a new revision.
-		setPercent(isvc, ptr.To[int64](0))
+		percent = ptr.To[int64](0)
 	case stable != nil && uri != stable.URI:
 		uri = stable.URI
 	}
-	if err := unstructured.SetNestedField(isvc.Object, uri, "spec", "predictor", "model", "storageUri"); err != nil {
-		return false, err
-	}
-	if !equality.Semantic.DeepEqual(before.Object["spec"], isvc.Object["spec"]) {
-		if err := k.Client.Patch(ctx, isvc, client.MergeFrom(before), client.FieldOwner(apply.FieldOwner)); err != nil {
-			return false, fmt.Errorf("updating InferenceService %s: %w", isvc.GetName(), err)
-		}
+	if changed, err := k.setPredictor(ctx, isvc, uri, percent); changed || err != nil {
 		// The new generation has not been acted on yet.
-		return false, nil
+		return false, err
 	}
 	if percent, found, _ := unstructured.NestedInt64(isvc.Object, "spec", "predictor", "canaryTrafficPercent"); found && percent == 0 {
 		// Rolled back: what counts is that the newest revision, which
@@ -273,18 +265,45 @@ func (k *KServe) serve(ctx context.Context, isvc *unstructured.Unstructured, tar
 	if target == nil {
 		return ready(isvc), nil
 	}
-	before := isvc.DeepCopy()
-	setPercent(isvc, nil)
-	if err := unstructured.SetNestedField(isvc.Object, target.URI, "spec", "predictor", "model", "storageUri"); err != nil {
+	if changed, err := k.setPredictor(ctx, isvc, target.URI, nil); changed || err != nil {
 		return false, err
 	}
-	if equality.Semantic.DeepEqual(before.Object["spec"], isvc.Object["spec"]) {
-		return ready(isvc), nil
+	return ready(isvc), nil
+}
+
+// setPredictor applies the two fields the operator owns on the team's
+// InferenceService, storageUri and canaryTrafficPercent (nil: none), by
+// server-side apply under the aipm-operator field manager, so that the
+// API server records those two fields, and only those, as the operator's
+// (docs/argocd.md). It writes only when they differ from isvc's.
+func (k *KServe) setPredictor(ctx context.Context, isvc *unstructured.Unstructured, uri string, percent *int64) (bool, error) {
+	liveURI, livePercent := predictor(isvc)
+	if liveURI == uri && ptr.Equal(livePercent, percent) {
+		return false, nil
 	}
-	if err := k.Client.Patch(ctx, isvc, client.MergeFrom(before), client.FieldOwner(apply.FieldOwner)); err != nil {
+	pred := map[string]any{"model": map[string]any{"storageUri": uri}}
+	if percent != nil {
+		pred["canaryTrafficPercent"] = *percent
+	}
+	want := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"predictor": pred}}}
+	want.SetGroupVersionKind(InferenceServiceGVK)
+	want.SetNamespace(isvc.GetNamespace())
+	want.SetName(isvc.GetName())
+	// Decided on the object as read; a conflict is retried on a fresh read.
+	want.SetResourceVersion(isvc.GetResourceVersion())
+	if err := k.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(want), client.FieldOwner(apply.FieldOwner), client.ForceOwnership); err != nil {
 		return false, fmt.Errorf("updating InferenceService %s: %w", isvc.GetName(), err)
 	}
-	return false, nil
+	return true, nil
+}
+
+// predictor reads the two fields the operator sets.
+func predictor(isvc *unstructured.Unstructured) (uri string, percent *int64) {
+	uri = storageURI(isvc)
+	if p, found, _ := unstructured.NestedInt64(isvc.Object, "spec", "predictor", "canaryTrafficPercent"); found {
+		percent = &p
+	}
+	return uri, percent
 }
 
 // canary makes the canary InferenceService a copy of isvc serving the

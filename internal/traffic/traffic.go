@@ -26,6 +26,9 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -188,10 +191,31 @@ func (h *HTTPRoute) Route(ctx context.Context, p *lifecyclev1alpha1.AIProduct, s
 	if equality.Semantic.DeepEqual(before.Spec.Rules, route.Spec.Rules) {
 		return true, nil
 	}
-	if err := h.Client.Patch(ctx, route, client.MergeFrom(before), client.FieldOwner(apply.FieldOwner)); err != nil {
+	if err := h.applyRules(ctx, route); err != nil {
 		return false, fmt.Errorf("setting weights on HTTPRoute %s: %w", ref.Name, err)
 	}
 	return true, nil
+}
+
+// applyRules applies the route's rules, and nothing else of it, by
+// server-side apply under the aipm-operator field manager. Gateway API
+// declares rules an atomic list, so the operator owns the list as a whole
+// once it has written it; hostnames, parentRefs and the rest stay the
+// team's (docs/argocd.md).
+func (h *HTTPRoute) applyRules(ctx context.Context, route *gatewayv1.HTTPRoute) error {
+	spec, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&route.Spec)
+	if err != nil {
+		return err
+	}
+	want := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"rules": spec["rules"]}}}
+	want.SetGroupVersionKind(schema.GroupVersionKind{Group: gatewayv1.GroupName, Version: gatewayv1.GroupVersion.Version, Kind: "HTTPRoute"})
+	want.SetNamespace(route.Namespace)
+	want.SetName(route.Name)
+	// Conditional on the route as read: rules are one list, and a change
+	// the team made since would otherwise be overwritten. A conflict is
+	// retried with the route read again.
+	want.SetResourceVersion(route.ResourceVersion)
+	return h.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(want), client.FieldOwner(apply.FieldOwner), client.ForceOwnership)
 }
 
 // ruleServing returns the first rule with a backend Service named service.

@@ -90,7 +90,7 @@ func TestKServeModes(t *testing.T) {
 		{"Knative, stable as it serves", "Serverless", "", "s3://m/1", -1, nil, 0, want{"s3://m/1", -1, true, ""}},
 		{"Knative, mode from the status", "", "Knative", "s3://m/1", -1, canary, 20, want{"s3://m/2", 20, false, ""}},
 		{"Knative, canary at 20%", "Serverless", "", "s3://m/1", -1, canary, 20, want{"s3://m/2", 20, false, ""}},
-		{"Knative, promotion drops the split", "Serverless", "", "s3://m/2", 20, canary, 100, want{"s3://m/2", -1, false, ""}},
+		{"Knative, promotion sends all to the newest", "Serverless", "", "s3://m/2", 20, canary, 100, want{"s3://m/2", 100, false, ""}},
 		{"Knative, abort keeps the artifact and sends 0%", "Serverless", "", "s3://m/2", 20, canary, 0, want{"s3://m/2", 0, false, ""}},
 		{"Knative, rolled back stays rolled back", "Serverless", "", "s3://m/2", 0, nil, 0, want{"s3://m/2", 0, false, ""}},
 		{"Knative, a stable never split is rolled to", "Serverless", "", "s3://m/9", -1, nil, 0, want{"s3://m/1", -1, false, ""}},

@@ -275,8 +275,13 @@ var _ = BeforeSuite(func() {
 	}
 	Eventually(func() float64 { _, v, _ := promQuery(`up{job="aipm-operator"}`); return v }).Should(Equal(1.0))
 	Eventually(func() float64 { _, v, _ := promQuery(`up{job="simulator"}`); return v }).Should(Equal(1.0))
+	// The Gateway API's HTTPRoute, from the module the operator builds
+	// with: a team's route is one the operator writes to.
+	gw := strings.TrimSpace(run("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/gateway-api"))
+	kubectl("apply", "--server-side", "-f", filepath.Join(gw, "config", "crd", "standard", "gateway.networking.k8s.io_httproutes.yaml"))
+	kubectl("wait", "crd/httproutes.gateway.networking.k8s.io", "--for", "condition=Established", "--timeout", "60s")
 	// A clean slate: products from an earlier run would confuse the counts.
-	kubectl("delete", "aiproducts,modelversions,experiments,retrainingruns,jobs,deployments,services", "-n", "default", "-l", "e2e=aipm", "--ignore-not-found", "--wait")
+	kubectl("delete", "aiproducts,modelversions,experiments,retrainingruns,jobs,deployments,services,httproutes", "-n", "default", "-l", "e2e=aipm", "--ignore-not-found", "--wait")
 })
 
 // setUpKwok starts the kwokctl cluster and runs the simulator, Prometheus

@@ -25,9 +25,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
 
 func version(product, name, semver string, auc string) string {
@@ -70,24 +73,7 @@ const serving = `    serving:
 // fraud is a product that reaches Delivery through a shadow experiment and
 // rolls new versions out by canary, analysed on the simulator's error ratio.
 func fraud(phase, pinned, extraExperiment string) string {
-	return `
-apiVersion: lifecycle.aipm.io/v1alpha1
-kind: AIProduct
-metadata: {name: e2e-fraud, namespace: default, labels: {e2e: aipm}}
-spec:
-  phase: ` + phase + "\n" + owners + strategy + `  discovery:
-    experiments:
-    - name: shadow
-      type: Shadow
-      modelVersion: e2e-fraud-v1
-      duration: 10s
-      interval: 5s
-      successCriteria:
-      - {name: auc, query: 'max(model_online_auc{product=$product, version=$version})', threshold: "0.8", direction: AtLeast}
-` + extraExperiment + `  delivery:
-    modelVersion: {name: ` + pinned + `}
-` + serving + `    rollout:
-      progressDeadline: 20s
+	return fraudNamed("e2e-fraud", phase, pinned, extraExperiment, `      progressDeadline: 20s
       steps:
       - setWeight: 50
       - analysis:
@@ -96,7 +82,30 @@ spec:
           metrics:
           - {name: error-ratio, query: 'max(model_error_ratio{product=$product, version=$version})', threshold: "0.01", direction: AtMost}
       - setWeight: 100
-`
+`)
+}
+
+// fraudNamed is the fraud product under another name, with rollout as the
+// body of its spec.delivery.rollout.
+func fraudNamed(name, phase, pinned, extraExperiment, rollout string) string {
+	return `
+apiVersion: lifecycle.aipm.io/v1alpha1
+kind: AIProduct
+metadata: {name: ` + name + `, namespace: default, labels: {e2e: aipm}}
+spec:
+  phase: ` + phase + "\n" + owners + strategy + `  discovery:
+    experiments:
+    - name: shadow
+      type: Shadow
+      modelVersion: ` + name + `-v1
+      duration: 10s
+      interval: 5s
+      successCriteria:
+      - {name: auc, query: 'max(model_online_auc{product=$product, version=$version})', threshold: "0.8", direction: AtLeast}
+` + extraExperiment + `  delivery:
+    modelVersion: {name: ` + pinned + `}
+` + serving + `    rollout:
+` + rollout
 }
 
 const abExperiment = `    - name: ab-ctr
@@ -279,6 +288,59 @@ spec:
 		kubectl("wait", "mv/e2e-fraud-crash", "-n", "default", "--for", "jsonpath={.status.stage}=Rejected", "--timeout", "60s")
 		Eventually(func() string { out, _ := kubectlMaybe("get", "deploy/e2e-fraud-crash", "-n", "default"); return out }).Should(ContainSubstring("NotFound"))
 		Expect(capacity.Lowest()).To(BeNumerically(">=", 4), "the failed canary never cost the product its 4 replicas")
+	})
+
+	It("keeps capacity through an aborted promotion and a manual promote at 25%", func() {
+		// The slow version's pods take 15 s to become ready: a kwok Stage
+		// (hack/kwok/stages.yaml) plays the kubelet for it, so that its
+		// promotion is still scaling up when the abort comes.
+		if onKind {
+			Skip("the slow model server is a kwok Stage: kwokctl only")
+		}
+		const name = "e2e-promote"
+		pausedAt25 := "      progressDeadline: 60s\n      steps:\n      - setWeight: 25\n      - pause: {}\n"
+		simSetSeen("model_online_auc", labels(name, name+"-v1"), 0.93)
+		simSetSeen("model_ctr", labels(name, name+"-v1"), 0.08)
+		apply(version(name, name+"-v1", "1.0.0", "0.9") + "---" + fraudNamed(name, "Delivery", name+"-v1", "", pausedAt25))
+		kubectl("wait", "aip/"+name, "-n", "default", "--for", "jsonpath={.status.productionVersion}="+name+"-v1", "--timeout", "120s")
+		Eventually(func() string { return jsonpath("deploy", name+"-v1", ".status.availableReplicas") }).Should(Equal("4"))
+		paused := func(version string) {
+			GinkgoHelper()
+			Eventually(func(g Gomega) {
+				g.Expect(jsonpath("aip", name, ".status.rollout.canaryVersion")).To(Equal(version))
+				g.Expect(jsonpath("aip", name, ".status.rollout.phase")).To(Equal("Paused"))
+				g.Expect(jsonpath("aip", name, ".status.rollout.effectiveWeight")).To(Equal("25"))
+			}).WithTimeout(90 * time.Second).Should(Succeed())
+		}
+
+		By("an aborted promotion: promoted at 25%, aborted while the canary scales up to full size")
+		capacity := watchCapacity(name, 4)
+		apply(version(name, name+"-slow", "2.0.0", "0.95"))
+		kubectl("wait", "mv/"+name+"-slow", "-n", "default", "--for", "jsonpath={.status.eligible}=true", "--timeout", "60s")
+		apply(fraudNamed(name, "Delivery", name+"-slow", "", pausedAt25))
+		paused(name + "-slow")
+		kubectl("annotate", "aip/"+name, "-n", "default", lifecyclev1alpha1.AnnotationPromote+"=now", "--overwrite")
+		kubectl("wait", "aip/"+name, "-n", "default", "--for", "jsonpath={.status.rollout.phase}=Promoting", "--timeout", "30s")
+		kubectl("annotate", "aip/"+name, "-n", "default", lifecyclev1alpha1.AnnotationAbort+"=scaling-up", "--overwrite")
+		kubectl("wait", "aip/"+name, "-n", "default", "--for", "jsonpath={.status.rollout.phase}=Aborted", "--timeout", "90s")
+		Expect(jsonpath("aip", name, ".status.rollout.reason")).To(Equal("AbortedByRequest"))
+		Expect(jsonpath("aip", name, ".status.productionVersion")).To(Equal(name + "-v1"))
+		Eventually(func() string { out, _ := kubectlMaybe("get", "deploy/"+name+"-slow", "-n", "default"); return out }).Should(ContainSubstring("NotFound"))
+		Expect(capacity.Lowest()).To(BeNumerically(">=", 4), "the aborted promotion kept the product's 4 replicas available")
+
+		By("a manual promote at 25%")
+		capacity = watchCapacity(name, 4)
+		apply(version(name, name+"-v3", "3.0.0", "0.95"))
+		kubectl("wait", "mv/"+name+"-v3", "-n", "default", "--for", "jsonpath={.status.eligible}=true", "--timeout", "60s")
+		apply(fraudNamed(name, "Delivery", name+"-v3", "", pausedAt25))
+		paused(name + "-v3")
+		kubectl("annotate", "aip/"+name, "-n", "default", lifecyclev1alpha1.AnnotationPromote+"=at-25", "--overwrite")
+		kubectl("wait", "mv/"+name+"-v3", "-n", "default", "--for", "jsonpath={.status.stage}=Production", "--timeout", "90s")
+		Expect(jsonpath("aip", name, ".status.rollout.phase")).To(Equal("Succeeded"))
+		Expect(jsonpath("aip", name, ".status.rollout.reason")).To(Equal("PromotedByRequest"))
+		Eventually(func() string { out, _ := kubectlMaybe("get", "deploy/"+name+"-v1", "-n", "default"); return out }).Should(ContainSubstring("NotFound"))
+		Expect(capacity.Lowest()).To(BeNumerically(">=", 4), "the promotion from 25% kept the product's 4 replicas available")
+		kubectl("delete", "aip/"+name, "-n", "default", "--wait=false")
 	})
 
 	It("closes the loop: drift, exactly one retraining Job, a ModelVersion with lineage, canary, production", func() {
