@@ -182,8 +182,21 @@ cluster-up: ## Start (or reuse) the local kwokctl cluster with the CRDs installe
 	@hack/cluster.sh up
 
 .PHONY: cluster-down
-cluster-down: ## Delete the local kwokctl cluster.
+cluster-down: ## Delete the local kwokctl cluster, and its real node if one runs.
+	@if [ -d bin/node ]; then hack/node.sh down; fi
 	@hack/cluster.sh down
+
+.PHONY: node-up
+node-up: ## Start the local cluster with a real node beside the fake ones (kubelet, containerd, runc; needs root); prints the kubeconfig.
+	@hack/node.sh up
+
+.PHONY: node-down
+node-down: ## Stop the real node; the cluster stays.
+	@hack/node.sh down
+
+.PHONY: test-node
+test-node: ## Prove the real node: a pod built here runs on it and answers HTTP through a Service (needs root).
+	go test -tags node ./test/node/ -v -count=1 -timeout 15m
 
 # KIND=1 runs the same scenarios on kind instead; it needs Docker and kind.
 .PHONY: test-e2e

@@ -54,6 +54,11 @@ componentsPatches:
   extraArgs:
   - {key: manage-all-nodes, value: "false", override: true}
   - {key: manage-nodes-with-annotation-selector, value: kwok.x-k8s.io/node=fake}
+# The API server reaches a real node's kubelet (logs, exec) by its address:
+# no DNS here resolves node names.
+- name: kube-apiserver
+  extraArgs:
+  - {key: kubelet-preferred-address-types, value: "InternalIP,Hostname"}
 EOF
   } >"$out"
   echo "$out"
