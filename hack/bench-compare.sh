@@ -29,20 +29,21 @@ cleanup() {
 trap cleanup EXIT
 
 # build COMMIT: a worktree of COMMIT with its bench command and operator
-# built into bin/compare/.
+# built into bin/compare/; sets built (the short commit) and tree. It runs
+# in this shell, so that the EXIT trap sees every worktree it added.
 build() {
-	local commit tree
-	commit=$(git rev-parse --short "$1")
+	built=$(git rev-parse --short "$1")
 	tree=$(mktemp -d)
-	git worktree add --quiet --detach "$tree" "$commit"
+	git worktree add --quiet --detach "$tree" "$built"
 	trees+=("$tree")
-	echo "== building $commit" >&2
-	(cd "$tree" && go build -o "$out/bench-$commit" ./test/bench && go build -o "$out/manager-$commit" ./cmd)
-	echo "$commit $tree"
+	echo "== building $built" >&2
+	(cd "$tree" && go build -o "$out/bench-$built" ./test/bench && go build -o "$out/manager-$built" ./cmd)
 }
 
-read -r base base_tree < <(build "$BASE")
-read -r head head_tree < <(build HEAD)
+build "$BASE"
+base=$built base_tree=$tree
+build HEAD
+head=$built head_tree=$tree
 if [[ -n $(git status --porcelain --untracked-files=no) ]]; then
 	echo "== note: the working tree has changes; HEAD ($head) is measured as committed" >&2
 fi

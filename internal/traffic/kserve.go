@@ -18,6 +18,7 @@ package traffic
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -228,7 +229,7 @@ func (k *KServe) standard(ctx context.Context, p *lifecyclev1alpha1.AIProduct, i
 		if err != nil || !running {
 			// Until the canary serves, everything stays on the stable.
 			_, rerr := k.Split.Route(ctx, p, main, nil, 0)
-			return false, firstErr(err, rerr)
+			return false, errors.Join(err, rerr)
 		}
 		routed, err := k.Split.Route(ctx, p, main, second, weight)
 		return routed && ready(isvc), err
@@ -365,15 +366,6 @@ func setPercent(isvc *unstructured.Unstructured, percent *int64) {
 		return
 	}
 	_ = unstructured.SetNestedField(isvc.Object, *percent, "spec", "predictor", "canaryTrafficPercent")
-}
-
-func firstErr(errs ...error) error {
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // ready reads the Ready condition of an InferenceService that has observed
