@@ -50,7 +50,7 @@ test: test-unit test-e2e ## Run every test: unit, envtest, alert rules, and end 
 
 .PHONY: test-unit
 test-unit: manifests generate fmt vet lint control-plane test-alerts test-fuzz ## Run unit and envtest tests, after lint and the fuzz targets (builds the control plane on first use).
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $$(go list ./... | grep -v /test/) -coverprofile cover.out
+	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $$(go list ./... | grep -v -e /test/e2e -e /test/node) -coverprofile cover.out
 
 # Every func FuzzX(f *testing.F) in the module, found by hack/fuzz.sh, runs
 # for FUZZTIME; a failing input stays in <package>/testdata/fuzz/FuzzX/ and
@@ -93,11 +93,15 @@ docker-build: ## Build docker image with the manager.
 docker-push: ## Push docker image with the manager.
 	$(CONTAINER_TOOL) push ${IMG}
 
+.PHONY: images
+images: ## Build the operator, model-server, trainer, evaluator and simulator images without Docker (hack/imagebuild) into bin/images; import them into the real node when it runs.
+	@hack/images.sh
+
 .PHONY: build-installer
 build-installer: manifests generate kustomize ## Generate a consolidated YAML with CRDs and deployment.
 	mkdir -p dist
-	cd config/manager && "$(KUSTOMIZE)" edit set image controller=${IMG}
-	"$(KUSTOMIZE)" build config/default > dist/install.yaml
+	@$(MAKE) --no-print-directory deploy-kustomization
+	"$(KUSTOMIZE)" build bin/deploy > dist/install.yaml
 
 ##@ Deployment
 
@@ -114,14 +118,26 @@ install: manifests kustomize control-plane ## Install CRDs into the K8s cluster 
 uninstall: manifests kustomize control-plane ## Uninstall CRDs from the K8s cluster specified in ~/.kube/config.
 	"$(KUSTOMIZE)" build config/crd | "$(KUBECTL)" delete --ignore-not-found=$(ignore-not-found) -f -
 
+# The kustomization deployed: config/default, or an overlay of it.
+DEPLOY_CONFIG ?= config/default
+
+# The image is pinned in a kustomization of its own under bin/deploy, over
+# DEPLOY_CONFIG, so that deploying never edits a committed file.
+.PHONY: deploy-kustomization
+deploy-kustomization: kustomize
+	@rm -rf bin/deploy && mkdir -p bin/deploy
+	@printf 'resources:\n- %s\n' "$$(realpath --relative-to=bin/deploy $(DEPLOY_CONFIG))" > bin/deploy/kustomization.yaml
+	@cd bin/deploy && "$(KUSTOMIZE)" edit set image controller=${IMG}
+
 .PHONY: deploy
-deploy: manifests kustomize control-plane ## Deploy controller to the K8s cluster specified in ~/.kube/config.
-	cd config/manager && "$(KUSTOMIZE)" edit set image controller=${IMG}
-	"$(KUSTOMIZE)" build config/default | "$(KUBECTL)" apply --server-side -f -
+deploy: manifests kustomize control-plane ## Deploy controller to the K8s cluster specified in ~/.kube/config (DEPLOY_CONFIG, default config/default; IMG).
+	@$(MAKE) --no-print-directory deploy-kustomization
+	"$(KUSTOMIZE)" build bin/deploy | "$(KUBECTL)" apply --server-side -f -
 
 .PHONY: undeploy
 undeploy: kustomize control-plane ## Undeploy controller from the K8s cluster specified in ~/.kube/config.
-	"$(KUSTOMIZE)" build config/default | "$(KUBECTL)" delete --ignore-not-found=$(ignore-not-found) -f -
+	@$(MAKE) --no-print-directory deploy-kustomization
+	"$(KUSTOMIZE)" build bin/deploy | "$(KUBECTL)" delete --ignore-not-found=$(ignore-not-found) -f -
 
 ##@ Dependencies
 
@@ -175,19 +191,18 @@ test-e2e-kind: manifests generate fmt vet ## Run the test/e2e scenarios on kind:
 		go test -tags e2e ./test/e2e/ -v -ginkgo.v -timeout 45m; \
 		status=$$?; $(KIND_BIN) delete cluster --name "$(KIND_CLUSTER)"; exit $$status
 
-##@ End-to-end on a local kwokctl cluster (no containers)
+##@ End-to-end on a local kwokctl cluster (fake nodes, and a real node as root)
 
 .PHONY: cluster-up
-cluster-up: ## Start (or reuse) the local kwokctl cluster with the CRDs installed; prints its kubeconfig.
+cluster-up: ## Start (or reuse) the local kwokctl cluster with the CRDs installed, and its real node where this runs as root; prints its kubeconfig.
 	@hack/cluster.sh up
 
 .PHONY: cluster-down
 cluster-down: ## Delete the local kwokctl cluster, and its real node if one runs.
-	@if [ -d bin/node ]; then hack/node.sh down; fi
 	@hack/cluster.sh down
 
 .PHONY: node-up
-node-up: ## Start the local cluster with a real node beside the fake ones (kubelet, containerd, runc; needs root); prints the kubeconfig.
+node-up: ## Start the local cluster and its real node, failing without it (kubelet, containerd, runc; needs root); prints the kubeconfig.
 	@hack/node.sh up
 
 .PHONY: node-down
@@ -200,7 +215,7 @@ test-node: ## Prove the real node: a pod built here runs on it and answers HTTP 
 
 # KIND=1 runs the same scenarios on kind instead; it needs Docker and kind.
 .PHONY: test-e2e
-test-e2e: manifests generate ## Run test/e2e (scenarios and reliability) on a kwokctl cluster with a real Prometheus and the operator as a process.
+test-e2e: manifests generate ## Run test/e2e (scenarios and reliability) on a kwokctl cluster with a real Prometheus: the operator as a process, then as a pod on the real node.
 ifeq ($(KIND),1)
 	$(MAKE) test-e2e-kind
 else

@@ -4,14 +4,20 @@
 # control-plane.sh), fake nodes on which Deployments become available and
 # Job pods complete, and the CRDs installed.
 #
-#   hack/cluster.sh up      create (or reuse) the cluster; prints the kubeconfig path
-#   hack/cluster.sh down    delete it
+#   hack/cluster.sh up      create (or reuse) the cluster and start its real node; prints the kubeconfig path
+#   hack/cluster.sh down    delete it, and stop the real node
 #
 # The cluster is named $CLUSTER (default aipm); its files live in bin/kwok.
+# Beside the fake nodes it runs one real node (hack/node.sh) where it can:
+# AIPM_NODE=auto (the default) starts it when this runs as root and says
+# why not otherwise, keeping the fake nodes only; AIPM_NODE=on fails
+# without it; AIPM_NODE=off never starts it.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CLUSTER="${CLUSTER:-aipm}"
 NODES="${NODES:-3}"
+NODE_IP="${NODE_IP:-10.250.0.10}"
+AIPM_NODE="${AIPM_NODE:-auto}"
 export KWOK_WORKDIR="$ROOT/bin/kwok"
 KUBECONFIG_OUT="$KWOK_WORKDIR/kubeconfig"
 BIN="$("$ROOT/hack/build-control-plane.sh" etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kwokctl)"
@@ -46,7 +52,7 @@ stages() {
     echo "---"
     # kwok plays the kubelet only for the fake nodes kwokctl scales, so that
     # a real node (hack/node.sh) keeps its own kubelet.
-    cat <<'EOF'
+    cat <<EOF
 apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokctlConfiguration
 componentsPatches:
@@ -55,24 +61,51 @@ componentsPatches:
   - {key: manage-all-nodes, value: "false", override: true}
   - {key: manage-nodes-with-annotation-selector, value: kwok.x-k8s.io/node=fake}
 # The API server reaches a real node's kubelet (logs, exec) by its address:
-# no DNS here resolves node names.
+# no DNS here resolves node names. Pods on the real node reach the API
+# server through the kubernetes Service, whose endpoint is the address it
+# advertises: the node's own (hack/node.sh), never an address off this
+# machine; its certificate names the Service's IP that in-cluster clients
+# dial.
 - name: kube-apiserver
   extraArgs:
   - {key: kubelet-preferred-address-types, value: "InternalIP,Hostname"}
+  - {key: advertise-address, value: "${NODE_IP}"}
+options:
+  kubeApiserverCertSANs: ["10.0.0.1", "${NODE_IP}"]
 EOF
   } >"$out"
   echo "$out"
 }
 
 up() {
+  cluster_up
+  node_up
+  echo "$KUBECONFIG_OUT"
+}
+
+# node_up starts the real node as AIPM_NODE says.
+node_up() {
+  case "$AIPM_NODE" in
+    off) return ;;
+    on) "$ROOT/hack/node.sh" start "$KUBECONFIG_OUT" ;;
+    auto)
+      if [ "$(id -u)" != 0 ]; then
+        echo "[cluster] no real node: it needs root (containerd, network namespaces, iptables); the cluster has fake nodes only" >&2
+      elif ! "$ROOT/hack/node.sh" start "$KUBECONFIG_OUT"; then
+        echo "[cluster] no real node: it did not start (above, and bin/node/*.log); the cluster has fake nodes only" >&2
+      fi ;;
+    *) echo "AIPM_NODE is auto, on or off, not $AIPM_NODE" >&2; exit 2 ;;
+  esac
+}
+
+cluster_up() {
   mkdir -p "$KWOK_WORKDIR"
   local stagefile
   stagefile="$(stages)"
   # A running cluster is reused only if it runs the same stages: a stage
   # changed since it was created would leave scenarios running on old ones.
-  if "$KWOKCTL" get clusters 2>/dev/null | grep -qx "$CLUSTER" && KUBECONFIG="$KUBECONFIG_OUT" "$KUBECTL" get --raw /readyz >/dev/null 2>&1 &&
+  if "$KWOKCTL" get clusters 2>/dev/null | grep -x "$CLUSTER" >/dev/null && KUBECONFIG="$KUBECONFIG_OUT" "$KUBECTL" get --raw /readyz >/dev/null 2>&1 &&
     cmp -s "$stagefile" "$KWOK_WORKDIR/stages.created.yaml"; then
-    echo "$KUBECONFIG_OUT"
     return
   fi
   "$KWOKCTL" delete cluster --name "$CLUSTER" >/dev/null 2>&1 || true
@@ -97,10 +130,10 @@ up() {
     sleep 0.5
   done
   [ "$established" = "TrueTrueTrueTrue" ] || { echo "CRDs not established" >&2; exit 1; }
-  echo "$KUBECONFIG_OUT"
 }
 
 down() {
+  if [ -d "$ROOT/bin/node" ] && [ "$(id -u)" = 0 ]; then "$ROOT/hack/node.sh" down; fi
   "$KWOKCTL" delete cluster --name "$CLUSTER" >/dev/null 2>&1 || true
   rm -f "$KUBECONFIG_OUT"
 }

@@ -5,8 +5,9 @@
 # image built here. Pods on it are real processes, and their IPs answer on
 # this machine; nothing leaves it.
 #
-#   hack/node.sh up             start the cluster if needed, then the node; prints the kubeconfig path
-#   hack/node.sh down           stop the node (the cluster stays; hack/cluster.sh down stops it)
+#   hack/node.sh up             start the cluster if needed, then the node (hack/cluster.sh up with AIPM_NODE=on); prints the kubeconfig path
+#   hack/node.sh start KUBECONFIG  start the node in the cluster of KUBECONFIG (hack/cluster.sh up calls it)
+#   hack/node.sh down           stop the node (the cluster stays; hack/cluster.sh down stops both)
 #   hack/node.sh import ARCHIVE load an image archive (hack/imagebuild) into the node's containerd
 #
 # The node is named aipm-node, labelled aipm.io/node=real and tainted
@@ -81,7 +82,9 @@ stop() {
 
 address() {
   ip link show aipm-node0 >/dev/null 2>&1 || ip link add aipm-node0 type bridge
-  ip addr show dev aipm-node0 | grep -q "inet $NODE_IP/" || ip addr add "$NODE_IP/32" dev aipm-node0
+  # Read whole, then matched: grep -q in a pipe under pipefail can fail
+  # the pipe by closing it early.
+  [[ "$(ip -4 addr show dev aipm-node0)" == *"inet $NODE_IP/"* ]] || ip addr add "$NODE_IP/32" dev aipm-node0
   ip link set aipm-node0 up
 }
 
@@ -127,7 +130,7 @@ import() {
 }
 
 pause_image() {
-  if ctr --address "$SOCK" -n k8s.io images ls -q | grep -qx "$PAUSE_IMAGE"; then return; fi
+  if ctr --address "$SOCK" -n k8s.io images ls -q | grep -x "$PAUSE_IMAGE" >/dev/null; then return; fi
   mkdir -p "$STATE/images"
   (cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$STATE/images/pause" ./hack/node/pause)
   # A name whose first part has a dot is a registry's: aipm.local/... is
@@ -189,12 +192,11 @@ EOF
   start kube-proxy "$bin/kube-proxy" --config "$STATE/kube-proxy/config.yaml"
 }
 
-up() {
+start_node() {
+  local kubeconfig="$1" bin
   need_root
   ensure_packages
-  local bin kubeconfig
   bin="$("$ROOT/hack/build-control-plane.sh" kubelet kube-proxy kubectl)"
-  kubeconfig="$("$ROOT/hack/cluster.sh" up)"
   mkdir -p "$STATE"
   address
   containerd_up
@@ -207,7 +209,6 @@ up() {
   kube_proxy_up "$kubeconfig" "$bin"
   for _ in $(seq 1 120); do
     if [ "$(KUBECONFIG="$kubeconfig" "$bin/kubectl" get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = True ]; then
-      echo "$kubeconfig"
       return
     fi
     running kubelet || break
@@ -237,8 +238,9 @@ down() {
 }
 
 case "${1:-up}" in
-  up) up ;;
+  up) AIPM_NODE=on exec "$ROOT/hack/cluster.sh" up ;;
+  start) start_node "${2:?name the kubeconfig of the cluster}" ;;
   down) need_root; down ;;
   import) need_root; import "${2:?name the image archive}" ;;
-  *) echo "usage: $0 up|down|import ARCHIVE" >&2; exit 2 ;;
+  *) echo "usage: $0 up|start KUBECONFIG|down|import ARCHIVE" >&2; exit 2 ;;
 esac

@@ -5,7 +5,8 @@
 # Without it, on the local kwokctl cluster of hack/cluster.sh (etcd,
 # kube-apiserver, kube-controller-manager, kube-scheduler and kwok built from
 # the Go module proxy, fake nodes on which Deployments become available and
-# Job pods complete): the CRDs are installed, config/samples applied, and
+# Job pods complete, and, as root, a real node: hack/node.sh): the CRDs are
+# installed, config/samples applied, and
 # the operator runs in the foreground. Ctrl-C stops the operator; the
 # cluster stays up for the next run (make cluster-down deletes it).
 #

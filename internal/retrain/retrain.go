@@ -145,22 +145,32 @@ func Job(p *lifecyclev1alpha1.AIProduct, run Run, pol Policy) (*batchv1.Job, err
 	}
 	pod := &job.Spec.Template
 	result := ResultContainer(p, pod.Spec.Containers)
+	// Init containers too: a trainer that runs before an evaluator needs to
+	// know which version it trains as much as the evaluator does.
+	for i := range pod.Spec.InitContainers {
+		pod.Spec.InitContainers[i].Env = append(pod.Spec.InitContainers[i].Env, runEnv(p, job, run, parentURI, result)...)
+	}
 	for i := range pod.Spec.Containers {
 		c := &pod.Spec.Containers[i]
-		c.Env = append(c.Env,
-			corev1.EnvVar{Name: EnvProduct, Value: p.Name},
-			corev1.EnvVar{Name: EnvNamespace, Value: p.Namespace},
-			corev1.EnvVar{Name: EnvTrigger, Value: string(run.Trigger.Kind)},
-			corev1.EnvVar{Name: EnvParentVersion, Value: job.Annotations[AnnotationParentVersion]},
-			corev1.EnvVar{Name: EnvParentModelURI, Value: parentURI},
-			corev1.EnvVar{Name: EnvTargetVersion, Value: run.TargetVersion},
-			corev1.EnvVar{Name: EnvResultContainer, Value: result},
-		)
+		c.Env = append(c.Env, runEnv(p, job, run, parentURI, result)...)
 		if c.Name == result && c.TerminationMessagePolicy == "" {
 			c.TerminationMessagePolicy = corev1.TerminationMessageReadFile
 		}
 	}
 	return job, nil
+}
+
+// runEnv is what every container of a run's pod is told about the run.
+func runEnv(p *lifecyclev1alpha1.AIProduct, job *batchv1.Job, run Run, parentURI, result string) []corev1.EnvVar {
+	return []corev1.EnvVar{
+		{Name: EnvProduct, Value: p.Name},
+		{Name: EnvNamespace, Value: p.Namespace},
+		{Name: EnvTrigger, Value: string(run.Trigger.Kind)},
+		{Name: EnvParentVersion, Value: job.Annotations[AnnotationParentVersion]},
+		{Name: EnvParentModelURI, Value: parentURI},
+		{Name: EnvTargetVersion, Value: run.TargetVersion},
+		{Name: EnvResultContainer, Value: result},
+	}
 }
 
 // harden restricts the pod of job and checks it against pol, then labels

@@ -78,9 +78,10 @@ func TestJob(t *testing.T) {
 			ResultContainer: "train",
 			Template: batchv1.JobTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"team": "ml"}},
-				Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{
-					{Name: "fetch", Image: "fetch:1"}, {Name: "train", Image: "train:1"},
-				}}}},
+				Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+					InitContainers: []corev1.Container{{Name: "prepare", Image: "prepare:1"}},
+					Containers:     []corev1.Container{{Name: "fetch", Image: "fetch:1"}, {Name: "train", Image: "train:1"}},
+				}}},
 			},
 		}}}}
 	parent := &lifecyclev1alpha1.ModelVersion{ObjectMeta: metav1.ObjectMeta{Name: "churn-v1-0-0"},
@@ -105,6 +106,16 @@ func TestJob(t *testing.T) {
 	}
 	if env[EnvParentModelURI] != "s3://m/1.0.0" || env[EnvTargetVersion] != "1.0.1" || env[EnvResultContainer] != "train" || env[EnvTrigger] != "Drift" {
 		t.Errorf("env %v", env)
+	}
+	// An init container that trains before an evaluator learns the same.
+	for _, e := range job.Spec.Template.Spec.InitContainers[0].Env {
+		if env[e.Name] != e.Value {
+			t.Errorf("init container: %s=%q, the containers have %q", e.Name, e.Value, env[e.Name])
+		}
+		delete(env, e.Name)
+	}
+	if len(env) != 0 {
+		t.Errorf("the init container lacks %v", env)
 	}
 	if train.TerminationMessagePolicy != corev1.TerminationMessageReadFile {
 		t.Errorf("policy %q", train.TerminationMessagePolicy)

@@ -18,9 +18,11 @@ limitations under the License.
 
 // Package e2e proves the operator the way a user meets it: a real cluster
 // (kwokctl, binary runtime, fake nodes on which Deployments become available
-// and Job pods complete), the operator built and run as a process with its
-// real flags, manifests applied with kubectl, and metrics in a real
-// Prometheus that scrapes the operator and a model-server simulator.
+// and Job pods complete, and one real node where pods are containers), the
+// operator built and run as a process with its real flags and, on the real
+// node, deployed as a pod by make deploy, manifests applied with kubectl,
+// and metrics in a real Prometheus that scrapes the operator, a
+// model-server simulator and the real model servers.
 package e2e
 
 import (
@@ -298,8 +300,15 @@ func setUpKwok() {
 	kubectlBin = filepath.Join(root, "bin", "k8s", "v1.37.2", "kubectl")
 
 	By("building the operator and the model-server simulator")
-	run("go", "build", "-o", filepath.Join(workDir, "manager"), "./cmd")
-	run("go", "build", "-o", filepath.Join(workDir, "simulator"), "./test/simulator")
+	// Static, as hack/images.sh builds them for the real node's images, so
+	// that both builds share Go's cache.
+	static := append(os.Environ(), "CGO_ENABLED=0")
+	for pkg, out := range map[string]string{"./cmd": "manager", "./test/simulator": "simulator"} {
+		build := exec.Command("go", "build", "-ldflags", "-s -w", "-o", filepath.Join(workDir, out), pkg)
+		build.Dir, build.Env = root, static
+		b, err := build.CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), "go build %s: %s", pkg, b)
+	}
 
 	By("starting the simulator")
 	addrFile := filepath.Join(workDir, "simulator.addr")
@@ -333,25 +342,93 @@ subjects:
 	promAddr = freePort()
 
 	By("starting Prometheus, scraping the operator and the simulator every second")
+	// On the real node it also scrapes the operator's replicas and the
+	// model servers, labelling a server's series with the product and
+	// version its pod serves, as a cluster's Prometheus does. Debian's
+	// Prometheus is built without Kubernetes discovery, so the suite finds
+	// the pods (discoverPods) and hands them over in file_sd files.
+	targets := filepath.Join(workDir, "targets")
+	Expect(os.MkdirAll(targets, 0o755)).To(Succeed())
 	config := fmt.Sprintf(`global: {scrape_interval: 1s, evaluation_interval: 1s}
 scrape_configs:
 - job_name: simulator
-  static_configs: [{targets: [%q]}]
+  static_configs: [{targets: [%[1]q]}]
 - job_name: aipm-operator
   scheme: https
   honor_labels: true
-  authorization: {credentials_file: %q}
+  authorization: {credentials_file: %[2]q}
   tls_config: {insecure_skip_verify: true}
-  static_configs: [{targets: [%q]}]
-`, simAddr, filepath.Join(workDir, "token"), metricsAddr)
+  static_configs: [{targets: [%[3]q]}]
+- job_name: aipm-operator-pods
+  scheme: https
+  honor_labels: true
+  authorization: {credentials_file: %[2]q}
+  tls_config: {insecure_skip_verify: true}
+  file_sd_configs: [{files: [%[4]q], refresh_interval: 1s}]
+- job_name: model-servers
+  file_sd_configs: [{files: [%[5]q], refresh_interval: 1s}]
+`, simAddr, filepath.Join(workDir, "token"), metricsAddr, filepath.Join(targets, "operator.json"), filepath.Join(targets, "model-servers.json"))
 	Expect(os.WriteFile(filepath.Join(workDir, "prometheus.yml"), []byte(config), 0o644)).To(Succeed())
+	// Pods on the real node reach it at the node's address.
 	prometheusArgs = []string{ensurePrometheus(), "--config.file", filepath.Join(workDir, "prometheus.yml"),
-		"--storage.tsdb.path", filepath.Join(workDir, "tsdb"), "--web.listen-address", promAddr}
+		"--storage.tsdb.path", filepath.Join(workDir, "tsdb"), "--web.listen-address", "0.0.0.0" + promAddr[strings.LastIndex(promAddr, ":"):]}
 	startPrometheus()
+
+	go discoverPods(targets)
 
 	By("starting the operator with its real flags")
 	operatorMetricsAddr = metricsAddr
 	startSuiteOperator()
+}
+
+// discoverPods writes, every second, the Prometheus file_sd targets of the
+// pods on the real node: the operator's replicas (metrics on 8443) and the
+// model servers (8080), with the labels Kubernetes discovery and a
+// relabelling by pod label would give them.
+func discoverPods(dir string) {
+	defer GinkgoRecover()
+	type group struct {
+		Targets []string          `json:"targets"`
+		Labels  map[string]string `json:"labels"`
+	}
+	list := func(args ...string) []group {
+		out, err := kubectlMaybe(append([]string{"get", "pods", "--field-selector", "spec.nodeName=aipm-node,status.phase=Running", "-o",
+			`jsonpath={range .items[*]}{.status.podIP} {.metadata.name} {.metadata.labels.lifecycle\.aipm\.io/product} {.metadata.labels.lifecycle\.aipm\.io/version}{"\n"}{end}`}, args...)...)
+		if err != nil {
+			return nil
+		}
+		groups := []group{}
+		for _, line := range strings.Split(out, "\n") {
+			f := strings.Fields(line)
+			if len(f) < 2 {
+				continue
+			}
+			g := group{Targets: []string{f[0]}, Labels: map[string]string{"pod": f[1]}}
+			if len(f) == 4 {
+				g.Labels["product"], g.Labels["version"] = f[2], f[3]
+			}
+			groups = append(groups, g)
+		}
+		return groups
+	}
+	write := func(name string, groups []group, port string) {
+		if groups == nil {
+			return
+		}
+		for i := range groups {
+			groups[i].Targets[0] += ":" + port
+		}
+		b, _ := json.Marshal(groups)
+		tmp := filepath.Join(dir, "."+name)
+		if os.WriteFile(tmp, b, 0o644) == nil {
+			_ = os.Rename(tmp, filepath.Join(dir, name))
+		}
+	}
+	for {
+		write("operator.json", list("-n", "aipm-operator-system", "-l", "control-plane=controller-manager"), "8443")
+		write("model-servers.json", list("-n", "default", "-l", "app.kubernetes.io/component=model-server"), "8080")
+		time.Sleep(time.Second)
+	}
 }
 
 var _ = AfterSuite(func() {

@@ -161,13 +161,7 @@ func setUpKind() {
 	run(kindBin, "load", "docker-image", "--name", cluster, operatorImage, simulatorImage)
 
 	By("deploying the operator with make deploy, pointed at the in-cluster Prometheus")
-	// make deploy pins the image in config/manager/kustomization.yaml; put
-	// the committed file back so that a test run leaves the tree clean.
-	kust := filepath.Join(root, "config", "manager", "kustomization.yaml")
-	saved, err := os.ReadFile(kust)
-	Expect(err).NotTo(HaveOccurred())
 	run("make", "deploy", "IMG="+operatorImage)
-	Expect(os.WriteFile(kust, saved, 0o644)).To(Succeed())
 	kubectl("patch", "deployment", operatorDeploy, "-n", operatorNS, "--type", "json", "-p",
 		`[{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"--prometheus-address=http://prometheus.aipm-e2e.svc:9090"}]`)
 	kubectl("rollout", "status", "deployment/"+operatorDeploy, "-n", operatorNS, "--timeout", "180s")
