@@ -54,6 +54,7 @@ type delivery struct {
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list
+// +kubebuilder:rbac:groups=apps,resources=replicasets,verbs=get;list
 // +kubebuilder:rbac:groups=gateway.networking.k8s.io,resources=httproutes,verbs=get;patch
 // +kubebuilder:rbac:groups=serving.kserve.io,resources=inferenceservices,verbs=get;list;watch;create;patch;delete
 
@@ -381,6 +382,15 @@ func (r *AIProductReconciler) moveTraffic(ctx context.Context, s *productScope, 
 		}
 	}
 	d := serving.Decide(m)
+	if d.Replicas.Stable < current.Stable || d.Replicas.Canary < current.Canary {
+		// A scale-down leans on the other version's available pods: count
+		// them only as far as their ReplicaSets, read past the cache,
+		// confirm.
+		if m.Available, err = r.confirm(ctx, p, stable, canary, available); err != nil {
+			return serving.Decision{}, err
+		}
+		d = serving.Decide(m)
+	}
 	_, routed, err := r.sync(ctx, s, stable, canary, d.Replicas, d.RouteWeight)
 	if err != nil {
 		return d, err
@@ -431,6 +441,31 @@ func (r *AIProductReconciler) replicas(ctx context.Context, p *lifecyclev1alpha1
 		}
 	}
 	return current, available, nil
+}
+
+// confirm recounts the available pods of each version that has some, as
+// far as its ReplicaSets confirm them (serving.Confirmed).
+func (r *AIProductReconciler) confirm(ctx context.Context, p *lifecyclev1alpha1.AIProduct, stable, canary *lifecyclev1alpha1.ModelVersion, available serving.Pair) (serving.Pair, error) {
+	recount := func(mv *lifecyclev1alpha1.ModelVersion, n int32) (int32, error) {
+		if n == 0 {
+			return 0, nil
+		}
+		var d appsv1.Deployment
+		if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: serving.ObjectName(p.Name, mv.Name)}, &d); err != nil {
+			return 0, client.IgnoreNotFound(err)
+		}
+		var sets appsv1.ReplicaSetList
+		if err := r.APIReader.List(ctx, &sets, client.InNamespace(p.Namespace), client.MatchingLabels(serving.VersionLabels(p.Name, mv.Name))); err != nil {
+			return 0, fmt.Errorf("listing the ReplicaSets of %s: %w", d.Name, err)
+		}
+		return serving.Confirmed(&d, sets.Items), nil
+	}
+	var err error
+	if available.Stable, err = recount(stable, available.Stable); err != nil {
+		return available, err
+	}
+	available.Canary, err = recount(canary, available.Canary)
+	return available, err
 }
 
 // setTrafficSplit says whether the canary's replicas can give its step's

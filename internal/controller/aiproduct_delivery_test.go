@@ -30,6 +30,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
@@ -112,14 +113,40 @@ func deployments(g Gomega, p *lifecyclev1alpha1.AIProduct) map[string]*appsv1.De
 	for i := range list.Items {
 		d := &list.Items[i]
 		want := *d.Spec.Replicas
-		if d.Status.ObservedGeneration != d.Generation || d.Status.AvailableReplicas != want || d.Status.UpdatedReplicas != want {
-			d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: want, UpdatedReplicas: want,
-				ReadyReplicas: want, AvailableReplicas: want}
-			g.Expect(client.IgnoreNotFound(k8sClient.Status().Update(ctx, d))).To(Succeed())
-		}
+		markAvailable(g, d, want)
 		out[d.Name] = d
 	}
 	return out
+}
+
+// markAvailable plays the Deployment controller for d: a ReplicaSet of its
+// own that has acted on its spec, and have of want pods available in both
+// statuses, as the operator reads them before it takes capacity away.
+func markAvailable(g Gomega, d *appsv1.Deployment, have int32) {
+	want := *d.Spec.Replicas
+	yes := true
+	rs := &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: d.Name + "-rs", Namespace: d.Namespace}}
+	_, err := controllerutil.CreateOrUpdate(ctx, k8sClient, rs, func() error {
+		// envtest runs no garbage collector: a ReplicaSet of a deleted
+		// Deployment of the same name is taken over.
+		rs.Labels = d.Spec.Template.Labels
+		rs.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: d.Name, UID: d.UID, Controller: &yes}}
+		rs.Spec = appsv1.ReplicaSetSpec{Replicas: &want, Selector: d.Spec.Selector, Template: d.Spec.Template}
+		return nil
+	})
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		return // the Deployment went, or the next call catches up
+	}
+	g.Expect(err).NotTo(HaveOccurred())
+	if rs.Status.ObservedGeneration != rs.Generation || rs.Status.AvailableReplicas != have {
+		rs.Status = appsv1.ReplicaSetStatus{ObservedGeneration: rs.Generation, Replicas: want, ReadyReplicas: have, AvailableReplicas: have}
+		g.Expect(client.IgnoreNotFound(k8sClient.Status().Update(ctx, rs))).To(Succeed())
+	}
+	if d.Status.ObservedGeneration != d.Generation || d.Status.AvailableReplicas != have || d.Status.UpdatedReplicas != want {
+		d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: want, UpdatedReplicas: want,
+			ReadyReplicas: have, AvailableReplicas: have}
+		g.Expect(client.IgnoreNotFound(k8sClient.Status().Update(ctx, d))).To(Succeed())
+	}
 }
 
 // routeFor creates an empty HTTPRoute and points p's serving at it.

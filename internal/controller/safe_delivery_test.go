@@ -47,11 +47,7 @@ func startPods(g Gomega, p *lifecyclev1alpha1.AIProduct) map[string]int32 {
 		if have < want {
 			have++
 		}
-		if d.Status.AvailableReplicas != have || d.Status.ObservedGeneration != d.Generation || d.Status.UpdatedReplicas != want {
-			d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: want, UpdatedReplicas: want,
-				ReadyReplicas: have, AvailableReplicas: have}
-			g.Expect(client.IgnoreNotFound(k8sClient.Status().Update(ctx, d))).To(Succeed())
-		}
+		markAvailable(g, d, have)
 		out[d.Name] = have
 	}
 	return out
@@ -163,11 +159,7 @@ var _ = Describe("Safe delivery", func() {
 			// Only the stable's pods ever become available.
 			var d appsv1.Deployment
 			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: p.Name + "-v1"}, &d)).To(Succeed())
-			want := *d.Spec.Replicas
-			if d.Status.AvailableReplicas != want {
-				d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: want, UpdatedReplicas: want, ReadyReplicas: want, AvailableReplicas: want}
-				g.Expect(k8sClient.Status().Update(ctx, &d)).To(Succeed())
-			}
+			markAvailable(g, &d, *d.Spec.Replicas)
 			got := fetch(g, p)
 			g.Expect(got.Status.Rollout).NotTo(BeNil())
 			g.Expect(got.Status.Rollout.Phase).To(Equal(lifecyclev1alpha1.RolloutAborted))

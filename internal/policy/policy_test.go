@@ -48,6 +48,9 @@ var managerPermissions = map[string][]string{
 	"/services": {"create", "delete", "get", "list", "patch", "watch"},
 	// One Deployment per live model version and per experiment; applied.
 	"apps/deployments": {"create", "delete", "get", "list", "patch", "watch"},
+	// Read past the cache before a version shrinks: their statuses confirm
+	// the other version's available pods.
+	"apps/replicasets": {"get", "list"},
 	// Retraining Jobs: one per RetrainingRun, owned by it.
 	"batch/jobs": {"create", "delete", "get", "list", "watch"},
 	// Events on products and versions.

@@ -23,6 +23,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
@@ -264,4 +265,32 @@ func Counted(d *appsv1.Deployment) int32 {
 		return 0
 	}
 	return d.Status.AvailableReplicas
+}
+
+// Confirmed is what Counted says of d, checked against its ReplicaSets
+// (sets, read past the cache; those of other owners are ignored): nothing
+// while a ReplicaSet of d has a spec its controller has not yet acted on,
+// and never more than the ReplicaSets' own available pods. The Deployment's
+// controller sums its ReplicaSets' statuses whatever their age, so its
+// status can be of the current spec and still count pods that a
+// ReplicaSet, scaled down and straight back up, is about to remove: seen on
+// a real control plane, where the canary went on such a count and half of
+// the stable's pods went after it.
+func Confirmed(d *appsv1.Deployment, sets []appsv1.ReplicaSet) int32 {
+	counted := Counted(d)
+	if counted == 0 {
+		return 0
+	}
+	var available int32
+	for i := range sets {
+		rs := &sets[i]
+		if ref := metav1.GetControllerOf(rs); ref == nil || ref.UID != d.UID {
+			continue
+		}
+		if rs.Status.ObservedGeneration < rs.Generation {
+			return 0
+		}
+		available += rs.Status.AvailableReplicas
+	}
+	return min(counted, available)
 }

@@ -23,6 +23,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
@@ -267,5 +268,40 @@ func TestCounted(t *testing.T) {
 		if got := Counted(tt.d); got != tt.want {
 			t.Errorf("%s: Counted = %d, want %d", tt.name, got, tt.want)
 		}
+	}
+}
+
+func TestConfirmed(t *testing.T) {
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "v2", UID: "d", Generation: 6},
+		Status: appsv1.DeploymentStatus{ObservedGeneration: 6, AvailableReplicas: 4}}
+	rs := func(owner types.UID, generation, observed int64, available int32) appsv1.ReplicaSet {
+		yes := true
+		return appsv1.ReplicaSet{
+			ObjectMeta: metav1.ObjectMeta{Generation: generation,
+				OwnerReferences: []metav1.OwnerReference{{Kind: "Deployment", Name: "v2", UID: owner, Controller: &yes}}},
+			Status: appsv1.ReplicaSetStatus{ObservedGeneration: observed, AvailableReplicas: available}}
+	}
+	for _, tt := range []struct {
+		name string
+		sets []appsv1.ReplicaSet
+		want int32
+	}{
+		{"ReplicaSets that acted on their spec confirm the count", []appsv1.ReplicaSet{rs("d", 3, 3, 4)}, 4},
+		// The case seen on a real control plane: the Deployment's status is
+		// of its spec, its ReplicaSet's is from before a scale 4 -> 2 -> 4.
+		{"a ReplicaSet yet to act on its spec confirms nothing", []appsv1.ReplicaSet{rs("d", 5, 3, 4)}, 0},
+		{"an old ReplicaSet lagging confirms nothing either", []appsv1.ReplicaSet{rs("d", 3, 3, 3), rs("d", 2, 1, 1)}, 0},
+		{"fewer available in the ReplicaSets than in the Deployment", []appsv1.ReplicaSet{rs("d", 3, 3, 2)}, 2},
+		{"another Deployment's ReplicaSets do not count", []appsv1.ReplicaSet{rs("d", 3, 3, 1), rs("other", 9, 1, 4)}, 1},
+		{"no ReplicaSet, no pods", nil, 0},
+	} {
+		if got := Confirmed(d, tt.sets); got != tt.want {
+			t.Errorf("%s: Confirmed = %d, want %d", tt.name, got, tt.want)
+		}
+	}
+	stale := d.DeepCopy()
+	stale.Status.ObservedGeneration = 5
+	if got := Confirmed(stale, []appsv1.ReplicaSet{rs("d", 3, 3, 4)}); got != 0 {
+		t.Errorf("a Deployment status older than its spec: Confirmed = %d, want 0", got)
 	}
 }
