@@ -5,8 +5,8 @@
 #   hack/build-control-plane.sh [component...]
 #
 # Components: kube-apiserver etcd kube-controller-manager kube-scheduler kubectl
-# kubelet kube-proxy kwok kwokctl (default: kube-apiserver etcd, all that
-# envtest needs).
+# kubelet kube-proxy kwok kwokctl, and traefik, a Gateway API implementation
+# for the e2e suite (default: kube-apiserver etcd, all that envtest needs).
 # Binaries land in $BIN_DIR (default bin/k8s/<k8s version>) and are rebuilt only
 # when a binary is missing; each reports its real version.
 set -euo pipefail
@@ -14,6 +14,7 @@ set -euo pipefail
 KUBE_VERSION="${KUBE_VERSION:-v1.37.2}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
+TRAEFIK_VERSION="${TRAEFIK_VERSION:-v3.6.12}"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN_DIR="${BIN_DIR:-$ROOT/bin/k8s/$KUBE_VERSION}"
@@ -97,12 +98,26 @@ build_kwok() {
     -o "$BIN_DIR/$name" "sigs.k8s.io/kwok/cmd/$name")
 }
 
+# Traefik's go.mod replaces modules, which only applies inside its own
+# module: it is built in its directory of the module cache.
+build_traefik() {
+  local dir="$WORK/traefik-$TRAEFIK_VERSION" src
+  mkdir -p "$dir"
+  [ -f "$dir/go.mod" ] || printf 'module aipm.local/traefik-build\n\ngo 1.26\n' >"$dir/go.mod"
+  src="$(cd "$dir" && GOFLAGS=-mod=mod go mod download -json "github.com/traefik/traefik/v3@$TRAEFIK_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
+  log "building traefik $TRAEFIK_VERSION"
+  (cd "$src" && GOFLAGS=-mod=readonly CGO_ENABLED=0 go build -trimpath \
+    -ldflags "-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=$TRAEFIK_VERSION" \
+    -o "$BIN_DIR/traefik" ./cmd/traefik)
+}
+
 for c in "${components[@]}"; do
   if [ -x "$BIN_DIR/$c" ]; then continue; fi
   case "$c" in
     kube-apiserver | kube-controller-manager | kube-scheduler | kubectl | kubelet | kube-proxy) build_kube "$c" ;;
     etcd) build_etcd ;;
     kwok | kwokctl) build_kwok "$c" ;;
+    traefik) build_traefik ;;
     *) log "unknown component $c"; exit 2 ;;
   esac
 done

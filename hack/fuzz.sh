@@ -58,7 +58,8 @@ for entry in "${found[@]}"; do
 		failed+=("${dir} ${name}")
 		sed 's/^/    /' "${logs}/${name}.log" | tail -25
 	fi
-	execs=$(grep -oE 'execs: [0-9]+' "${logs}/${name}.log" | tail -1 | cut -d' ' -f2)
+	# A run too short to report progress has no count: not a failure.
+	execs=$(grep -oE 'execs: [0-9]+' "${logs}/${name}.log" | tail -1 | cut -d' ' -f2 || true)
 	printf 'fuzz: %-4s %-18s ./%-24s %s execs in %ss\n' "$result" "$name" "$dir" "${execs:-?}" "$(($(date +%s) - start))"
 	ran=$((ran + 1))
 done
