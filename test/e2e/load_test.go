@@ -38,6 +38,7 @@ import (
 // Service's split.
 type load struct {
 	url    string
+	header http.Header
 	client *http.Client
 	shift  atomic.Uint64 // float64 bits: the drift of the rows sent
 	stop   chan struct{}
@@ -53,8 +54,11 @@ type hit struct {
 	code    int // 0 when no answer came
 }
 
-func startLoad(url string, perSecond int) *load {
-	l := &load{url: url, stop: make(chan struct{}),
+func startLoad(url string, perSecond int) *load { return startLoadWith(url, nil, perSecond) }
+
+// startLoadWith sends header with every request.
+func startLoadWith(url string, header http.Header, perSecond int) *load {
+	l := &load{url: url, header: header, stop: make(chan struct{}),
 		client: &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}}
 	l.done.Add(1)
 	go func() {
@@ -82,7 +86,15 @@ func startLoad(url string, perSecond int) *load {
 func (l *load) send(x []float64) {
 	body, _ := json.Marshal(map[string]any{"instances": [][]float64{x}})
 	h := hit{at: time.Now()}
-	resp, err := l.client.Post(l.url, "application/json", bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, l.url, bytes.NewReader(body))
+	if err != nil {
+		panic(err) // the suite's own URL
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range l.header {
+		req.Header[k] = v
+	}
+	resp, err := l.client.Do(req)
 	if err == nil {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		_ = resp.Body.Close()

@@ -234,7 +234,7 @@ var _ = Describe("On the real node", Label("node"), Ordered, func() {
 
 		// What an earlier run's retraining registered carries the product's
 		// label, not the suite's.
-		kubectl("delete", "modelversions,retrainingruns,jobs", "-n", "default", "-l", "lifecycle.aipm.io/product in (e2e-real, e2e-loop)", "--ignore-not-found", "--wait")
+		kubectl("delete", "modelversions,retrainingruns,jobs", "-n", "default", "-l", "lifecycle.aipm.io/product in (e2e-real, e2e-loop, e2e-gw)", "--ignore-not-found", "--wait")
 
 		By("giving the model servers and trainers a model store")
 		Expect(os.MkdirAll(storeDir(), 0o755)).To(Succeed())
@@ -390,6 +390,109 @@ patches:
 		Eventually(recent).WithTimeout(30*time.Second).Should(
 			WithTransform(func(t tally) float64 { return t.share(product + "-v2-0-0") }, Equal(100.0)), "after the rollback every request reaches 2.0.0")
 		Expect(l.between(time.Now().Add(-3*time.Second), time.Now()).failed).To(BeZero())
+	})
+
+	It("splits requests through a real gateway (Traefik) at each step's exact weight, and sends an A/B test's header to the candidate over the team's path rule", func() {
+		const product = "e2e-gw"
+		simSetSeen("model_online_auc", labels(product, product+"-v1-0-0"), 0.9)
+
+		By("Traefik, built from the module proxy, as the Gateway API implementation")
+		bin := strings.TrimSpace(run(filepath.Join(root, "hack", "build-control-plane.sh"), "traefik"))
+		gw := strings.TrimSpace(run("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/gateway-api"))
+		kubectl("apply", "--server-side", "-f", filepath.Join(gw, "config", "crd", "standard"))
+		for _, crd := range []string{"gatewayclasses", "gateways", "httproutes", "grpcroutes", "referencegrants"} {
+			kubectl("wait", "crd/"+crd+".gateway.networking.k8s.io", "--for", "condition=Established", "--timeout", "60s")
+		}
+		addr := freePort()
+		port := addr[strings.LastIndex(addr, ":")+1:]
+		apply(`
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: e2e-traefik}
+spec: {controllerName: traefik.io/gateway-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: e2e-gw, namespace: default, labels: {e2e: aipm}}
+spec:
+  gatewayClassName: e2e-traefik
+  listeners: [{name: web, protocol: HTTP, port: ` + port + `, allowedRoutes: {namespaces: {from: Same}}}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: e2e-gw, namespace: default, labels: {e2e: aipm}}
+spec:
+  parentRefs: [{name: e2e-gw}]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /v1/predict}}]
+    backendRefs: [{name: e2e-gw, port: 8080}]
+`)
+		traefik := start(filepath.Join(bin, "traefik"), "--entryPoints.web.address="+addr, "--providers.kubernetesGateway=true",
+			"--global.checkNewVersion=false", "--global.sendAnonymousUsage=false", "--log.level=INFO")
+		DeferCleanup(func() { _ = traefik.Process.Kill() })
+		kubectl("wait", "gateway/e2e-gw", "-n", "default", "--for", "condition=Programmed", "--timeout", "120s")
+
+		var mvs []string
+		for i, semver := range []string{"1.0.0", "2.0.0", "3.0.0"} {
+			uri, digest := trainModel(product, semver, uint64(30+i), 0)
+			mvs = append(mvs, storedVersion(product, semver, uri, digest))
+		}
+		serving := strings.Replace(realServing("{}"), "    serving:\n", "    serving:\n      httpRoute: {name: e2e-gw}\n", 1)
+		rollout := `    rollout:
+      progressDeadline: 90s
+      steps:
+      - setWeight: 20
+      - pause: {duration: 20s}
+      - setWeight: 60
+      - pause: {duration: 20s}
+      - setWeight: 100
+`
+		apply(strings.Join(mvs, "---") + "---" + realProduct(product, "{name: "+product+"-v1-0-0}", serving, rollout))
+		kubectl("wait", "aip/"+product, "-n", "default", "--for", "jsonpath={.status.productionVersion}="+product+"-v1-0-0", "--timeout", "180s")
+		for _, v := range []string{"v2-0-0", "v3-0-0"} {
+			kubectl("wait", "mv/"+product+"-"+v, "-n", "default", "--for", "jsonpath={.status.eligible}=true", "--timeout", "60s")
+		}
+
+		By("sending requests through the gateway, 40 a second")
+		url := "http://" + addr + "/v1/predict"
+		l := startLoad(url, 40)
+		DeferCleanup(l.Stop)
+		recent := func(l *load) func() tally {
+			return func() tally { return l.between(time.Now().Add(-3*time.Second), time.Now()) }
+		}
+		share := func(version string) func(tally) float64 { return func(t tally) float64 { return t.share(version) } }
+		Eventually(recent(l)).WithTimeout(2*time.Minute).Should(WithTransform(share(product+"-v1-0-0"), Equal(100.0)), "the gateway serves the product")
+
+		By("rolling 2.0.0 out behind the route: the share each step gives it, measured at the gateway")
+		apply(realProduct(product, "{name: "+product+"-v2-0-0}", serving, rollout))
+		steps := measureSteps(product, product+"-v2-0-0", l, []int{1, 3})
+		kubectl("wait", "mv/"+product+"-v2-0-0", "-n", "default", "--for", "jsonpath={.status.stage}=Production", "--timeout", "180s")
+		reportSteps("traffic split by step at the gateway, 2.0.0 (Traefik, HTTPRoute weights)", steps)
+		for _, s := range steps {
+			Expect(s.reported).To(Equal(s.declared), "a router gives the declared weight exactly")
+			Expect(math.Abs(s.measured-float64(s.declared))).To(BeNumerically("<=", 8), "the gateway's split is the declared weight")
+			Expect(s.requests).To(BeNumerically(">", 200))
+		}
+		Eventually(recent(l)).WithTimeout(time.Minute).Should(WithTransform(share(product+"-v2-0-0"), Equal(100.0)), "after promotion every request reaches 2.0.0")
+
+		By("an A/B test whose header sends requests to 3.0.0, on the path the team's rule serves")
+		ab := `    - name: ab
+      type: ABTest
+      modelVersion: ` + product + `-v3-0-0
+      trafficPercent: 10
+      headerMatch: {name: X-Variant, value: b}
+      duration: 5m
+      interval: 5s
+      successCriteria:
+      - {name: errors, query: '` + errorRule + `', threshold: "0.05", direction: AtMost}
+`
+		apply(strings.Replace(realProduct(product, "{name: "+product+"-v2-0-0}", serving, rollout), "  delivery:\n", ab+"  delivery:\n", 1))
+		withHeader := startLoadWith(url, http.Header{"X-Variant": {"b"}}, 20)
+		DeferCleanup(withHeader.Stop)
+		Eventually(recent(withHeader)).WithTimeout(2*time.Minute).Should(WithTransform(share(product+"-v3-0-0"), Equal(100.0)),
+			"a request with the header reaches the candidate: the A/B rule outranks the team's path rule")
+		Consistently(recent(l)).WithTimeout(5*time.Second).Should(WithTransform(share(product+"-v2-0-0"), Equal(100.0)),
+			"a request without it stays on production")
 	})
 
 	It("closes the loop for real: drifted requests, a trainer and an evaluator that run, the model they made served to real traffic", func() {
