@@ -87,6 +87,19 @@ func eventReasons(obj client.Object) []string {
 	return out
 }
 
+// eventNotes are the messages of the Events about obj.
+func eventNotes(obj client.Object) []string {
+	var list eventsv1.EventList
+	ExpectWithOffset(1, k8sClient.List(ctx, &list, client.InNamespace(obj.GetNamespace()))).To(Succeed())
+	var out []string
+	for _, e := range list.Items {
+		if e.Regarding.UID == obj.GetUID() {
+			out = append(out, e.Note)
+		}
+	}
+	return out
+}
+
 func kstatusOf(obj client.Object) status.Status {
 	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
 	ExpectWithOffset(1, err).NotTo(HaveOccurred())

@@ -225,14 +225,15 @@ var _ = Describe("Serving and rollouts", func() {
 			got := fetch(g, p)
 			g.Expect(got.Status.Rollout).NotTo(BeNil())
 			g.Expect(got.Status.Rollout.CanaryVersion).To(Equal("v2"))
-			if got.Status.Rollout.Phase != lifecyclev1alpha1.RolloutSucceeded {
-				// Mid-canary at 50%: two replicas each.
+			// The canary's 50% step lasts one analysis (about a second):
+			// when a poll lands in it, two replicas each.
+			if got.Status.Rollout.Phase == lifecyclev1alpha1.RolloutProgressing && got.Status.Rollout.Weight == 50 {
 				g.Expect(*ds[p.Name+"-v2"].Spec.Replicas).To(Equal(int32(2)))
 				g.Expect(*ds[p.Name+"-v1"].Spec.Replicas).To(Equal(int32(2)))
 				g.Expect(kstatusOf(got)).To(Equal(status.InProgressStatus))
 			}
-			g.Expect(got.Status.Rollout.Weight).To(Equal(int32(50)))
 		}).Should(Succeed())
+		Eventually(func() []string { return eventNotes(p) }).Should(ContainElement(HavePrefix("Set the weight of v2 to 50%")))
 		Eventually(func(g Gomega) {
 			ds := deployments(g, p)
 			got := fetch(g, p)
