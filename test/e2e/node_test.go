@@ -25,6 +25,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"strconv"
@@ -397,7 +398,13 @@ patches:
 		simSetSeen("model_online_auc", labels(product, product+"-v1-0-0"), 0.9)
 
 		By("Traefik, built from the module proxy, as the Gateway API implementation")
-		bin := strings.TrimSpace(run(filepath.Join(root, "hack", "build-control-plane.sh"), "traefik"))
+		// Only stdout names the directory: a cold build logs its progress
+		// (and go's downloads) on stderr.
+		build := exec.Command(filepath.Join(root, "hack", "build-control-plane.sh"), "traefik")
+		build.Dir, build.Stderr = root, GinkgoWriter
+		out, err := build.Output()
+		Expect(err).NotTo(HaveOccurred(), "building traefik")
+		bin := strings.TrimSpace(string(out))
 		gw := strings.TrimSpace(run("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/gateway-api"))
 		kubectl("apply", "--server-side", "-f", filepath.Join(gw, "config", "crd", "standard"))
 		for _, crd := range []string{"gatewayclasses", "gateways", "httproutes", "grpcroutes", "referencegrants"} {
