@@ -125,8 +125,11 @@ func (r *ModelVersionReconciler) Reconcile(ctx context.Context, req ctrl.Request
 // decide sets the version's verdict, stage and kstatus conditions.
 func (r *ModelVersionReconciler) decide(ctx context.Context, n notify.Notifier, mv *lifecyclev1alpha1.ModelVersion) error {
 	now := metav1.NewTime(r.Clock.Now())
+	// The product, its production version and its Experiments are only
+	// read here, so they are the cache's objects, not copies: every version
+	// of a fleet copied its whole product on each reconcile before.
 	product := &lifecyclev1alpha1.AIProduct{}
-	err := r.Get(ctx, client.ObjectKey{Namespace: mv.Namespace, Name: string(mv.Spec.Product)}, product)
+	err := r.Get(ctx, client.ObjectKey{Namespace: mv.Namespace, Name: string(mv.Spec.Product)}, product, client.UnsafeDisableDeepCopy)
 	if apierrors.IsNotFound(err) {
 		if mv.Status.Stage == "" {
 			setStage(mv, stage.Stage{Stage: lifecyclev1alpha1.StageCandidate, Reason: stage.ReasonRegistered}, now)
@@ -150,7 +153,7 @@ func (r *ModelVersionReconciler) decide(ctx context.Context, n notify.Notifier, 
 	var mine []lifecyclev1alpha1.Experiment
 	for _, name := range experimentcontroller.Declared(product, nil) {
 		var e lifecyclev1alpha1.Experiment
-		switch err := r.Get(ctx, client.ObjectKey{Namespace: mv.Namespace, Name: name}, &e); {
+		switch err := r.Get(ctx, client.ObjectKey{Namespace: mv.Namespace, Name: name}, &e, client.UnsafeDisableDeepCopy); {
 		case apierrors.IsNotFound(err):
 		case err != nil:
 			return fmt.Errorf("reading Experiment %s: %w", name, err)
@@ -234,6 +237,8 @@ func foresee(s *productScope) {
 		if mv.Name == s.product.Status.ProductionVersion {
 			metrics = nil
 		}
+		// The scope holds the cache's objects: copy before annotating.
+		*mv = *mv.DeepCopy()
 		eligible := eligibility(mv, s.product, metrics)
 		mv.Status.Eligible = eligible.Status == metav1.ConditionTrue
 		meta.SetStatusCondition(&mv.Status.Conditions, eligible)
@@ -250,7 +255,7 @@ func (r *ModelVersionReconciler) productionMetrics(ctx context.Context, mv *life
 		return nil, nil
 	}
 	prod := &lifecyclev1alpha1.ModelVersion{}
-	if err := r.Get(ctx, client.ObjectKey{Namespace: mv.Namespace, Name: name}, prod); err != nil {
+	if err := r.Get(ctx, client.ObjectKey{Namespace: mv.Namespace, Name: name}, prod, client.UnsafeDisableDeepCopy); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, nil
 		}
