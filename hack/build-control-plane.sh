@@ -5,7 +5,8 @@
 #   hack/build-control-plane.sh [component...]
 #
 # Components: kube-apiserver etcd kube-controller-manager kube-scheduler kubectl
-# kubelet kube-proxy kwok kwokctl, and traefik, a Gateway API implementation
+# kubelet kube-proxy kwok kwokctl, traefik (a Gateway API implementation)
+# and kserve-controller (KServe's manager), both
 # for the e2e suite (default: kube-apiserver etcd, all that envtest needs).
 # Binaries land in $BIN_DIR (default bin/k8s/<k8s version>) and are rebuilt only
 # when a binary is missing; each reports its real version.
@@ -15,6 +16,7 @@ KUBE_VERSION="${KUBE_VERSION:-v1.37.2}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 TRAEFIK_VERSION="${TRAEFIK_VERSION:-v3.6.12}"
+KSERVE_VERSION="${KSERVE_VERSION:-v0.17.0}"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN_DIR="${BIN_DIR:-$ROOT/bin/k8s/$KUBE_VERSION}"
@@ -111,6 +113,19 @@ build_traefik() {
     -o "$BIN_DIR/traefik" ./cmd/traefik)
 }
 
+# KServe's controller manager, for the e2e suite's InferenceServices. It
+# builds inside its own module, whose replace of controller-runtime (v0.19)
+# applies only there.
+build_kserve() {
+  local dir="$WORK/kserve-$KSERVE_VERSION" src
+  mkdir -p "$dir"
+  [ -f "$dir/go.mod" ] || printf 'module aipm.local/kserve-build\n\ngo 1.26\n' >"$dir/go.mod"
+  src="$(cd "$dir" && GOFLAGS=-mod=mod go mod download -json "github.com/kserve/kserve@$KSERVE_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
+  log "building kserve-controller $KSERVE_VERSION"
+  (cd "$src" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" \
+    -o "$BIN_DIR/kserve-controller" ./cmd/manager)
+}
+
 for c in "${components[@]}"; do
   if [ -x "$BIN_DIR/$c" ]; then continue; fi
   case "$c" in
@@ -118,6 +133,7 @@ for c in "${components[@]}"; do
     etcd) build_etcd ;;
     kwok | kwokctl) build_kwok "$c" ;;
     traefik) build_traefik ;;
+    kserve-controller) build_kserve ;;
     *) log "unknown component $c"; exit 2 ;;
   esac
 done

@@ -606,6 +606,16 @@ func (r *AIProductReconciler) sync(ctx context.Context, s *productScope, stable,
 	if err != nil {
 		return nil, false, err
 	}
+	if sv.Backend == lifecyclev1alpha1.BackendKServe && routed {
+		// A product whose serving moved here from the Deployment backend
+		// keeps its Deployments until KServe serves it; then they go.
+		if _, err := syncOwned(ctx, r.Client, p, []*appsv1.Deployment(nil), &appsv1.DeploymentList{}); err != nil {
+			return nil, false, err
+		}
+		if _, err := syncOwned(ctx, r.Client, p, []*corev1.Service(nil), &corev1.ServiceList{}); err != nil {
+			return nil, false, err
+		}
+	}
 	return live, routed, nil
 }
 

@@ -24,6 +24,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -261,6 +262,50 @@ var _ = Describe("KServe, by deployment mode, against KServe's CRD", func() {
 			g.Expect(weights(g)).To(Equal(map[string]int32{main: 100}))
 			g.Expect(getISVC(g, traffic.CanaryName(isvc.GetName()))).To(BeNil())
 			g.Expect(condition(fetch(g, p).Status.Conditions, lifecyclev1alpha1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
+		}).Should(Succeed())
+	})
+
+	It("a product moved from Deployments to KServe keeps its Deployments and Services until KServe serves it, then removes them", func() {
+		p, isvc := kserveProduct("")
+		routeFor(p)
+		onKServe := *p.Spec.Delivery.Serving.DeepCopy()
+		p.Spec.Delivery.Serving = deliveryProduct("v1").Spec.Delivery.Serving
+		enterDelivery(p)
+		v1 := productionV1(p)
+		services := func(g Gomega) []string {
+			var list corev1.ServiceList
+			g.Expect(k8sClient.List(ctx, &list, client.InNamespace("default"), client.MatchingLabels{lifecyclev1alpha1.LabelProduct: p.Name})).To(Succeed())
+			var names []string
+			for _, svc := range list.Items {
+				if svc.DeletionTimestamp.IsZero() {
+					names = append(names, svc.Name)
+				}
+			}
+			return names
+		}
+		Expect(services(Default)).NotTo(BeEmpty())
+
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			got.Spec.Delivery.Serving = onKServe
+			g.Expect(k8sClient.Update(ctx, got)).To(Succeed())
+		}).Should(Succeed())
+		By("the InferenceService serves production, and the Deployments stay while KServe has not said it is Ready")
+		Eventually(func(g Gomega) {
+			kserveReports(g, isvc.GetName(), "Standard", false, -1)
+			uri, _ := spec(getISVC(g, isvc.GetName()))
+			g.Expect(uri).To(Equal(v1.Spec.Artifact.URI))
+		}).Should(Succeed())
+		Consistently(func(g Gomega) {
+			g.Expect(deployments(g, p)).To(HaveKey(p.Name + "-v1"))
+			g.Expect(services(g)).NotTo(BeEmpty())
+		}, "1s").Should(Succeed())
+
+		By("once KServe reports it Ready, the product's own serving objects go")
+		Eventually(func(g Gomega) {
+			kserveReports(g, isvc.GetName(), "Standard", true, -1)
+			g.Expect(deployments(g, p)).To(BeEmpty())
+			g.Expect(services(g)).To(BeEmpty())
 		}).Should(Succeed())
 	})
 })
