@@ -213,8 +213,8 @@ var safeOs = sync.OnceValue(func() map[string]lua.LGFunction {
 })
 
 // newSandbox returns a Lua state with what Argo CD opens for a health or
-// action script: the package, base and table libraries and an os library
-// holding only date and time. Argo CD does not open string, math, io or
+// action script: the package, base and table libraries, and an os library
+// holding only date and time that a script must require. Argo CD does not open string, math, io or
 // debug; a script that needs them fails here as it would in Argo CD.
 func newSandbox() *lua.LState {
 	L := lua.NewState(lua.Options{SkipOpenLibs: true})
@@ -230,8 +230,13 @@ func newSandbox() *lua.LState {
 		L.Push(lua.LString(lib.name))
 		L.Call(1, 0)
 	}
-	// Sets the global os and package.loaded.os, so require("os") works too.
-	L.RegisterModule(lua.OsLibName, safeOs())
+	// Only require("os") reaches it: Argo CD runs argocd-cm scripts
+	// without open libraries, so there is no global os, and a script that
+	// uses one fails in Argo CD with "attempt to index a non-table object".
+	L.PreloadModule(lua.OsLibName, func(L *lua.LState) int {
+		L.Push(L.SetFuncs(L.NewTable(), safeOs()))
+		return 1
+	})
 	return L
 }
 
@@ -383,11 +388,12 @@ func normalize(v any) any {
 
 func TestSandbox(t *testing.T) {
 	got, err := runScript(`
-		local os2 = require("os")
+		local global = type(os)
+		local os = require("os")
 		return {
 			string = type(string), math = type(math), io = type(io), debug = type(debug),
 			execute = type(os.execute), getenv = type(os.getenv),
-			date = type(os.date), time = type(os.time), required = os2 == os,
+			date = type(os.date), time = type(os.time), global = global,
 			table = type(table.insert), name = obj.metadata.name,
 		}`, map[string]any{"metadata": map[string]any{"name": "fraud-detector"}})
 	if err != nil {
@@ -396,7 +402,7 @@ func TestSandbox(t *testing.T) {
 	want := map[string]any{
 		"string": "nil", "math": "nil", "io": "nil", "debug": "nil",
 		"execute": "nil", "getenv": "nil",
-		"date": "function", "time": "function", "required": true,
+		"date": "function", "time": "function", "global": "nil",
 		"table": "function", "name": "fraud-detector",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
