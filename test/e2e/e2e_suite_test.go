@@ -108,6 +108,15 @@ func apply(manifest string) {
 	ExpectWithOffset(1, err).NotTo(HaveOccurred(), "kubectl apply: %s", out)
 }
 
+// waitEstablished waits until the API server serves crd. Polled: kubectl
+// wait fails at once on a CRD that has no conditions yet.
+func waitEstablished(crd string) {
+	GinkgoHelper()
+	Eventually(func() string {
+		return jsonpath("crd", crd, `.status.conditions[?(@.type=="Established")].status`)
+	}, "60s").Should(Equal("True"), "CRD %s established", crd)
+}
+
 // jsonpath reads one field of an object, "" when it does not exist yet.
 func jsonpath(kind, name, path string) string {
 	out, err := kubectlMaybe("get", kind, name, "-n", "default", "-o", "jsonpath={"+path+"}")
@@ -281,7 +290,7 @@ var _ = BeforeSuite(func() {
 	// with: a team's route is one the operator writes to.
 	gw := strings.TrimSpace(run("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/gateway-api"))
 	kubectl("apply", "--server-side", "-f", filepath.Join(gw, "config", "crd", "standard", "gateway.networking.k8s.io_httproutes.yaml"))
-	kubectl("wait", "crd/httproutes.gateway.networking.k8s.io", "--for", "condition=Established", "--timeout", "60s")
+	waitEstablished("httproutes.gateway.networking.k8s.io")
 	// A clean slate: products from an earlier run would confuse the counts.
 	kubectl("delete", "aiproducts,modelversions,experiments,retrainingruns,jobs,deployments,services,httproutes", "-n", "default", "-l", "e2e=aipm", "--ignore-not-found", "--wait")
 })

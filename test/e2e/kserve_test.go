@@ -53,7 +53,7 @@ func startKServe() *exec.Cmd {
 		}
 		return err
 	})).To(Succeed())
-	kubectl("wait", "crd/inferenceservices.serving.kserve.io", "--for", "condition=Established", "--timeout", "60s")
+	waitEstablished("inferenceservices.serving.kserve.io")
 	if _, err := kubectlMaybe("get", "ns", "kserve"); err != nil {
 		kubectl("create", "namespace", "kserve")
 	}

@@ -408,7 +408,7 @@ patches:
 		gw := strings.TrimSpace(run("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/gateway-api"))
 		kubectl("apply", "--server-side", "-f", filepath.Join(gw, "config", "crd", "standard"))
 		for _, crd := range []string{"gatewayclasses", "gateways", "httproutes", "grpcroutes", "referencegrants"} {
-			kubectl("wait", "crd/"+crd+".gateway.networking.k8s.io", "--for", "condition=Established", "--timeout", "60s")
+			waitEstablished(crd + ".gateway.networking.k8s.io")
 		}
 		addr := freePort()
 		port := addr[strings.LastIndex(addr, ":")+1:]
