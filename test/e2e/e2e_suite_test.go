@@ -38,6 +38,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -72,11 +73,22 @@ func TestE2E(t *testing.T) {
 	RunSpecs(t, "e2e suite (kwokctl cluster, Prometheus, operator process)")
 }
 
+// handedOut holds every address freePort returned. A port is free only
+// while nothing listens on it: a process the suite restarts (the operator
+// on its metrics address) leaves its port free for a moment, and the
+// kernel may offer it again, so no address is handed out twice.
+var handedOut sync.Map
+
 func freePort() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	Expect(err).NotTo(HaveOccurred())
-	defer l.Close()
-	return l.Addr().String()
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		Expect(err).NotTo(HaveOccurred())
+		addr := l.Addr().String()
+		Expect(l.Close()).To(Succeed())
+		if _, taken := handedOut.LoadOrStore(addr, true); !taken {
+			return addr
+		}
+	}
 }
 
 func run(name string, args ...string) string {
