@@ -5,9 +5,9 @@
 #   hack/build-control-plane.sh [component...]
 #
 # Components: kube-apiserver etcd kube-controller-manager kube-scheduler kubectl
-# kubelet kube-proxy kwok kwokctl, traefik (a Gateway API implementation)
-# and kserve-controller (KServe's manager), both
-# for the e2e suite (default: kube-apiserver etcd, all that envtest needs).
+# kubelet kube-proxy kwok kwokctl, and for the e2e suite traefik (a Gateway
+# API implementation) and kserve-controller (KServe's manager) (default:
+# kube-apiserver etcd, all that envtest needs).
 # Binaries land in $BIN_DIR (default bin/k8s/<k8s version>) and are rebuilt only
 # when a binary is missing; each reports its real version.
 set -euo pipefail
@@ -100,27 +100,30 @@ build_kwok() {
     -o "$BIN_DIR/$name" "sigs.k8s.io/kwok/cmd/$name")
 }
 
-# Traefik's go.mod replaces modules, which only applies inside its own
-# module: it is built in its directory of the module cache.
-build_traefik() {
-  local dir="$WORK/traefik-$TRAEFIK_VERSION" src
+# module_src MODULE@VERSION: the module's directory in the module cache.
+# Traefik's and KServe's go.mod replace modules (KServe's pins
+# controller-runtime v0.19), which only applies inside their own module, so
+# each is built in its own directory there.
+module_src() {
+  local dir="$WORK/module-src"
   mkdir -p "$dir"
-  [ -f "$dir/go.mod" ] || printf 'module aipm.local/traefik-build\n\ngo 1.26\n' >"$dir/go.mod"
-  src="$(cd "$dir" && GOFLAGS=-mod=mod go mod download -json "github.com/traefik/traefik/v3@$TRAEFIK_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
+  [ -f "$dir/go.mod" ] || printf 'module aipm.local/module-src\n\ngo 1.26\n' >"$dir/go.mod"
+  (cd "$dir" && GOFLAGS=-mod=mod go mod download -json "$1" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+}
+
+build_traefik() {
+  local src
+  src="$(module_src "github.com/traefik/traefik/v3@$TRAEFIK_VERSION")"
   log "building traefik $TRAEFIK_VERSION"
   (cd "$src" && GOFLAGS=-mod=readonly CGO_ENABLED=0 go build -trimpath \
     -ldflags "-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=$TRAEFIK_VERSION" \
     -o "$BIN_DIR/traefik" ./cmd/traefik)
 }
 
-# KServe's controller manager, for the e2e suite's InferenceServices. It
-# builds inside its own module, whose replace of controller-runtime (v0.19)
-# applies only there.
+# KServe's controller manager, for the e2e suite's InferenceServices.
 build_kserve() {
-  local dir="$WORK/kserve-$KSERVE_VERSION" src
-  mkdir -p "$dir"
-  [ -f "$dir/go.mod" ] || printf 'module aipm.local/kserve-build\n\ngo 1.26\n' >"$dir/go.mod"
-  src="$(cd "$dir" && GOFLAGS=-mod=mod go mod download -json "github.com/kserve/kserve@$KSERVE_VERSION" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
+  local src
+  src="$(module_src "github.com/kserve/kserve@$KSERVE_VERSION")"
   log "building kserve-controller $KSERVE_VERSION"
   (cd "$src" && GOFLAGS=-mod=mod CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" \
     -o "$BIN_DIR/kserve-controller" ./cmd/manager)

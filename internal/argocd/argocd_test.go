@@ -214,8 +214,9 @@ var safeOs = sync.OnceValue(func() map[string]lua.LGFunction {
 
 // newSandbox returns a Lua state with what Argo CD opens for a health or
 // action script: the package, base and table libraries, and an os library
-// holding only date and time that a script must require. Argo CD does not open string, math, io or
-// debug; a script that needs them fails here as it would in Argo CD.
+// holding only date and time that a script must require. Argo CD does not
+// open string, math, io or debug; a script that needs them fails here as
+// it would in Argo CD.
 func newSandbox() *lua.LState {
 	L := lua.NewState(lua.Options{SkipOpenLibs: true})
 	for _, lib := range []struct {

@@ -120,6 +120,18 @@ func apply(manifest string) {
 	ExpectWithOffset(1, err).NotTo(HaveOccurred(), "kubectl apply: %s", out)
 }
 
+// builtBinary builds one component with hack/build-control-plane.sh (once;
+// later calls find it) and returns its path. Only stdout names the
+// directory: a cold build logs its progress, and go's downloads, on stderr.
+func builtBinary(component string) string {
+	GinkgoHelper()
+	build := exec.Command(filepath.Join(root, "hack", "build-control-plane.sh"), component)
+	build.Dir, build.Stderr = root, GinkgoWriter
+	out, err := build.Output()
+	Expect(err).NotTo(HaveOccurred(), "building %s", component)
+	return filepath.Join(strings.TrimSpace(string(out)), component)
+}
+
 // waitEstablished waits until the API server serves crd. Polled: kubectl
 // wait fails at once on a CRD that has no conditions yet.
 func waitEstablished(crd string) {
@@ -149,10 +161,13 @@ func runMaybe(name string, args ...string) error {
 
 // start runs a process in the background, logging to bin/e2e/<name>.log
 // (<name>-2.log and so on when it runs more than once).
-func start(name string, args ...string) *exec.Cmd {
+func start(name string, args ...string) *exec.Cmd { return startWith(nil, name, args...) }
+
+// startWith is start with env added to the process's environment.
+func startWith(env []string, name string, args ...string) *exec.Cmd {
 	cmd := exec.Command(name, args...)
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	cmd.Env = append(append(os.Environ(), "KUBECONFIG="+kubeconfig), env...)
 	logName := filepath.Join(workDir, filepath.Base(name)+".log")
 	for i := 2; ; i++ {
 		if _, err := os.Stat(logName); os.IsNotExist(err) {

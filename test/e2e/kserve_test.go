@@ -38,11 +38,7 @@ import (
 // beside the cluster. It returns the manager's process.
 func startKServe() *exec.Cmd {
 	GinkgoHelper()
-	build := exec.Command(filepath.Join(root, "hack", "build-control-plane.sh"), "kserve-controller")
-	build.Dir, build.Stderr = root, GinkgoWriter
-	out, err := build.Output()
-	Expect(err).NotTo(HaveOccurred(), "building KServe's controller")
-	manager := filepath.Join(strings.TrimSpace(string(out)), "kserve-controller")
+	manager := builtBinary("kserve-controller")
 	mod, err := testenv.ModuleDir("github.com/kserve/kserve", testenv.KServeVersion)
 	Expect(err).NotTo(HaveOccurred())
 
@@ -89,16 +85,10 @@ webhooks:
 `
 	}
 
-	cmd := exec.Command(manager, "--metrics-addr", freePort(), "--health-probe-addr", freePort(), "--webhook-port", port)
-	cmd.Dir = root
 	// The webhook server reads its certificate from the temporary
 	// directory; POD_NAMESPACE is where it finds its configuration.
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "TMPDIR="+filepath.Join(workDir, "kserve-tmp"), "POD_NAMESPACE=kserve")
-	logFile, err := os.Create(filepath.Join(workDir, "kserve-controller.log"))
-	Expect(err).NotTo(HaveOccurred())
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	Expect(cmd.Start()).To(Succeed())
-	procs = append(procs, cmd)
+	cmd := startWith([]string{"TMPDIR=" + filepath.Join(workDir, "kserve-tmp"), "POD_NAMESPACE=kserve"},
+		manager, "--metrics-addr", freePort(), "--health-probe-addr", freePort(), "--webhook-port", port)
 	apply(hook("MutatingWebhookConfiguration", "/mutate-serving-kserve-io-v1beta1-inferenceservice") + "---" +
 		hook("ValidatingWebhookConfiguration", "/validate-serving-kserve-io-v1beta1-inferenceservice"))
 	return cmd
@@ -115,35 +105,11 @@ func stopKServe(cmd *exec.Cmd) {
 	_, _ = cmd.Process.Wait()
 }
 
-// isvc reads an InferenceService as the API server holds it; nil when it
-// does not exist.
-func isvc(name string) map[string]any {
-	out, err := kubectlMaybe("get", "inferenceservice/"+name, "-n", "default", "-o", "json")
-	if err != nil {
-		return nil
-	}
-	var obj map[string]any
-	Expect(json.Unmarshal([]byte(out), &obj)).To(Succeed())
-	return obj
-}
-
-func field(obj map[string]any, path ...string) any {
-	var cur any = obj
-	for _, p := range path {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil
-		}
-		cur = m[p]
-	}
-	return cur
-}
-
 // routeWeights reads the backends of the route's first rule and their
 // weights.
 func routeWeights(name string) map[string]float64 {
-	out, err := kubectlMaybe("get", "httproute/"+name, "-n", "default", "-o", "jsonpath={.spec.rules[0].backendRefs}")
-	if err != nil || out == "" {
+	out := jsonpath("httproute", name, ".spec.rules[0].backendRefs")
+	if out == "" {
 		return nil
 	}
 	var refs []struct {
@@ -196,7 +162,7 @@ spec:
     backendRefs: [{name: ` + name + `-predictor, port: 80}]
 `)
 		By("KServe's webhook defaulted the team's InferenceService and its controller deployed it in Standard mode")
-		Eventually(func() any { return field(isvc(name), "status", "deploymentMode") }, "90s").Should(Equal("Standard"))
+		Eventually(func() string { return jsonpath("isvc", name, ".status.deploymentMode") }, "90s").Should(Equal("Standard"))
 		Eventually(func() string { return jsonpath("deploy", name+"-predictor", ".metadata.name") }).Should(Equal(name + "-predictor"))
 
 		// Experiments run their candidate on the Deployment backend only, so
@@ -221,7 +187,7 @@ spec:
 		By("serving moves to the InferenceService: the operator points it at production and the route at KServe's predictor")
 		product = strings.Replace(product, serving, kserveServing, 1)
 		apply(product)
-		Eventually(func() any { return field(isvc(name), "spec", "predictor", "model", "storageUri") }, "60s").Should(Equal(v1URI))
+		Eventually(func() string { return jsonpath("isvc", name, ".spec.predictor.model.storageUri") }, "60s").Should(Equal(v1URI))
 		Eventually(func() map[string]float64 { return routeWeights(name) }, "60s").Should(Equal(map[string]float64{name + "-predictor": 100}))
 		Eventually(func() string { out, _ := kubectlMaybe("get", "deploy/"+v1, "-n", "default"); return out }, "60s").
 			Should(ContainSubstring("NotFound"), "the product's own Deployment goes once KServe serves it")
@@ -231,20 +197,20 @@ spec:
 		kubectl("wait", "mv/"+v2, "-n", "default", "--for", "jsonpath={.status.eligible}=true", "--timeout", "60s")
 		apply(strings.Replace(product, "modelVersion: {name: "+v1+"}", "modelVersion: {name: "+v2+"}", 1))
 		canary := name + "-canary"
-		Eventually(func() any { return field(isvc(canary), "status", "deploymentMode") }, "90s").Should(Equal("Standard"))
-		Expect(field(isvc(canary), "spec", "predictor", "model", "storageUri")).To(Equal(v2URI))
+		Eventually(func() string { return jsonpath("isvc", canary, ".status.deploymentMode") }, "90s").Should(Equal("Standard"))
+		Expect(jsonpath("isvc", canary, ".spec.predictor.model.storageUri")).To(Equal(v2URI))
 		Eventually(func() string { return jsonpath("deploy", canary+"-predictor", ".status.availableReplicas") }, "90s").Should(Equal("1"))
 		Eventually(func() map[string]float64 { return routeWeights(name) }, "90s").Should(Equal(map[string]float64{
 			name + "-predictor": 75, canary + "-predictor": 25}))
 		kubectl("wait", "aip/"+name, "-n", "default", "--for", "jsonpath={.status.rollout.phase}=Paused", "--timeout", "60s")
-		Expect(field(isvc(name), "spec", "predictor", "model", "storageUri")).To(Equal(v1URI), "the first InferenceService keeps serving the stable version during the canary")
+		Expect(jsonpath("isvc", name, ".spec.predictor.model.storageUri")).To(Equal(v1URI), "the first InferenceService keeps serving the stable version during the canary")
 
 		By("promotion: the first InferenceService rolls to v2 under KServe, the route returns to it, and the canary is removed")
 		kubectl("annotate", "aip/"+name, "-n", "default", "lifecycle.aipm.io/promote=now")
 		kubectl("wait", "aip/"+name, "-n", "default", "--for", "jsonpath={.status.productionVersion}="+v2, "--timeout", "120s")
-		Eventually(func() any { return field(isvc(name), "spec", "predictor", "model", "storageUri") }, "60s").Should(Equal(v2URI))
+		Eventually(func() string { return jsonpath("isvc", name, ".spec.predictor.model.storageUri") }, "60s").Should(Equal(v2URI))
 		Eventually(func() map[string]float64 { return routeWeights(name) }, "120s").Should(Equal(map[string]float64{name + "-predictor": 100}))
-		Eventually(func() map[string]any { return isvc(canary) }, "60s").Should(BeNil())
+		Eventually(func() string { return jsonpath("isvc", canary, ".metadata.name") }, "60s").Should(BeEmpty())
 		Eventually(func() string {
 			out, _ := kubectlMaybe("get", "deploy/"+canary+"-predictor", "-n", "default")
 			return out

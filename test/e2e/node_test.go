@@ -25,7 +25,6 @@ import (
 	"math"
 	"net/http"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"strconv"
@@ -398,13 +397,7 @@ patches:
 		simSetSeen("model_online_auc", labels(product, product+"-v1-0-0"), 0.9)
 
 		By("Traefik, built from the module proxy, as the Gateway API implementation")
-		// Only stdout names the directory: a cold build logs its progress
-		// (and go's downloads) on stderr.
-		build := exec.Command(filepath.Join(root, "hack", "build-control-plane.sh"), "traefik")
-		build.Dir, build.Stderr = root, GinkgoWriter
-		out, err := build.Output()
-		Expect(err).NotTo(HaveOccurred(), "building traefik")
-		bin := strings.TrimSpace(string(out))
+		traefikBin := builtBinary("traefik")
 		gw := strings.TrimSpace(run("go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/gateway-api"))
 		kubectl("apply", "--server-side", "-f", filepath.Join(gw, "config", "crd", "standard"))
 		for _, crd := range []string{"gatewayclasses", "gateways", "httproutes", "grpcroutes", "referencegrants"} {
@@ -434,7 +427,7 @@ spec:
   - matches: [{path: {type: PathPrefix, value: /v1/predict}}]
     backendRefs: [{name: e2e-gw, port: 8080}]
 `)
-		traefik := start(filepath.Join(bin, "traefik"), "--entryPoints.web.address="+addr, "--providers.kubernetesGateway=true",
+		traefik := start(traefikBin, "--entryPoints.web.address="+addr, "--providers.kubernetesGateway=true",
 			"--global.checkNewVersion=false", "--global.sendAnonymousUsage=false", "--log.level=INFO")
 		DeferCleanup(func() { _ = traefik.Process.Kill() })
 		kubectl("wait", "gateway/e2e-gw", "-n", "default", "--for", "condition=Programmed", "--timeout", "120s")
