@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"testing"
 
@@ -206,20 +207,20 @@ func TestSyncCreatesThenAnUnchangedPlanWritesNothing(t *testing.T) {
 	wantD, wantS := f.plan(t, images)
 	got, sent := f.sync(t, wantD, wantS, nil, nil)
 	if len(sent) != 4 {
-		t.Errorf("first sync sent %d writes %v, want 4 applies", len(sent), sent)
+		t.Errorf("first sync sent %d writes %v, want 4 creates", len(sent), sent)
 	}
 	for _, w := range sent {
-		if w[:5] != "PATCH" {
-			t.Errorf("write %q: want only server-side apply PATCHes", w)
+		if w[:4] != "POST" {
+			t.Errorf("write %q: want only creates", w)
 		}
 	}
 	for name := range images {
 		if d := got[name]; d == nil || d.UID == "" || d.ResourceVersion == "" {
-			t.Errorf("result for %s = %v: want the applied answer", name, d)
+			t.Errorf("result for %s = %v: want the created answer", name, d)
 		}
 	}
-	if m := f.get(t, "web").ManagedFields; len(m) != 1 || m[0].Manager != FieldOwner || m[0].Operation != metav1.ManagedFieldsOperationApply {
-		t.Errorf("managedFields %+v: want one Apply entry by %s", m, FieldOwner)
+	if m := f.get(t, "web").ManagedFields; len(m) != 1 || m[0].Manager != FieldOwner {
+		t.Errorf("managedFields %+v: want one entry by %s", m, FieldOwner)
 	}
 
 	// The next reconcile: a freshly built plan against the objects read back.
@@ -276,8 +277,10 @@ func TestSyncKeepsFieldsOtherManagersOwn(t *testing.T) {
 	wantD, wantS = f.plan(t, map[string]string{"web": "img/web:v2"})
 	haveD, haveS = f.live(t)
 	got, sent := f.sync(t, wantD, wantS, haveD, haveS)
-	if len(sent) != 1 {
-		t.Errorf("changed image sent %v, want one apply of the Deployment", sent)
+	// The first change after the create: apply, move the create's fields
+	// to the apply entry, apply again (TestSyncRemovesAFieldThePlanDrops).
+	if len(sent) != 3 {
+		t.Errorf("changed image sent %v, want the Deployment's three PATCHes", sent)
 	}
 	check("after a changed plan", "img/web:v2")
 	if g := got["web"]; g.Annotations["mesh.example/inject"] != "true" || ptr.Deref(g.Spec.Replicas, 0) != 5 {
@@ -350,4 +353,47 @@ func TestSyncReturnsAPIErrorsWrapped(t *testing.T) {
 	if _, err := Sync(f.ctx, f.c, f.owner, []*appsv1.Deployment{unstamped}, nil); err == nil {
 		t.Error("an unstamped plan was accepted")
 	}
+}
+
+func TestSyncRemovesAFieldThePlanDrops(t *testing.T) {
+	f := newFixture(t, "apply-drop")
+	images := map[string]string{"web": "img/web:v1"}
+	wantD, wantS := f.plan(t, images)
+	wantD[0].Labels["tier"] = "gold"
+	wantD[0].Spec.Template.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "A", Value: "1"}, {Name: "B", Value: "2"}}
+	if err := Stamp(wantD[0]); err != nil {
+		t.Fatal(err)
+	}
+	f.sync(t, wantD, wantS, nil, nil)
+
+	// The first change after the create drops a label and an env var; both
+	// must go, although the create recorded them under an Update entry.
+	drop := func(when string, label string, env []corev1.EnvVar, wantWrites int) {
+		t.Helper()
+		wantD, wantS := f.plan(t, images)
+		if label != "" {
+			wantD[0].Labels[label] = "gold"
+		}
+		wantD[0].Spec.Template.Spec.Containers[0].Env = env
+		if err := Stamp(wantD[0]); err != nil {
+			t.Fatal(err)
+		}
+		haveD, haveS := f.live(t)
+		if _, sent := f.sync(t, wantD, wantS, haveD, haveS); len(sent) != wantWrites {
+			t.Errorf("%s: sent %v, want %d writes", when, sent, wantWrites)
+		}
+		d := f.get(t, "web")
+		if _, ok := d.Labels["tier"]; ok && label == "" {
+			t.Errorf("%s: label tier still set: %v", when, d.Labels)
+		}
+		if got := d.Spec.Template.Spec.Containers[0].Env; !reflect.DeepEqual(got, env) {
+			t.Errorf("%s: env %v, want %v", when, got, env)
+		}
+		if m := d.ManagedFields; len(m) != 1 || m[0].Manager != FieldOwner || m[0].Operation != metav1.ManagedFieldsOperationApply {
+			t.Errorf("%s: managedFields %+v: want one Apply entry by %s", when, m, FieldOwner)
+		}
+	}
+	// apply, move the create's fields to the apply entry, apply again
+	drop("first change", "", []corev1.EnvVar{{Name: "A", Value: "1"}}, 3)
+	drop("second change", "", nil, 1)
 }

@@ -459,7 +459,7 @@ var _ = Describe("API server trouble", Ordered, func() {
 		p.Spec.Delivery.Retraining.Schedule = "0 3 * * *"
 		writes := []writeKind{
 			{"update", "aiproducts", "status"}, {"update", "modelversions", "status"},
-			{"patch", "deployments", ""}, {"patch", "services", ""},
+			{"create", "deployments", ""}, {"create", "services", ""},
 			{"create", "retrainingruns", ""}, {"update", "retrainingruns", "status"},
 			{"create", "jobs", ""}, {"create", "modelversions", ""},
 			{"patch", "experiments", ""}, {"update", "experiments", "status"},

@@ -104,6 +104,9 @@ func (r *ModelVersionReconciler) Reconcile(ctx context.Context, req ctrl.Request
 
 	before := mv.Status.DeepCopy()
 	err := r.decide(ctx, n, mv)
+	if errors.Is(err, errProductUnseen) {
+		return ctrl.Result{}, nil
+	}
 	mv.Status.ObservedGeneration = mv.Generation
 	if err != nil && !outcome.OnlyConflicts(err) {
 		n.SetCondition(ctx, mv, &mv.Status.Conditions, metav1.Condition{Type: lifecyclev1alpha1.ConditionReady,
@@ -146,6 +149,9 @@ func (r *ModelVersionReconciler) decide(ctx context.Context, n notify.Notifier, 
 	if err != nil {
 		return fmt.Errorf("reading AIProduct %s: %w", mv.Spec.Product, err)
 	}
+	if product.Status.ObservedGeneration == 0 {
+		return errProductUnseen
+	}
 	production, err := r.productionMetrics(ctx, mv, product)
 	if err != nil {
 		return err
@@ -167,6 +173,15 @@ func (r *ModelVersionReconciler) decide(ctx context.Context, n notify.Notifier, 
 	judge(ctx, n, mv, product, production)
 	return nil
 }
+
+// errProductUnseen says the version's product exists but its reconciler has
+// not recorded anything yet. The version then writes nothing: its stage
+// follows the product's record, and the product's first write, which
+// usually names the production version, wakes it again (productRecordChanged).
+// Deciding before it costs every version whose product is still queued a
+// second write, as when an operator starts on a fleet applied beforehand
+// (docs/benchmarks.md).
+var errProductUnseen = errors.New("product not reconciled yet")
 
 // setStage records a stage, moving its transition time only when the
 // stage itself changes.
@@ -290,7 +305,7 @@ func (r *ModelVersionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 
 // productRecordChanged passes the product changes a version's status
 // depends on: the product's arrival and departure, its spec (the promotion
-// policy), and its record of versions (production and the rollout's
+// policy), its first reconcile, and its record of versions (production and the rollout's
 // canary, phase and end). The product's other status writes would each
 // wake all its versions to decide nothing new.
 var productRecordChanged = predicate.Funcs{
@@ -301,6 +316,7 @@ var productRecordChanged = predicate.Funcs{
 			return true
 		}
 		return before.Generation != after.Generation ||
+			(before.Status.ObservedGeneration == 0) != (after.Status.ObservedGeneration == 0) ||
 			before.Status.ProductionVersion != after.Status.ProductionVersion ||
 			rolloutRecord(before.Status.Rollout) != rolloutRecord(after.Status.Rollout)
 	},

@@ -71,6 +71,7 @@ func TestCanaryStageLandsAfterAConflict(t *testing.T) {
 	if err := c.Create(ctx, p); err != nil {
 		t.Fatal(err)
 	}
+	p.Status.ObservedGeneration = 1
 	p.Status.ProductionVersion = "v1"
 	p.Status.Rollout = &lifecyclev1alpha1.RolloutStatus{StableVersion: "v1", CanaryVersion: "v2", Phase: lifecyclev1alpha1.RolloutPaused, Weight: 20}
 	if err := c.Status().Update(ctx, p); err != nil {
@@ -108,6 +109,10 @@ func TestStageFollowsExperiments(t *testing.T) {
 	c := versionClient(t)
 	p := newProduct(lifecyclev1alpha1.PhaseDiscovery)
 	if err := c.Create(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	p.Status.ObservedGeneration = 1
+	if err := c.Status().Update(ctx, p); err != nil {
 		t.Fatal(err)
 	}
 	mv := newVersion(p.Name, "1.0.0", "auc", "0.9")
@@ -190,7 +195,61 @@ func TestProductRecordChanged(t *testing.T) {
 			}
 		})
 	}
+	unseen := base.DeepCopy()
+	unseen.Status = lifecyclev1alpha1.AIProductStatus{}
+	if !productRecordChanged.Update(event.UpdateEvent{ObjectOld: unseen, ObjectNew: base}) {
+		t.Fatal("the product's first reconcile must wake its versions, which waited for it")
+	}
 	if !productRecordChanged.Create(event.CreateEvent{Object: base}) || !productRecordChanged.Delete(event.DeleteEvent{Object: base}) {
 		t.Fatal("a product's arrival and departure must wake its versions")
+	}
+}
+
+// A version whose product exists but was never reconciled writes nothing
+// until the product's first record, then writes its stage once: deciding
+// before would write Candidate, then Production a moment later.
+func TestVersionWaitsForItsProductsFirstRecord(t *testing.T) {
+	ctx := context.Background()
+	writes := 0
+	c := versionClient(t, interceptor.Funcs{
+		SubResourceUpdate: func(ctx context.Context, c client.Client, sub string, obj client.Object, opts ...client.SubResourceUpdateOption) error {
+			if _, ok := obj.(*lifecyclev1alpha1.ModelVersion); ok {
+				writes++
+			}
+			return c.SubResource(sub).Update(ctx, obj, opts...)
+		},
+	})
+	p := newProduct(lifecyclev1alpha1.PhaseDelivery)
+	if err := c.Create(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	mv := newVersion(p.Name, "1.0.0", "auc", "0.9")
+	mv.Name = "v1"
+	mv.Labels = map[string]string{lifecyclev1alpha1.LabelProduct: p.Name}
+	if err := c.Create(ctx, mv); err != nil {
+		t.Fatal(err)
+	}
+	r := &ModelVersionReconciler{Client: c, Clock: clock.RealClock{}}
+	req := ctrl.Request{NamespacedName: client.ObjectKeyFromObject(mv)}
+	if res, err := r.Reconcile(ctx, req); err != nil || res != (ctrl.Result{}) || writes != 0 {
+		t.Fatalf("product unseen: result %+v, error %v, %d writes; want nothing", res, err, writes)
+	}
+
+	p.Status.ObservedGeneration = 1
+	p.Status.ProductionVersion = "v1"
+	if err := c.Status().Update(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := r.Reconcile(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := &lifecyclev1alpha1.ModelVersion{}
+	if err := c.Get(ctx, req.NamespacedName, got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.Stage != lifecyclev1alpha1.StageProduction || writes != 1 {
+		t.Fatalf("stage %q after %d writes; want Production in one", got.Status.Stage, writes)
 	}
 }
