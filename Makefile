@@ -26,12 +26,12 @@ TRIMMED_TEMPLATES = spec.delivery.serving.template spec.delivery.retraining.temp
 
 .PHONY: manifests
 manifests: controller-gen ## Generate ClusterRole and CustomResourceDefinition objects.
-	"$(CONTROLLER_GEN)" rbac:roleName=manager-role crd:generateEmbeddedObjectMeta=true paths="./..." output:crd:artifacts:config=config/crd/bases
+	"$(CONTROLLER_GEN)" rbac:roleName=manager-role crd:generateEmbeddedObjectMeta=true paths="./api/...;./internal/...;./cmd/..." output:crd:artifacts:config=config/crd/bases
 	go run ./hack/crdtrim config/crd/bases/lifecycle.aipm.io_aiproducts.yaml $(TRIMMED_TEMPLATES)
 
 .PHONY: generate
 generate: controller-gen ## Generate code containing DeepCopy, DeepCopyInto, and DeepCopyObject method implementations.
-	"$(CONTROLLER_GEN)" object:headerFile="hack/boilerplate.go.txt" paths="./..."
+	"$(CONTROLLER_GEN)" object:headerFile="hack/boilerplate.go.txt" paths="./api/..."
 
 .PHONY: fmt
 fmt: ## Run go fmt against code.
@@ -49,7 +49,7 @@ control-plane: ## Build kube-apiserver, etcd and kubectl into bin/ from the Go m
 test: test-unit test-e2e ## Run every test: unit, envtest, alert rules, and end to end on a kwokctl cluster.
 
 .PHONY: test-unit
-test-unit: manifests generate fmt vet lint control-plane test-alerts test-fuzz ## Run unit and envtest tests, after lint and the fuzz targets (builds the control plane on first use).
+test-unit: manifests generate fmt vet lint control-plane test-alerts test-fuzz test-argocd ## Run unit and envtest tests, after lint and the fuzz targets (builds the control plane on first use).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $$(go list ./... | grep -v -e /test/e2e -e /test/node) -coverprofile cover.out
 
 # Every func FuzzX(f *testing.F) in the module, found by hack/fuzz.sh, runs
@@ -60,6 +60,10 @@ FUZZTIME ?= 10s
 .PHONY: test-fuzz
 test-fuzz: ## Run every Go fuzz target for FUZZTIME each (default 10s); FUZZ=<regexp> selects targets.
 	FUZZTIME=$(FUZZTIME) hack/fuzz.sh
+
+.PHONY: test-argocd
+test-argocd: ## Run the Argo CD health checks and actions (config/argocd) through Argo CD's own code, in the test/argocd module (Go 1.27, fetched from the module proxy).
+	cd test/argocd && GOTOOLCHAIN=go1.27.3 go test -count=1 ./...
 
 .PHONY: test-alerts
 test-alerts: ## Check and unit-test the alerting rules with promtool
@@ -74,8 +78,16 @@ lint: golangci-lint ## Run gofmt, go vet and golangci-lint (.golangci.yml), fail
 ##@ Build
 
 .PHONY: build
-build: manifests generate fmt vet ## Build manager binary.
+build: manifests generate fmt vet kubectl-aipm ## Build manager binary and the kubectl plugin.
 	go build -o bin/manager cmd/main.go
+
+.PHONY: kubectl-aipm
+kubectl-aipm: ## Build the kubectl plugin into bin/kubectl-aipm (with bin/ on PATH: kubectl aipm).
+	go build -o bin/kubectl-aipm ./cmd/kubectl-aipm
+
+.PHONY: kubectl-aipm-krew
+kubectl-aipm-krew: kubectl-aipm ## Package the plugin for krew: bin/krew/ holds the archive and its manifest (docs/kubectl-plugin.md).
+	hack/krew-package.sh
 
 # With no KUBECONFIG, `make run` starts the local kwokctl cluster (built
 # from bin/), installs the CRDs, applies config/samples and runs the

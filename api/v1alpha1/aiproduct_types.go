@@ -1393,7 +1393,11 @@ type AIProduct struct {
 	Spec AIProductSpec `json:"spec"`
 
 	// status is what the operator observed and decided.
+	// It reads observedGeneration 0 until the operator first writes it, so
+	// that kstatus readers (kubectl wait, Flux, the cli-utils applier) see a
+	// new object as InProgress, not Current.
 	// +optional
+	// +kubebuilder:default={observedGeneration: 0}
 	Status AIProductStatus `json:"status,omitempty"`
 }
 

@@ -197,6 +197,10 @@ const (
 	ReasonPolicyNotMet = "PolicyNotMet"
 	// ReasonNoPolicy: the product sets no promotion policy.
 	ReasonNoPolicy = "NoPolicy"
+	// ReasonRejected: the version is Stalled because it was rejected (a
+	// failed analysis or experiment); only a new version moves the product
+	// on.
+	ReasonRejected = "Rejected"
 )
 
 // Reasons of the RetrainingRun's conditions and of its status.reason.

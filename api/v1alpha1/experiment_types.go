@@ -163,7 +163,11 @@ type Experiment struct {
 	Spec ExperimentSpec `json:"spec"`
 
 	// status is the experiment's progress and verdict.
+	// It reads observedGeneration 0 until the operator first writes it, so
+	// that kstatus readers (kubectl wait, Flux, the cli-utils applier) see a
+	// new object as InProgress, not Current.
 	// +optional
+	// +kubebuilder:default={observedGeneration: 0}
 	Status ExperimentStatus `json:"status,omitempty"`
 }
 

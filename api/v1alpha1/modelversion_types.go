@@ -249,7 +249,11 @@ type ModelVersion struct {
 	Spec ModelVersionSpec `json:"spec"`
 
 	// status is the operator's view of the version.
+	// It reads observedGeneration 0 until the operator first writes it, so
+	// that kstatus readers (kubectl wait, Flux, the cli-utils applier) see a
+	// new object as InProgress, not Current.
 	// +optional
+	// +kubebuilder:default={observedGeneration: 0}
 	Status ModelVersionStatus `json:"status,omitempty"`
 }
 

@@ -210,7 +210,11 @@ type RetrainingRun struct {
 	Spec RetrainingRunSpec `json:"spec"`
 
 	// status is what the run's controller observed.
+	// It reads observedGeneration 0 until the operator first writes it, so
+	// that kstatus readers (kubectl wait, Flux, the cli-utils applier) see a
+	// new object as InProgress, not Current.
 	// +optional
+	// +kubebuilder:default={observedGeneration: 0}
 	Status RetrainingRunStatus `json:"status,omitempty"`
 }
 

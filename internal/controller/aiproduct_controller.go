@@ -322,7 +322,12 @@ func (r *AIProductReconciler) summarize(ctx context.Context, s *productScope, er
 	set := func(typ string, status metav1.ConditionStatus, reason, msg string) {
 		n.SetCondition(ctx, p, conds, metav1.Condition{Type: typ, Status: status, Reason: reason, Message: msg})
 	}
-	if stall == nil && (!dl.stalled || retry != nil) {
+	// Only a person can open the gate that holds the product (owners,
+	// objectives, an assessment, a mitigation, an experiment to declare or
+	// rerun): Stalled, so that kstatus readers (Flux, the cli-utils
+	// applier) fail at once instead of waiting for it. docs/argocd.md.
+	heldByGate := p.Status.Phase != p.Spec.Phase && gateNeedsPerson(p)
+	if stall == nil && !heldByGate && (!dl.stalled || retry != nil) {
 		notify.Clear(conds, lifecyclev1alpha1.ConditionStalled)
 	}
 	switch {
@@ -342,7 +347,19 @@ func (r *AIProductReconciler) summarize(ctx context.Context, s *productScope, er
 			msg += ": " + blocked.Message
 		}
 		set(lifecyclev1alpha1.ConditionReady, metav1.ConditionFalse, lifecyclev1alpha1.ReasonGateBlocked, msg)
-		set(lifecyclev1alpha1.ConditionReconciling, metav1.ConditionTrue, lifecyclev1alpha1.ReasonGateBlocked, msg)
+		if heldByGate {
+			notify.Clear(conds, lifecyclev1alpha1.ConditionReconciling)
+			set(lifecyclev1alpha1.ConditionStalled, metav1.ConditionTrue, lifecyclev1alpha1.ReasonGateBlocked, msg)
+		} else {
+			set(lifecyclev1alpha1.ConditionReconciling, metav1.ConditionTrue, lifecyclev1alpha1.ReasonGateBlocked, msg)
+		}
+	case dl.active && dl.reason != "" && dl.awaitsPerson:
+		// The rollout waits for a person by its own design (a pause
+		// without a duration, an inconclusive analysis): the operator has
+		// done all the spec asks, so Ready, with the wait as its reason,
+		// and kstatus reads Current, as it reads a paused Argo Rollout.
+		notify.Clear(conds, lifecyclev1alpha1.ConditionReconciling)
+		set(lifecyclev1alpha1.ConditionReady, metav1.ConditionTrue, dl.reason, dl.message)
 	case dl.active && dl.reason != "":
 		set(lifecyclev1alpha1.ConditionReady, metav1.ConditionFalse, dl.reason, dl.message)
 		if dl.stalled {
@@ -371,6 +388,14 @@ func blockingGate(p *lifecyclev1alpha1.AIProduct) *metav1.Condition {
 		}
 	}
 	return nil
+}
+
+// gateNeedsPerson reports whether a gate holds the product that only a
+// person can open: every closed gate but a Discovery gate waiting for
+// experiments' verdicts, which the operator obtains by itself.
+func gateNeedsPerson(p *lifecyclev1alpha1.AIProduct) bool {
+	blocked := blockingGate(p)
+	return blocked != nil && blocked.Reason != lifecyclev1alpha1.ReasonNoExperimentSucceeded
 }
 
 // SetupWithManager sets up the controller with the Manager. Status writes do

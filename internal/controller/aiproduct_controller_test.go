@@ -113,8 +113,21 @@ var _ = Describe("AIProduct phases", func() {
 		p := newProduct(lifecyclev1alpha1.PhaseDiscovery)
 		p.Spec.Owners.TechLead = ""
 		p.Spec.Strategy.Assessment.Viability = nil
-		Expect(k8sClient.Create(ctx, p)).To(Succeed())
+		// Created as a kstatus reader sees objects, untyped: the API
+		// server's answer, before the operator has seen it, carries
+		// observedGeneration 0 by the CRD's default, so kstatus reads it
+		// InProgress, not Current.
+		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(p)
+		Expect(err).NotTo(HaveOccurred())
+		u := &unstructured.Unstructured{Object: m}
+		u.SetGroupVersionKind(lifecyclev1alpha1.GroupVersion.WithKind("AIProduct"))
+		Expect(k8sClient.Create(ctx, u)).To(Succeed())
 		DeferCleanup(k8sClient.Delete, ctx, p)
+		Expect(u.Object["status"]).To(HaveKeyWithValue("observedGeneration", BeEquivalentTo(0)))
+		res, err := status.Compute(u)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.Status).To(Equal(status.InProgressStatus), res.Message)
+		p.UID = u.GetUID()
 
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
@@ -128,7 +141,10 @@ var _ = Describe("AIProduct phases", func() {
 			g.Expect(ready.Reason).To(Equal("GateBlocked"))
 			g.Expect(ready.Message).To(ContainSubstring("in Strategy, asked for Discovery"))
 			g.Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
-			g.Expect(kstatusOf(got)).To(Equal(status.InProgressStatus))
+			// Only a person can open this gate: Stalled, which kstatus
+			// (Flux, the cli-utils applier) reads as Failed.
+			g.Expect(condition(got.Status.Conditions, lifecyclev1alpha1.ConditionStalled).Reason).To(Equal("GateBlocked"))
+			g.Expect(kstatusOf(got)).To(Equal(status.FailedStatus))
 		}).Should(Succeed())
 
 		got := &lifecyclev1alpha1.AIProduct{}
@@ -143,6 +159,7 @@ var _ = Describe("AIProduct phases", func() {
 			g.Expect(condition(got.Status.Conditions, lifecyclev1alpha1.ConditionStrategyGate).Status).To(Equal(metav1.ConditionTrue))
 			g.Expect(condition(got.Status.Conditions, lifecyclev1alpha1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
 			g.Expect(condition(got.Status.Conditions, lifecyclev1alpha1.ConditionReconciling).Status).To(Equal(metav1.ConditionStatus("absent")))
+			g.Expect(condition(got.Status.Conditions, lifecyclev1alpha1.ConditionStalled).Status).To(Equal(metav1.ConditionStatus("absent")))
 			g.Expect(got.Status.PhaseHistory).To(HaveLen(2))
 			g.Expect(got.Status.PhaseHistory[1].From).To(Equal(lifecyclev1alpha1.PhaseStrategy))
 			g.Expect(got.Status.PhaseHistory[1].Reason).To(Equal("GatesPassed"))

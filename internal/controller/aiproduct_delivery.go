@@ -49,6 +49,26 @@ type delivery struct {
 	reason, message string
 	// stalled is true when only a person can move it on.
 	stalled bool
+	// awaitsPerson is true when the rollout waits, by its own design, for
+	// a person's decision: a pause without a duration, or an inconclusive
+	// analysis. Nothing is wrong and the operator has done all it can.
+	awaitsPerson bool
+}
+
+// awaitsPerson reports whether the rollout waits for a person's decision
+// by design: an inconclusive analysis, or a pause step without a duration.
+func awaitsPerson(spec *lifecyclev1alpha1.RolloutSpec, ro *lifecyclev1alpha1.RolloutStatus) bool {
+	switch ro.Phase {
+	case lifecyclev1alpha1.RolloutInconclusive:
+		return true
+	case lifecyclev1alpha1.RolloutPaused:
+		if spec == nil || ro.Step < 0 || int(ro.Step) >= len(spec.Steps) {
+			return false
+		}
+		pause := spec.Steps[ro.Step].Pause
+		return pause != nil && pause.Duration == nil
+	}
+	return false
 }
 
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch;delete
@@ -298,7 +318,8 @@ func (r *AIProductReconciler) runRollout(ctx context.Context, s *productScope, s
 		lifecyclev1alpha1.RolloutPaused:       lifecyclev1alpha1.ReasonRolloutPaused,
 		lifecyclev1alpha1.RolloutInconclusive: lifecyclev1alpha1.ReasonRolloutInconclusive,
 	}[ro.Phase]
-	s.delivery = delivery{active: true, reason: reason, message: ro.Message}
+	s.delivery = delivery{active: true, reason: reason, message: ro.Message,
+		awaitsPerson: awaitsPerson(p.Spec.Delivery.Rollout, ro)}
 	return wait, nil
 }
 

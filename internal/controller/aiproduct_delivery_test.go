@@ -269,6 +269,9 @@ var _ = Describe("Serving and rollouts", func() {
 			g.Expect(mv.Status.StageReason).To(Equal("v3 rolled back: analysis metric error-rate was 0.2, threshold at most 0.01"))
 			g.Expect(condition(got.Status.Conditions, lifecyclev1alpha1.ConditionStalled).Reason).To(Equal("RolloutAborted"))
 			g.Expect(kstatusOf(got)).To(Equal(status.FailedStatus))
+			// A rejected version is done for good: Failed to kstatus too.
+			g.Expect(condition(mv.Status.Conditions, lifecyclev1alpha1.ConditionStalled).Reason).To(Equal("Rejected"))
+			g.Expect(kstatusOf(mv)).To(Equal(status.FailedStatus))
 		}).Should(Succeed())
 
 		By("retrying after the metric recovers, v3 goes out from step one and is promoted")
@@ -436,6 +439,13 @@ var _ = Describe("Serving and rollouts", func() {
 			g.Expect(got.Status.Rollout.Phase).To(Equal(lifecyclev1alpha1.RolloutPaused))
 			g.Expect(got.Status.Rollout.Step).To(Equal(int32(1)))
 			g.Expect(stageOf(g, v2mv)).To(Equal(lifecyclev1alpha1.StageStaging))
+			// A pause without a duration waits for a person by design:
+			// Ready with the pause as its reason, Current to kstatus, so
+			// that `flux --wait` does not wait for it.
+			ready := condition(got.Status.Conditions, lifecyclev1alpha1.ConditionReady)
+			g.Expect(ready.Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(ready.Reason).To(Equal(lifecyclev1alpha1.ReasonRolloutPaused))
+			g.Expect(kstatusOf(got)).To(Equal(status.CurrentStatus))
 		}).Should(Succeed())
 
 		eligibleVersion(p, "v3", "3.0.0")

@@ -171,6 +171,14 @@ func (r *ModelVersionReconciler) decide(ctx context.Context, n notify.Notifier, 
 	setStage(mv, stage.Derive(mv.Name, had, stage.Record{Production: product.Status.ProductionVersion,
 		Rollout: product.Status.Rollout, Experiments: mine}), now)
 	judge(ctx, n, mv, product, production)
+	// A rejected version is done for good: Stalled makes kstatus (Flux,
+	// the cli-utils applier) read it Failed, as Argo CD reads it Degraded.
+	if mv.Status.Stage == lifecyclev1alpha1.StageRejected {
+		n.SetCondition(ctx, mv, &mv.Status.Conditions, metav1.Condition{Type: lifecyclev1alpha1.ConditionStalled,
+			Status: metav1.ConditionTrue, Reason: lifecyclev1alpha1.ReasonRejected, Message: mv.Status.StageReason})
+	} else {
+		notify.Clear(&mv.Status.Conditions, lifecyclev1alpha1.ConditionStalled)
+	}
 	return nil
 }
 

@@ -84,7 +84,8 @@ func Clear(conds *[]metav1.Condition, typ string) {
 // becoming available, a rollout between its steps, a version about to be
 // evaluated, an experiment or a run under way; the Events of the rollout,
 // the experiment and the run already tell that story. Retired is the
-// consequence of the phase move that its PhaseChanged Event told.
+// consequence of the phase move that its PhaseChanged Event told, Rejected
+// that of an aborted rollout or a failed experiment.
 var quiet = map[string]bool{
 	lifecyclev1alpha1.ReasonProgressing:         true,
 	lifecyclev1alpha1.ReasonServingProgressing:  true,
@@ -98,6 +99,8 @@ var quiet = map[string]bool{
 	lifecyclev1alpha1.ReasonRunRunning:          true,
 	lifecyclev1alpha1.ReasonExperimentWaiting:   true,
 	lifecyclev1alpha1.ReasonExperimentRunning:   true,
+	// The product's RolloutAborted or the Experiment's Event told it.
+	lifecyclev1alpha1.ReasonRejected: true,
 }
 
 // Newsworthy says whether a change of a condition's status deserves an

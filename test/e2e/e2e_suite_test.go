@@ -111,6 +111,16 @@ func kubectlMaybe(args ...string) (string, error) {
 	return strings.TrimSpace(string(out)), err
 }
 
+// kubectlAipm runs `kubectl aipm`: kubectl finds the plugin the suite
+// built on the PATH, as it finds it for a user.
+func kubectlAipm(args ...string) string {
+	cmd := exec.Command(kubectlBin, append([]string{"aipm"}, args...)...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "PATH="+workDir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	out, err := cmd.CombinedOutput()
+	ExpectWithOffset(1, err).NotTo(HaveOccurred(), "kubectl aipm %s: %s", strings.Join(args, " "), out)
+	return string(out)
+}
+
 // apply pipes manifests into kubectl apply.
 func apply(manifest string) {
 	cmd := exec.Command(kubectlBin, "apply", "-f", "-")
@@ -339,7 +349,7 @@ func setUpKwok() {
 	// Static, as hack/images.sh builds them for the real node's images, so
 	// that both builds share Go's cache.
 	static := append(os.Environ(), "CGO_ENABLED=0")
-	for pkg, out := range map[string]string{"./cmd": "manager", "./test/simulator": "simulator"} {
+	for pkg, out := range map[string]string{"./cmd": "manager", "./test/simulator": "simulator", "./cmd/kubectl-aipm": "kubectl-aipm"} {
 		build := exec.Command("go", "build", "-ldflags", "-s -w", "-o", filepath.Join(workDir, out), pkg)
 		build.Dir, build.Env = root, static
 		b, err := build.CombinedOutput()

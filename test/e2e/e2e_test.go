@@ -230,6 +230,14 @@ spec:
 		kubectl("wait", "aip/e2e-fraud", "-n", "default", "--for", "condition=Ready", "--timeout", "60s")
 		Expect(jsonpath("aip", "e2e-fraud", ".status.productionVersion")).To(Equal("e2e-fraud-v1"))
 		Expect(jsonpath("aip", "e2e-fraud", ".status.objectives[0].result")).To(Equal("Met"))
+
+		By("kubectl aipm shows the product as a tree")
+		tree := kubectlAipm("get", "product", "e2e-fraud", "-n", "default")
+		GinkgoWriter.Println(tree)
+		Expect(tree).To(HavePrefix("AIProduct default/e2e-fraud  phase Delivery\n"))
+		Expect(tree).To(ContainSubstring("DiscoveryGate: open"))
+		Expect(tree).To(MatchRegexp(`e2e-fraud-v1  1\.0\.0  Production, eligible  \[production\]`))
+		Expect(tree).To(MatchRegexp(`e2e-fraud-shadow  Shadow of e2e-fraud-v1: Finished, Succeeded`))
 	})
 
 	It("rolls a good version out by canary against the real Prometheus, and rolls a bad one back", func() {

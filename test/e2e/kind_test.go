@@ -154,6 +154,7 @@ func setUpKind() {
 	Expect(os.WriteFile(kubeconfig, []byte(run(kindBin, "get", "kubeconfig", "--name", cluster)), 0o600)).To(Succeed())
 	run(filepath.Join(root, "hack", "build-control-plane.sh"), "kubectl")
 	kubectlBin = filepath.Join(root, "bin", "k8s", "v1.37.2", "kubectl")
+	run("go", "build", "-o", filepath.Join(workDir, "kubectl-aipm"), "./cmd/kubectl-aipm")
 
 	By("building the operator and simulator images and loading them into kind")
 	run("make", "docker-build", "IMG="+operatorImage, "CONTAINER_TOOL="+docker)

@@ -3,13 +3,15 @@
 -- It reads what the operator writes: observedGeneration, the kstatus
 -- conditions Ready and Stalled, status.phase and status.rollout. It uses
 -- only the base and table libraries, the ones Argo CD opens for a script.
+-- A deleting object never reaches it: Argo CD calls it Progressing,
+-- "Pending deletion", before it runs a health script.
 --
---   being deleted, no status, or generation not yet observed  -> Progressing
+--   no status, or generation not yet observed                   -> Progressing
+--   Ready False with reason GateBlocked                         -> Suspended
 --   Stalled True (aborted rollout, pinned version not Eligible) -> Degraded
+--   in Delivery, rollout Paused or Inconclusive                 -> Suspended
 --   Ready True                                                  -> Healthy
 --   in Delivery, rollout Aborted                                -> Degraded
---   in Delivery, rollout Paused or Inconclusive                 -> Suspended
---   Ready False with reason GateBlocked                         -> Suspended
 --   anything else                                               -> Progressing
 local hs = {}
 
@@ -37,14 +39,10 @@ local function firstMessage(...)
   return ""
 end
 
-if obj.metadata.deletionTimestamp ~= nil then
-  hs.status = "Progressing"
-  hs.message = "Being deleted"
-  return hs
-end
-
 local status = obj.status
-if status == nil or status.observedGeneration == nil then
+-- The API server serves observedGeneration 0 until the operator first
+-- writes status.
+if status == nil or status.observedGeneration == nil or status.observedGeneration == 0 then
   hs.status = "Progressing"
   hs.message = "Waiting for the operator"
   return hs
@@ -59,9 +57,29 @@ local ready = findCondition(status.conditions, "Ready")
 local reconciling = findCondition(status.conditions, "Reconciling")
 local stalled = findCondition(status.conditions, "Stalled")
 
+if ready ~= nil and ready.status == "False" and ready.reason == "GateBlocked" then
+  -- Held at a phase gate until the team meets its requirements (Stalled
+  -- too when only a person can open it).
+  hs.status = "Suspended"
+  hs.message = firstMessage(ready.message, "held at a phase gate")
+  return hs
+end
+
 if stalled ~= nil and stalled.status == "True" then
   hs.status = "Degraded"
   hs.message = firstMessage(stalled.message, stalled.reason, "Stalled")
+  return hs
+end
+
+-- The rollout only describes the product while it is in Delivery; in an
+-- earlier phase it is what the last Delivery left behind. A rollout that
+-- waits for a person is Ready (the operator has done all it can), and
+-- Suspended here.
+local rollout = status.rollout
+local delivering = status.phase == "Delivery" and rollout ~= nil
+if delivering and (rollout.phase == "Paused" or rollout.phase == "Inconclusive") then
+  hs.status = "Suspended"
+  hs.message = firstMessage(rollout.message, "rollout of " .. tostring(rollout.canaryVersion) .. " is " .. rollout.phase)
   return hs
 end
 
@@ -77,26 +95,9 @@ if ready ~= nil and ready.status == "True" then
   return hs
 end
 
--- The rollout only describes the product while it is in Delivery; in an
--- earlier phase it is what the last Delivery left behind.
-local rollout = status.rollout
-if status.phase == "Delivery" and rollout ~= nil then
-  if rollout.phase == "Aborted" then
-    hs.status = "Degraded"
-    hs.message = firstMessage(rollout.message, "rollout of " .. tostring(rollout.canaryVersion) .. " aborted")
-    return hs
-  end
-  if rollout.phase == "Paused" or rollout.phase == "Inconclusive" then
-    hs.status = "Suspended"
-    hs.message = firstMessage(rollout.message, "rollout of " .. tostring(rollout.canaryVersion) .. " is " .. rollout.phase)
-    return hs
-  end
-end
-
-if ready ~= nil and ready.status == "False" and ready.reason == "GateBlocked" then
-  -- Held at a phase gate until the team meets its requirements.
-  hs.status = "Suspended"
-  hs.message = firstMessage(ready.message, "held at a phase gate")
+if delivering and rollout.phase == "Aborted" then
+  hs.status = "Degraded"
+  hs.message = firstMessage(rollout.message, "rollout of " .. tostring(rollout.canaryVersion) .. " aborted")
   return hs
 end
 

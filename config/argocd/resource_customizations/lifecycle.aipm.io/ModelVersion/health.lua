@@ -3,9 +3,10 @@
 -- It reads what the operator writes: observedGeneration, status.stage,
 -- status.stageReason, status.eligible and the Ready and Eligible
 -- conditions. It uses only the base and table libraries, the ones Argo CD
--- opens for a script.
+-- opens for a script. A deleting object never reaches it: Argo CD calls it
+-- Progressing, "Pending deletion", before it runs a health script.
 --
---   being deleted, no status, or generation not yet observed -> Progressing
+--   no status, or generation not yet observed                 -> Progressing
 --   stage Rejected                                            -> Degraded
 --   Ready False (such as waiting for its AIProduct)           -> Progressing
 --   otherwise                                                 -> Healthy
@@ -35,14 +36,10 @@ local function firstMessage(...)
   return ""
 end
 
-if obj.metadata.deletionTimestamp ~= nil then
-  hs.status = "Progressing"
-  hs.message = "Being deleted"
-  return hs
-end
-
 local status = obj.status
-if status == nil or status.observedGeneration == nil then
+-- The API server serves observedGeneration 0 until the operator first
+-- writes status.
+if status == nil or status.observedGeneration == nil or status.observedGeneration == 0 then
   hs.status = "Progressing"
   hs.message = "Waiting for the operator"
   return hs
