@@ -28,6 +28,7 @@ TRIMMED_TEMPLATES = spec.delivery.serving.template spec.delivery.retraining.temp
 manifests: controller-gen ## Generate ClusterRole and CustomResourceDefinition objects.
 	"$(CONTROLLER_GEN)" rbac:roleName=manager-role crd:generateEmbeddedObjectMeta=true paths="./api/...;./internal/...;./cmd/..." output:crd:artifacts:config=config/crd/bases
 	go run ./hack/crdtrim config/crd/bases/lifecycle.aipm.io_aiproducts.yaml $(TRIMMED_TEMPLATES)
+	hack/sync-chart.sh
 
 .PHONY: generate
 generate: controller-gen ## Generate code containing DeepCopy, DeepCopyInto, and DeepCopyObject method implementations.
@@ -49,7 +50,7 @@ control-plane: ## Build kube-apiserver, etcd and kubectl into bin/ from the Go m
 test: test-unit test-e2e ## Run every test: unit, envtest, alert rules, and end to end on a kwokctl cluster.
 
 .PHONY: test-unit
-test-unit: manifests generate fmt vet lint control-plane test-alerts test-fuzz test-argocd ## Run unit and envtest tests, after lint and the fuzz targets (builds the control plane on first use).
+test-unit: manifests generate fmt vet lint control-plane kustomize helm test-alerts test-fuzz test-argocd ## Run unit and envtest tests, after lint and the fuzz targets (builds the control plane on first use).
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test $$(go list ./... | grep -v -e /test/e2e -e /test/node) -coverprofile cover.out
 
 # Every func FuzzX(f *testing.F) in the module, found by hack/fuzz.sh, runs
@@ -167,16 +168,23 @@ KUBECTL ?= $(ENVTEST_ASSETS)/kubectl
 KUSTOMIZE ?= $(LOCALBIN)/kustomize
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint
+HELM ?= $(LOCALBIN)/helm
 
 ## Tool Versions
 KUSTOMIZE_VERSION ?= v5.7.1
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 GOLANGCI_LINT_VERSION ?= v2.15.0
+HELM_VERSION ?= v4.3.2
 
 .PHONY: kustomize
 kustomize: $(KUSTOMIZE) ## Build kustomize locally if necessary.
 $(KUSTOMIZE): $(LOCALBIN)
 	@hack/go-install-tool.sh "$(KUSTOMIZE)" sigs.k8s.io/kustomize/kustomize/v5 sigs.k8s.io/kustomize/kustomize/v5 $(KUSTOMIZE_VERSION)
+
+.PHONY: helm
+helm: $(HELM) ## Build helm locally if necessary.
+$(HELM): $(LOCALBIN)
+	@hack/go-install-tool.sh "$(HELM)" helm.sh/helm/v4/cmd/helm helm.sh/helm/v4 $(HELM_VERSION)
 
 .PHONY: controller-gen
 controller-gen: $(CONTROLLER_GEN) ## Build controller-gen locally if necessary.
@@ -227,7 +235,7 @@ test-node: ## Prove the real node: a pod built here runs on it and answers HTTP 
 
 # KIND=1 runs the same scenarios on kind instead; it needs Docker and kind.
 .PHONY: test-e2e
-test-e2e: manifests generate ## Run test/e2e (scenarios and reliability) on a kwokctl cluster with a real Prometheus: the operator as a process, then as a pod on the real node.
+test-e2e: manifests generate helm ## Run test/e2e (scenarios and reliability) on a kwokctl cluster with a real Prometheus: the operator as a process, then as a pod on the real node.
 ifeq ($(KIND),1)
 	$(MAKE) test-e2e-kind
 else

@@ -49,7 +49,8 @@ import (
 //
 // What is left shares its strings and string maps with every other cached
 // object that holds the same (internal/compact): a fleet's objects come
-// from a few templates, and a fleet's products took 40% less memory so.
+// from a few templates, and a fleet's products take much less memory so
+// (docs/benchmarks.md).
 func CacheOptions() cache.Options {
 	owned := labels.SelectorFromSet(labels.Set{serving.LabelManagedBy: serving.ManagedBy})
 	return cache.Options{

@@ -17,8 +17,8 @@ limitations under the License.
 // Package eventrecorder sends the operator's Events (events.k8s.io/v1)
 // without keeping them. client-go's broadcaster keeps a copy of every Event
 // it sent for six minutes, to fold a repeat into a series, and sends each
-// from a goroutine of its own: 13 MB and thousands of goroutines while a
-// fleet of 5,000 products converges (docs/benchmarks.md). This recorder
+// from a goroutine of its own: memory and thousands of goroutines while a
+// fleet converges (docs/benchmarks.md). This recorder
 // folds repeats the same way, remembering only a short key of the last
 // Events, and sends through a few workers.
 package eventrecorder

@@ -36,8 +36,8 @@ import (
 
 // Reserve is what the soft limit keeps back from the container's limit, for
 // what the container is charged but the Go runtime does not count: the
-// binary's code and read-only data, of which about 45 MiB are resident once
-// the operator has run its paths, thread stacks, and the page cache of what
+// binary's code and read-only data, resident once the operator has run its
+// paths, thread stacks, and the page cache of what
 // it writes. With a tenth kept back instead, a 256Mi container reached its
 // limit and was OOM-killed with the runtime still under its own
 // (docs/benchmarks.md). A limit above 640 MiB has a tenth of it kept back,

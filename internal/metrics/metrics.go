@@ -37,9 +37,8 @@ import (
 const ns = "aipm"
 
 // The state gauges. They are not GaugeVecs: a GaugeVec keeps every series
-// as a metric object with its own label pairs, about 450 bytes each, and at
-// 5,000 products their 25 series each took about 100 MB of the operator's
-// heap (docs/benchmarks.md). Instead each product's values are kept as a
+// as a metric object with its own label pairs, and at a fleet's scale those
+// were a large share of the operator's heap (docs/benchmarks.md). Instead each product's values are kept as a
 // short list of samples, replaced whole on each record, and turned into
 // metrics only when Prometheus scrapes, one family at a time (Handler).
 var (

@@ -18,9 +18,10 @@ limitations under the License.
 // back only the object's new metadata.
 //
 // controller-runtime's client decodes the whole object the API server
-// returns from a write into the object written: for a Ready product, 8 KB
-// of JSON decoded into a typed object that nothing reads after the write,
-// a tenth of the operator's CPU while a fleet of 5,000 converged. The API
+// returns from a write into the object written: a whole product's JSON
+// decoded into a typed object that nothing reads after the write, a
+// measurable share of the operator's CPU while a fleet converges
+// (docs/benchmarks.md). The API
 // server, for its part, encodes the object whole to send it. Asked for the
 // answer as PartialObjectMetadata, in protobuf (as metadata-only informers
 // ask for custom resources), the API server sends only metadata and the

@@ -105,7 +105,7 @@ func main() {
 	flag.Parse()
 	// The harness is the measurement, not what is measured: it keeps every
 	// product in its cache and decodes each of their writes, and its
-	// collector ran at 15% of its CPU under the default GOGC. Memory is
+	// collector took a large share of its CPU under the default GOGC. Memory is
 	// plentiful here; the cores are what the operator and the API server
 	// share with it.
 	debug.SetGCPercent(o.harnessGOGC)

@@ -20,7 +20,7 @@ limitations under the License.
 // (kwokctl, binary runtime, fake nodes on which Deployments become available
 // and Job pods complete, and one real node where pods are containers), the
 // operator built and run as a process with its real flags and, on the real
-// node, deployed as a pod by make deploy, manifests applied with kubectl,
+// node, installed as a pod by the Helm chart, manifests applied with kubectl,
 // and metrics in a real Prometheus that scrapes the operator, a
 // model-server simulator and the real model servers.
 package e2e

@@ -25,6 +25,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"strconv"
@@ -242,24 +243,20 @@ var _ = Describe("On the real node", Label("node"), Ordered, func() {
 		apply(modelStore())
 		Eventually(func() string { return jsonpath("pvc", "models", ".status.phase") }).Should(Equal("Bound"))
 
-		By("replacing the operator process with the operator deployed by make deploy: two replicas on the real node")
+		By("replacing the operator process with the operator installed by the Helm chart: two replicas on the real node")
+		// The chart renders config/default's objects (test/helm), so this
+		// is also what make deploy installs; the suite installed the CRDs.
 		stopSuiteOperator()
-		overlay := filepath.Join(workDir, "deploy")
-		Expect(os.MkdirAll(overlay, 0o755)).To(Succeed())
-		base, err := filepath.Rel(overlay, filepath.Join(root, "config", "default"))
-		Expect(err).NotTo(HaveOccurred())
-		Expect(os.WriteFile(filepath.Join(overlay, "kustomization.yaml"), []byte(`resources:
-- `+base+`
-patches:
-- target: {kind: Deployment, name: `+operatorDeploy+`}
-  patch: |-
-    - {op: replace, path: /spec/replicas, value: 2}
-    - {op: add, path: /spec/template/spec/nodeSelector, value: {aipm.io/node: real}}
-    - {op: add, path: /spec/template/spec/tolerations, value: [{key: aipm.io/node, value: real, effect: NoSchedule}]}
-    - {op: add, path: /spec/template/spec/containers/0/imagePullPolicy, value: Never}
-    - {op: add, path: /spec/template/spec/containers/0/args/-, value: "--prometheus-address=http://`+nodeIP+promAddr[strings.LastIndex(promAddr, ":"):]+`"}
+		values := filepath.Join(workDir, "helm-values.yaml")
+		Expect(os.WriteFile(values, []byte(`image: {repository: aipm.local/aipm-operator, tag: "`+imageTag+`", pullPolicy: Never}
+replicas: 2
+prometheus: {address: "http://`+nodeIP+promAddr[strings.LastIndex(promAddr, ":"):]+`"}
+nodeSelector: {aipm.io/node: real}
+tolerations: [{key: aipm.io/node, value: real, effect: NoSchedule}]
 `), 0o644)).To(Succeed())
-		run("make", "deploy", "IMG=aipm.local/aipm-operator:"+imageTag, "DEPLOY_CONFIG="+overlay)
+		run(filepath.Join(root, "bin", "helm"), "upgrade", "--install", "aipm-operator", filepath.Join(root, "charts", "aipm-operator"),
+			"--kubeconfig", kubeconfig, "--namespace", operatorNS, "--create-namespace", "--skip-crds", "--values", values, "--wait", "--timeout", "180s")
+		Expect(kubectl("get", "deployment", operatorDeploy, "-n", operatorNS, "-o", "jsonpath={.metadata.labels.app\\.kubernetes\\.io/managed-by}")).To(Equal("Helm"))
 		kubectl("rollout", "status", "deployment/"+operatorDeploy, "-n", operatorNS, "--timeout", "180s")
 		// A replica of an earlier deployment may still be on its way out.
 		Eventually(func() []string {
@@ -273,7 +270,11 @@ patches:
 		if onKind {
 			return
 		}
-		_, _ = kubectlMaybe("delete", "deployment", operatorDeploy, "-n", operatorNS, "--ignore-not-found", "--wait")
+		uninstall := exec.Command(filepath.Join(root, "bin", "helm"), "uninstall", "aipm-operator", "--kubeconfig", kubeconfig,
+			"--namespace", operatorNS, "--ignore-not-found", "--wait")
+		if out, err := uninstall.CombinedOutput(); err != nil {
+			GinkgoWriter.Printf("helm uninstall: %v: %s\n", err, out)
+		}
 		// The operator process takes over only once no replica can act.
 		Eventually(func() string {
 			out, _ := kubectlMaybe("get", "pods", "-n", operatorNS, "-l", "control-plane=controller-manager", "-o", "name")
@@ -282,7 +283,7 @@ patches:
 		startSuiteOperator()
 	})
 
-	It("runs the operator as make deploy installs it: restricted, its own ServiceAccount, one leader of two, metrics over HTTPS for a token only", func() {
+	It("runs the operator as the Helm chart installs it: restricted, its own ServiceAccount, one leader of two, metrics over HTTPS for a token only", func() {
 		for _, pod := range operatorPods {
 			get := func(path string) string {
 				return kubectl("get", "pod", pod, "-n", operatorNS, "-o", "jsonpath={"+path+"}")

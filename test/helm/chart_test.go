@@ -1,0 +1,261 @@
+/*
+Copyright 2026 The aipm-operator Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package helm tests the chart charts/aipm-operator with helm itself (built
+// from the module proxy into bin/ by `make helm`): it lints, and rendered
+// with its defaults it holds exactly the objects of `kustomize build
+// config/default`, so that the two ways to install never drift.
+package helm
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+)
+
+const (
+	root  = "../.."
+	chart = "charts/aipm-operator"
+	// release and namespace are what config/default's namePrefix and
+	// namespace give its objects.
+	release   = "aipm-operator"
+	namespace = "aipm-operator-system"
+)
+
+func tool(t *testing.T, name string) string {
+	t.Helper()
+	path, err := filepath.Abs(filepath.Join(root, "bin", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("%s: run `make %s` (make test does): %v", path, name, err)
+	}
+	return path
+}
+
+func run(t *testing.T, name string, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command(tool(t, name), args...)
+	cmd.Dir = root
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s%s", name, strings.Join(args, " "), err, out, stderr.Bytes())
+	}
+	return out
+}
+
+// objects decodes a stream of YAML documents, keyed by kind/name.
+func objects(t *testing.T, stream []byte) map[string]*unstructured.Unstructured {
+	t.Helper()
+	out := map[string]*unstructured.Unstructured{}
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(stream), 4096)
+	for {
+		var m map[string]any
+		if err := dec.Decode(&m); err != nil {
+			if err.Error() == "EOF" {
+				break
+			}
+			t.Fatal(err)
+		}
+		if m == nil {
+			continue
+		}
+		u := &unstructured.Unstructured{Object: m}
+		key := u.GetKind() + "/" + u.GetName()
+		if _, dup := out[key]; dup {
+			t.Fatalf("%s twice", key)
+		}
+		out[key] = u
+	}
+	return out
+}
+
+func template(t *testing.T, args ...string) map[string]*unstructured.Unstructured {
+	t.Helper()
+	return objects(t, run(t, "helm", append([]string{"template", release, chart, "--namespace", namespace, "--include-crds"}, args...)...))
+}
+
+// comparable drops what only one of the two ways sets: labels (helm's
+// release labels, kustomize's managed-by) and nothing else.
+func comparable(u *unstructured.Unstructured) map[string]any {
+	c := u.DeepCopy()
+	c.SetLabels(nil)
+	// Both sides decode JSON numbers alike only through JSON.
+	b, _ := json.Marshal(c.Object)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	return m
+}
+
+func TestLint(t *testing.T) {
+	out := run(t, "helm", "lint", "--strict", chart)
+	if !bytes.Contains(out, []byte("0 chart(s) failed")) {
+		t.Fatalf("helm lint: %s", out)
+	}
+	run(t, "helm", "lint", "--strict", chart, "--set", "metrics.serviceMonitor.enabled=true,prometheusRule.enabled=true,grafanaDashboards.enabled=true")
+}
+
+func TestDefaultsAreKustomizeObjects(t *testing.T) {
+	want := objects(t, run(t, "kustomize", "build", "config/default"))
+	got := template(t)
+	for key, w := range want {
+		if w.GetKind() == "Namespace" {
+			// helm install --create-namespace makes it; the chart does not
+			// own the namespace it is installed into.
+			continue
+		}
+		g, ok := got[key]
+		if !ok {
+			t.Errorf("%s: in config/default, not in the chart", key)
+			continue
+		}
+		if diff := cmp.Diff(comparable(w), comparable(g)); diff != "" {
+			t.Errorf("%s differs (-kustomize +helm):\n%s", key, diff)
+		}
+	}
+	for key := range got {
+		if _, ok := want[key]; !ok {
+			t.Errorf("%s: in the chart's defaults, not in config/default", key)
+		}
+	}
+	if len(got) < 20 {
+		t.Errorf("the chart renders %d objects: fewer than the CRDs, RBAC and the operator", len(got))
+	}
+}
+
+func TestValues(t *testing.T) {
+	values := filepath.Join(t.TempDir(), "values.yaml")
+	if err := os.WriteFile(values, []byte(`
+image: {repository: registry.example/aipm-operator, tag: v1.2.3}
+replicas: 2
+prometheus:
+  address: https://mimir.example:8080/prometheus
+  caFile: /etc/prom/ca.crt
+  headers: {X-Scope-OrgID: team-a}
+kubeAPI: {qps: 50, burst: 100}
+retraining:
+  serviceAccounts: [trainer, gpu-trainer]
+metrics:
+  serviceMonitor: {enabled: true, labels: {release: kube-prometheus}}
+prometheusRule: {enabled: true}
+grafanaDashboards: {enabled: true}
+nodeSelector: {kubernetes.io/os: linux}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := template(t, "--values", values)
+	d := got["Deployment/"+release+"-controller-manager"]
+	if d == nil {
+		t.Fatal("no Deployment")
+	}
+	if r, _, _ := unstructured.NestedFieldNoCopy(d.Object, "spec", "replicas"); r != float64(2) {
+		t.Errorf("replicas %v, want 2", r)
+	}
+	containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
+	c := containers[0].(map[string]any)
+	if c["image"] != "registry.example/aipm-operator:v1.2.3" {
+		t.Errorf("image %v", c["image"])
+	}
+	var args []string
+	for _, a := range c["args"].([]any) {
+		args = append(args, a.(string))
+	}
+	for _, want := range []string{
+		"--leader-elect",
+		"--prometheus-address=https://mimir.example:8080/prometheus",
+		"--prometheus-ca-file=/etc/prom/ca.crt",
+		"--prometheus-header=X-Scope-OrgID: team-a",
+		"--kube-api-qps=50", "--kube-api-burst=100",
+		"--retraining-service-accounts=trainer,gpu-trainer",
+	} {
+		if !slices.Contains(args, want) {
+			t.Errorf("args %q lack %q", args, want)
+		}
+	}
+	if sel, _, _ := unstructured.NestedStringMap(d.Object, "spec", "template", "spec", "nodeSelector"); sel["kubernetes.io/os"] != "linux" {
+		t.Errorf("nodeSelector %v", sel)
+	}
+
+	sm := got["ServiceMonitor/"+release+"-controller-manager-metrics-monitor"]
+	if sm == nil || sm.GetLabels()["release"] != "kube-prometheus" {
+		t.Errorf("ServiceMonitor %v: want it, with its label", sm)
+	}
+
+	rule := got["PrometheusRule/"+release+"-alerts"]
+	if rule == nil {
+		t.Fatal("no PrometheusRule")
+	}
+	b, err := os.ReadFile(filepath.Join(root, "config", "prometheus", "rules", "aipm.rules.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules map[string]any
+	if err := yaml.Unmarshal(b, &rules); err != nil {
+		t.Fatal(err)
+	}
+	spec, _, _ := unstructured.NestedMap(rule.Object, "spec")
+	if diff := cmp.Diff(rules, spec); diff != "" {
+		t.Errorf("PrometheusRule spec differs from config/prometheus/rules/aipm.rules.yaml (-file +chart):\n%s", diff)
+	}
+
+	cm := got["ConfigMap/"+release+"-grafana-dashboards"]
+	if cm == nil {
+		t.Fatal("no dashboards ConfigMap")
+	}
+	if cm.GetLabels()["grafana_dashboard"] != "1" {
+		t.Errorf("dashboards ConfigMap labels %v: want the sidecar's label", cm.GetLabels())
+	}
+	files, _ := filepath.Glob(filepath.Join(root, "config", "grafana", "dashboards", "*.json"))
+	data, _, _ := unstructured.NestedStringMap(cm.Object, "data")
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.TrimSpace(data[filepath.Base(f)]) != strings.TrimSpace(string(b)) {
+			t.Errorf("dashboard %s differs from %s", filepath.Base(f), f)
+		}
+	}
+	if len(files) == 0 || len(data) != len(files) {
+		t.Errorf("%d dashboards in the ConfigMap, %d in config/grafana/dashboards", len(data), len(files))
+	}
+}
+
+func TestNoLeaderElection(t *testing.T) {
+	got := template(t, "--set", "leaderElection=false")
+	if _, ok := got["RoleBinding/"+release+"-leader-election-rolebinding"]; ok {
+		t.Error("a leader election RoleBinding without leader election")
+	}
+	d := got["Deployment/"+release+"-controller-manager"]
+	containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
+	args := containers[0].(map[string]any)["args"].([]any)
+	if !slices.Contains(args, any("--leader-elect=false")) {
+		t.Errorf("args %v: want --leader-elect=false", args)
+	}
+}
