@@ -74,7 +74,7 @@ func main() {
 		metricsAddr, metricsCertPath, metricsCertName, metricsCertKey string
 		probeAddr, leaderElectionNamespace, prometheusAddr            string
 		pprofAddr                                                     string
-		retrainingServiceAccounts                                     string
+		retrainingServiceAccounts, watchNamespaces                    string
 		enableLeaderElection, secureMetrics, enableHTTP2              bool
 		kubeQPS                                                       float64
 		kubeBurst, workers, versionWorkers                            int
@@ -133,6 +133,9 @@ func main() {
 	flag.StringVar(&retrainingServiceAccounts, "retraining-service-accounts", retrain.DefaultServiceAccount,
 		"Comma-separated names of the ServiceAccounts a retraining Job's pod may run as, in its product's namespace. "+
 			"A template that names another is refused (condition RetrainingAllowed=False). Empty: only default.")
+	flag.StringVar(&watchNamespaces, "watch-namespaces", "",
+		"Comma-separated namespaces the operator watches and acts in; empty: every namespace. "+
+			"With a list, its RBAC may be bound per namespace instead of cluster-wide.")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -143,6 +146,12 @@ func main() {
 	allowedServiceAccounts, err := serviceAccountList(retrainingServiceAccounts)
 	if err != nil {
 		setupLog.Error(err, "Invalid --retraining-service-accounts")
+		os.Exit(1)
+	}
+
+	namespaces, err := namespaceList(watchNamespaces)
+	if err != nil {
+		setupLog.Error(err, "Invalid --watch-namespaces")
 		os.Exit(1)
 	}
 
@@ -185,7 +194,7 @@ func main() {
 		// it to expire.
 		LeaderElectionReleaseOnCancel: true,
 		Controller:                    controllerConfig(workers),
-		Cache:                         internalcontroller.CacheOptions(),
+		Cache:                         internalcontroller.CacheOptions(namespaces...),
 		PprofBindAddress:              pprofAddr,
 	})
 	if err != nil {
@@ -289,6 +298,23 @@ func serviceAccountList(flagValue string) ([]string, error) {
 	}
 	if len(out) == 0 {
 		out = []string{retrain.DefaultServiceAccount}
+	}
+	return out, nil
+}
+
+// namespaceList reads --watch-namespaces; a name no namespace can have
+// fails at startup rather than watching nothing.
+func namespaceList(flagValue string) ([]string, error) {
+	var out []string
+	for _, name := range strings.Split(flagValue, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
+			return nil, fmt.Errorf("%q is not a namespace name: %s", name, strings.Join(errs, "; "))
+		}
+		out = append(out, name)
 	}
 	return out, nil
 }

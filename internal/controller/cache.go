@@ -51,9 +51,13 @@ import (
 // object that holds the same (internal/compact): a fleet's objects come
 // from a few templates, and a fleet's products take much less memory so
 // (docs/benchmarks.md).
-func CacheOptions() cache.Options {
+//
+// With namespaces, the operator watches, and so acts on, only the objects
+// in those namespaces (--watch-namespaces): its RBAC may then be bound per
+// namespace instead of cluster-wide.
+func CacheOptions(namespaces ...string) cache.Options {
 	owned := labels.SelectorFromSet(labels.Set{serving.LabelManagedBy: serving.ManagedBy})
-	return cache.Options{
+	opts := cache.Options{
 		DefaultTransform: trimObject,
 		ByObject: map[client.Object]cache.ByObject{
 			&appsv1.Deployment{}: {Label: owned, Transform: trimDeployment},
@@ -61,6 +65,13 @@ func CacheOptions() cache.Options {
 			&corev1.Service{}:    {Label: owned},
 		},
 	}
+	if len(namespaces) > 0 {
+		opts.DefaultNamespaces = map[string]cache.Config{}
+		for _, ns := range namespaces {
+			opts.DefaultNamespaces[ns] = cache.Config{}
+		}
+	}
+	return opts
 }
 
 // lastApplied is the annotation kubectl apply keeps a copy of the object in.

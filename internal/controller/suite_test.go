@@ -148,7 +148,7 @@ func startManagerOpts(querier prom.Querier, wrap func(http.RoundTripper) http.Ro
 		Scheme: scheme,
 		Metrics: metricsserver.Options{BindAddress: metricsAddr, SecureServing: true,
 			FilterProvider: filters.WithAuthenticationAndAuthorization, ExtraHandlers: metrics.ExtraHandlers()},
-		Cache: CacheOptions(),
+		Cache: CacheOptions(watchNamespaces...),
 		// Each restart registers the controllers anew under the same names.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
@@ -195,6 +195,10 @@ func startManagerOpts(querier prom.Querier, wrap func(http.RoundTripper) http.Ro
 		<-done
 	}
 }
+
+// watchNamespaces are the namespaces the next manager started watches, as
+// --watch-namespaces; empty: every namespace.
+var watchNamespaces []string
 
 // restartManager stops the running manager and starts a new one.
 func restartManager() {

@@ -70,7 +70,8 @@ func run(t *testing.T, name string, args ...string) []byte {
 	return out
 }
 
-// objects decodes a stream of YAML documents, keyed by kind/name.
+// objects decodes a stream of YAML documents, keyed by
+// kind/namespace/name (namespace empty for cluster-scoped objects).
 func objects(t *testing.T, stream []byte) map[string]*unstructured.Unstructured {
 	t.Helper()
 	out := map[string]*unstructured.Unstructured{}
@@ -87,7 +88,7 @@ func objects(t *testing.T, stream []byte) map[string]*unstructured.Unstructured 
 			continue
 		}
 		u := &unstructured.Unstructured{Object: m}
-		key := u.GetKind() + "/" + u.GetName()
+		key := u.GetKind() + "/" + u.GetNamespace() + "/" + u.GetName()
 		if _, dup := out[key]; dup {
 			t.Fatalf("%s twice", key)
 		}
@@ -170,7 +171,7 @@ nodeSelector: {kubernetes.io/os: linux}
 		t.Fatal(err)
 	}
 	got := template(t, "--values", values)
-	d := got["Deployment/"+release+"-controller-manager"]
+	d := got["Deployment/"+namespace+"/"+release+"-controller-manager"]
 	if d == nil {
 		t.Fatal("no Deployment")
 	}
@@ -202,12 +203,12 @@ nodeSelector: {kubernetes.io/os: linux}
 		t.Errorf("nodeSelector %v", sel)
 	}
 
-	sm := got["ServiceMonitor/"+release+"-controller-manager-metrics-monitor"]
+	sm := got["ServiceMonitor/"+namespace+"/"+release+"-controller-manager-metrics-monitor"]
 	if sm == nil || sm.GetLabels()["release"] != "kube-prometheus" {
 		t.Errorf("ServiceMonitor %v: want it, with its label", sm)
 	}
 
-	rule := got["PrometheusRule/"+release+"-alerts"]
+	rule := got["PrometheusRule/"+namespace+"/"+release+"-alerts"]
 	if rule == nil {
 		t.Fatal("no PrometheusRule")
 	}
@@ -224,7 +225,7 @@ nodeSelector: {kubernetes.io/os: linux}
 		t.Errorf("PrometheusRule spec differs from config/prometheus/rules/aipm.rules.yaml (-file +chart):\n%s", diff)
 	}
 
-	cm := got["ConfigMap/"+release+"-grafana-dashboards"]
+	cm := got["ConfigMap/"+namespace+"/"+release+"-grafana-dashboards"]
 	if cm == nil {
 		t.Fatal("no dashboards ConfigMap")
 	}
@@ -249,13 +250,35 @@ nodeSelector: {kubernetes.io/os: linux}
 
 func TestNoLeaderElection(t *testing.T) {
 	got := template(t, "--set", "leaderElection=false")
-	if _, ok := got["RoleBinding/"+release+"-leader-election-rolebinding"]; ok {
+	if _, ok := got["RoleBinding/"+namespace+"/"+release+"-leader-election-rolebinding"]; ok {
 		t.Error("a leader election RoleBinding without leader election")
 	}
-	d := got["Deployment/"+release+"-controller-manager"]
+	d := got["Deployment/"+namespace+"/"+release+"-controller-manager"]
 	containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
 	args := containers[0].(map[string]any)["args"].([]any)
 	if !slices.Contains(args, any("--leader-elect=false")) {
 		t.Errorf("args %v: want --leader-elect=false", args)
+	}
+}
+
+func TestWatchNamespaces(t *testing.T) {
+	got := template(t, "--set", "watchNamespaces={team-a,team-b}")
+	if _, ok := got["ClusterRoleBinding//"+release+"-manager-rolebinding"]; ok {
+		t.Error("watching two namespaces, the manager's role is still bound cluster-wide")
+	}
+	var bound []string
+	for _, ns := range []string{"team-a", "team-b"} {
+		if _, ok := got["RoleBinding/"+ns+"/"+release+"-manager-rolebinding"]; ok {
+			bound = append(bound, ns)
+		}
+	}
+	if !slices.Equal(bound, []string{"team-a", "team-b"}) {
+		t.Errorf("the manager's role is bound in %v, want team-a and team-b", bound)
+	}
+	d := got["Deployment/"+namespace+"/"+release+"-controller-manager"]
+	containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
+	args := containers[0].(map[string]any)["args"].([]any)
+	if !slices.Contains(args, any("--watch-namespaces=team-a,team-b")) {
+		t.Errorf("args %v: want --watch-namespaces", args)
 	}
 }
