@@ -209,7 +209,7 @@ func Sync[T client.Object](ctx context.Context, c client.Client, owner client.Ob
 
 // createOne creates obj under FieldOwner, and falls back to applyOne if it
 // exists after all (a have read from a cache that had not seen it yet).
-// A create costs the API server less than half of an apply that creates
+// A create costs the API server much less than an apply that creates
 // (docs/benchmarks.md), and a fleet's first reconciles are mostly creates.
 // Its fields are recorded under an Update entry of FieldOwner, which
 // applyOne turns into the Apply entry on the object's first change.
@@ -255,8 +255,8 @@ func prepare[T client.Object](c client.Client, obj T) (T, schema.GroupVersionKin
 // applyOne sends obj as an apply patch and returns the API server's answer,
 // decoded into a copy of obj. The typed object is encoded as itself and
 // the answer decoded straight into it: going through an unstructured map
-// both ways cost four conversions per apply, a tenth of the operator's
-// allocations while a fleet converges (docs/benchmarks.md).
+// both ways cost four conversions per apply, a large share of the
+// operator's allocations while a fleet converges (docs/benchmarks.md).
 func applyOne[T client.Object](ctx context.Context, c client.Client, obj T) (T, error) {
 	var zero T
 	sent, gvk, err := prepare(c, obj)

@@ -56,29 +56,17 @@ func ReadProduct(ctx context.Context, c client.Reader, namespace, name string) (
 	if err := c.List(ctx, &versions, client.InNamespace(namespace)); err != nil {
 		return nil, fmt.Errorf("listing ModelVersions: %w", err)
 	}
-	for _, v := range versions.Items {
-		if string(v.Spec.Product) == name {
-			out.Versions = append(out.Versions, v)
-		}
-	}
+	out.Versions = slices.DeleteFunc(versions.Items, func(o lifecyclev1alpha1.ModelVersion) bool { return string(o.Spec.Product) != name })
 	var exps lifecyclev1alpha1.ExperimentList
 	if err := c.List(ctx, &exps, client.InNamespace(namespace)); err != nil {
 		return nil, fmt.Errorf("listing Experiments: %w", err)
 	}
-	for _, e := range exps.Items {
-		if string(e.Spec.Product) == name {
-			out.Experiments = append(out.Experiments, e)
-		}
-	}
+	out.Experiments = slices.DeleteFunc(exps.Items, func(o lifecyclev1alpha1.Experiment) bool { return string(o.Spec.Product) != name })
 	var runs lifecyclev1alpha1.RetrainingRunList
 	if err := c.List(ctx, &runs, client.InNamespace(namespace)); err != nil {
 		return nil, fmt.Errorf("listing RetrainingRuns: %w", err)
 	}
-	for _, r := range runs.Items {
-		if string(r.Spec.Product) == name {
-			out.Runs = append(out.Runs, r)
-		}
-	}
+	out.Runs = slices.DeleteFunc(runs.Items, func(o lifecyclev1alpha1.RetrainingRun) bool { return string(o.Spec.Product) != name })
 	byCreation := func(a, b metav1.Object) int {
 		if c := a.GetCreationTimestamp().Compare(b.GetCreationTimestamp().Time); c != 0 {
 			return c

@@ -24,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode"
@@ -39,6 +40,8 @@ var (
 	heading = regexp.MustCompile(`^#{1,6}\s+(.+?)\s*#*\s*$`)
 	// fence opens or closes a code block, whose lines are not Markdown.
 	fence = regexp.MustCompile("^\\s*(```|~~~)")
+	// inlineLink is a link inside a heading, whose text alone counts.
+	inlineLink = regexp.MustCompile(`\[([^\]]*)\]\([^)]*\)`)
 )
 
 // pages returns README.md and every Markdown file under docs/, relative to
@@ -114,23 +117,16 @@ func anchors(t *testing.T, page string) map[string]bool {
 		}
 		// Inline code and links in a heading keep only their text.
 		text := strings.NewReplacer("`", "", "*", "").Replace(m[1])
-		text = regexp.MustCompile(`\[([^\]]*)\]\([^)]*\)`).ReplaceAllString(text, "$1")
+		text = inlineLink.ReplaceAllString(text, "$1")
 		s := slug(text)
 		if n := seen[s]; n > 0 {
-			out[s+"-"+itoa(n)] = true
+			out[s+"-"+strconv.Itoa(n)] = true
 		} else {
 			out[s] = true
 		}
 		seen[s]++
 	}
 	return out
-}
-
-func itoa(n int) string {
-	if n < 10 {
-		return string(rune('0' + n))
-	}
-	return itoa(n/10) + itoa(n%10)
 }
 
 func TestRelativeLinksResolve(t *testing.T) {

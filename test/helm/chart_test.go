@@ -114,6 +114,27 @@ func comparable(u *unstructured.Unstructured) map[string]any {
 	return m
 }
 
+// manager returns the operator's container of the rendered Deployment.
+func manager(t *testing.T, got map[string]*unstructured.Unstructured) map[string]any {
+	t.Helper()
+	d := got["Deployment/"+namespace+"/"+release+"-controller-manager"]
+	if d == nil {
+		t.Fatal("no Deployment")
+	}
+	containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
+	return containers[0].(map[string]any)
+}
+
+// managerArgs returns the operator's arguments.
+func managerArgs(t *testing.T, got map[string]*unstructured.Unstructured) []string {
+	t.Helper()
+	var args []string
+	for _, a := range manager(t, got)["args"].([]any) {
+		args = append(args, a.(string))
+	}
+	return args
+}
+
 func TestLint(t *testing.T) {
 	out := run(t, "helm", "lint", "--strict", chart)
 	if !bytes.Contains(out, []byte("0 chart(s) failed")) {
@@ -178,15 +199,10 @@ nodeSelector: {kubernetes.io/os: linux}
 	if r, _, _ := unstructured.NestedFieldNoCopy(d.Object, "spec", "replicas"); r != float64(2) {
 		t.Errorf("replicas %v, want 2", r)
 	}
-	containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
-	c := containers[0].(map[string]any)
-	if c["image"] != "registry.example/aipm-operator:v1.2.3" {
+	if c := manager(t, got); c["image"] != "registry.example/aipm-operator:v1.2.3" {
 		t.Errorf("image %v", c["image"])
 	}
-	var args []string
-	for _, a := range c["args"].([]any) {
-		args = append(args, a.(string))
-	}
+	args := managerArgs(t, got)
 	for _, want := range []string{
 		"--leader-elect",
 		"--prometheus-address=https://mimir.example:8080/prometheus",
@@ -253,10 +269,7 @@ func TestNoLeaderElection(t *testing.T) {
 	if _, ok := got["RoleBinding/"+namespace+"/"+release+"-leader-election-rolebinding"]; ok {
 		t.Error("a leader election RoleBinding without leader election")
 	}
-	d := got["Deployment/"+namespace+"/"+release+"-controller-manager"]
-	containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
-	args := containers[0].(map[string]any)["args"].([]any)
-	if !slices.Contains(args, any("--leader-elect=false")) {
+	if args := managerArgs(t, got); !slices.Contains(args, "--leader-elect=false") {
 		t.Errorf("args %v: want --leader-elect=false", args)
 	}
 }
@@ -275,10 +288,7 @@ func TestWatchNamespaces(t *testing.T) {
 	if !slices.Equal(bound, []string{"team-a", "team-b"}) {
 		t.Errorf("the manager's role is bound in %v, want team-a and team-b", bound)
 	}
-	d := got["Deployment/"+namespace+"/"+release+"-controller-manager"]
-	containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
-	args := containers[0].(map[string]any)["args"].([]any)
-	if !slices.Contains(args, any("--watch-namespaces=team-a,team-b")) {
+	if args := managerArgs(t, got); !slices.Contains(args, "--watch-namespaces=team-a,team-b") {
 		t.Errorf("args %v: want --watch-namespaces", args)
 	}
 }
