@@ -22,7 +22,7 @@ help: ## Display this help.
 
 # The embedded pod and Job templates carry upstream descriptions that would
 # push the AIProduct CRD past etcd's request limit; crdtrim drops those only.
-TRIMMED_TEMPLATES = spec.delivery.serving.template spec.delivery.retraining.template
+TRIMMED_TEMPLATES = spec.delivery.serving.template spec.delivery.retraining.template spec.delivery.evaluation.template
 
 .PHONY: manifests
 manifests: controller-gen ## Generate ClusterRole and CustomResourceDefinition objects.

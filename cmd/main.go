@@ -240,6 +240,7 @@ func main() {
 		StatusWriter: statuswrite.As(statusWriter, "aipm-operator/modelversion"),
 		Recorder:     recorder,
 		Workers:      versionWorkers,
+		Policy:       retrain.Policy{ServiceAccounts: allowedServiceAccounts},
 	}).SetupWithManager(mgr); err != nil {
 		setupLog.Error(err, "Unable to create controller", "controller", "ModelVersion")
 		os.Exit(1)

@@ -253,6 +253,22 @@ type Objective struct {
 	// direction says whether the KPI must be AtLeast or AtMost the target.
 	// +required
 	Direction Direction `json:"direction"`
+	// required makes the move into Delivery (the Discovery gate) wait until
+	// the objective is measurable: Met or Missed, never Unknown. A product
+	// that cannot measure what it answers for does not ship.
+	// +optional
+	Required bool `json:"required,omitempty"`
+	// breachFor is how long the objective must stay Missed before the
+	// miss counts as a breach: for retraining
+	// (spec.delivery.retraining.onObjectiveBreach) and for the
+	// post-promotion watch (spec.delivery.rollout.postPromotion). Default
+	// 5m.
+	// +optional
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="duration(self) <= duration('720h')",message="breachFor must be at most 720h"
+	BreachFor *metav1.Duration `json:"breachFor,omitempty"`
 }
 
 // DiscoverySpec is the Discovery phase: test ideas rapidly, assess risks
@@ -510,6 +526,45 @@ type DeliverySpec struct {
 	// promotion is what a version must show before any traffic reaches it.
 	// +optional
 	Promotion *PromotionSpec `json:"promotion,omitempty"`
+
+	// evaluation is an independent evaluation the operator runs once for
+	// every new version, as a Job of the version's own. When it is set, the
+	// promotion policy judges the metrics the evaluation reports, never the
+	// ones the trainer reported about its own model.
+	// +optional
+	Evaluation *EvaluationSpec `json:"evaluation,omitempty"`
+}
+
+// EvaluationSpec is the Job that evaluates a version independently of the
+// trainer that made it.
+type EvaluationSpec struct {
+	// dataset is the evaluation data set, given to the Job as
+	// AIPM_DATASET_URI and AIPM_DATASET_DIGEST.
+	// +optional
+	Dataset *Dataset `json:"dataset,omitempty"`
+	// timeout is how long the evaluation may run; the Job's
+	// activeDeadlineSeconds. A Job that runs out of time fails the
+	// evaluation. Default 30m.
+	// +optional
+	// +kubebuilder:default="30m"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s') && duration(self) <= duration('168h')",message="timeout must be between 1s and 168h"
+	Timeout metav1.Duration `json:"timeout,omitempty"`
+	// resultContainer is the container whose termination message carries
+	// the result, a container name of the template. Default: the first
+	// container.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	ResultContainer string `json:"resultContainer,omitempty"`
+	// template is the evaluation Job. The operator adds labels, an owner
+	// reference to the version, the deadline, and the AIPM_* environment
+	// variables naming the version, its artifact and the data set; its pod
+	// is held to the same security policy as a retraining pod.
+	// +required
+	Template batchv1.JobTemplateSpec `json:"template"`
 }
 
 // VersionPolicy chooses between a pinned version and the newest eligible one.
@@ -685,6 +740,35 @@ type RolloutSpec struct {
 	// +kubebuilder:validation:MaxLength=32
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s') && duration(self) <= duration('24h')",message="progressDeadline must be between 1s and 24h"
 	ProgressDeadline *metav1.Duration `json:"progressDeadline,omitempty"`
+
+	// postPromotion watches business objectives after a promotion and
+	// rolls back to the previous production version when one breaks.
+	// +optional
+	PostPromotion *PostPromotionSpec `json:"postPromotion,omitempty"`
+}
+
+// PostPromotionSpec is the watch on a freshly promoted version.
+type PostPromotionSpec struct {
+	// window is how long after a promotion the watch lasts. The previous
+	// production version keeps running at full size for the window, so that
+	// a rollback has its capacity at once. Default 1h.
+	// +optional
+	// +kubebuilder:default="1h"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s') && duration(self) <= duration('168h')",message="window must be between 1s and 168h"
+	Window metav1.Duration `json:"window,omitempty"`
+	// objectives are the objectives of spec.strategy.objectives the watch
+	// guards: one that stays Missed for its breachFor within the window
+	// rolls the product back to the previous production version, and the
+	// promoted version is Rejected with the objective named.
+	// +required
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=8
+	// +kubebuilder:validation:items:MaxLength=63
+	Objectives []string `json:"objectives"`
 }
 
 // RolloutStep is one step of a canary.
@@ -722,16 +806,36 @@ type PauseStep struct {
 // AnalysisSpec judges a version by Prometheus queries, measured count times,
 // interval apart.
 // +kubebuilder:validation:XValidation:rule="self.failureLimit < self.count",message="failureLimit must be less than count"
+// +kubebuilder:validation:XValidation:rule="(has(self.metrics) && size(self.metrics) > 0) || (has(self.objectives) && size(self.objectives) > 0)",message="an analysis needs metrics, objectives, or both"
 type AnalysisSpec struct {
 	// metrics are judged on each measurement. Queries may use $namespace,
 	// $product, $version (the new version), $canaryVersion and
 	// $stableVersion.
-	// +required
+	// +optional
 	// +listType=map
 	// +listMapKey=name
-	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=16
-	Metrics []MetricCheck `json:"metrics"`
+	Metrics []MetricCheck `json:"metrics,omitempty"`
+
+	// objectives are business objectives of spec.strategy.objectives used
+	// as guardrails: on each measurement each one's query runs with
+	// $version set to the canary and again to the stable version, and a
+	// canary worse than the stable by more than maxObjectiveDegradation
+	// fails the measurement, so that a model with better offline metrics
+	// that loses business value does not promote. Their queries should
+	// use $version. A rollout with no stable version measures none.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=8
+	// +kubebuilder:validation:items:MaxLength=63
+	Objectives []string `json:"objectives,omitempty"`
+
+	// maxObjectiveDegradation is how much worse than the stable version
+	// the canary may do on a guarded objective, relative to the stable's
+	// value: 0.1 allows 10% worse. Default 0.05.
+	// +optional
+	// +kubebuilder:default="0.05"
+	MaxObjectiveDegradation Decimal `json:"maxObjectiveDegradation,omitempty"`
 
 	// interval between measurements. Default 1m.
 	// +optional
@@ -818,7 +922,11 @@ const (
 
 // DriftCheck is one drift statistic with its threshold.
 // +kubebuilder:validation:XValidation:rule="self.statistic != 'Other' || has(self.kind)",message="kind is required when statistic is Other"
-// +kubebuilder:validation:XValidation:rule="!has(self.kind) || self.statistic == 'Other' || (self.kind == 'PValue') == (self.statistic in ['KS', 'ChiSquare'])",message="kind contradicts statistic: KS and ChiSquare are PValue, the others Distance"
+// +kubebuilder:validation:XValidation:rule="has(self.histogram) || !has(self.kind) || self.statistic == 'Other' || (self.kind == 'PValue') == (self.statistic in ['KS', 'ChiSquare'])",message="kind contradicts statistic: KS and ChiSquare are PValue, the others Distance"
+// +kubebuilder:validation:XValidation:rule="has(self.query) != has(self.histogram)",message="a drift check has either query (the statistic) or histogram (the operator computes it), not both"
+// +kubebuilder:validation:XValidation:rule="!has(self.histogram) || self.statistic in ['PSI', 'JensenShannon', 'KS']",message="the operator computes PSI, JensenShannon and KS from a histogram"
+// +kubebuilder:validation:XValidation:rule="!has(self.histogram) || !has(self.kind) || self.kind == 'Distance'",message="a statistic computed from a histogram is a Distance (KS as its D statistic)"
+// +kubebuilder:validation:XValidation:rule="!has(self.histogram) || !has(self.matchLabels)",message="matchLabels applies to query, not histogram"
 type DriftCheck struct {
 	// name identifies the check, unique in the list.
 	// +required
@@ -832,9 +940,14 @@ type DriftCheck struct {
 	// +kubebuilder:validation:MaxLength=128
 	Feature string `json:"feature,omitempty"`
 	// query is the PromQL that returns the statistic for the production
-	// version. It may use $namespace, $product and $version.
-	// +required
-	Query PromQL `json:"query"`
+	// version. It may use $namespace, $product and $version. Either query
+	// or histogram is required.
+	// +optional
+	Query PromQL `json:"query,omitempty"`
+	// histogram has the operator compute the statistic itself from a
+	// feature histogram, now against a reference.
+	// +optional
+	Histogram *HistogramDrift `json:"histogram,omitempty"`
 	// matchLabels makes query a fleet query: written once for many
 	// products, it returns a series per product (or per product and
 	// version), and this product's statistic is the one series whose labels
@@ -869,6 +982,37 @@ type DriftCheck struct {
 	For metav1.Duration `json:"for,omitempty"`
 }
 
+// HistogramDrift is a feature histogram the operator compares with a
+// reference. The statistic is PSI, JensenShannon (the Jensen-Shannon
+// distance, base 2, between 0 and 1) or KS (the Kolmogorov-Smirnov D
+// statistic: the largest gap between the two cumulative distributions at
+// the bucket bounds), and is a Distance.
+type HistogramDrift struct {
+	// query returns the histogram as cumulative bucket counts, one series
+	// per upper bound in the le label, as Prometheus histograms export
+	// them: for example
+	// sum by (le) (increase(feature_tenure_bucket{product="$product"}[1h])).
+	// It may use $namespace, $product and $version. Buckets whose counts
+	// are all zero are dropped; the others need not be evenly spaced.
+	// +required
+	Query PromQL `json:"query"`
+	// reference is the distribution the current one is compared with.
+	// +required
+	Reference DriftReference `json:"reference"`
+}
+
+// DriftReference is the distribution drift is measured against.
+type DriftReference struct {
+	// offset evaluates the same query this long ago: 168h compares this
+	// week's inputs with last week's.
+	// +required
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s') && duration(self) <= duration('8760h')",message="offset must be between 1s and 8760h"
+	Offset metav1.Duration `json:"offset"`
+}
+
 // ConcurrencyPolicy says what a new retraining run does to a running one.
 // +kubebuilder:validation:Enum=Forbid;Replace
 type ConcurrencyPolicy string
@@ -881,7 +1025,7 @@ const (
 )
 
 // RetrainingSpec says when and how new versions are trained.
-// +kubebuilder:validation:XValidation:rule="has(self.schedule) || self.onDrift",message="retraining needs a schedule, onDrift, or both"
+// +kubebuilder:validation:XValidation:rule="has(self.schedule) || self.onDrift || (has(self.onObjectiveBreach) && size(self.onObjectiveBreach) > 0)",message="retraining needs a schedule, onDrift or onObjectiveBreach"
 // +kubebuilder:validation:XValidation:rule="!has(self.timeZone) || has(self.schedule)",message="timeZone needs a schedule"
 type RetrainingSpec struct {
 	// schedule is a cron schedule in the standard five fields (minute hour
@@ -901,6 +1045,14 @@ type RetrainingSpec struct {
 	// full for duration.
 	// +optional
 	OnDrift bool `json:"onDrift,omitempty"`
+	// onObjectiveBreach names objectives of spec.strategy.objectives whose
+	// breach starts a run (trigger Objective): one that stays Missed for
+	// its breachFor while no rollout runs. One breach starts one run.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=8
+	// +kubebuilder:validation:items:MaxLength=63
+	OnObjectiveBreach []string `json:"onObjectiveBreach,omitempty"`
 	// cooldown is the least time between the end of one run and the start
 	// of the next, whatever triggers it. Default 1h.
 	// +optional
@@ -965,10 +1117,65 @@ type PromotionSpec struct {
 	// +listMapKey=metric
 	// +kubebuilder:validation:MaxItems=16
 	MustBeatProduction []ProductionComparison `json:"mustBeatProduction,omitempty"`
+
+	// slices are fairness requirements on one metric across the groups
+	// (slices) of the evaluation data: a floor for every group, a ceiling
+	// on the gap between the best- and worst-served group, a least ratio
+	// between them.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
+	Slices []SliceRequirement `json:"slices,omitempty"`
+}
+
+// SliceRequirement holds one metric to account across the slices of one
+// label: the metric's values whose slice is exactly {by: <group>}.
+// +kubebuilder:validation:XValidation:rule="has(self.min) || has(self.max) || has(self.maxGap) || has(self.minRatio)",message="a slice requirement needs min, max, maxGap or minRatio"
+// +kubebuilder:validation:XValidation:rule="!has(self.min) || !has(self.max) || double(self.min) <= double(self.max)",message="min must not be above max"
+// +kubebuilder:validation:XValidation:rule="!has(self.maxGap) || double(self.maxGap) >= 0.0",message="maxGap must not be negative"
+// +kubebuilder:validation:XValidation:rule="!has(self.minRatio) || (double(self.minRatio) > 0.0 && double(self.minRatio) <= 1.0)",message="minRatio must be above 0 and at most 1"
+type SliceRequirement struct {
+	// metric is the name of an evaluation metric reported per slice.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`
+	Metric string `json:"metric"`
+	// by is the slice label whose values are the groups, such as group.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-zA-Z_][a-zA-Z0-9_]*$`
+	By string `json:"by"`
+	// minSlices is how many groups must be reported; fewer leaves the
+	// version not Eligible, since a gap or ratio over one group says
+	// nothing. Default 2.
+	// +optional
+	// +kubebuilder:default=2
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=64
+	MinSlices int32 `json:"minSlices,omitempty"`
+	// min is the floor every group must reach.
+	// +optional
+	Min *Decimal `json:"min,omitempty"`
+	// max is the ceiling no group may pass.
+	// +optional
+	Max *Decimal `json:"max,omitempty"`
+	// maxGap is the largest difference allowed between the highest and the
+	// lowest group's value, such as 0.05 for an equal-opportunity gap in
+	// recall.
+	// +optional
+	MaxGap *Decimal `json:"maxGap,omitempty"`
+	// minRatio is the least ratio allowed of the lowest group's value to
+	// the highest's, above 0 and at most 1: 0.8 is the four-fifths rule on
+	// selection rate.
+	// +optional
+	MinRatio *Decimal `json:"minRatio,omitempty"`
 }
 
 // MetricRequirement bounds one evaluation metric.
 // +kubebuilder:validation:XValidation:rule="has(self.min) || has(self.max)",message="a requirement needs min, max, or both"
+// +kubebuilder:validation:XValidation:rule="!has(self.min) || !has(self.max) || double(self.min) <= double(self.max)",message="min must not be above max"
 type MetricRequirement struct {
 	// metric is the name of an evaluation metric of the ModelVersion.
 	// +required

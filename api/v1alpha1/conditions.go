@@ -197,6 +197,12 @@ const (
 	ReasonPolicyNotMet = "PolicyNotMet"
 	// ReasonNoPolicy: the product sets no promotion policy.
 	ReasonNoPolicy = "NoPolicy"
+	// ReasonEvaluationPending: the product evaluates versions
+	// independently, and this one's evaluation has not reported yet.
+	ReasonEvaluationPending = "EvaluationPending"
+	// ReasonEvaluationFailed: the version's independent evaluation failed
+	// or timed out; it is not Eligible.
+	ReasonEvaluationFailed = "EvaluationFailed"
 	// ReasonRejected: the version is Stalled because it was rejected (a
 	// failed analysis or experiment); only a new version moves the product
 	// on.

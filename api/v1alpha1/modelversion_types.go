@@ -33,7 +33,7 @@ const LabelVersion = "lifecycle.aipm.io/version"
 const LabelExperiment = "lifecycle.aipm.io/experiment"
 
 // TrainingTrigger is what started a training run.
-// +kubebuilder:validation:Enum=Schedule;Drift;Manual;External
+// +kubebuilder:validation:Enum=Schedule;Drift;Objective;Manual;External
 type TrainingTrigger string
 
 // Training triggers.
@@ -44,6 +44,9 @@ const (
 	TriggerDrift TrainingTrigger = "Drift"
 	// TriggerManual: a person asked for a run with the retrain annotation.
 	TriggerManual TrainingTrigger = "Manual"
+	// TriggerObjective: a business objective named in onObjectiveBreach
+	// stayed Missed for its breachFor duration while no rollout ran.
+	TriggerObjective TrainingTrigger = "Objective"
 	// TriggerExternal: trained outside the operator and registered by hand
 	// or by a pipeline.
 	TriggerExternal TrainingTrigger = "External"
@@ -72,7 +75,9 @@ const (
 )
 
 // ModelVersionSpec is one trained model. Its identity (product, version,
-// artifact) is immutable: a new model is a new ModelVersion.
+// artifact) and its self-reported metrics are immutable: a new model is a
+// new ModelVersion.
+// +kubebuilder:validation:XValidation:rule="has(self.metrics) == has(oldSelf.metrics) && (!has(self.metrics) || self.metrics == oldSelf.metrics)",message="metrics are self-reported at registration and immutable; an independent evaluation (spec.delivery.evaluation of the product) reports in status.evaluation"
 type ModelVersionSpec struct {
 	// product is the name of the AIProduct, in the same namespace, this
 	// version belongs to. Immutable.
@@ -97,12 +102,16 @@ type ModelVersionSpec struct {
 	// +optional
 	Lineage *Lineage `json:"lineage,omitempty"`
 
-	// metrics are the model's evaluation results, judged by the product's
-	// promotion policy.
+	// metrics are the evaluation results its trainer reported, self-reported
+	// and immutable once the version is registered. The product's promotion
+	// policy judges them only when the product runs no independent
+	// evaluation (spec.delivery.evaluation); otherwise it judges
+	// status.evaluation.metrics and these stay for the record. A metric
+	// appears once per name and slice.
 	// +optional
-	// +listType=map
-	// +listMapKey=name
+	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:XValidation:rule="self.all(a, self.exists_one(b, b.name == a.name && (has(b.slice) ? b.slice : {}) == (has(a.slice) ? a.slice : {})))",message="a metric appears once per name and slice"
 	Metrics []EvaluationMetric `json:"metrics,omitempty"`
 
 	// modelCard documents the model for the people who use its output.
@@ -174,6 +183,14 @@ type EvaluationMetric struct {
 	// value of the metric.
 	// +required
 	Value Decimal `json:"value"`
+	// slice is the group of the evaluation data the value was measured on,
+	// as labels such as {group: age_60_plus}; absent for the whole data
+	// set. The promotion policy's slice requirements compare the values of
+	// one metric across the slices of one label.
+	// +optional
+	// +kubebuilder:validation:MaxProperties=4
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.size() <= 63 && k.matches('^[a-zA-Z_][a-zA-Z0-9_]*$') && self[k].size() >= 1 && self[k].size() <= 63)",message="slice keys are label names and values 1 to 63 characters"
+	Slice map[string]string `json:"slice,omitempty"`
 }
 
 // ModelCard is the model's documentation.
@@ -218,11 +235,61 @@ type ModelVersionStatus struct {
 	// +optional
 	Eligible bool `json:"eligible"`
 
+	// evaluation is the independent evaluation of the version, run once
+	// when its product declares spec.delivery.evaluation.
+	// +optional
+	Evaluation *EvaluationStatus `json:"evaluation,omitempty"`
+
 	// conditions: Ready, Reconciling, Stalled, Eligible.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// EvaluationPhase is where an independent evaluation stands.
+// +kubebuilder:validation:Enum=Running;Succeeded;Failed
+type EvaluationPhase string
+
+// Evaluation phases.
+const (
+	// EvaluationRunning: the evaluation Job runs.
+	EvaluationRunning EvaluationPhase = "Running"
+	// EvaluationSucceeded: the Job reported metrics; the promotion policy
+	// judges them.
+	EvaluationSucceeded EvaluationPhase = "Succeeded"
+	// EvaluationFailed: the Job failed, timed out or reported nothing
+	// usable; the version is not Eligible. Delete the Job to evaluate again.
+	EvaluationFailed EvaluationPhase = "Failed"
+)
+
+// EvaluationStatus is the result of a version's independent evaluation.
+type EvaluationStatus struct {
+	// phase: Running, Succeeded or Failed.
+	// +required
+	Phase EvaluationPhase `json:"phase"`
+	// job is the name of the evaluation Job.
+	// +required
+	Job string `json:"job"`
+	// startTime is when the Job was created.
+	// +optional
+	StartTime *metav1.Time `json:"startTime,omitempty"`
+	// completionTime is when the evaluation ended.
+	// +optional
+	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+	// reason is why a Failed evaluation failed, CamelCase: JobFailed,
+	// ResultUnusable or TemplateRefused.
+	// +optional
+	Reason string `json:"reason,omitempty"`
+	// message says what happened, in words.
+	// +optional
+	// +kubebuilder:validation:MaxLength=4096
+	Message string `json:"message,omitempty"`
+	// metrics are the evaluated metrics, overall and per slice.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=256
+	Metrics []EvaluationMetric `json:"metrics,omitempty"`
 }
 
 // +kubebuilder:object:root=true
@@ -232,6 +299,7 @@ type ModelVersionStatus struct {
 // +kubebuilder:printcolumn:name="Version",type=string,JSONPath=`.spec.version`
 // +kubebuilder:printcolumn:name="Stage",type=string,JSONPath=`.status.stage`
 // +kubebuilder:printcolumn:name="Eligible",type=string,JSONPath=`.status.conditions[?(@.type=="Eligible")].status`
+// +kubebuilder:printcolumn:name="Evaluation",type=string,JSONPath=`.status.evaluation.phase`
 // +kubebuilder:printcolumn:name="Trigger",type=string,JSONPath=`.spec.lineage.trigger`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 

@@ -134,10 +134,10 @@ type TrainingResult struct {
 	// artifact is where the trained model is.
 	// +required
 	Artifact Artifact `json:"artifact"`
-	// metrics are the evaluation metrics the trainer reported.
+	// metrics are the evaluation metrics the trainer reported, overall and
+	// per slice.
 	// +optional
-	// +listType=map
-	// +listMapKey=name
+	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=64
 	Metrics []EvaluationMetric `json:"metrics,omitempty"`
 	// dataset is the data the model was trained on.

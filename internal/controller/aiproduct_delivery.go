@@ -17,7 +17,9 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -31,8 +33,10 @@ import (
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/apply"
+	judgepkg "github.com/aipm-io/aipm-operator/internal/judge"
 	"github.com/aipm-io/aipm-operator/internal/metrics"
 	"github.com/aipm-io/aipm-operator/internal/notify"
+	"github.com/aipm-io/aipm-operator/internal/objectives"
 	"github.com/aipm-io/aipm-operator/internal/outcome"
 	"github.com/aipm-io/aipm-operator/internal/prom"
 	"github.com/aipm-io/aipm-operator/internal/rollout"
@@ -256,6 +260,9 @@ func (r *AIProductReconciler) runRollout(ctx context.Context, s *productScope, s
 	vars := map[string]string{"namespace": p.Namespace, "product": p.Name, "version": canary.Name,
 		"canaryVersion": canary.Name, "stableVersion": stable.Name}
 	measure := func(ctx context.Context, m lifecyclev1alpha1.MetricCheck) (float64, error) {
+		if name, ok := rollout.Guarded(m); ok {
+			return r.guardrail(ctx, p, name, m.Threshold, canary.Name, stable.Name)
+		}
 		return r.Prometheus.Query(ctx, prom.Expand(string(m.Query), vars))
 	}
 	diagnose := func() string { return r.diagnose(ctx, p, canary) }
@@ -759,4 +766,53 @@ func (r *AIProductReconciler) clearAnnotation(ctx context.Context, p *lifecyclev
 	delete(p.Annotations, key)
 	p.ResourceVersion = obj.ResourceVersion
 	return nil
+}
+
+// guardrail measures how much worse the canary does than the stable
+// version on a business objective: its query run once for each, with
+// $version set to it.
+func (r *AIProductReconciler) guardrail(ctx context.Context, p *lifecyclev1alpha1.AIProduct, name string,
+	tolerance lifecyclev1alpha1.Decimal, canary, stable string) (v float64, err error) {
+	defer func() {
+		result := lifecyclev1alpha1.ResultUnknown
+		if t, terr := tolerance.Float64(); err == nil && terr == nil {
+			result = judgepkg.Threshold(v, t, lifecyclev1alpha1.AtMost)
+		}
+		// Prometheus being away is no verdict: the measurement is taken
+		// again, whole, once it answers.
+		if !errors.Is(err, prom.ErrUnavailable) {
+			metrics.GuardrailMeasured(p.Namespace, p.Name, name, result)
+		}
+	}()
+	var obj *lifecyclev1alpha1.Objective
+	if p.Spec.Strategy != nil {
+		for i := range p.Spec.Strategy.Objectives {
+			if p.Spec.Strategy.Objectives[i].Name == name {
+				obj = &p.Spec.Strategy.Objectives[i]
+			}
+		}
+	}
+	switch {
+	case obj == nil:
+		return 0, fmt.Errorf("objective %s is not in spec.strategy.objectives", name)
+	case len(obj.MatchLabels) > 0 || !strings.Contains(string(obj.Query), "$version"):
+		return 0, fmt.Errorf("objective %s cannot guard a rollout: its query must use $version, without matchLabels, to tell the canary from the stable version", name)
+	}
+	value := func(version string) (float64, error) {
+		q := prom.Expand(string(obj.Query), map[string]string{"namespace": p.Namespace, "product": p.Name, "version": version})
+		v, err := r.Prometheus.Query(ctx, q)
+		if err != nil {
+			return 0, fmt.Errorf("objective %s of version %s: %w", name, version, err)
+		}
+		return v, nil
+	}
+	c, err := value(canary)
+	if err != nil {
+		return 0, err
+	}
+	s, err := value(stable)
+	if err != nil {
+		return 0, err
+	}
+	return objectives.Degradation(c, s, obj.Direction)
 }

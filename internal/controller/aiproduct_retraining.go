@@ -33,8 +33,10 @@ import (
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	"github.com/aipm-io/aipm-operator/internal/drift"
+	"github.com/aipm-io/aipm-operator/internal/metrics"
 	"github.com/aipm-io/aipm-operator/internal/notify"
 	"github.com/aipm-io/aipm-operator/internal/outcome"
+	"github.com/aipm-io/aipm-operator/internal/prom"
 	"github.com/aipm-io/aipm-operator/internal/retrain"
 	"github.com/aipm-io/aipm-operator/internal/schedule"
 )
@@ -68,7 +70,13 @@ func (r *AIProductReconciler) reconcileDrift(ctx context.Context, s *productScop
 	next := interval
 	var sustained, breached, unknown []string
 	for _, c := range d.Monitoring.Drift {
-		v, err := r.measure(ctx, c.Query, c.MatchLabels, vars, interval)
+		var v float64
+		var err error
+		if c.Histogram != nil {
+			v, err = r.histogramDrift(ctx, c, vars, s.now.Time)
+		} else {
+			v, err = r.measure(ctx, c.Query, c.MatchLabels, vars, interval)
+		}
 		st := drift.Evaluate(c, v, err, prev[c.Name], s.now)
 		out = append(out, st)
 		if w := drift.NextDue(c, st, s.now.Time); w > 0 && w < next {
@@ -98,6 +106,35 @@ func (r *AIProductReconciler) reconcileDrift(ctx context.Context, s *productScop
 	s.notify.SetCondition(ctx, p, &p.Status.Conditions, cond)
 	r.driftDue.set(key, p.Generation, s.now.Add(next))
 	return next, nil
+}
+
+// histogramDrift computes a drift statistic from a feature histogram: the
+// query as of now against the same query as of the reference's offset.
+func (r *AIProductReconciler) histogramDrift(ctx context.Context, c lifecyclev1alpha1.DriftCheck, vars map[string]string,
+	now time.Time) (float64, error) {
+	q := prom.Expand(string(c.Histogram.Query), vars)
+	read := func(at time.Time, what string) (drift.Histogram, error) {
+		vec, err := r.Prometheus.QueryVectorAt(ctx, q, at)
+		if err != nil {
+			return drift.Histogram{}, err
+		}
+		h, err := drift.FromBuckets(vec)
+		if err != nil {
+			return drift.Histogram{}, fmt.Errorf("%s: %w", what, err)
+		}
+		return h, nil
+	}
+	current, err := read(now, "now")
+	if err != nil {
+		return 0, err
+	}
+	reference, err := read(now.Add(-c.Histogram.Reference.Offset.Duration), "reference "+c.Histogram.Reference.Offset.Duration.String()+" ago")
+	if err != nil {
+		return 0, err
+	}
+	v, err := drift.Compare(c.Statistic, current, reference)
+	metrics.DriftComputed(vars["namespace"], vars["product"], c.Name, err)
+	return v, err
 }
 
 // reconcileRetraining summarises the product's RetrainingRuns, prunes the

@@ -75,19 +75,23 @@ func productVersions(g Gomega, p *lifecyclev1alpha1.AIProduct) []lifecyclev1alph
 // finishJob does what the Job controller and the kubelet would: a pod of
 // the Job that succeeded with message as its trainer's termination message,
 // and the Job marked complete.
-func finishJob(job *batchv1.Job, message string) {
+func finishJob(job *batchv1.Job, message string) { finishJobAs(job, "trainer", message) }
+
+// finishJobAs is finishJob with the result in container's termination
+// message.
+func finishJobAs(job *batchv1.Job, container, message string) {
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: job.Name + "-pod", Namespace: job.Namespace,
 			Labels: map[string]string{"batch.kubernetes.io/job-name": job.Name},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: job.Name, UID: job.UID,
 				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}}},
 		Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
-			Containers: []corev1.Container{{Name: "trainer", Image: "example.com/trainer:1"}}},
+			Containers: []corev1.Container{{Name: container, Image: "example.com/trainer:1"}}},
 	}
 	Expect(k8sClient.Create(ctx, pod)).To(Succeed())
 	DeferCleanup(func() { _ = k8sClient.Delete(ctx, pod) })
 	pod.Status = corev1.PodStatus{Phase: corev1.PodSucceeded, ContainerStatuses: []corev1.ContainerStatus{{
-		Name: "trainer", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Message: message}},
+		Name: container, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0, Message: message}},
 	}}}
 	Expect(k8sClient.Status().Update(ctx, pod)).To(Succeed())
 

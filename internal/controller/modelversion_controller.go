@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"strings"
 
+	batchv1 "k8s.io/api/batch/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -38,11 +39,13 @@ import (
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 	experimentcontroller "github.com/aipm-io/aipm-operator/internal/controller/experiment"
+	"github.com/aipm-io/aipm-operator/internal/evaluate"
 	"github.com/aipm-io/aipm-operator/internal/index"
 	"github.com/aipm-io/aipm-operator/internal/metrics"
 	"github.com/aipm-io/aipm-operator/internal/notify"
 	"github.com/aipm-io/aipm-operator/internal/outcome"
 	"github.com/aipm-io/aipm-operator/internal/promotion"
+	"github.com/aipm-io/aipm-operator/internal/retrain"
 	"github.com/aipm-io/aipm-operator/internal/rollout"
 	"github.com/aipm-io/aipm-operator/internal/stage"
 	"github.com/aipm-io/aipm-operator/internal/statuswrite"
@@ -66,12 +69,24 @@ type ModelVersionReconciler struct {
 	// StatusWriter writes the status of versions; nil writes through
 	// Client.
 	StatusWriter statuswrite.Writer
+	// APIReader reads what the cache may not hold yet: an evaluation Job
+	// just created, and its pods, which the operator does not watch.
+	APIReader client.Reader
+	// Policy is what an evaluation pod may do (the operator's flags), as
+	// for a retraining pod.
+	Policy retrain.Policy
 }
 
 // +kubebuilder:rbac:groups=lifecycle.aipm.io,resources=modelversions,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=lifecycle.aipm.io,resources=modelversions/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=lifecycle.aipm.io,resources=aiproducts,verbs=get;list;watch
 // +kubebuilder:rbac:groups=lifecycle.aipm.io,resources=experiments,verbs=get;list;watch
+// An evaluation Job's controller reference blocks the version's deletion
+// until the Job is gone, which clusters enforcing owner-reference
+// permissions allow only to whoever may update the version's finalizers.
+// +kubebuilder:rbac:groups=lifecycle.aipm.io,resources=modelversions/finalizers,verbs=update
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list
 
 // Reconcile labels the version with its product, judges it against the
 // product's promotion policy, derives its stage from the product's record,
@@ -79,6 +94,9 @@ type ModelVersionReconciler struct {
 func (r *ModelVersionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	mv := &lifecyclev1alpha1.ModelVersion{}
 	if err := r.Get(ctx, req.NamespacedName, mv); err != nil {
+		if apierrors.IsNotFound(err) {
+			metrics.DeleteVersion(req.Namespace, req.Name)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !mv.DeletionTimestamp.IsZero() {
@@ -114,7 +132,11 @@ func (r *ModelVersionReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	}
 	if !equality.Semantic.DeepEqual(*before, mv.Status) {
 		switch werr := writeStatus(ctx, r.StatusWriter, r.Client, mv); {
-		case werr == nil, apierrors.IsNotFound(werr):
+		case werr == nil:
+			// Told once written: a write refused means a later reconcile
+			// decides again and tells then.
+			evaluationEnded(ctx, n, mv, before.Evaluation)
+		case apierrors.IsNotFound(werr):
 		case apierrors.IsConflict(werr):
 			metrics.StatusConflicts.Inc()
 			err = errors.Join(err, werr)
@@ -151,6 +173,9 @@ func (r *ModelVersionReconciler) decide(ctx context.Context, n notify.Notifier, 
 	}
 	if product.Status.ObservedGeneration == 0 {
 		return errProductUnseen
+	}
+	if err := r.evaluate(ctx, n, mv, product, now); err != nil {
+		return err
 	}
 	production, err := r.productionMetrics(ctx, mv, product)
 	if err != nil {
@@ -209,18 +234,27 @@ func setStage(mv *lifecyclev1alpha1.ModelVersion, st stage.Stage, now metav1.Tim
 // (foresee), without writing it.
 func eligibility(mv *lifecyclev1alpha1.ModelVersion, product *lifecyclev1alpha1.AIProduct,
 	production []lifecyclev1alpha1.EvaluationMetric) metav1.Condition {
-	var policy *lifecyclev1alpha1.PromotionSpec
-	if product.Spec.Delivery != nil {
-		policy = product.Spec.Delivery.Promotion
-	}
-	verdict := promotion.Evaluate(policy, mv.Spec.Metrics, production)
+	policy := promotionPolicy(product)
 	eligible := metav1.Condition{Type: lifecyclev1alpha1.ConditionEligible, Status: metav1.ConditionTrue, Reason: lifecyclev1alpha1.ReasonPolicyMet,
 		Message: "meets the promotion policy of product " + product.Name, ObservedGeneration: mv.Generation}
+	candidate, reason, msg := judgedMetrics(mv, product)
+	if reason != "" {
+		eligible.Status, eligible.Reason, eligible.Message = metav1.ConditionFalse, reason, msg
+		return eligible
+	}
+	evaluated := evaluationSpec(product) != nil
+	if evaluated {
+		eligible.Message += " on its independent evaluation; spec.metrics are self-reported and not judged"
+	}
+	verdict := promotion.Evaluate(policy, candidate, production)
 	switch {
 	case policy == nil:
 		eligible.Reason, eligible.Message = lifecyclev1alpha1.ReasonNoPolicy, "product "+product.Name+" sets no promotion policy"
 	case !verdict.Eligible:
 		eligible.Status, eligible.Reason, eligible.Message = metav1.ConditionFalse, lifecyclev1alpha1.ReasonPolicyNotMet, strings.Join(verdict.Reasons, "; ")
+		if evaluated {
+			eligible.Message = "independent evaluation: " + eligible.Message
+		}
 	}
 	return eligible
 }
@@ -231,6 +265,13 @@ func judge(ctx context.Context, n notify.Notifier, mv *lifecyclev1alpha1.ModelVe
 	production []lifecyclev1alpha1.EvaluationMetric) {
 	eligible := eligibility(mv, product, production)
 	mv.Status.Eligible = eligible.Status == metav1.ConditionTrue
+	if judged, reason, _ := judgedMetrics(mv, product); reason == "" {
+		var spreads []metrics.SliceSpread
+		for _, sp := range promotion.Spreads(promotionPolicy(product), judged) {
+			spreads = append(spreads, metrics.SliceSpread{Metric: sp.Metric, By: sp.By, Gap: sp.Gap, Ratio: sp.Ratio})
+		}
+		metrics.RecordSlices(mv.Namespace, product.Name, mv.Name, spreads)
+	}
 	n.SetCondition(ctx, mv, &mv.Status.Conditions, eligible)
 	notify.Clear(&mv.Status.Conditions, lifecyclev1alpha1.ConditionReconciling)
 	n.SetCondition(ctx, mv, &mv.Status.Conditions, metav1.Condition{Type: lifecyclev1alpha1.ConditionReady,
@@ -249,7 +290,7 @@ func judge(ctx context.Context, n notify.Notifier, mv *lifecyclev1alpha1.ModelVe
 func foresee(s *productScope) {
 	var production []lifecyclev1alpha1.EvaluationMetric
 	if prod := s.versions[s.product.Status.ProductionVersion]; prod != nil {
-		production = prod.Spec.Metrics
+		production, _, _ = judgedMetrics(prod, s.product)
 	}
 	for i := range s.versionList {
 		mv := &s.versionList[i]
@@ -284,7 +325,35 @@ func (r *ModelVersionReconciler) productionMetrics(ctx context.Context, mv *life
 		}
 		return nil, fmt.Errorf("reading production version %s: %w", name, err)
 	}
-	return prod.Spec.Metrics, nil
+	// A production version whose evaluation never succeeded has nothing
+	// comparable to beat: mustBeatProduction then compares with nothing.
+	judged, _, _ := judgedMetrics(prod, product)
+	return judged, nil
+}
+
+func promotionPolicy(p *lifecyclev1alpha1.AIProduct) *lifecyclev1alpha1.PromotionSpec {
+	if p.Spec.Delivery == nil {
+		return nil
+	}
+	return p.Spec.Delivery.Promotion
+}
+
+func evaluationSpec(p *lifecyclev1alpha1.AIProduct) *lifecyclev1alpha1.EvaluationSpec {
+	if p.Spec.Delivery == nil {
+		return nil
+	}
+	return p.Spec.Delivery.Evaluation
+}
+
+// judgedMetrics is what the product's promotion policy judges of mv: its
+// independently evaluated metrics when the product evaluates versions,
+// the ones its trainer reported otherwise. reason and message say why
+// there are none to judge yet.
+func judgedMetrics(mv *lifecyclev1alpha1.ModelVersion, p *lifecyclev1alpha1.AIProduct) (ms []lifecyclev1alpha1.EvaluationMetric, reason, message string) {
+	if evaluationSpec(p) == nil {
+		return mv.Spec.Metrics, "", ""
+	}
+	return evaluate.Judged(mv)
 }
 
 // SetupIndexes registers the cache indexes every controller of the
@@ -299,6 +368,9 @@ func (r *ModelVersionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
 	}
+	if r.APIReader == nil {
+		r.APIReader = mgr.GetAPIReader()
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&lifecyclev1alpha1.ModelVersion{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
@@ -306,6 +378,7 @@ func (r *ModelVersionReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			builder.WithPredicates(productRecordChanged)).
 		Watches(&lifecyclev1alpha1.Experiment{}, handler.EnqueueRequestsFromMapFunc(candidateOf),
 			builder.WithPredicates(childStatusChanged)).
+		Owns(&batchv1.Job{}).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.Workers}).
 		Named("modelversion").
 		Complete(r)

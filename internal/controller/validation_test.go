@@ -80,17 +80,36 @@ spec:
       - analysis:
           metrics:
           - {name: errors, query: 'err{version=$version}', threshold: "0.01", direction: AtMost}
+          objectives: [retention]
+          maxObjectiveDegradation: "0.1"
           count: 3
           failureLimit: 1
       - pause: {}
+      postPromotion: {window: 1h, objectives: [retention]}
     monitoring:
       drift:
       - {name: age, feature: age, query: 'psi{feature="age"}', threshold: "0.2", statistic: PSI, for: 10m}
       - {name: pred, query: 'ks_p', threshold: "0.05", statistic: KS}
+      - name: tenure
+        feature: tenure
+        histogram: {query: 'sum by (le) (increase(tenure_bucket[1h]))', reference: {offset: 168h}}
+        threshold: "0.1"
+        statistic: KS
+    evaluation:
+      dataset: {uri: "s3://data/churn/holdout"}
+      timeout: 20m
+      template:
+        spec:
+          template:
+            spec:
+              restartPolicy: Never
+              containers:
+              - {name: evaluator, image: example.com/evaluator:1}
     retraining:
       schedule: "0 3 * * 1"
       timeZone: Europe/Berlin
       onDrift: true
+      onObjectiveBreach: [retention]
       cooldown: 2h
       template:
         spec:
@@ -105,6 +124,9 @@ spec:
       - {metric: dpd, max: "0.1"}
       mustBeatProduction:
       - {metric: auc, better: Higher, minImprovement: "0.01"}
+      slices:
+      - {metric: selection_rate, by: group, minRatio: "0.8"}
+      - {metric: recall, by: group, min: "0.7", max: "0.99", maxGap: "0.05"}
 `
 
 const validVersion = `
@@ -119,6 +141,8 @@ spec:
   lineage: {trigger: Manual, dataset: {uri: "s3://data/churn/2026-11"}}
   metrics:
   - {name: auc, value: "0.86"}
+  - {name: recall, value: "0.8", slice: {group: under_30}}
+  - {name: recall, value: "0.78", slice: {group: age_60_plus}}
 `
 
 // badCase breaks one rule: it sets value at path (nil deletes), and expects
@@ -218,7 +242,11 @@ var _ = Describe("Admission", func() {
 		{validProduct, "spec.delivery.rollout.steps.0.setWeight", -1, "spec.delivery.rollout.steps[0].setWeight", "greater than or equal to 0"},
 		{validProduct, "spec.delivery.rollout.steps", []any{}, "spec.delivery.rollout.steps", "should have at least 1 items"},
 		{validProduct, "spec.delivery.rollout.steps.2.analysis.failureLimit", 3, "spec.delivery.rollout.steps[2].analysis", "failureLimit must be less than count"},
-		{validProduct, "spec.delivery.rollout.steps.2.analysis.metrics", []any{}, "spec.delivery.rollout.steps[2].analysis.metrics", "should have at least 1 items"},
+		{validProduct, "spec.delivery.rollout.steps.2.analysis", map[string]any{"metrics": []any{}, "objectives": []any{}}, "spec.delivery.rollout.steps[2].analysis", "an analysis needs metrics, objectives, or both"},
+		{validProduct, "spec.delivery.rollout.steps.2.analysis.maxObjectiveDegradation", "ten percent", "spec.delivery.rollout.steps[2].analysis.maxObjectiveDegradation", "should match"},
+		{validProduct, "spec.delivery.rollout.postPromotion.objectives", []any{}, "spec.delivery.rollout.postPromotion.objectives", "should have at least 1 items"},
+		{validProduct, "spec.delivery.rollout.postPromotion.window", "0s", "spec.delivery.rollout.postPromotion.window", "window must be between 1s and 168h"},
+		{validProduct, "spec.strategy.objectives.0.breachFor", "1000h", "spec.strategy.objectives[0].breachFor", "breachFor must be at most 720h"},
 		{validProduct, "spec.delivery.rollout.steps.2.analysis.metrics.0.threshold", "NaN", "spec.delivery.rollout.steps[2].analysis.metrics[0].threshold", "should match"},
 		{validProduct, "spec.delivery.rollout.steps.2.analysis.interval", "48h", "spec.delivery.rollout.steps[2].analysis.interval", "interval must be between 1s and 24h"},
 		{validProduct, "spec.delivery.rollout.steps.1.pause.duration", "0s", "spec.delivery.rollout.steps[1].pause.duration", "pause duration must be above 0"},
@@ -226,7 +254,13 @@ var _ = Describe("Admission", func() {
 		{validProduct, "spec.delivery.monitoring.drift.0.statistic", "Other", "spec.delivery.monitoring.drift[0]", "kind is required when statistic is Other"},
 		{validProduct, "spec.delivery.monitoring.drift.1.kind", "Distance", "spec.delivery.monitoring.drift[1]", "kind contradicts statistic"},
 		{validProduct, "spec.delivery.monitoring.drift.0.threshold", nil, "spec.delivery.monitoring.drift[0].threshold", "Required value"},
-		{validProduct, "spec.delivery.monitoring.drift.0.query", nil, "spec.delivery.monitoring.drift[0].query", "Required value"},
+		{validProduct, "spec.delivery.monitoring.drift.0.query", nil, "spec.delivery.monitoring.drift[0]", "a drift check has either query (the statistic) or histogram"},
+		{validProduct, "spec.delivery.monitoring.drift.2.query", "psi", "spec.delivery.monitoring.drift[2]", "a drift check has either query (the statistic) or histogram"},
+		{validProduct, "spec.delivery.monitoring.drift.2.statistic", "KL", "spec.delivery.monitoring.drift[2]", "the operator computes PSI, JensenShannon and KS from a histogram"},
+		{validProduct, "spec.delivery.monitoring.drift.2.kind", "PValue", "spec.delivery.monitoring.drift[2]", "a statistic computed from a histogram is a Distance"},
+		{validProduct, "spec.delivery.monitoring.drift.2.histogram.reference.offset", nil, "spec.delivery.monitoring.drift[2].histogram.reference.offset", "Required value"},
+		{validProduct, "spec.delivery.monitoring.drift.2.histogram.reference.offset", "0s", "spec.delivery.monitoring.drift[2].histogram.reference.offset", "offset must be between 1s and 8760h"},
+		{validProduct, "spec.delivery.monitoring.drift.2.matchLabels", map[string]any{"product": "$product"}, "spec.delivery.monitoring.drift[2]", "matchLabels applies to query, not histogram"},
 		{validProduct, "spec.delivery.monitoring.drift.0.for", "-5m", "spec.delivery.monitoring.drift[0].for", "should match"},
 		{validProduct, "spec.strategy.objectives.0.matchLabels", map[string]any{"product": "$version"}, "spec.strategy.objectives[0].matchLabels", "matchLabels values may use $namespace and $product only"},
 		{validProduct, "spec.strategy.objectives.0.matchLabels", map[string]any{"product-name": "$product"}, "spec.strategy.objectives[0].matchLabels", "matchLabels keys must be Prometheus label names"},
@@ -244,6 +278,15 @@ var _ = Describe("Admission", func() {
 		{validProduct, "spec.delivery.retraining.successfulJobsHistoryLimit", -1, "spec.delivery.retraining.successfulJobsHistoryLimit", "greater than or equal to 0"},
 		{validProduct, "spec.delivery.retraining.template", nil, "spec.delivery.retraining.template", "Required value"},
 		{validProduct, "spec.delivery.promotion.requirements.0", map[string]any{"metric": "auc"}, "spec.delivery.promotion.requirements[0]", "a requirement needs min, max, or both"},
+		{validProduct, "spec.delivery.promotion.requirements.0.max", "0.7", "spec.delivery.promotion.requirements[0]", "min must not be above max"},
+		{validProduct, "spec.delivery.promotion.slices.0.minRatio", "1.25", "spec.delivery.promotion.slices[0]", "minRatio must be above 0 and at most 1"},
+		{validProduct, "spec.delivery.promotion.slices.0.minRatio", "0", "spec.delivery.promotion.slices[0]", "minRatio must be above 0 and at most 1"},
+		{validProduct, "spec.delivery.promotion.slices.1.maxGap", "-0.1", "spec.delivery.promotion.slices[1]", "maxGap must not be negative"},
+		{validProduct, "spec.delivery.promotion.slices.1.max", "0.5", "spec.delivery.promotion.slices[1]", "min must not be above max"},
+		{validProduct, "spec.delivery.promotion.slices.1", map[string]any{"metric": "recall", "by": "group"}, "spec.delivery.promotion.slices[1]", "a slice requirement needs min, max, maxGap or minRatio"},
+		{validProduct, "spec.delivery.promotion.slices.1.by", "age group", "spec.delivery.promotion.slices[1].by", "should match"},
+		{validProduct, "spec.delivery.evaluation.timeout", "0s", "spec.delivery.evaluation.timeout", "timeout must be between 1s and 168h"},
+		{validProduct, "spec.delivery.evaluation.template", nil, "spec.delivery.evaluation.template", "Required value"},
 		{validProduct, "spec.delivery.promotion.mustBeatProduction.0.better", "More", "spec.delivery.promotion.mustBeatProduction[0].better", "Unsupported value"},
 		{validProduct, "spec.delivery.promotion.requirements.1.max", "1e9999", "spec.delivery.promotion.requirements[1].max", "should match"},
 		{validVersion, "spec.version", "1.0", "spec.version", "should match"},
@@ -286,15 +329,16 @@ var _ = Describe("Admission", func() {
 		Expect(k8sClient.Create(ctx, obj, client.DryRunAll)).To(Succeed())
 	})
 
-	It("rejects retraining with neither a schedule nor onDrift", func() {
+	It("rejects retraining with neither a schedule nor onDrift nor onObjectiveBreach", func() {
 		obj := parse(validProduct)
 		setPath(obj.Object, "spec.delivery.retraining.schedule", nil)
 		setPath(obj.Object, "spec.delivery.retraining.timeZone", nil)
 		setPath(obj.Object, "spec.delivery.retraining.onDrift", false)
+		setPath(obj.Object, "spec.delivery.retraining.onObjectiveBreach", nil)
 		obj.SetNamespace(ns)
 		err := k8sClient.Create(ctx, obj, client.DryRunAll)
 		Expect(err).To(MatchError(And(ContainSubstring("spec.delivery.retraining"),
-			ContainSubstring("retraining needs a schedule, onDrift, or both"))))
+			ContainSubstring("retraining needs a schedule, onDrift or onObjectiveBreach"))))
 	})
 
 	DescribeTable("keeps a ModelVersion's identity immutable",
@@ -315,7 +359,32 @@ var _ = Describe("Admission", func() {
 		Entry("artifact uri", "spec.artifact.uri", "s3://models/other", "artifact is immutable"),
 		Entry("artifact digest", "spec.artifact.digest", nil, "artifact is immutable"),
 		Entry("product", "spec.product", "other", "product is immutable"),
+		Entry("self-reported metrics, edited", "spec.metrics", []any{map[string]any{"name": "auc", "value": "0.99"}},
+			"metrics are self-reported at registration and immutable"),
+		Entry("self-reported metrics, removed", "spec.metrics", nil, "metrics are self-reported at registration and immutable"),
 	)
+
+	It("refuses metrics added to a version registered without them", func() {
+		obj := parse(validVersion)
+		obj.SetNamespace(ns)
+		obj.SetName("no-metrics")
+		setPath(obj.Object, "spec.metrics", nil)
+		Expect(k8sClient.Create(ctx, obj)).To(Succeed())
+		DeferCleanup(func() { _ = k8sClient.Delete(ctx, obj) })
+		before := obj.DeepCopy()
+		setPath(obj.Object, "spec.metrics", []any{map[string]any{"name": "auc", "value": "0.99"}})
+		Expect(k8sClient.Patch(ctx, obj, client.MergeFrom(before), client.DryRunAll)).To(MatchError(
+			ContainSubstring("metrics are self-reported at registration and immutable")))
+	})
+
+	It("refuses a metric reported twice for the same slice", func() {
+		obj := parse(validVersion)
+		obj.SetNamespace(ns)
+		setPath(obj.Object, "spec.metrics", []any{
+			map[string]any{"name": "recall", "value": "0.8", "slice": map[string]any{"group": "a"}},
+			map[string]any{"name": "recall", "value": "0.7", "slice": map[string]any{"group": "a"}}})
+		Expect(k8sClient.Create(ctx, obj, client.DryRunAll)).To(MatchError(ContainSubstring("a metric appears once per name and slice")))
+	})
 
 	It("accepts the valid product and version used as the base of the bad cases", func() {
 		for _, doc := range []string{validProduct, validVersion} {
@@ -325,14 +394,13 @@ var _ = Describe("Admission", func() {
 		}
 	})
 
-	It("accepts a ModelVersion's metrics and model card changing", func() {
+	It("accepts a ModelVersion's model card changing", func() {
 		obj := parse(validVersion)
 		obj.SetNamespace(ns)
-		obj.SetName("mutable-metrics")
+		obj.SetName("mutable-card")
 		Expect(k8sClient.Create(ctx, obj)).To(Succeed())
 		DeferCleanup(func() { _ = k8sClient.Delete(ctx, obj) })
 		before := obj.DeepCopy()
-		setPath(obj.Object, "spec.metrics", []any{map[string]any{"name": "auc", "value": "0.9"}})
 		setPath(obj.Object, "spec.modelCard", map[string]any{"intendedUse": "churn scoring"})
 		Expect(k8sClient.Patch(ctx, obj, client.MergeFrom(before), client.DryRunAll)).To(Succeed())
 	})

@@ -31,10 +31,14 @@ import (
 
 // KindOf is the statistic's kind: given, or implied by the statistic. KS
 // and chi-square are test p-values (lower is worse); the others distances
-// (higher is worse).
+// (higher is worse). A statistic the operator computes from a histogram
+// is a distance, KS as its D statistic.
 func KindOf(c lifecyclev1alpha1.DriftCheck) lifecyclev1alpha1.StatisticKind {
 	if c.Kind != "" {
 		return c.Kind
+	}
+	if c.Histogram != nil {
+		return lifecyclev1alpha1.KindDistance
 	}
 	switch c.Statistic {
 	case lifecyclev1alpha1.StatisticKS, lifecyclev1alpha1.StatisticChiSquare:

@@ -23,6 +23,7 @@ limitations under the License.
 package metrics
 
 import (
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -89,6 +90,24 @@ var (
 	experiments = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "experiments_total",
 		Help: "Finished discovery experiments by verdict."}, []string{"namespace", "product", "result"})
 
+	evaluations = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "evaluations_total",
+		Help: "Finished independent evaluations of model versions by result: Succeeded or Failed."}, []string{"namespace", "product", "result"})
+	sliceGap = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "model_version_slice_gap",
+		Help: "Gap between the highest and lowest slice of a sliced metric of a model version, as its promotion policy's slice requirements read it."},
+		[]string{"namespace", "product", "version", "metric", "by"})
+	sliceRatio = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "model_version_slice_ratio",
+		Help: "Ratio of the lowest slice to the highest of a sliced metric of a model version; absent when the highest is not positive."},
+		[]string{"namespace", "product", "version", "metric", "by"})
+	guardrails = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "guardrail_verdicts_total",
+		Help: "Guardrail measurements of business objectives during rollouts, canary against stable, by result: Met, Missed or Unknown."},
+		[]string{"namespace", "product", "objective", "result"})
+	postPromotionRollbacks = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "post_promotion_rollbacks_total",
+		Help: "Promotions rolled back within their post-promotion window, by the objective that broke."},
+		[]string{"namespace", "product", "objective"})
+	driftComputations = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "drift_computations_total",
+		Help: "Drift statistics the operator computed from histograms, by result: Computed, or Failed when the buckets could not be compared."},
+		[]string{"namespace", "product", "check", "result"})
+
 	// StatusConflicts counts status writes the API server refused because
 	// the product or version changed after it was read; each is decided
 	// again. A steady rate means two writers fight over the same objects.
@@ -99,7 +118,8 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(retrainingRuns, retrainingDuration, rollouts, experiments, StatusConflicts)
+	metrics.Registry.MustRegister(retrainingRuns, retrainingDuration, rollouts, experiments, StatusConflicts,
+		evaluations, sliceGap, sliceRatio, guardrails, postPromotionRollbacks, driftComputations)
 }
 
 // RecordProduct sets every state gauge of a product from its status and the
@@ -321,6 +341,57 @@ func RolloutFinished(namespace, product string, phase lifecyclev1alpha1.RolloutP
 	rollouts.WithLabelValues(namespace, product, string(phase)).Inc()
 }
 
+// EvaluationFinished counts a finished independent evaluation.
+func EvaluationFinished(namespace, product string, phase lifecyclev1alpha1.EvaluationPhase) {
+	evaluations.WithLabelValues(namespace, product, string(phase)).Inc()
+}
+
+// SliceSpread is the spread of one sliced metric of a version.
+type SliceSpread struct {
+	Metric, By string
+	Gap        float64
+	// Ratio is the lowest slice over the highest; NaN when undefined.
+	Ratio float64
+}
+
+// RecordSlices replaces the slice gauges of a version.
+func RecordSlices(namespace, product, version string, spreads []SliceSpread) {
+	DeleteVersion(namespace, version)
+	for _, s := range spreads {
+		sliceGap.WithLabelValues(namespace, product, version, s.Metric, s.By).Set(s.Gap)
+		if !math.IsNaN(s.Ratio) {
+			sliceRatio.WithLabelValues(namespace, product, version, s.Metric, s.By).Set(s.Ratio)
+		}
+	}
+}
+
+// DeleteVersion drops the series of a deleted version.
+func DeleteVersion(namespace, version string) {
+	l := prometheus.Labels{"namespace": namespace, "version": version}
+	sliceGap.DeletePartialMatch(l)
+	sliceRatio.DeletePartialMatch(l)
+}
+
+// GuardrailMeasured counts one guardrail measurement.
+func GuardrailMeasured(namespace, product, objective string, result lifecyclev1alpha1.CheckResult) {
+	guardrails.WithLabelValues(namespace, product, objective, string(result)).Inc()
+}
+
+// PostPromotionRollback counts a promotion rolled back by its watch.
+func PostPromotionRollback(namespace, product, objective string) {
+	postPromotionRollbacks.WithLabelValues(namespace, product, objective).Inc()
+}
+
+// DriftComputed counts a drift statistic computed from histograms; err is
+// why it could not be.
+func DriftComputed(namespace, product, check string, err error) {
+	result := "Computed"
+	if err != nil {
+		result = "Failed"
+	}
+	driftComputations.WithLabelValues(namespace, product, check, result).Inc()
+}
+
 // ExperimentFinished counts an experiment's verdict.
 func ExperimentFinished(namespace, product string, verdict lifecyclev1alpha1.ExperimentVerdict) {
 	experiments.WithLabelValues(namespace, product, string(verdict)).Inc()
@@ -343,6 +414,12 @@ func DeleteProduct(namespace, product string) {
 	retrainingDuration.DeletePartialMatch(l)
 	rollouts.DeletePartialMatch(l)
 	experiments.DeletePartialMatch(l)
+	evaluations.DeletePartialMatch(l)
+	sliceGap.DeletePartialMatch(l)
+	sliceRatio.DeletePartialMatch(l)
+	guardrails.DeletePartialMatch(l)
+	postPromotionRollbacks.DeletePartialMatch(l)
+	driftComputations.DeletePartialMatch(l)
 	age.delete(key{namespace, product})
 }
 
@@ -400,5 +477,7 @@ func Names() []string {
 		"aipm_rollout_canary_weight_ratio", "aipm_rollout_canary_traffic_ratio", "aipm_rollout_phase", "aipm_analysis_metric_value", "aipm_drift_value",
 		"aipm_drift_threshold", "aipm_drift_sustained", "aipm_model_versions", "aipm_experiment_phase",
 		"aipm_retraining_runs_total", "aipm_retraining_duration_seconds", "aipm_rollouts_total", "aipm_experiments_total",
+		"aipm_evaluations_total", "aipm_model_version_slice_gap", "aipm_model_version_slice_ratio", "aipm_guardrail_verdicts_total",
+		"aipm_post_promotion_rollbacks_total", "aipm_drift_computations_total",
 	}
 }

@@ -21,6 +21,7 @@ package objectives
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -113,4 +114,25 @@ func join(items []string) string {
 		out += s
 	}
 	return out
+}
+
+// Degradation is how much worse canary did than stable on an objective
+// of direction dir, relative to the stable version's value: 0.2 is 20%
+// worse, and a negative value is better. A stable value of zero has no
+// relative comparison unless the canary's is zero too.
+func Degradation(canary, stable float64, dir lifecyclev1alpha1.Direction) (float64, error) {
+	if stable == 0 {
+		if canary == 0 {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("the stable version's value is 0, so the canary's %s cannot be compared with it relatively",
+			lifecyclev1alpha1.DecimalOf(canary))
+	}
+	switch dir {
+	case lifecyclev1alpha1.AtLeast:
+		return (stable - canary) / math.Abs(stable), nil
+	case lifecyclev1alpha1.AtMost:
+		return (canary - stable) / math.Abs(stable), nil
+	}
+	return 0, fmt.Errorf("direction %q is neither AtLeast nor AtMost", dir)
 }

@@ -18,6 +18,8 @@ package objectives
 
 import (
 	"errors"
+	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,5 +114,38 @@ func TestSummary(t *testing.T) {
 		if s != tt.status || r != tt.reason {
 			t.Errorf("%s: Summary = %s %s, want %s %s", tt.name, s, r, tt.status, tt.reason)
 		}
+	}
+}
+
+func TestDegradation(t *testing.T) {
+	tests := []struct {
+		name          string
+		canary, bench float64
+		dir           lifecyclev1alpha1.Direction
+		want          float64
+		err           string
+	}{
+		{"conversion 20% lower is 20% worse", 0.08, 0.1, lifecyclev1alpha1.AtLeast, 0.2, ""},
+		{"conversion higher is better: negative", 0.12, 0.1, lifecyclev1alpha1.AtLeast, -0.2, ""},
+		{"latency 50% higher is 50% worse", 0.3, 0.2, lifecyclev1alpha1.AtMost, 0.5, ""},
+		{"latency lower is better", 0.1, 0.2, lifecyclev1alpha1.AtMost, -0.5, ""},
+		{"a negative stable value compares by its size", -0.5, -1, lifecyclev1alpha1.AtLeast, -0.5, ""},
+		{"both zero: no change", 0, 0, lifecyclev1alpha1.AtLeast, 0, ""},
+		{"a zero stable value cannot be compared", 0.1, 0, lifecyclev1alpha1.AtLeast, 0, "the stable version's value is 0"},
+		{"no direction", 1, 1, "", 0, "neither AtLeast nor AtMost"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Degradation(tt.canary, tt.bench, tt.dir)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil || math.Abs(got-tt.want) > 1e-12 {
+				t.Fatalf("= %v, %v; want %v", got, err, tt.want)
+			}
+		})
 	}
 }

@@ -43,6 +43,10 @@ func (q *vectorQuerier) Query(context.Context, string) (float64, error) {
 	return 0, errors.New("not a fleet query")
 }
 
+func (q *vectorQuerier) QueryVectorAt(ctx context.Context, query string, _ time.Time) (model.Vector, error) {
+	return q.QueryVector(ctx, query)
+}
+
 func (q *vectorQuerier) QueryVector(ctx context.Context, _ string) (model.Vector, error) {
 	q.calls.Add(1)
 	if q.gate != nil {

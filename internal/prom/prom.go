@@ -51,6 +51,9 @@ type Querier interface {
 	// QueryVector runs a query that yields any number of series, as a
 	// fleet query does.
 	QueryVector(ctx context.Context, query string) (model.Vector, error)
+	// QueryVectorAt runs a query as of an earlier time, as a drift
+	// reference does, and yields any number of series.
+	QueryVectorAt(ctx context.Context, query string, at time.Time) (model.Vector, error)
 }
 
 // Client queries the Prometheus HTTP API.
@@ -142,24 +145,33 @@ func (c *Client) Query(ctx context.Context, query string) (float64, error) {
 
 // QueryVector runs query at the current time; its result must be a vector.
 func (c *Client) QueryVector(ctx context.Context, query string) (model.Vector, error) {
-	v, err := c.run(ctx, query)
+	return c.QueryVectorAt(ctx, query, time.Now())
+}
+
+// QueryVectorAt runs query as of at; its result must be a vector.
+func (c *Client) QueryVectorAt(ctx context.Context, query string, at time.Time) (model.Vector, error) {
+	v, err := c.runAt(ctx, query, at)
 	if err != nil {
 		return nil, err
 	}
 	vec, ok := v.(model.Vector)
 	if !ok {
-		return nil, fmt.Errorf("query returned a %s; a fleet query must return a vector, a series per product", v.Type())
+		return nil, fmt.Errorf("query returned a %s; it must return a vector of series", v.Type())
 	}
 	return vec, nil
 }
 
 func (c *Client) run(ctx context.Context, query string) (model.Value, error) {
+	return c.runAt(ctx, query, time.Now())
+}
+
+func (c *Client) runAt(ctx context.Context, query string, at time.Time) (model.Value, error) {
 	if c.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.timeout)
 		defer cancel()
 	}
-	v, _, _, err := c.api.Query(ctx, query, time.Now())
+	v, _, _, err := c.api.Query(ctx, query, at)
 	if err != nil {
 		// Prometheus answered and refused the query (bad PromQL, an
 		// execution error, a 4xx): that is the query's fault. Anything else,
@@ -206,6 +218,10 @@ func finite(f float64) (float64, error) {
 type unconfigured struct{}
 
 func (unconfigured) Query(context.Context, string) (float64, error) { return 0, ErrNotConfigured }
+
+func (unconfigured) QueryVectorAt(context.Context, string, time.Time) (model.Vector, error) {
+	return nil, ErrNotConfigured
+}
 
 func (unconfigured) QueryVector(context.Context, string) (model.Vector, error) {
 	return nil, ErrNotConfigured

@@ -21,6 +21,9 @@ package promotion
 
 import (
 	"fmt"
+	"math"
+	"sort"
+	"strconv"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
@@ -98,17 +101,152 @@ func Evaluate(policy *lifecyclev1alpha1.PromotionSpec, candidate, production []l
 			}
 		}
 	}
+	for _, req := range policy.Slices {
+		reasons = append(reasons, slices(req, candidate)...)
+	}
 	return Verdict{Eligible: len(reasons) == 0, Reasons: reasons}
 }
 
-// index parses the metrics once; a value that does not parse is left out,
-// so that a requirement on it reads as missing rather than as zero.
+// index parses the metrics measured on the whole data set once; a value
+// that does not parse is left out, so that a requirement on it reads as
+// missing rather than as zero. A value of one slice says nothing of the
+// model as a whole.
 func index(ms []lifecyclev1alpha1.EvaluationMetric) map[string]float64 {
 	out := make(map[string]float64, len(ms))
 	for _, m := range ms {
+		if len(m.Slice) > 0 {
+			continue
+		}
 		if v, err := m.Value.Float64(); err == nil {
 			out[m.Name] = v
 		}
+	}
+	return out
+}
+
+// group is one slice's value of a metric.
+type group struct {
+	name  string
+	value float64
+}
+
+// slices judges one metric across the groups of one slice label: the
+// values whose slice is exactly {by: group}. A slice that also names
+// another label is a finer cut (an intersection) and is left out, since a
+// gap between groups of different granularity means nothing. Messages
+// name the worst group.
+func slices(req lifecyclev1alpha1.SliceRequirement, ms []lifecyclev1alpha1.EvaluationMetric) []string {
+	var groups []group
+	for _, m := range ms {
+		g, ok := m.Slice[req.By]
+		if m.Name != req.Metric || !ok || len(m.Slice) != 1 {
+			continue
+		}
+		v, err := m.Value.Float64()
+		if err != nil {
+			continue
+		}
+		groups = append(groups, group{name: req.By + "=" + g, value: v})
+	}
+	need := req.MinSlices
+	if need < 1 {
+		need = 2
+	}
+	if int32(len(groups)) < need {
+		return []string{fmt.Sprintf("%s is reported for %d slices by %s; at least %d are needed", req.Metric, len(groups), req.By, need)}
+	}
+	// Sorted by value, then name, so the same metrics always give the same
+	// message.
+	sort.Slice(groups, func(i, j int) bool {
+		if groups[i].value != groups[j].value {
+			return groups[i].value < groups[j].value
+		}
+		return groups[i].name < groups[j].name
+	})
+	low, high := groups[0], groups[len(groups)-1]
+	dec := lifecyclev1alpha1.DecimalOf
+	var reasons []string
+	bound := func(b *lifecyclev1alpha1.Decimal, what string) (float64, bool) {
+		if b == nil {
+			return 0, false
+		}
+		f, err := b.Float64()
+		if err != nil {
+			reasons = append(reasons, fmt.Sprintf("%s of slice requirement %s by %s: %v", what, req.Metric, req.By, err))
+			return 0, false
+		}
+		return f, true
+	}
+	if floor, ok := bound(req.Min, "min"); ok && low.value < floor {
+		reasons = append(reasons, fmt.Sprintf("%s is %s for slice %s, below the floor %s", req.Metric, dec(low.value), low.name, *req.Min))
+	}
+	if ceiling, ok := bound(req.Max, "max"); ok && high.value > ceiling {
+		reasons = append(reasons, fmt.Sprintf("%s is %s for slice %s, above the ceiling %s", req.Metric, dec(high.value), high.name, *req.Max))
+	}
+	if gap, ok := bound(req.MaxGap, "maxGap"); ok && high.value-low.value > gap {
+		reasons = append(reasons, fmt.Sprintf("%s gap between slices is %s (%s %s, %s %s), above the most allowed %s",
+			req.Metric, dec(round(high.value-low.value)), low.name, dec(low.value), high.name, dec(high.value), *req.MaxGap))
+	}
+	if ratio, ok := bound(req.MinRatio, "minRatio"); ok {
+		switch {
+		case high.value <= 0 || low.value < 0:
+			// A ratio of rates is defined for non-negative values with a
+			// positive best; anything else cannot show the groups are
+			// treated alike.
+			reasons = append(reasons, fmt.Sprintf("%s ratio between slices is undefined: %s %s, %s %s",
+				req.Metric, low.name, dec(low.value), high.name, dec(high.value)))
+		case low.value/high.value < ratio:
+			reasons = append(reasons, fmt.Sprintf("%s ratio of slice %s (%s) to slice %s (%s) is %s, below the least allowed %s",
+				req.Metric, low.name, dec(low.value), high.name, dec(high.value), dec(round(low.value/high.value)), *req.MinRatio))
+		}
+	}
+	return reasons
+}
+
+// round keeps a computed figure readable in a message: four significant
+// digits, so that 0.88-0.6 reads 0.28 rather than 0.28000000000000003.
+func round(f float64) float64 {
+	v, _ := strconv.ParseFloat(strconv.FormatFloat(f, 'g', 4, 64), 64)
+	return v
+}
+
+// Spread is how far apart the groups of one slice requirement are.
+type Spread struct {
+	Metric, By string
+	// Gap is the highest group's value less the lowest's.
+	Gap float64
+	// Ratio is the lowest group's value over the highest's; NaN when the
+	// highest is not positive or the lowest is negative.
+	Ratio float64
+}
+
+// Spreads measures each slice requirement of policy on ms, for the ones
+// with at least two groups.
+func Spreads(policy *lifecyclev1alpha1.PromotionSpec, ms []lifecyclev1alpha1.EvaluationMetric) []Spread {
+	if policy == nil {
+		return nil
+	}
+	var out []Spread
+	for _, req := range policy.Slices {
+		lo, hi, n := math.Inf(1), math.Inf(-1), 0
+		for _, m := range ms {
+			if _, ok := m.Slice[req.By]; m.Name != req.Metric || !ok || len(m.Slice) != 1 {
+				continue
+			}
+			v, err := m.Value.Float64()
+			if err != nil {
+				continue
+			}
+			lo, hi, n = math.Min(lo, v), math.Max(hi, v), n+1
+		}
+		if n < 2 {
+			continue
+		}
+		ratio := math.NaN()
+		if hi > 0 && lo >= 0 {
+			ratio = lo / hi
+		}
+		out = append(out, Spread{Metric: req.Metric, By: req.By, Gap: hi - lo, Ratio: ratio})
 	}
 	return out
 }

@@ -83,3 +83,61 @@ func TestEvaluate(t *testing.T) {
 		})
 	}
 }
+
+func sliced(metric, by string, kv ...string) []lifecyclev1alpha1.EvaluationMetric {
+	var out []lifecyclev1alpha1.EvaluationMetric
+	for i := 0; i+1 < len(kv); i += 2 {
+		out = append(out, lifecyclev1alpha1.EvaluationMetric{Name: metric, Value: lifecyclev1alpha1.Decimal(kv[i+1]),
+			Slice: map[string]string{by: kv[i]}})
+	}
+	return out
+}
+
+func TestEvaluateSlices(t *testing.T) {
+	fourFifths := &lifecyclev1alpha1.PromotionSpec{Slices: []lifecyclev1alpha1.SliceRequirement{
+		{Metric: "selection_rate", By: "group", MinRatio: d("0.8")}}}
+	recall := &lifecyclev1alpha1.PromotionSpec{Slices: []lifecyclev1alpha1.SliceRequirement{
+		{Metric: "recall", By: "group", MinSlices: 3, Min: d("0.7"), Max: d("0.99"), MaxGap: d("0.1")}}}
+	overall := metrics("selection_rate", "0.3")
+	tests := []struct {
+		name      string
+		policy    *lifecyclev1alpha1.PromotionSpec
+		candidate []lifecyclev1alpha1.EvaluationMetric
+		want      []string
+	}{
+		{"four-fifths holds", fourFifths, sliced("selection_rate", "group", "a", "0.30", "b", "0.25"), nil},
+		{"four-fifths holds exactly at 0.8", fourFifths, sliced("selection_rate", "group", "a", "0.5", "b", "0.4"), nil},
+		{"four-fifths broken by one group, named", fourFifths,
+			sliced("selection_rate", "group", "a", "0.30", "b", "0.28", "age_60_plus", "0.18"),
+			[]string{"selection_rate ratio of slice group=age_60_plus (0.18) to slice group=a (0.3) is 0.6, below the least allowed 0.8"}},
+		{"one group says nothing", fourFifths, sliced("selection_rate", "group", "a", "0.30"),
+			[]string{"selection_rate is reported for 1 slices by group; at least 2 are needed"}},
+		{"overall values are not slices", fourFifths, overall,
+			[]string{"selection_rate is reported for 0 slices by group; at least 2 are needed"}},
+		{"slices of another label are not groups", fourFifths, sliced("selection_rate", "region", "eu", "0.3", "us", "0.1"),
+			[]string{"selection_rate is reported for 0 slices by group; at least 2 are needed"}},
+		{"intersections are left out", fourFifths, append(sliced("selection_rate", "group", "a", "0.30", "b", "0.27"),
+			lifecyclev1alpha1.EvaluationMetric{Name: "selection_rate", Value: "0.01", Slice: map[string]string{"group": "a", "region": "eu"}}), nil},
+		{"a zero best group leaves the ratio undefined", fourFifths, sliced("selection_rate", "group", "a", "0", "b", "0"),
+			[]string{"selection_rate ratio between slices is undefined: group=a 0, group=b 0"}},
+		{"floor, ceiling and gap hold", recall, sliced("recall", "group", "a", "0.8", "b", "0.85", "c", "0.88"), nil},
+		{"floor and gap broken by the same group", recall, sliced("recall", "group", "a", "0.6", "b", "0.85", "c", "0.88"),
+			[]string{"recall is 0.6 for slice group=a, below the floor 0.7",
+				"recall gap between slices is 0.28 (group=a 0.6, group=c 0.88), above the most allowed 0.1"}},
+		{"ceiling broken", recall, sliced("recall", "group", "a", "0.95", "b", "0.97", "c", "1"),
+			[]string{"recall is 1 for slice group=c, above the ceiling 0.99"}},
+		{"minSlices counts groups", recall, sliced("recall", "group", "a", "0.8", "b", "0.85"),
+			[]string{"recall is reported for 2 slices by group; at least 3 are needed"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v := Evaluate(tt.policy, tt.candidate, nil)
+			if !reflect.DeepEqual(v.Reasons, tt.want) {
+				t.Fatalf("reasons = %q, want %q", v.Reasons, tt.want)
+			}
+			if v.Eligible != (len(tt.want) == 0) {
+				t.Fatalf("eligible = %v with reasons %q", v.Eligible, v.Reasons)
+			}
+		})
+	}
+}

@@ -29,6 +29,7 @@ import (
 	"io"
 	"math"
 	"regexp"
+	"sort"
 	"strings"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -173,6 +174,12 @@ func runEnv(p *lifecyclev1alpha1.AIProduct, job *batchv1.Job, run Run, parentURI
 	}
 }
 
+// Harden is what every Job the operator creates from a team's template
+// goes through: retraining and evaluation alike.
+func Harden(job *batchv1.Job, labels map[string]string, pol Policy) error {
+	return harden(job, labels, pol)
+}
+
 // harden restricts the pod of job and checks it against pol, then labels
 // it: what every retraining Job goes through before the operator creates it
 // with its own rights, whoever wrote the template.
@@ -216,7 +223,10 @@ func merge(a, b map[string]string) map[string]string {
 //
 //	{"artifact": {"uri": "s3://models/churn/1.3.0", "format": "ONNX", "digest": "sha256:..."},
 //	 "metrics": {"auc": 0.93, "demographic_parity_difference": 0.02},
+//	 "slices": [{"metric": "recall", "slice": {"group": "age_60_plus"}, "value": 0.81}],
 //	 "dataset": {"uri": "s3://data/churn/2026-11", "digest": "snapshot-42"}}
+//
+// An evaluation reports the same, without artifact and dataset.
 type Result struct {
 	Artifact struct {
 		URI    string `json:"uri"`
@@ -224,10 +234,18 @@ type Result struct {
 		Digest string `json:"digest,omitempty"`
 	} `json:"artifact"`
 	Metrics map[string]float64 `json:"metrics,omitempty"`
+	Slices  []SliceResult      `json:"slices,omitempty"`
 	Dataset *struct {
 		URI    string `json:"uri,omitempty"`
 		Digest string `json:"digest,omitempty"`
 	} `json:"dataset,omitempty"`
+}
+
+// SliceResult is one metric measured on one slice of the data.
+type SliceResult struct {
+	Metric string            `json:"metric"`
+	Slice  map[string]string `json:"slice"`
+	Value  float64           `json:"value"`
 }
 
 // These mirror the admission rules of ModelVersion, so that a result that
@@ -236,6 +254,7 @@ var (
 	uriPattern    = regexp.MustCompile(`^(s3|gs|gcs|az|abfs|hf|oci|https?|pvc|file|mlflow|models)://[^\s]+$`)
 	digestPattern = regexp.MustCompile(`^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$`)
 	metricPattern = regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`)
+	labelPattern  = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 	formats       = map[string]bool{"ONNX": true, "TensorFlow": true, "PyTorch": true, "SKLearn": true, "XGBoost": true,
 		"LightGBM": true, "MLflow": true, "HuggingFace": true, "Triton": true, "Custom": true}
 )
@@ -243,8 +262,46 @@ var (
 // ErrNoResult means the result container left no termination message.
 var ErrNoResult = errors.New("the result container left no termination message")
 
-// ParseResult reads and checks a termination message.
+// ParseResult reads and checks a trainer's termination message.
 func ParseResult(msg string) (*Result, error) {
+	r, err := parse(msg)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case len(r.Artifact.URI) > 2048 || !uriPattern.MatchString(r.Artifact.URI):
+		return nil, fmt.Errorf("artifact.uri %q is not a model URI (s3://, gs://, hf://, oci://, https://, pvc://, ...)", trim(r.Artifact.URI))
+	case r.Artifact.Format != "" && !formats[r.Artifact.Format]:
+		return nil, fmt.Errorf("artifact.format %q is not a known format", trim(r.Artifact.Format))
+	case r.Artifact.Digest != "" && !digestPattern.MatchString(r.Artifact.Digest):
+		return nil, fmt.Errorf("artifact.digest %q is not sha256:<64 hex> or sha512:<128 hex>", trim(r.Artifact.Digest))
+	case len(r.Metrics)+len(r.Slices) > 64:
+		return nil, fmt.Errorf("%d metrics; a ModelVersion holds at most 64", len(r.Metrics)+len(r.Slices))
+	}
+	if r.Dataset != nil && (len(r.Dataset.URI) > 2048 || len(r.Dataset.Digest) > 160) {
+		return nil, errors.New("dataset uri or digest too long")
+	}
+	return r, nil
+}
+
+// ParseEvaluation reads and checks an evaluator's termination message:
+// metrics, overall and per slice, and nothing else that would matter.
+func ParseEvaluation(msg string) (*Result, error) {
+	r, err := parse(msg)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case len(r.Metrics)+len(r.Slices) == 0:
+		return nil, errors.New("the result reports no metrics")
+	case len(r.Metrics)+len(r.Slices) > 256:
+		return nil, fmt.Errorf("%d metrics; an evaluation holds at most 256", len(r.Metrics)+len(r.Slices))
+	}
+	return r, nil
+}
+
+// parse decodes a result and checks its metrics.
+func parse(msg string) (*Result, error) {
 	msg = strings.TrimSpace(msg)
 	if msg == "" {
 		return nil, ErrNoResult
@@ -261,16 +318,6 @@ func ParseResult(msg string) (*Result, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, errors.New("the termination message has text after the result")
 	}
-	switch {
-	case len(r.Artifact.URI) > 2048 || !uriPattern.MatchString(r.Artifact.URI):
-		return nil, fmt.Errorf("artifact.uri %q is not a model URI (s3://, gs://, hf://, oci://, https://, pvc://, ...)", trim(r.Artifact.URI))
-	case r.Artifact.Format != "" && !formats[r.Artifact.Format]:
-		return nil, fmt.Errorf("artifact.format %q is not a known format", trim(r.Artifact.Format))
-	case r.Artifact.Digest != "" && !digestPattern.MatchString(r.Artifact.Digest):
-		return nil, fmt.Errorf("artifact.digest %q is not sha256:<64 hex> or sha512:<128 hex>", trim(r.Artifact.Digest))
-	case len(r.Metrics) > 64:
-		return nil, fmt.Errorf("%d metrics; at most 64", len(r.Metrics))
-	}
 	for name, v := range r.Metrics {
 		if len(name) > 63 || !metricPattern.MatchString(name) {
 			return nil, fmt.Errorf("metric name %q is not valid", trim(name))
@@ -279,10 +326,51 @@ func ParseResult(msg string) (*Result, error) {
 			return nil, fmt.Errorf("metric %s is not a finite number", name)
 		}
 	}
-	if r.Dataset != nil && (len(r.Dataset.URI) > 2048 || len(r.Dataset.Digest) > 160) {
-		return nil, errors.New("dataset uri or digest too long")
+	seen := map[string]bool{}
+	for _, s := range r.Slices {
+		if len(s.Metric) > 63 || !metricPattern.MatchString(s.Metric) {
+			return nil, fmt.Errorf("slice metric name %q is not valid", trim(s.Metric))
+		}
+		if len(s.Slice) == 0 || len(s.Slice) > 4 {
+			return nil, fmt.Errorf("slice of metric %s has %d labels; 1 to 4", s.Metric, len(s.Slice))
+		}
+		keys := make([]string, 0, len(s.Slice))
+		for k, v := range s.Slice {
+			if len(k) > 63 || !labelPattern.MatchString(k) || len(v) == 0 || len(v) > 63 {
+				return nil, fmt.Errorf("slice %s=%s of metric %s is not a label name and a value of 1 to 63 characters", trim(k), trim(v), s.Metric)
+			}
+			keys = append(keys, k+"="+v)
+		}
+		if math.IsNaN(s.Value) || math.IsInf(s.Value, 0) {
+			return nil, fmt.Errorf("metric %s of slice %v is not a finite number", s.Metric, keys)
+		}
+		sort.Strings(keys)
+		id := s.Metric + "{" + strings.Join(keys, ",") + "}"
+		if seen[id] {
+			return nil, fmt.Errorf("metric %s is reported twice", id)
+		}
+		seen[id] = true
 	}
 	return &r, nil
+}
+
+// List is a result's metrics as a ModelVersion lists them: the overall
+// ones by name, then the sliced ones in the order reported.
+func (r *Result) List() []lifecyclev1alpha1.EvaluationMetric {
+	names := make([]string, 0, len(r.Metrics))
+	for k := range r.Metrics {
+		names = append(names, k)
+	}
+	// Sorted, so that the same result makes the same object every time.
+	sort.Strings(names)
+	out := make([]lifecyclev1alpha1.EvaluationMetric, 0, len(names)+len(r.Slices))
+	for _, k := range names {
+		out = append(out, lifecyclev1alpha1.EvaluationMetric{Name: k, Value: lifecyclev1alpha1.DecimalOf(r.Metrics[k])})
+	}
+	for _, s := range r.Slices {
+		out = append(out, lifecyclev1alpha1.EvaluationMetric{Name: s.Metric, Value: lifecyclev1alpha1.DecimalOf(s.Value), Slice: s.Slice})
+	}
+	return out
 }
 
 func trim(s string) string {

@@ -17,6 +17,7 @@ limitations under the License.
 package retrain
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -144,6 +145,34 @@ func TestParseResult(t *testing.T) {
 	for msg, want := range bad {
 		if _, err := ParseResult(msg); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("ParseResult(%q) = %v, want an error containing %q", msg, err, want)
+		}
+	}
+}
+
+func TestParseEvaluation(t *testing.T) {
+	r, err := ParseEvaluation(`{"metrics":{"auc":0.71},"slices":[{"metric":"recall","slice":{"group":"b"},"value":0.4},
+		{"metric":"recall","slice":{"group":"a"},"value":0.6}]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := r.List()
+	want := []lifecyclev1alpha1.EvaluationMetric{{Name: "auc", Value: "0.71"},
+		{Name: "recall", Value: "0.4", Slice: map[string]string{"group": "b"}},
+		{Name: "recall", Value: "0.6", Slice: map[string]string{"group": "a"}}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("List() = %+v, want %+v", got, want)
+	}
+	bad := map[string]string{
+		`{}`: "reports no metrics",
+		`{"slices":[{"metric":"recall","slice":{},"value":1}]}`:                                                        "has 0 labels",
+		`{"slices":[{"metric":"recall","slice":{"age group":"a"},"value":1}]}`:                                         "is not a label name",
+		`{"slices":[{"metric":"recall","slice":{"g":"a"},"value":1},{"metric":"recall","slice":{"g":"a"},"value":2}]}`: "reported twice",
+		`{"slices":[{"metric":"bad name","slice":{"g":"a"},"value":1}]}`:                                               "slice metric name",
+		`{"metrics":{"auc":0.9},"verdict":"great"}`:                                                                    "unknown field",
+	}
+	for msg, want := range bad {
+		if _, err := ParseEvaluation(msg); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseEvaluation(%q) = %v, want an error containing %q", msg, err, want)
 		}
 	}
 }

@@ -49,7 +49,7 @@ type RefusedError struct {
 }
 
 func (e *RefusedError) Error() string {
-	return "the retraining Job template is refused: " + strings.Join(e.Reasons, "; ")
+	return "the Job template is refused: " + strings.Join(e.Reasons, "; ")
 }
 
 // Admit renders the pod of a Job template as Job would and checks it, so

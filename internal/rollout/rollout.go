@@ -24,6 +24,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -109,7 +110,50 @@ type Failure struct {
 }
 
 func (f *Failure) String() string {
+	if objective, ok := strings.CutPrefix(f.Metric, GuardPrefix); ok {
+		return fmt.Sprintf("guardrail on objective %s: the canary did %s%% worse than the stable version, at most %s%% allowed",
+			objective, percent(f.Value), percent(f.Threshold))
+	}
 	return fmt.Sprintf("analysis metric %s was %s, threshold %s %s", f.Metric, f.Value, wordFor(f.Direction), f.Threshold)
+}
+
+// percent writes a relative figure such as 0.2 as 20.
+func percent(d lifecyclev1alpha1.Decimal) string {
+	f, err := d.Float64()
+	if err != nil {
+		return string(d)
+	}
+	return strconv.FormatFloat(f*100, 'f', -1, 32)
+}
+
+// GuardPrefix names, in an analysis' status, the checks that guard a
+// business objective: objective/<name>. Their value is how much worse the
+// canary did than the stable version, relative to the stable's value.
+const GuardPrefix = "objective/"
+
+// DefaultMaxObjectiveDegradation is an analysis' maxObjectiveDegradation
+// when unset.
+const DefaultMaxObjectiveDegradation lifecyclev1alpha1.Decimal = "0.05"
+
+// Checks is what one measurement of an analysis judges: its metrics, then
+// a guardrail per objective, judged on the canary's relative degradation
+// against the stable version.
+func Checks(spec *lifecyclev1alpha1.AnalysisSpec) []lifecyclev1alpha1.MetricCheck {
+	out := make([]lifecyclev1alpha1.MetricCheck, 0, len(spec.Metrics)+len(spec.Objectives))
+	out = append(out, spec.Metrics...)
+	tolerance := spec.MaxObjectiveDegradation
+	if tolerance == "" {
+		tolerance = DefaultMaxObjectiveDegradation
+	}
+	for _, o := range spec.Objectives {
+		out = append(out, lifecyclev1alpha1.MetricCheck{Name: GuardPrefix + o, Threshold: tolerance, Direction: lifecyclev1alpha1.AtMost})
+	}
+	return out
+}
+
+// Guarded is the objective a check of Checks guards, if it is a guardrail.
+func Guarded(m lifecyclev1alpha1.MetricCheck) (string, bool) {
+	return strings.CutPrefix(m.Name, GuardPrefix)
 }
 
 // Result is the decision.
@@ -474,9 +518,10 @@ func analyse(ctx context.Context, spec *lifecyclev1alpha1.AnalysisSpec, results 
 	for _, m := range *results {
 		prev[m.Name] = m
 	}
-	out := make([]lifecyclev1alpha1.AnalysisMetricStatus, 0, len(spec.Metrics))
+	checks := Checks(spec)
+	out := make([]lifecyclev1alpha1.AnalysisMetricStatus, 0, len(checks))
 	var outcome analysisOutcome
-	for _, m := range spec.Metrics {
+	for _, m := range checks {
 		ms := prev[m.Name]
 		ms.Name, ms.Threshold = m.Name, m.Threshold
 		ms.Measurements++

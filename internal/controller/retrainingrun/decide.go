@@ -157,15 +157,7 @@ func trainingResult(res *retrain.Result) *lifecyclev1alpha1.TrainingResult {
 		Artifact: lifecyclev1alpha1.Artifact{URI: res.Artifact.URI,
 			Format: lifecyclev1alpha1.ModelFormat(res.Artifact.Format), Digest: res.Artifact.Digest},
 	}
-	names := make([]string, 0, len(res.Metrics))
-	for k := range res.Metrics {
-		names = append(names, k)
-	}
-	// Sorted, so that the same result makes the same object every time.
-	sort.Strings(names)
-	for _, k := range names {
-		out.Metrics = append(out.Metrics, lifecyclev1alpha1.EvaluationMetric{Name: k, Value: lifecyclev1alpha1.DecimalOf(res.Metrics[k])})
-	}
+	out.Metrics = res.List()
 	if res.Dataset != nil {
 		out.Dataset = &lifecyclev1alpha1.Dataset{URI: res.Dataset.URI, Digest: res.Dataset.Digest}
 	}
