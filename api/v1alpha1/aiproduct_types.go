@@ -231,8 +231,10 @@ type Objective struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=1024
 	Description string `json:"description,omitempty"`
-	// query is the PromQL that measures the KPI. It may use $namespace and
-	// $product.
+	// query is the PromQL that measures the KPI. It may use $namespace,
+	// $product and $version: the production version here, and the canary
+	// and the stable version in turn where an analysis step guards a
+	// rollout with the objective.
 	// +required
 	Query PromQL `json:"query"`
 	// matchLabels makes query a fleet query: written once for many
@@ -1549,6 +1551,10 @@ type RetrainingStatus struct {
 	// answered; the same episode never triggers a second run.
 	// +optional
 	LastDriftEpisode *metav1.Time `json:"lastDriftEpisode,omitempty"`
+	// lastObjectiveEpisode is the start of the objective breach the last
+	// Objective run answered; the same breach never triggers a second run.
+	// +optional
+	LastObjectiveEpisode *metav1.Time `json:"lastObjectiveEpisode,omitempty"`
 	// pending says what trigger waits, and for what (cooldown, a running
 	// run).
 	// +optional
@@ -1560,7 +1566,7 @@ type RetrainingRunSummary struct {
 	// name of the RetrainingRun.
 	// +required
 	Name string `json:"name"`
-	// trigger: Schedule, Drift or Manual.
+	// trigger: Schedule, Drift, Objective or Manual.
 	// +required
 	Trigger TrainingTrigger `json:"trigger"`
 	// phase of the run: Pending, Running, Succeeded or Failed.

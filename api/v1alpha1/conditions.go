@@ -169,6 +169,9 @@ const (
 	ReasonNoExperiment          = "NoExperiment"
 	ReasonExperimentFailed      = "ExperimentFailed"
 	ReasonNoExperimentSucceeded = "NoExperimentSucceeded"
+	// ReasonObjectiveUnmeasured: an objective marked required has no value
+	// yet (Unknown), so the product may not enter Delivery.
+	ReasonObjectiveUnmeasured = "ObjectiveUnmeasured"
 	// ReasonNoEligibleVersion, ReasonVersionNotEligible,
 	// ReasonVersionNotFound and ReasonVersionNotEvaluated say why no
 	// version can be served or rolled out; the last is a wait for the

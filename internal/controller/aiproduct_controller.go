@@ -395,7 +395,8 @@ func blockingGate(p *lifecyclev1alpha1.AIProduct) *metav1.Condition {
 // experiments' verdicts, which the operator obtains by itself.
 func gateNeedsPerson(p *lifecyclev1alpha1.AIProduct) bool {
 	blocked := blockingGate(p)
-	return blocked != nil && blocked.Reason != lifecyclev1alpha1.ReasonNoExperimentSucceeded
+	return blocked != nil && blocked.Reason != lifecyclev1alpha1.ReasonNoExperimentSucceeded &&
+		blocked.Reason != lifecyclev1alpha1.ReasonObjectiveUnmeasured
 }
 
 // SetupWithManager sets up the controller with the Manager. Status writes do

@@ -142,6 +142,7 @@ func (r *AIProductReconciler) deliver(ctx context.Context, s *productScope) (tim
 		return 0, err
 	}
 
+	watch := r.watchPromotion(ctx, s)
 	stable := s.versions[p.Status.ProductionVersion]
 	ro := p.Status.Rollout
 	inFlight := ro != nil && !rollout.Terminal(ro.Phase) && ro.CanaryVersion != p.Status.ProductionVersion
@@ -205,7 +206,8 @@ func (r *AIProductReconciler) deliver(ctx context.Context, s *productScope) (tim
 		return next, nil
 
 	case choice.Version.Name == stable.Name && !inFlight:
-		return r.serveStable(ctx, s, stable)
+		next, err := r.serveStable(ctx, s, stable)
+		return outcome.Earliest(next, watch), err
 	}
 
 	canary := choice.Version
@@ -349,8 +351,14 @@ func (r *AIProductReconciler) cutover(ctx context.Context, s *productScope, stab
 				s.notify.Event(ctx, p, e.Warning, e.Reason, "Rollout", e.Message)
 			}
 			if promoted && r.routed(p) {
-				// Requests already routed to the old stable finish there.
-				at := metav1.NewTime(s.now.Add(scaleDownDelay(p.Spec.Delivery.Rollout)))
+				// Requests already routed to the old stable finish there;
+				// under a post-promotion watch it stays, warm, for the
+				// window, so that a rollback has its capacity at once.
+				delay := scaleDownDelay(p.Spec.Delivery.Rollout)
+				if end := rollout.WatchEnds(p.Spec.Delivery.Rollout, ro); !end.IsZero() {
+					delay = max(delay, end.Sub(s.now.Time))
+				}
+				at := metav1.NewTime(s.now.Add(delay))
 				ro.ScaleDownAt = &at
 				s.retiring = stable
 			}
@@ -815,4 +823,24 @@ func (r *AIProductReconciler) guardrail(ctx context.Context, p *lifecyclev1alpha
 		return 0, err
 	}
 	return objectives.Degradation(c, s, obj.Direction)
+}
+
+// watchPromotion runs the post-promotion watch of the last rollout: a
+// guarded objective broken within the window rolls the promoted version
+// back. It returns how long until the watch should look again.
+func (r *AIProductReconciler) watchPromotion(ctx context.Context, s *productScope) time.Duration {
+	p := s.product
+	ro := p.Status.Rollout
+	if p.Spec.Strategy == nil || ro == nil || ro.CanaryVersion != p.Status.ProductionVersion || s.versions[ro.StableVersion] == nil {
+		return 0
+	}
+	breach, wait := rollout.Watch(p.Spec.Delivery.Rollout, ro, p.Spec.Strategy.Objectives, p.Status.Objectives, s.now.Time)
+	if breach == nil {
+		return wait
+	}
+	e := rollout.RollBack(ro, *breach, s.now)
+	p.Status.ProductionVersion = ro.StableVersion
+	s.notify.Event(ctx, p, e.Warning, e.Reason, "Rollout", e.Message)
+	metrics.PostPromotionRollback(p.Namespace, p.Name, breach.Objective.Name)
+	return 0
 }

@@ -52,7 +52,9 @@ func (r *AIProductReconciler) reconcileObjectives(ctx context.Context, s *produc
 	if due, wait := r.objectivesDue.due(key, p.Generation, s.now.Time); !due {
 		return wait, nil
 	}
-	vars := map[string]string{"namespace": p.Namespace, "product": p.Name}
+	// $version is the production version: an objective that guards
+	// rollouts uses it, and reads production's value here.
+	vars := map[string]string{"namespace": p.Namespace, "product": p.Name, "version": p.Status.ProductionVersion}
 	measure := func(o lifecyclev1alpha1.Objective) (float64, error) {
 		return r.measure(ctx, o.Query, o.MatchLabels, vars, interval)
 	}
@@ -85,7 +87,7 @@ func (r *AIProductReconciler) reconcilePhase(ctx context.Context, s *productScop
 	p := s.product
 	results := map[lifecyclev1alpha1.ProductPhase]gates.Result{
 		lifecyclev1alpha1.PhaseStrategy:  gates.EvaluateStrategy(&p.Spec),
-		lifecyclev1alpha1.PhaseDiscovery: gates.EvaluateDiscovery(&p.Spec, s.experiments),
+		lifecyclev1alpha1.PhaseDiscovery: gates.EvaluateDiscovery(&p.Spec, s.experiments, p.Status.Objectives),
 	}
 	p.Status.Gates = p.Status.Gates[:0]
 	for _, phase := range []lifecyclev1alpha1.ProductPhase{lifecyclev1alpha1.PhaseStrategy, lifecyclev1alpha1.PhaseDiscovery} {

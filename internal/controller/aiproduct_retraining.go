@@ -35,9 +35,11 @@ import (
 	"github.com/aipm-io/aipm-operator/internal/drift"
 	"github.com/aipm-io/aipm-operator/internal/metrics"
 	"github.com/aipm-io/aipm-operator/internal/notify"
+	"github.com/aipm-io/aipm-operator/internal/objectives"
 	"github.com/aipm-io/aipm-operator/internal/outcome"
 	"github.com/aipm-io/aipm-operator/internal/prom"
 	"github.com/aipm-io/aipm-operator/internal/retrain"
+	"github.com/aipm-io/aipm-operator/internal/rollout"
 	"github.com/aipm-io/aipm-operator/internal/schedule"
 )
 
@@ -195,7 +197,7 @@ func (r *AIProductReconciler) reconcileRetraining(ctx context.Context, s *produc
 		return 0, nil
 	}
 
-	trigger, tick, episode := r.dueTrigger(p, spec, sched, s.persisted.Drift, s.now)
+	trigger, tick, episode := r.dueTrigger(p, spec, sched, s.persisted, s.now)
 	requeue := time.Duration(0)
 	if rs.NextScheduleTime != nil {
 		requeue = rs.NextScheduleTime.Sub(s.now.Time)
@@ -247,6 +249,8 @@ func (r *AIProductReconciler) reconcileRetraining(ctx context.Context, s *produc
 		rs.LastScheduleTime = &metav1.Time{Time: *tick}
 	case lifecyclev1alpha1.TriggerDrift:
 		rs.LastDriftEpisode = &metav1.Time{Time: episode}
+	case lifecyclev1alpha1.TriggerObjective:
+		rs.LastObjectiveEpisode = &metav1.Time{Time: episode}
 	case lifecyclev1alpha1.TriggerManual:
 		if err := r.clearAnnotation(ctx, p, lifecyclev1alpha1.AnnotationRetrain); err != nil {
 			return 0, err
@@ -344,7 +348,7 @@ func parseSchedule(spec *lifecyclev1alpha1.RetrainingSpec) (*schedule.Schedule, 
 // sustained drift episode not yet answered, then a schedule tick. It also
 // sets the next schedule time.
 func (r *AIProductReconciler) dueTrigger(p *lifecyclev1alpha1.AIProduct, spec *lifecyclev1alpha1.RetrainingSpec, sched *schedule.Schedule,
-	persisted []lifecyclev1alpha1.DriftStatus, now metav1.Time) (*retrain.Trigger, *time.Time, time.Time) {
+	persisted *lifecyclev1alpha1.AIProductStatus, now metav1.Time) (*retrain.Trigger, *time.Time, time.Time) {
 	rs := p.Status.Retraining
 	var tick *time.Time
 	rs.NextScheduleTime = nil
@@ -370,14 +374,42 @@ func (r *AIProductReconciler) dueTrigger(p *lifecyclev1alpha1.AIProduct, spec *l
 	if spec.OnDrift {
 		ep, check := drift.Episode(p.Status.Drift)
 		answered := rs.LastDriftEpisode != nil && !ep.After(rs.LastDriftEpisode.Time)
-		if !ep.IsZero() && breachRecorded(persisted, check, ep) && !answered {
+		if !ep.IsZero() && breachRecorded(persisted.Drift, check, ep) && !answered {
 			return &retrain.Trigger{Kind: lifecyclev1alpha1.TriggerDrift, Key: strconv.FormatInt(ep.Unix(), 10)}, tick, ep
+		}
+	}
+	// An objective breached while a rollout runs is the rollout's to
+	// judge (guardrails, the post-promotion watch), not a reason to train.
+	if len(spec.OnObjectiveBreach) > 0 && p.Spec.Strategy != nil && !rolloutActive(p.Status.Rollout) {
+		breaches, _ := objectives.Breaches(p.Spec.Strategy.Objectives, p.Status.Objectives, spec.OnObjectiveBreach, now.Time)
+		for _, b := range breaches {
+			answered := rs.LastObjectiveEpisode != nil && !b.Since.After(rs.LastObjectiveEpisode.Time)
+			if !answered && transitionRecorded(persisted, b.Objective.Name, b.Since) {
+				return &retrain.Trigger{Kind: lifecyclev1alpha1.TriggerObjective, Key: strconv.FormatInt(b.Since.Unix(), 10)}, tick, b.Since
+			}
 		}
 	}
 	if tick != nil {
 		return &retrain.Trigger{Kind: lifecyclev1alpha1.TriggerSchedule, Key: strconv.FormatInt(tick.Unix(), 10)}, tick, time.Time{}
 	}
 	return nil, nil, time.Time{}
+}
+
+// rolloutActive reports whether a rollout is deciding or moving traffic.
+func rolloutActive(ro *lifecyclev1alpha1.RolloutStatus) bool {
+	return ro != nil && !rollout.Terminal(ro.Phase)
+}
+
+// transitionRecorded reports whether the status read from the API server
+// holds the miss of objective that began at since, as breachRecorded does
+// for drift: the run's name derives from that instant.
+func transitionRecorded(persisted *lifecyclev1alpha1.AIProductStatus, objective string, since time.Time) bool {
+	for _, o := range persisted.Objectives {
+		if o.Name == objective && o.LastTransitionTime != nil && o.LastTransitionTime.Time.Equal(since) {
+			return true
+		}
+	}
+	return false
 }
 
 // breachRecorded reports whether the status read from the API server holds
@@ -465,6 +497,16 @@ func triggerReason(p *lifecyclev1alpha1.AIProduct, t retrain.Trigger) string {
 			}
 		}
 		return "sustained drift: " + strings.Join(breaches, ", ")
+	case lifecyclev1alpha1.TriggerObjective:
+		var breaches []string
+		for _, o := range p.Status.Objectives {
+			if o.Result == lifecyclev1alpha1.ResultMissed && o.LastTransitionTime != nil && strconv.FormatInt(o.LastTransitionTime.Unix(), 10) == t.Key {
+				breaches = append(breaches, fmt.Sprintf("%s at %s (target %s %s) since %s", o.Name, o.Value,
+					map[lifecyclev1alpha1.Direction]string{lifecyclev1alpha1.AtLeast: "at least", lifecyclev1alpha1.AtMost: "at most"}[o.Direction],
+					o.Target, o.LastTransitionTime.UTC().Format(time.RFC3339)))
+			}
+		}
+		return "sustained objective breach: " + strings.Join(breaches, ", ")
 	case lifecyclev1alpha1.TriggerSchedule:
 		sec, _ := strconv.ParseInt(t.Key, 10, 64)
 		return "schedule tick of " + time.Unix(sec, 0).UTC().Format(time.RFC3339)

@@ -29,7 +29,7 @@ func BenchmarkGates(b *testing.B) {
 	exps := []lifecyclev1alpha1.Experiment{{Spec: lifecyclev1alpha1.ExperimentSpec{DiscoveryExperiment: lifecyclev1alpha1.DiscoveryExperiment{Name: "e1"}}, Status: lifecyclev1alpha1.ExperimentStatus{Phase: lifecyclev1alpha1.ExperimentFinished, Verdict: lifecyclev1alpha1.VerdictSucceeded}}, {Spec: lifecyclev1alpha1.ExperimentSpec{DiscoveryExperiment: lifecyclev1alpha1.DiscoveryExperiment{Name: "e2"}}, Status: lifecyclev1alpha1.ExperimentStatus{Phase: lifecyclev1alpha1.ExperimentRunning}}}
 	b.ReportAllocs()
 	for b.Loop() {
-		st, d := EvaluateStrategy(s), EvaluateDiscovery(s, exps)
+		st, d := EvaluateStrategy(s), EvaluateDiscovery(s, exps, nil)
 		NextPhase(lifecyclev1alpha1.PhaseDelivery, lifecyclev1alpha1.PhaseDelivery, func(p lifecyclev1alpha1.ProductPhase) Result {
 			if p == lifecyclev1alpha1.PhaseStrategy {
 				return st

@@ -21,6 +21,7 @@ package gates
 
 import (
 	"fmt"
+	"slices"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
@@ -58,6 +59,7 @@ const (
 	ReasonNoExperiment          = lifecyclev1alpha1.ReasonNoExperiment
 	ReasonExperimentFailed      = lifecyclev1alpha1.ReasonExperimentFailed
 	ReasonNoExperimentSucceeded = lifecyclev1alpha1.ReasonNoExperimentSucceeded
+	ReasonObjectiveUnmeasured   = lifecyclev1alpha1.ReasonObjectiveUnmeasured
 )
 
 // EvaluateStrategy checks the gate out of Strategy: the product manager,
@@ -109,7 +111,8 @@ func EvaluateStrategy(spec *lifecyclev1alpha1.AIProductSpec) Result {
 // risk is Mitigated, at least one experiment has Succeeded, and none has
 // Failed. Verdicts come from the product's Experiment objects, matched to
 // the spec by name.
-func EvaluateDiscovery(spec *lifecyclev1alpha1.AIProductSpec, experiments []lifecyclev1alpha1.Experiment) Result {
+func EvaluateDiscovery(spec *lifecyclev1alpha1.AIProductSpec, experiments []lifecyclev1alpha1.Experiment,
+	objectives []lifecyclev1alpha1.ObjectiveStatus) Result {
 	r := Result{Name: Discovery}
 	d := spec.Discovery
 	if d == nil {
@@ -158,7 +161,34 @@ func EvaluateDiscovery(spec *lifecyclev1alpha1.AIProductSpec, experiments []life
 		r.Blockers = append(r.Blockers, Blocker{ReasonNoExperimentSucceeded,
 			"no experiment has succeeded yet"})
 	}
+	r.Blockers = append(r.Blockers, unmeasured(spec, objectives)...)
 	return r
+}
+
+// unmeasured blocks on each required objective that has no value: a
+// product that cannot measure what it answers for does not ship.
+func unmeasured(spec *lifecyclev1alpha1.AIProductSpec, results []lifecyclev1alpha1.ObjectiveStatus) []Blocker {
+	if spec.Strategy == nil {
+		return nil
+	}
+	var out []Blocker
+	for _, o := range spec.Strategy.Objectives {
+		if !o.Required {
+			continue
+		}
+		i := slices.IndexFunc(results, func(r lifecyclev1alpha1.ObjectiveStatus) bool { return r.Name == o.Name })
+		switch {
+		case i < 0:
+			out = append(out, Blocker{ReasonObjectiveUnmeasured, fmt.Sprintf("required objective %q is not measured yet", o.Name)})
+		case results[i].Result == lifecyclev1alpha1.ResultUnknown:
+			msg := fmt.Sprintf("required objective %q is Unknown", o.Name)
+			if results[i].Message != "" {
+				msg += ": " + results[i].Message
+			}
+			out = append(out, Blocker{ReasonObjectiveUnmeasured, msg})
+		}
+	}
+	return out
 }
 
 // Move is the next phase change, if any.

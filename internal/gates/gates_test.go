@@ -120,7 +120,7 @@ func TestEvaluateDiscovery(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := readySpec()
 			tt.mutate(s)
-			if got := reasons(EvaluateDiscovery(s, tt.exps)); !reflect.DeepEqual(got, tt.want) {
+			if got := reasons(EvaluateDiscovery(s, tt.exps, nil)); !reflect.DeepEqual(got, tt.want) {
 				t.Fatalf("blockers = %q, want %q", got, tt.want)
 			}
 		})
@@ -163,6 +163,36 @@ func TestNextPhase(t *testing.T) {
 			})
 			if m.To != tt.wantTo || m.Reason != tt.wantReason || (m.Blocked != nil) != tt.wantBlocked {
 				t.Fatalf("NextPhase(%q, %q) = %+v, want to=%q reason=%q blocked=%v", tt.current, tt.desired, m, tt.wantTo, tt.wantReason, tt.wantBlocked)
+			}
+		})
+	}
+}
+
+func TestRequiredObjectivesMustBeMeasured(t *testing.T) {
+	succeeded := []lifecyclev1alpha1.Experiment{{Spec: lifecyclev1alpha1.ExperimentSpec{DiscoveryExperiment: lifecyclev1alpha1.DiscoveryExperiment{Name: "e1"}},
+		Status: lifecyclev1alpha1.ExperimentStatus{Phase: lifecyclev1alpha1.ExperimentFinished, Verdict: lifecyclev1alpha1.VerdictSucceeded}}}
+	result := func(name string, r lifecyclev1alpha1.CheckResult, msg string) lifecyclev1alpha1.ObjectiveStatus {
+		return lifecyclev1alpha1.ObjectiveStatus{Name: name, Result: r, Message: msg}
+	}
+	tests := []struct {
+		name     string
+		required bool
+		results  []lifecyclev1alpha1.ObjectiveStatus
+		want     []string
+	}{
+		{"not required: Unknown does not block", false, []lifecyclev1alpha1.ObjectiveStatus{result("ctr", lifecyclev1alpha1.ResultUnknown, "no data")}, nil},
+		{"required and Met", true, []lifecyclev1alpha1.ObjectiveStatus{result("ctr", lifecyclev1alpha1.ResultMet, "")}, nil},
+		{"required and Missed is measured: it does not block the gate", true, []lifecyclev1alpha1.ObjectiveStatus{result("ctr", lifecyclev1alpha1.ResultMissed, "")}, nil},
+		{"required and Unknown", true, []lifecyclev1alpha1.ObjectiveStatus{result("ctr", lifecyclev1alpha1.ResultUnknown, "query returned no data")},
+			[]string{`ObjectiveUnmeasured: required objective "ctr" is Unknown: query returned no data`}},
+		{"required and never evaluated", true, nil, []string{`ObjectiveUnmeasured: required objective "ctr" is not measured yet`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := readySpec()
+			s.Strategy.Objectives = []lifecyclev1alpha1.Objective{{Name: "ctr", Query: "ctr", Target: "0.1", Direction: lifecyclev1alpha1.AtLeast, Required: tt.required}}
+			if got := reasons(EvaluateDiscovery(s, succeeded, tt.results)); !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("blockers = %q, want %q", got, tt.want)
 			}
 		})
 	}

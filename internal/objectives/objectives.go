@@ -22,6 +22,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"sort"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -135,4 +138,60 @@ func Degradation(canary, stable float64, dir lifecyclev1alpha1.Direction) (float
 		return (canary - stable) / math.Abs(stable), nil
 	}
 	return 0, fmt.Errorf("direction %q is neither AtLeast nor AtMost", dir)
+}
+
+// DefaultBreachFor is an objective's breachFor when unset.
+const DefaultBreachFor = 5 * time.Minute
+
+// BreachFor is how long o must stay Missed before the miss is a breach.
+func BreachFor(o lifecyclev1alpha1.Objective) time.Duration {
+	if o.BreachFor == nil {
+		return DefaultBreachFor
+	}
+	return o.BreachFor.Duration
+}
+
+// Breach is a sustained miss of one objective.
+type Breach struct {
+	Objective lifecyclev1alpha1.Objective
+	Status    lifecyclev1alpha1.ObjectiveStatus
+	// Since is when the objective was first seen Missed, its result's
+	// last transition: it identifies the breach.
+	Since time.Time
+}
+
+// Breaches are the objectives among names that have been Missed for their
+// breachFor by now, oldest first; wait is how long until the next one
+// named and Missed would be, 0 when none is pending.
+func Breaches(objs []lifecyclev1alpha1.Objective, results []lifecyclev1alpha1.ObjectiveStatus, names []string,
+	now time.Time) (breaches []Breach, wait time.Duration) {
+	byName := map[string]lifecyclev1alpha1.ObjectiveStatus{}
+	for _, r := range results {
+		byName[r.Name] = r
+	}
+	for _, o := range objs {
+		if !slices.Contains(names, o.Name) {
+			continue
+		}
+		st, ok := byName[o.Name]
+		if !ok || st.Result != lifecyclev1alpha1.ResultMissed || st.LastTransitionTime == nil {
+			continue
+		}
+		since := st.LastTransitionTime.Time
+		if left := since.Add(BreachFor(o)).Sub(now); left > 0 {
+			if wait == 0 || left < wait {
+				wait = left
+			}
+			continue
+		}
+		breaches = append(breaches, Breach{Objective: o, Status: st, Since: since})
+	}
+	sort.SliceStable(breaches, func(i, j int) bool { return breaches[i].Since.Before(breaches[j].Since) })
+	return breaches, wait
+}
+
+// Describe says what a breach is, for a status message or an Event.
+func (b Breach) Describe() string {
+	return fmt.Sprintf("objective %s is %s against a target of %s %s, missed since %s", b.Objective.Name, b.Status.Value,
+		directionWord(b.Objective.Direction), b.Objective.Target, b.Since.UTC().Format(time.RFC3339))
 }

@@ -19,6 +19,7 @@ package objectives
 import (
 	"errors"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -147,5 +148,50 @@ func TestDegradation(t *testing.T) {
 				t.Fatalf("= %v, %v; want %v", got, err, tt.want)
 			}
 		})
+	}
+}
+
+func TestBreaches(t *testing.T) {
+	t0 := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	at := func(d time.Duration) *metav1.Time { m := metav1.NewTime(t0.Add(d)); return &m }
+	minute := &metav1.Duration{Duration: time.Minute}
+	objs := []lifecyclev1alpha1.Objective{
+		{Name: "conversion", Target: "0.1", Direction: lifecyclev1alpha1.AtLeast, BreachFor: minute},
+		{Name: "revenue", Target: "100", Direction: lifecyclev1alpha1.AtLeast},
+		{Name: "latency", Target: "0.2", Direction: lifecyclev1alpha1.AtMost, BreachFor: minute},
+	}
+	results := []lifecyclev1alpha1.ObjectiveStatus{
+		{Name: "conversion", Value: "0.05", Result: lifecyclev1alpha1.ResultMissed, LastTransitionTime: at(0)},
+		{Name: "revenue", Value: "50", Result: lifecyclev1alpha1.ResultMissed, LastTransitionTime: at(-time.Minute)},
+		{Name: "latency", Value: "0.1", Result: lifecyclev1alpha1.ResultMet, LastTransitionTime: at(-time.Hour)},
+	}
+	all := []string{"conversion", "revenue", "latency"}
+	tests := []struct {
+		name  string
+		names []string
+		now   time.Time
+		want  []string
+		wait  time.Duration
+	}{
+		{"none sustained yet: the soonest is waited for", all, t0.Add(30 * time.Second), nil, 30 * time.Second},
+		{"breachFor reached: the breach counts", all, t0.Add(time.Minute), []string{"conversion"}, 3*time.Minute + 0},
+		{"the default breachFor is 5m", all, t0.Add(4 * time.Minute), []string{"revenue", "conversion"}, 0},
+		{"only the objectives named", []string{"latency"}, t0.Add(time.Hour), nil, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, wait := Breaches(objs, results, tt.names, tt.now)
+			var names []string
+			for _, b := range got {
+				names = append(names, b.Objective.Name)
+			}
+			if !reflect.DeepEqual(names, tt.want) || wait != tt.wait {
+				t.Fatalf("breaches = %v, wait %v; want %v, %v", names, wait, tt.want, tt.wait)
+			}
+		})
+	}
+	got, _ := Breaches(objs, results, all, t0.Add(time.Hour))
+	if msg := got[1].Describe(); msg != "objective conversion is 0.05 against a target of at least 0.1, missed since 2026-12-04T12:00:00Z" {
+		t.Fatalf("Describe() = %q", msg)
 	}
 }
