@@ -52,8 +52,8 @@ func TestWatch(t *testing.T) {
 		{"an aborted rollout is not watched", spec, &lifecyclev1alpha1.RolloutStatus{StableVersion: "v1", CanaryVersion: "v2",
 			Phase: lifecyclev1alpha1.RolloutAborted, FinishedAt: at(0)}, []lifecyclev1alpha1.ObjectiveStatus{missed("conversion", 0)}, 10 * time.Minute, false, 0},
 		{"met: look again at the window's end", spec, succeeded, []lifecyclev1alpha1.ObjectiveStatus{met}, 10 * time.Minute, false, 50 * time.Minute},
-		{"missed, not yet for breachFor", spec, succeeded, []lifecyclev1alpha1.ObjectiveStatus{missed("conversion", 5 * time.Minute)}, 5*time.Minute + 20*time.Second, false, 40 * time.Second},
-		{"missed for breachFor: rolled back", spec, succeeded, []lifecyclev1alpha1.ObjectiveStatus{missed("conversion", 5 * time.Minute)}, 6 * time.Minute, true, 54 * time.Minute},
+		{"missed, not yet for breachFor", spec, succeeded, []lifecyclev1alpha1.ObjectiveStatus{missed("conversion", 5*time.Minute)}, 5*time.Minute + 20*time.Second, false, 40 * time.Second},
+		{"missed for breachFor: rolled back", spec, succeeded, []lifecyclev1alpha1.ObjectiveStatus{missed("conversion", 5*time.Minute)}, 6 * time.Minute, true, 54 * time.Minute},
 		{"a miss older than the promotion counts from the promotion", spec, succeeded, []lifecyclev1alpha1.ObjectiveStatus{missed("conversion", -time.Hour)}, 30 * time.Second, false, 30 * time.Second},
 		{"an objective not guarded is not watched", spec, succeeded, []lifecyclev1alpha1.ObjectiveStatus{missed("latency", 0)}, 10 * time.Minute, false, 50 * time.Minute},
 		{"after the window nothing rolls back", spec, succeeded, []lifecyclev1alpha1.ObjectiveStatus{missed("conversion", 0)}, 2 * time.Hour, false, 0},
@@ -67,7 +67,7 @@ func TestWatch(t *testing.T) {
 		})
 	}
 
-	b, _ := Watch(spec, succeeded, objs, []lifecyclev1alpha1.ObjectiveStatus{missed("conversion", 5 * time.Minute)}, promoted.Add(6*time.Minute))
+	b, _ := Watch(spec, succeeded, objs, []lifecyclev1alpha1.ObjectiveStatus{missed("conversion", 5*time.Minute)}, promoted.Add(6*time.Minute))
 	ro := succeeded.DeepCopy()
 	e := RollBack(ro, *b, metav1.NewTime(promoted.Add(6*time.Minute)))
 	if ro.Phase != lifecyclev1alpha1.RolloutAborting || ro.Reason != ReasonPostPromotionRollback || ro.FinishedAt != nil || ro.Weight != 0 {
