@@ -203,6 +203,9 @@ const (
 	// ReasonEvaluationPending: the product evaluates versions
 	// independently, and this one's evaluation has not reported yet.
 	ReasonEvaluationPending = "EvaluationPending"
+	// ReasonEvaluationRunning: the version's independent evaluation runs;
+	// it is Reconciling until the evaluation reports.
+	ReasonEvaluationRunning = "EvaluationRunning"
 	// ReasonEvaluationFailed: the version's independent evaluation failed
 	// or timed out; it is not Eligible.
 	ReasonEvaluationFailed = "EvaluationFailed"

@@ -114,6 +114,7 @@ var kstatusOfState = map[string]status.Status{
 	"ModelVersion/deleting":                      status.TerminatingStatus,
 	"ModelVersion/product-not-found":             status.InProgressStatus,
 	"ModelVersion/candidate-eligible":            status.CurrentStatus,
+	"ModelVersion/evaluating":                    status.InProgressStatus,
 	"ModelVersion/candidate-not-eligible":        status.CurrentStatus,
 	"ModelVersion/staging":                       status.CurrentStatus,
 	"ModelVersion/production":                    status.CurrentStatus,

@@ -274,6 +274,12 @@ func judge(ctx context.Context, n notify.Notifier, mv *lifecyclev1alpha1.ModelVe
 	}
 	n.SetCondition(ctx, mv, &mv.Status.Conditions, eligible)
 	notify.Clear(&mv.Status.Conditions, lifecyclev1alpha1.ConditionReconciling)
+	// A version under evaluation is on its way to a verdict: kstatus
+	// readers (kubectl wait, Flux) wait for it, as Argo CD does.
+	if ev := mv.Status.Evaluation; ev != nil && ev.Phase == lifecyclev1alpha1.EvaluationRunning && evaluationSpec(product) != nil {
+		n.SetCondition(ctx, mv, &mv.Status.Conditions, metav1.Condition{Type: lifecyclev1alpha1.ConditionReconciling,
+			Status: metav1.ConditionTrue, Reason: lifecyclev1alpha1.ReasonEvaluationRunning, Message: "evaluating with Job " + ev.Job})
+	}
 	n.SetCondition(ctx, mv, &mv.Status.Conditions, metav1.Condition{Type: lifecyclev1alpha1.ConditionReady,
 		Status: metav1.ConditionTrue, Reason: lifecyclev1alpha1.ReasonReconciled,
 		// Not the stage: the product's rollout moves it, and a message that

@@ -258,6 +258,11 @@ func exported(t *testing.T) map[string]dto.MetricType {
 	metrics.RetrainingFinished(ns, name, lifecyclev1alpha1.TriggerDrift, "Succeeded", 30*time.Minute)
 	metrics.RolloutFinished(ns, name, lifecyclev1alpha1.RolloutSucceeded)
 	metrics.ExperimentFinished(ns, name, lifecyclev1alpha1.VerdictSucceeded)
+	metrics.EvaluationFinished(ns, name, lifecyclev1alpha1.EvaluationSucceeded)
+	metrics.RecordSlices(ns, name, "fixture-v3", []metrics.SliceSpread{{Metric: "selection_rate", By: "group", Gap: 0.12, Ratio: 0.61}})
+	metrics.GuardrailMeasured(ns, name, "conversion", lifecyclev1alpha1.ResultMet)
+	metrics.PostPromotionRollback(ns, name, "conversion")
+	metrics.DriftComputed(ns, name, "tenure", nil)
 	t.Cleanup(func() { metrics.DeleteProduct(ns, name) })
 
 	// Scraped as Prometheus scrapes the operator: the registry's metrics

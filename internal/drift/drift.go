@@ -21,6 +21,7 @@ package drift
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -67,6 +68,10 @@ func Evaluate(c lifecyclev1alpha1.DriftCheck, value float64, err error, prev *li
 	switch {
 	case terr != nil:
 		err = terr
+	case err == nil && c.Histogram != nil:
+		// Computed here, so recorded whole: a team can check the figure
+		// against its own computation from the same buckets.
+		st.Value = lifecyclev1alpha1.Decimal(strconv.FormatFloat(value, 'g', -1, 64))
 	case err == nil:
 		st.Value = lifecyclev1alpha1.DecimalOf(value)
 	}

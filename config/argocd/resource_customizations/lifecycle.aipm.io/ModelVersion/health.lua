@@ -8,6 +8,7 @@
 --
 --   no status, or generation not yet observed                 -> Progressing
 --   stage Rejected                                            -> Degraded
+--   its independent evaluation running                        -> Progressing
 --   Ready False (such as waiting for its AIProduct)           -> Progressing
 --   otherwise                                                 -> Healthy
 local hs = {}
@@ -53,6 +54,12 @@ end
 if status.stage == "Rejected" then
   hs.status = "Degraded"
   hs.message = "Rejected: " .. firstMessage(status.stageReason, "no reason recorded")
+  return hs
+end
+
+if status.evaluation ~= nil and status.evaluation.phase == "Running" then
+  hs.status = "Progressing"
+  hs.message = "Evaluating: Job " .. firstMessage(status.evaluation.job, "not created yet")
   return hs
 end
 
