@@ -51,7 +51,8 @@ var managerPermissions = map[string][]string{
 	// Read past the cache before a version shrinks: their statuses confirm
 	// the other version's available pods.
 	"apps/replicasets": {"get", "list"},
-	// Retraining Jobs: one per RetrainingRun, owned by it.
+	// Retraining Jobs, one per RetrainingRun and owned by it; evaluation
+	// Jobs, one per ModelVersion and owned by it.
 	"batch/jobs": {"create", "delete", "get", "list", "watch"},
 	// Events on products and versions.
 	"events.k8s.io/events": {"create", "patch"},
@@ -60,9 +61,12 @@ var managerPermissions = map[string][]string{
 	// Products: read; patched only to remove a handled request annotation.
 	"lifecycle.aipm.io/aiproducts":        {"get", "list", "patch", "watch"},
 	"lifecycle.aipm.io/aiproducts/status": {"get", "patch", "update"},
-	// Versions: registered from retraining results, labelled with their product.
-	"lifecycle.aipm.io/modelversions":        {"create", "get", "list", "patch", "update", "watch"},
-	"lifecycle.aipm.io/modelversions/status": {"get", "patch", "update"},
+	// Versions: registered from retraining results, labelled with their
+	// product; finalizers, since the evaluation Job a version owns blocks
+	// its deletion.
+	"lifecycle.aipm.io/modelversions":            {"create", "get", "list", "patch", "update", "watch"},
+	"lifecycle.aipm.io/modelversions/status":     {"get", "patch", "update"},
+	"lifecycle.aipm.io/modelversions/finalizers": {"update"},
 	// Experiments: applied by their product, which deletes one to rerun it;
 	// their status written by their own controller.
 	"lifecycle.aipm.io/experiments":        {"create", "delete", "get", "list", "patch", "update", "watch"},

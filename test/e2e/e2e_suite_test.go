@@ -247,6 +247,37 @@ func simSet(name string, labels map[string]string, value float64) {
 	Expect(resp.StatusCode).To(Equal(http.StatusNoContent))
 }
 
+// simSetAll sets several series at once, as the buckets of one histogram
+// change, and waits until Prometheus has scraped them.
+func simSetAll(name string, series []map[string]any) {
+	var batch []map[string]any
+	for _, s := range series {
+		batch = append(batch, map[string]any{"name": name, "labels": s["labels"], "value": s["value"]})
+	}
+	body, _ := json.Marshal(batch)
+	resp, err := http.Post("http://"+simAddr+"/set", "application/json", bytes.NewReader(body))
+	Expect(err).NotTo(HaveOccurred())
+	Expect(resp.Body.Close()).To(Succeed())
+	Expect(resp.StatusCode).To(Equal(http.StatusNoContent))
+	for _, s := range series {
+		var sel []string
+		for k, v := range s["labels"].(map[string]string) {
+			sel = append(sel, fmt.Sprintf("%s=%q", k, v))
+		}
+		q := fmt.Sprintf("%s{%s}", name, strings.Join(sel, ","))
+		EventuallyWithOffset(1, func() float64 { _, v, _ := promQuery(q); return v }).Should(BeNumerically("~", s["value"].(float64), 1e-9))
+	}
+}
+
+// simRate makes a counter of the simulator grow by perSecond from now on.
+func simRate(name string, labels map[string]string, perSecond float64) {
+	body, _ := json.Marshal(map[string]any{"name": name, "labels": labels, "value": perSecond})
+	resp, err := http.Post("http://"+simAddr+"/rate", "application/json", bytes.NewReader(body))
+	Expect(err).NotTo(HaveOccurred())
+	Expect(resp.Body.Close()).To(Succeed())
+	Expect(resp.StatusCode).To(Equal(http.StatusNoContent))
+}
+
 // simSetSeen sets a series and waits until Prometheus has scraped it, so
 // that what the operator queries next is what the test just set.
 func simSetSeen(name string, labels map[string]string, value float64) {

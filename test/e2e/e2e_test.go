@@ -411,6 +411,10 @@ spec:
 		Expect(kubectl("get", "mv", "-n", "default", "-l", "lifecycle.aipm.io/product=e2e-fraud", "-o", "name")).To(ContainSubstring("e2e-fraud-v1"))
 	})
 
+	// Before the dashboards' check: their panels of evaluation, fairness
+	// and guardrails read what these scenarios leave.
+	trustSpecs()
+
 	It("has the operator's metrics in Prometheus, and every dashboard query returns data", func() {
 		By("putting e2e-churn mid-canary, with a long analysis, and its production version's drift measured")
 		simSetSeen("feature_drift_psi", map[string]string{"product": "e2e-churn", "version": "e2e-churn-v1-0-1", "feature": "tenure"}, 0.07)

@@ -20,17 +20,23 @@ limitations under the License.
 // test steers every value over HTTP.
 //
 //	GET  /metrics          the current series, in the Prometheus text format
-//	POST /set              {"name": "...", "labels": {...}, "value": 0.1} sets one gauge
+//	POST /set              {"name": "...", "labels": {...}, "value": 0.1} sets one gauge,
+//	                       or a list of them at once
+//	POST /rate             {"name": "..._total", "labels": {...}, "value": 12} makes one
+//	                       counter grow by value per second from now on
 //	POST /delete           {"name": "...", "labels": {...}} removes one series
 //
-// Every series is a gauge: tests set exactly the value a query should see,
-// rather than waiting for a rate over a counter to settle.
+// Gauges carry exactly the value a query should see. Counters grow with
+// time, as requests and conversions do on a model server, so that a query
+// over them (rate, increase) reads what a real one would.
 package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"net/http"
@@ -39,6 +45,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 type series struct {
@@ -68,31 +75,76 @@ func (s series) key() string {
 	return b.String()
 }
 
+// counter grows at rate per second from base at since.
+type counter struct {
+	series
+	rate  float64
+	since time.Time
+}
+
+func (c *counter) at(now time.Time) float64 { return c.Value + c.rate*now.Sub(c.since).Seconds() }
+
 type store struct {
-	mu     sync.Mutex
-	series map[string]series
+	mu       sync.Mutex
+	series   map[string]series
+	counters map[string]*counter
 }
 
 func (st *store) metrics(w http.ResponseWriter, _ *http.Request) {
 	st.mu.Lock()
-	keys := make([]string, 0, len(st.series))
-	for k := range st.series {
+	now := time.Now()
+	type line struct {
+		name, kind string
+		value      float64
+	}
+	lines := make(map[string]line, len(st.series)+len(st.counters))
+	for k, s := range st.series {
+		lines[k] = line{s.Name, "gauge", s.Value}
+	}
+	for k, c := range st.counters {
+		lines[k] = line{c.Name, "counter", c.at(now)}
+	}
+	st.mu.Unlock()
+	keys := make([]string, 0, len(lines))
+	for k := range lines {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	var b strings.Builder
 	typed := map[string]bool{}
 	for _, k := range keys {
-		s := st.series[k]
-		if !typed[s.Name] {
-			fmt.Fprintf(&b, "# TYPE %s gauge\n", s.Name)
-			typed[s.Name] = true
+		l := lines[k]
+		if !typed[l.name] {
+			fmt.Fprintf(&b, "# TYPE %s %s\n", l.name, l.kind)
+			typed[l.name] = true
 		}
-		fmt.Fprintf(&b, "%s %s\n", k, strconv.FormatFloat(s.Value, 'g', -1, 64))
+		fmt.Fprintf(&b, "%s %s\n", k, strconv.FormatFloat(l.value, 'g', -1, 64))
 	}
-	st.mu.Unlock()
 	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 	_, _ = w.Write([]byte(b.String()))
+}
+
+// grow sets the rate of a counter, keeping the count it has reached.
+func (st *store) grow(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		http.Error(w, "POST only", http.StatusMethodNotAllowed)
+		return
+	}
+	var s series
+	if err := json.NewDecoder(r.Body).Decode(&s); err != nil || s.Name == "" || s.Value < 0 {
+		http.Error(w, "want {\"name\": ..., \"labels\": {...}, \"value\": <per second, at least 0>}", http.StatusBadRequest)
+		return
+	}
+	now := time.Now()
+	st.mu.Lock()
+	c := st.counters[s.key()]
+	if c == nil {
+		c = &counter{series: series{Name: s.Name, Labels: s.Labels}, since: now}
+		st.counters[s.key()] = c
+	}
+	c.Value, c.since, c.rate = c.at(now), now, s.Value
+	st.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (st *store) change(del bool) http.HandlerFunc {
@@ -101,16 +153,36 @@ func (st *store) change(del bool) http.HandlerFunc {
 			http.Error(w, "POST only", http.StatusMethodNotAllowed)
 			return
 		}
-		var s series
-		if err := json.NewDecoder(r.Body).Decode(&s); err != nil || s.Name == "" {
-			http.Error(w, "want {\"name\": ..., \"labels\": {...}, \"value\": ...}", http.StatusBadRequest)
+		// One series, or a list set together: the buckets of a histogram
+		// change at once, never half-way through a scrape.
+		var batch []series
+		body, err := io.ReadAll(r.Body)
+		if err == nil {
+			if trimmed := strings.TrimSpace(string(body)); strings.HasPrefix(trimmed, "[") {
+				err = json.Unmarshal(body, &batch)
+			} else {
+				var one series
+				err = json.Unmarshal(body, &one)
+				batch = []series{one}
+			}
+		}
+		for _, s := range batch {
+			if s.Name == "" {
+				err = errors.New("a series without a name")
+			}
+		}
+		if err != nil {
+			http.Error(w, "want {\"name\": ..., \"labels\": {...}, \"value\": ...}, or a list of them", http.StatusBadRequest)
 			return
 		}
 		st.mu.Lock()
-		if del {
-			delete(st.series, s.key())
-		} else {
-			st.series[s.key()] = s
+		for _, s := range batch {
+			if del {
+				delete(st.series, s.key())
+				delete(st.counters, s.key())
+			} else {
+				st.series[s.key()] = s
+			}
 		}
 		st.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
@@ -122,10 +194,11 @@ func main() {
 	addrFile := flag.String("addr-file", "", "File to write the address served on, once listening.")
 	flag.Parse()
 
-	st := &store{series: map[string]series{}}
+	st := &store{series: map[string]series{}, counters: map[string]*counter{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/metrics", st.metrics)
 	mux.HandleFunc("/set", st.change(false))
+	mux.HandleFunc("/rate", st.grow)
 	mux.HandleFunc("/delete", st.change(true))
 
 	l, err := net.Listen("tcp", *listen)
