@@ -1003,16 +1003,25 @@ type HistogramDrift struct {
 	Reference DriftReference `json:"reference"`
 }
 
-// DriftReference is the distribution drift is measured against.
+// DriftReference is the distribution drift is measured against: the same
+// query at another time.
+// +kubebuilder:validation:XValidation:rule="has(self.offset) != (has(self.trainingWindow) && self.trainingWindow)",message="a reference is either offset or trainingWindow"
 type DriftReference struct {
 	// offset evaluates the same query this long ago: 168h compares this
 	// week's inputs with last week's.
-	// +required
+	// +optional
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
 	// +kubebuilder:validation:MaxLength=32
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s') && duration(self) <= duration('8760h')",message="offset must be between 1s and 8760h"
-	Offset metav1.Duration `json:"offset"`
+	Offset *metav1.Duration `json:"offset,omitempty"`
+	// trainingWindow evaluates the query as of the end of the production
+	// version's training window (spec.lineage.dataset.window.end): the
+	// query's own range, such as [1h] in increase(...[1h]), then covers the
+	// last of the data the model was trained on. A production version that
+	// records no window makes the check Unknown.
+	// +optional
+	TrainingWindow bool `json:"trainingWindow,omitempty"`
 }
 
 // ConcurrencyPolicy says what a new retraining run does to a running one.

@@ -159,7 +159,7 @@ type Lineage struct {
 	Dataset *Dataset `json:"dataset,omitempty"`
 }
 
-// Dataset identifies training data.
+// Dataset identifies a data set.
 type Dataset struct {
 	// uri of the data set.
 	// +optional
@@ -169,6 +169,22 @@ type Dataset struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=160
 	Digest string `json:"digest,omitempty"`
+	// window is the time the data was collected over. On a production
+	// version's lineage it is the training window a drift check's
+	// histogram reference (trainingWindow) compares live inputs with.
+	// +optional
+	Window *TimeWindow `json:"window,omitempty"`
+}
+
+// TimeWindow is a span of time.
+// +kubebuilder:validation:XValidation:rule="self.start <= self.end",message="start must not be after end"
+type TimeWindow struct {
+	// start of the window.
+	// +required
+	Start metav1.Time `json:"start"`
+	// end of the window.
+	// +required
+	End metav1.Time `json:"end"`
 }
 
 // EvaluationMetric is one evaluation result.

@@ -75,7 +75,7 @@ func (r *AIProductReconciler) reconcileDrift(ctx context.Context, s *productScop
 		var v float64
 		var err error
 		if c.Histogram != nil {
-			v, err = r.histogramDrift(ctx, c, vars, s.now.Time)
+			v, err = r.histogramDrift(ctx, c, vars, s.versions[p.Status.ProductionVersion], s.now.Time)
 		} else {
 			v, err = r.measure(ctx, c.Query, c.MatchLabels, vars, interval)
 		}
@@ -111,9 +111,10 @@ func (r *AIProductReconciler) reconcileDrift(ctx context.Context, s *productScop
 }
 
 // histogramDrift computes a drift statistic from a feature histogram: the
-// query as of now against the same query as of the reference's offset.
+// query as of now against the same query as of the reference: an offset
+// ago, or the end of the production version's training window.
 func (r *AIProductReconciler) histogramDrift(ctx context.Context, c lifecyclev1alpha1.DriftCheck, vars map[string]string,
-	now time.Time) (float64, error) {
+	production *lifecyclev1alpha1.ModelVersion, now time.Time) (float64, error) {
 	q := prom.Expand(string(c.Histogram.Query), vars)
 	read := func(at time.Time, what string) (drift.Histogram, error) {
 		vec, err := r.Prometheus.QueryVectorAt(ctx, q, at)
@@ -130,7 +131,12 @@ func (r *AIProductReconciler) histogramDrift(ctx context.Context, c lifecyclev1a
 	if err != nil {
 		return 0, err
 	}
-	reference, err := read(now.Add(-c.Histogram.Reference.Offset.Duration), "reference "+c.Histogram.Reference.Offset.Duration.String()+" ago")
+	at, what, err := drift.ReferenceTime(c.Histogram.Reference, production, now)
+	if err != nil {
+		metrics.DriftComputed(vars["namespace"], vars["product"], c.Name, err)
+		return 0, err
+	}
+	reference, err := read(at, what)
 	if err != nil {
 		return 0, err
 	}

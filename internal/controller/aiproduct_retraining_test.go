@@ -113,7 +113,8 @@ func finishJobAs(job *batchv1.Job, container, message string) {
 const goodResult = `{"artifact": {"uri": "s3://models/retrained/model.onnx", "format": "ONNX",
  "digest": "sha256:1111111111111111111111111111111111111111111111111111111111111111"},
  "metrics": {"auc": 0.93, "demographic_parity_difference": 0.02},
- "dataset": {"uri": "s3://data/2026-11-23", "digest": "snapshot-7"}}`
+ "dataset": {"uri": "s3://data/2026-11-23", "digest": "snapshot-7",
+             "window": {"start": "2026-11-01T00:00:00Z", "end": "2026-11-23T06:30:00.5Z"}}}`
 
 var _ = Describe("Drift and retraining", func() {
 	It("turns a sustained drift into exactly one Job, and its result into one ModelVersion with lineage, across a restart", func() {
@@ -188,6 +189,8 @@ var _ = Describe("Drift and retraining", func() {
 			g.Expect(mv.Spec.Lineage.TrainingJob).To(Equal(job.Name))
 			g.Expect(mv.Spec.Lineage.ParentVersion).To(Equal("v1"))
 			g.Expect(mv.Spec.Lineage.Dataset.URI).To(Equal("s3://data/2026-11-23"))
+			g.Expect(mv.Spec.Lineage.Dataset.Window).NotTo(BeNil(), "the training window a histogram drift check can compare with")
+			g.Expect(mv.Spec.Lineage.Dataset.Window.End.UTC()).To(Equal(time.Date(2026, 11, 23, 6, 30, 0, 0, time.UTC)))
 			g.Expect(mv.Spec.Metrics).To(ContainElement(lifecyclev1alpha1.EvaluationMetric{Name: "auc", Value: "0.93"}))
 			g.Expect(mv.Status.Stage).To(Equal(lifecyclev1alpha1.StageCandidate))
 		}).Should(Succeed())

@@ -138,7 +138,7 @@ spec:
   product: churn
   version: 1.0.0
   artifact: {uri: "s3://models/churn/1.0.0", format: XGBoost, digest: "sha256:0000000000000000000000000000000000000000000000000000000000000000"}
-  lineage: {trigger: Manual, dataset: {uri: "s3://data/churn/2026-11"}}
+  lineage: {trigger: Manual, dataset: {uri: "s3://data/churn/2026-11", window: {start: "2026-11-01T00:00:00Z", end: "2026-11-30T00:00:00Z"}}}
   metrics:
   - {name: auc, value: "0.86"}
   - {name: recall, value: "0.8", slice: {group: under_30}}
@@ -258,7 +258,8 @@ var _ = Describe("Admission", func() {
 		{validProduct, "spec.delivery.monitoring.drift.2.query", "psi", "spec.delivery.monitoring.drift[2]", "a drift check has either query (the statistic) or histogram"},
 		{validProduct, "spec.delivery.monitoring.drift.2.statistic", "KL", "spec.delivery.monitoring.drift[2]", "the operator computes PSI, JensenShannon and KS from a histogram"},
 		{validProduct, "spec.delivery.monitoring.drift.2.kind", "PValue", "spec.delivery.monitoring.drift[2]", "a statistic computed from a histogram is a Distance"},
-		{validProduct, "spec.delivery.monitoring.drift.2.histogram.reference.offset", nil, "spec.delivery.monitoring.drift[2].histogram.reference.offset", "Required value"},
+		{validProduct, "spec.delivery.monitoring.drift.2.histogram.reference.offset", nil, "spec.delivery.monitoring.drift[2].histogram.reference", "a reference is either offset or trainingWindow"},
+		{validProduct, "spec.delivery.monitoring.drift.2.histogram.reference.trainingWindow", true, "spec.delivery.monitoring.drift[2].histogram.reference", "a reference is either offset or trainingWindow"},
 		{validProduct, "spec.delivery.monitoring.drift.2.histogram.reference.offset", "0s", "spec.delivery.monitoring.drift[2].histogram.reference.offset", "offset must be between 1s and 8760h"},
 		{validProduct, "spec.delivery.monitoring.drift.2.matchLabels", map[string]any{"product": "$product"}, "spec.delivery.monitoring.drift[2]", "matchLabels applies to query, not histogram"},
 		{validProduct, "spec.delivery.monitoring.drift.0.for", "-5m", "spec.delivery.monitoring.drift[0].for", "should match"},
@@ -294,6 +295,8 @@ var _ = Describe("Admission", func() {
 		{validVersion, "spec.artifact.digest", "md5:abc", "spec.artifact.digest", "should match"},
 		{validVersion, "spec.artifact.format", "Pickle", "spec.artifact.format", "Unsupported value"},
 		{validVersion, "spec.metrics.0.value", "high", "spec.metrics[0].value", "should match"},
+		{validVersion, "spec.lineage.dataset.window.start", "2026-12-01T00:00:00Z", "spec.lineage.dataset.window", "start must not be after end"},
+		{validVersion, "spec.metrics.1.slice", map[string]any{"age group": "old"}, "spec.metrics[1].slice", "slice keys are label names"},
 		{validVersion, "spec.lineage.trigger", "Cron", "spec.lineage.trigger", "Unsupported value"},
 		{validVersion, "spec.product", nil, "spec.product", "Required value"},
 	}

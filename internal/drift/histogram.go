@@ -22,6 +22,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/prometheus/common/model"
 
@@ -79,6 +80,26 @@ func FromBuckets(vec model.Vector) (Histogram, error) {
 }
 
 var errNoBuckets = errors.New("the histogram query returned no buckets")
+
+// ReferenceTime is when a histogram's reference is read, and how a message
+// names it: an offset before now, or the end of the production version's
+// training window.
+func ReferenceTime(ref lifecyclev1alpha1.DriftReference, production *lifecyclev1alpha1.ModelVersion, now time.Time) (time.Time, string, error) {
+	if ref.Offset != nil {
+		return now.Add(-ref.Offset.Duration), "reference " + ref.Offset.Duration.String() + " ago", nil
+	}
+	switch {
+	case production == nil:
+		return time.Time{}, "", errors.New("no production version, so no training window to compare with")
+	case production.Spec.Lineage == nil || production.Spec.Lineage.Dataset == nil || production.Spec.Lineage.Dataset.Window == nil:
+		return time.Time{}, "", fmt.Errorf("production version %s records no training window (spec.lineage.dataset.window)", production.Name)
+	}
+	end := production.Spec.Lineage.Dataset.Window.End.Time
+	if end.After(now) {
+		return time.Time{}, "", fmt.Errorf("the training window of %s ends in the future, at %s", production.Name, end.UTC().Format(time.RFC3339))
+	}
+	return end, "reference at the end of the training window of " + production.Name, nil
+}
 
 // Compare computes stat between the current distribution and the
 // reference. Both must have the same bucket bounds; buckets empty in both

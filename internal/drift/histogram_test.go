@@ -21,8 +21,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/common/model"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
@@ -141,4 +143,43 @@ func equal(a, b []float64) bool {
 		}
 	}
 	return true
+}
+
+func TestReferenceTime(t *testing.T) {
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	week := metav1.Duration{Duration: 168 * time.Hour}
+	trained := func(end time.Time) *lifecyclev1alpha1.ModelVersion {
+		return &lifecyclev1alpha1.ModelVersion{ObjectMeta: metav1.ObjectMeta{Name: "churn-v3"}, Spec: lifecyclev1alpha1.ModelVersionSpec{
+			Lineage: &lifecyclev1alpha1.Lineage{Dataset: &lifecyclev1alpha1.Dataset{Window: &lifecyclev1alpha1.TimeWindow{
+				Start: metav1.NewTime(end.Add(-720 * time.Hour)), End: metav1.NewTime(end)}}}}}
+	}
+	untrained := &lifecyclev1alpha1.ModelVersion{ObjectMeta: metav1.ObjectMeta{Name: "churn-v1"}}
+	tests := []struct {
+		name string
+		ref  lifecyclev1alpha1.DriftReference
+		prod *lifecyclev1alpha1.ModelVersion
+		at   time.Time
+		err  string
+	}{
+		{"an offset", lifecyclev1alpha1.DriftReference{Offset: &week}, nil, now.Add(-168 * time.Hour), ""},
+		{"the end of the training window", lifecyclev1alpha1.DriftReference{TrainingWindow: true}, trained(now.Add(-48 * time.Hour)), now.Add(-48 * time.Hour), ""},
+		{"no production version", lifecyclev1alpha1.DriftReference{TrainingWindow: true}, nil, time.Time{}, "no production version"},
+		{"a production version without a window", lifecyclev1alpha1.DriftReference{TrainingWindow: true}, untrained, time.Time{},
+			"production version churn-v1 records no training window (spec.lineage.dataset.window)"},
+		{"a window that ends in the future", lifecyclev1alpha1.DriftReference{TrainingWindow: true}, trained(now.Add(time.Hour)), time.Time{}, "ends in the future"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			at, _, err := ReferenceTime(tt.ref, tt.prod, now)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil || !at.Equal(tt.at) {
+				t.Fatalf("at = %v, %v; want %v", at, err, tt.at)
+			}
+		})
+	}
 }

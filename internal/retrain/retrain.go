@@ -31,6 +31,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -224,7 +225,8 @@ func merge(a, b map[string]string) map[string]string {
 //	{"artifact": {"uri": "s3://models/churn/1.3.0", "format": "ONNX", "digest": "sha256:..."},
 //	 "metrics": {"auc": 0.93, "demographic_parity_difference": 0.02},
 //	 "slices": [{"metric": "recall", "slice": {"group": "age_60_plus"}, "value": 0.81}],
-//	 "dataset": {"uri": "s3://data/churn/2026-11", "digest": "snapshot-42"}}
+//	 "dataset": {"uri": "s3://data/churn/2026-11", "digest": "snapshot-42",
+//	             "window": {"start": "2026-11-01T00:00:00Z", "end": "2026-11-30T00:00:00Z"}}}
 //
 // An evaluation reports the same, without artifact and dataset.
 type Result struct {
@@ -238,6 +240,11 @@ type Result struct {
 	Dataset *struct {
 		URI    string `json:"uri,omitempty"`
 		Digest string `json:"digest,omitempty"`
+		// Window is when the training data was collected, RFC 3339.
+		Window *struct {
+			Start time.Time `json:"start"`
+			End   time.Time `json:"end"`
+		} `json:"window,omitempty"`
 	} `json:"dataset,omitempty"`
 }
 
@@ -280,6 +287,9 @@ func ParseResult(msg string) (*Result, error) {
 	}
 	if r.Dataset != nil && (len(r.Dataset.URI) > 2048 || len(r.Dataset.Digest) > 160) {
 		return nil, errors.New("dataset uri or digest too long")
+	}
+	if w := r.Dataset; w != nil && w.Window != nil && (w.Window.Start.IsZero() || w.Window.End.Before(w.Window.Start)) {
+		return nil, errors.New("dataset.window needs a start no later than its end")
 	}
 	return r, nil
 }

@@ -136,11 +136,13 @@ func TestParseResult(t *testing.T) {
 		"":                               "no termination message",
 		"Error: out of memory":           "not a result",
 		`{"artifact":{"uri":"ftp://x"}}`: "is not a model URI",
-		`{"artifact":{"uri":"s3://x","format":"Pickle"}}`:        "not a known format",
-		`{"artifact":{"uri":"s3://x","digest":"md5:1"}}`:         "is not sha256",
-		`{"artifact":{"uri":"s3://x"},"metrics":{"bad name":1}}`: "metric name",
-		`{"artifact":{"uri":"s3://x"},"extra":true}`:             "unknown field",
-		`{"artifact":{"uri":"s3://x"},"metrics":{"auc":"high"}}`: "not a result",
+		`{"artifact":{"uri":"s3://x","format":"Pickle"}}`:                                                                  "not a known format",
+		`{"artifact":{"uri":"s3://x","digest":"md5:1"}}`:                                                                   "is not sha256",
+		`{"artifact":{"uri":"s3://x"},"metrics":{"bad name":1}}`:                                                           "metric name",
+		`{"artifact":{"uri":"s3://x"},"extra":true}`:                                                                       "unknown field",
+		`{"artifact":{"uri":"s3://x"},"metrics":{"auc":"high"}}`:                                                           "not a result",
+		`{"artifact":{"uri":"s3://x"},"dataset":{"window":{"start":"2026-11-30T00:00:00Z","end":"2026-11-01T00:00:00Z"}}}`: "dataset.window needs a start no later than its end",
+		`{"artifact":{"uri":"s3://x"},"dataset":{"window":{"start":"last month","end":"2026-11-01T00:00:00Z"}}}`:           "not a result",
 	}
 	for msg, want := range bad {
 		if _, err := ParseResult(msg); err == nil || !strings.Contains(err.Error(), want) {

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -160,6 +161,11 @@ func trainingResult(res *retrain.Result) *lifecyclev1alpha1.TrainingResult {
 	out.Metrics = res.List()
 	if res.Dataset != nil {
 		out.Dataset = &lifecyclev1alpha1.Dataset{URI: res.Dataset.URI, Digest: res.Dataset.Digest}
+		if w := res.Dataset.Window; w != nil {
+			// To the second, as the API server keeps times.
+			out.Dataset.Window = &lifecyclev1alpha1.TimeWindow{Start: metav1.NewTime(w.Start.Truncate(time.Second)),
+				End: metav1.NewTime(w.End.Truncate(time.Second))}
+		}
 	}
 	return out
 }
