@@ -354,22 +354,45 @@ type SliceSpread struct {
 	Ratio float64
 }
 
+// slicesRecorded remembers the label values each version's slice gauges
+// were last set with, so that replacing or dropping them deletes exactly
+// those series: a partial match would scan every version's series on
+// every reconcile of every version.
+var slicesRecorded = struct {
+	sync.Mutex
+	byVersion map[key][][]string
+}{byVersion: map[key][][]string{}}
+
 // RecordSlices replaces the slice gauges of a version.
 func RecordSlices(namespace, product, version string, spreads []SliceSpread) {
-	DeleteVersion(namespace, version)
+	k := key{namespace, version}
+	slicesRecorded.Lock()
+	defer slicesRecorded.Unlock()
+	for _, lv := range slicesRecorded.byVersion[k] {
+		sliceGap.DeleteLabelValues(lv...)
+		sliceRatio.DeleteLabelValues(lv...)
+	}
+	delete(slicesRecorded.byVersion, k)
 	for _, s := range spreads {
-		sliceGap.WithLabelValues(namespace, product, version, s.Metric, s.By).Set(s.Gap)
+		lv := []string{namespace, product, version, s.Metric, s.By}
+		slicesRecorded.byVersion[k] = append(slicesRecorded.byVersion[k], lv)
+		sliceGap.WithLabelValues(lv...).Set(s.Gap)
 		if !math.IsNaN(s.Ratio) {
-			sliceRatio.WithLabelValues(namespace, product, version, s.Metric, s.By).Set(s.Ratio)
+			sliceRatio.WithLabelValues(lv...).Set(s.Ratio)
 		}
 	}
 }
 
 // DeleteVersion drops the series of a deleted version.
 func DeleteVersion(namespace, version string) {
-	l := prometheus.Labels{"namespace": namespace, "version": version}
-	sliceGap.DeletePartialMatch(l)
-	sliceRatio.DeletePartialMatch(l)
+	slicesRecorded.Lock()
+	defer slicesRecorded.Unlock()
+	k := key{namespace, version}
+	for _, lv := range slicesRecorded.byVersion[k] {
+		sliceGap.DeleteLabelValues(lv...)
+		sliceRatio.DeleteLabelValues(lv...)
+	}
+	delete(slicesRecorded.byVersion, k)
 }
 
 // GuardrailMeasured counts one guardrail measurement.

@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -354,5 +355,32 @@ func BenchmarkRecordProduct(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		RecordProduct(p, counts, now, nil)
+	}
+}
+
+func TestSliceGaugesFollowTheVersion(t *testing.T) {
+	count := func() int {
+		n := 0
+		for _, c := range []prometheus.Collector{sliceGap, sliceRatio} {
+			ch := make(chan prometheus.Metric, 16)
+			c.Collect(ch)
+			close(ch)
+			n += len(ch)
+		}
+		return n
+	}
+	before := count()
+	RecordSlices("ml", "churn", "churn-v1", []SliceSpread{{Metric: "recall", By: "group", Gap: 0.1, Ratio: 0.8},
+		{Metric: "selection_rate", By: "group", Gap: 0.2, Ratio: math.NaN()}})
+	if got := count() - before; got != 3 {
+		t.Fatalf("%d series after recording two spreads, one without a ratio; want 3", got)
+	}
+	RecordSlices("ml", "churn", "churn-v1", []SliceSpread{{Metric: "recall", By: "group", Gap: 0.05, Ratio: 0.9}})
+	if got := count() - before; got != 2 {
+		t.Fatalf("%d series after replacing them with one spread; want 2", got)
+	}
+	DeleteVersion("ml", "churn-v1")
+	if got := count() - before; got != 0 {
+		t.Fatalf("%d series left after the version went; want none", got)
 	}
 }
