@@ -124,11 +124,13 @@ endif
 
 # Server-side apply: CRDs are large, and SSA keeps field ownership honest.
 .PHONY: install
-install: manifests kustomize control-plane ## Install CRDs into the K8s cluster specified in ~/.kube/config.
+install: manifests kustomize control-plane ## Install CRDs and the admission policies of their kinds into the K8s cluster specified in ~/.kube/config.
 	"$(KUSTOMIZE)" build config/crd | "$(KUBECTL)" apply --server-side -f -
+	"$(KUSTOMIZE)" build config/admission | "$(KUBECTL)" apply --server-side -f -
 
 .PHONY: uninstall
-uninstall: manifests kustomize control-plane ## Uninstall CRDs from the K8s cluster specified in ~/.kube/config.
+uninstall: manifests kustomize control-plane ## Uninstall CRDs and their admission policies from the K8s cluster specified in ~/.kube/config.
+	"$(KUSTOMIZE)" build config/admission | "$(KUBECTL)" delete --ignore-not-found=$(ignore-not-found) -f -
 	"$(KUSTOMIZE)" build config/crd | "$(KUBECTL)" delete --ignore-not-found=$(ignore-not-found) -f -
 
 # The kustomization deployed: config/default, or an overlay of it.
@@ -146,10 +148,12 @@ deploy-kustomization: kustomize
 deploy: manifests kustomize control-plane ## Deploy controller to the K8s cluster specified in ~/.kube/config (DEPLOY_CONFIG, default config/default; IMG).
 	@$(MAKE) --no-print-directory deploy-kustomization
 	"$(KUSTOMIZE)" build bin/deploy | "$(KUBECTL)" apply --server-side -f -
+	"$(KUSTOMIZE)" build config/admission | "$(KUBECTL)" apply --server-side -f -
 
 .PHONY: undeploy
 undeploy: kustomize control-plane ## Undeploy controller from the K8s cluster specified in ~/.kube/config.
 	@$(MAKE) --no-print-directory deploy-kustomization
+	"$(KUSTOMIZE)" build config/admission | "$(KUBECTL)" delete --ignore-not-found=$(ignore-not-found) -f -
 	"$(KUSTOMIZE)" build bin/deploy | "$(KUBECTL)" delete --ignore-not-found=$(ignore-not-found) -f -
 
 ##@ Dependencies

@@ -1129,6 +1129,15 @@ type PromotionSpec struct {
 	// +kubebuilder:validation:MaxItems=16
 	MustBeatProduction []ProductionComparison `json:"mustBeatProduction,omitempty"`
 
+	// approvals are the roles of spec.owners whose sign-off a promotion
+	// needs: when the canary has passed every step, the rollout waits,
+	// Paused, until each role has approved it with an Approval, and a
+	// rejection aborts it.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=4
+	Approvals []Role `json:"approvals,omitempty"`
+
 	// slices are fairness requirements on one metric across the groups
 	// (slices) of the evaluation data: a floor for every group, a ceiling
 	// on the gap between the best- and worst-served group, a least ratio
@@ -1478,12 +1487,42 @@ type RolloutStatus struct {
 	// backgroundMeasuredAt is when the background analysis last measured.
 	// +optional
 	BackgroundMeasuredAt *metav1.Time `json:"backgroundMeasuredAt,omitempty"`
+	// approvals are the decisions on the canary's promotion that count:
+	// the newest of each role its product's promotion.approvals names,
+	// made by the person spec.owners names for the role.
+	// +optional
+	// +listType=map
+	// +listMapKey=role
+	// +kubebuilder:validation:MaxItems=4
+	Approvals []ApprovalRecord `json:"approvals,omitempty"`
 	// prometheusUnavailableSince is set while the rollout is Inconclusive
 	// because Prometheus gave no answer (unreachable, timing out, failing).
 	// Such a pause counts no measurement and ends by itself: the analysis
 	// resumes where it was once Prometheus answers again.
 	// +optional
 	PrometheusUnavailableSince *metav1.Time `json:"prometheusUnavailableSince,omitempty"`
+}
+
+// ApprovalRecord is one decision on a promotion, as the rollout counts it.
+type ApprovalRecord struct {
+	// role the approver signed as.
+	// +required
+	Role Role `json:"role"`
+	// approver is the user, as the API server named them.
+	// +required
+	Approver string `json:"approver"`
+	// decision: Approve or Reject.
+	// +required
+	Decision Decision `json:"decision"`
+	// approval is the name of the Approval.
+	// +required
+	Approval string `json:"approval"`
+	// time is when the decision was made: the Approval's creation.
+	// +required
+	Time metav1.Time `json:"time"`
+	// comment copied from the Approval.
+	// +optional
+	Comment string `json:"comment,omitempty"`
 }
 
 // AnalysisMetricStatus is one analysis metric's measurements.

@@ -31,6 +31,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
@@ -47,6 +48,12 @@ Usage:
   kubectl aipm abort PRODUCT                abort the rollout or the promotion
   kubectl aipm retry PRODUCT                retry an aborted or inconclusive rollout
   kubectl aipm retrain PRODUCT [--value V]  start a retraining run (V names it; default: now)
+  kubectl aipm approve PRODUCT --role R [--comment C]
+                                            sign the canary's promotion off as R (product-manager,
+                                            data-scientist, tech-lead or designer); the API server
+                                            records who you are and checks you hold the role
+  kubectl aipm reject PRODUCT --role R --comment C
+                                            reject the canary's promotion as R: the rollout aborts
   kubectl aipm lineage VERSION              the chain of versions, runs and datasets behind VERSION
 
 Flags (anywhere on the line):
@@ -55,13 +62,16 @@ Flags (anywhere on the line):
       --context C      the kubeconfig context
   -w, --watch          with get: print the tree again whenever it changes
       --value V        with a request: the annotation's value (default: the time now)
+      --role R         with approve or reject: the role you sign as
+      --comment C      with approve or reject: why
+      --as USER        act as USER (impersonation, as kubectl --as)
 `
 
 // options are the command line's flags; args are the rest.
 type options struct {
-	namespace, kubeconfig, context, value string
-	watch                                 bool
-	args                                  []string
+	namespace, kubeconfig, context, value, role, comment, as string
+	watch                                                    bool
+	args                                                     []string
 }
 
 // parse reads flags wherever they are on the line, as kubectl does.
@@ -88,6 +98,12 @@ func parse(argv []string) (options, error) {
 			dest = &o.context
 		case "value":
 			dest = &o.value
+		case "role":
+			dest = &o.role
+		case "comment":
+			dest = &o.comment
+		case "as":
+			dest = &o.as
 		case "w", "watch":
 			if hasValue {
 				return o, fmt.Errorf("flag --watch takes no value")
@@ -149,6 +165,20 @@ func run(ctx context.Context, argv []string, out io.Writer) error {
 			return fmt.Errorf("usage: kubectl aipm lineage VERSION")
 		}
 		return cli.PrintLineage(ctx, out, c, namespace, o.args[1])
+	case cmd == "approve" || cmd == "reject":
+		decision := lifecyclev1alpha1.DecisionApprove
+		if cmd == "reject" {
+			decision = lifecyclev1alpha1.DecisionReject
+		}
+		if len(o.args) != 2 || o.role == "" || (cmd == "reject" && o.comment == "") {
+			return fmt.Errorf("usage: kubectl aipm %s PRODUCT --role R%s", cmd, map[bool]string{true: " --comment C", false: " [--comment C]"}[cmd == "reject"])
+		}
+		msg, err := cli.Decide(ctx, c, namespace, o.args[1], o.role, decision, o.comment)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(out, msg)
+		return nil
 	case cli.Requests[cmd] != "":
 		if len(o.args) != 2 {
 			return fmt.Errorf("usage: kubectl aipm %s PRODUCT", cmd)
@@ -179,7 +209,7 @@ func connect(o options) (client.Client, string, error) {
 	if o.kubeconfig != "" {
 		rules.ExplicitPath = o.kubeconfig
 	}
-	overrides := &clientcmd.ConfigOverrides{CurrentContext: o.context}
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: o.context, AuthInfo: clientcmdapi.AuthInfo{Impersonate: o.as}}
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
 	cfg, err := cc.ClientConfig()
 	if err != nil {

@@ -28,10 +28,13 @@ import (
 	"testing"
 	"time"
 
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/yaml"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
@@ -40,14 +43,22 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-var cfg *rest.Config
+var (
+	cfg *rest.Config
+	env *envtest.Environment
+)
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	env := testenv.Environment()
+	env = testenv.Environment()
 	var err error
 	if cfg, err = env.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "starting the control plane (run `make test`, which builds it into bin/):", err)
+		os.Exit(1)
+	}
+	if err := admission(); err != nil {
+		fmt.Fprintln(os.Stderr, "applying the admission policies:", err)
+		_ = env.Stop()
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -196,5 +207,73 @@ func TestRequest(t *testing.T) {
 	}
 	if _, err := Request(ctx, c, "request", "nothing", "abort", "", now); !apierrors.IsNotFound(err) {
 		t.Errorf("a product that is not there: %v, want NotFound", err)
+	}
+}
+
+// admission applies config/admission and lets every authenticated user
+// make Approvals, as config/rbac's approval-approver-role would.
+func admission() error {
+	scheme, err := testenv.Scheme()
+	if err != nil {
+		return err
+	}
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	if err := testenv.ApplyAdmissionPolicies(ctx, c); err != nil {
+		return err
+	}
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "approval-approver"}, Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{lifecyclev1alpha1.GroupVersion.Group}, Resources: []string{"approvals"}, Verbs: []string{"create"}},
+		{APIGroups: []string{lifecyclev1alpha1.GroupVersion.Group}, Resources: []string{"aiproducts"}, Verbs: []string{"get"}}}}
+	binding := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "approvers"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+		Subjects: []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: "Group", Name: "system:authenticated"}}}
+	if err := c.Create(ctx, role); err != nil {
+		return err
+	}
+	return c.Create(ctx, binding)
+}
+
+func TestDecide(t *testing.T) {
+	admin := newClient(t)
+	fixture(t, admin, "decide")
+	ctx := context.Background()
+	scheme, _ := testenv.Scheme()
+	as := func(user string) client.Client {
+		u, err := env.AddUser(envtest.User{Name: user, Groups: []string{"system:authenticated"}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := client.New(u.Config(), client.Options{Scheme: scheme})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	msg, err := Decide(ctx, as("lars@example.com"), "decide", "fraud-detector", "tech-lead", lifecyclev1alpha1.DecisionApprove, "load test passed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(msg, "approval.lifecycle.aipm.io/fraud-detector-techlead-") ||
+		!strings.HasSuffix(msg, ": lars@example.com approved the promotion of fraud-detector-v1-2-0 as TechLead") {
+		t.Errorf("message %q", msg)
+	}
+	var list lifecyclev1alpha1.ApprovalList
+	if err := admin.List(ctx, &list, client.InNamespace("decide")); err != nil || len(list.Items) != 1 {
+		t.Fatalf("approvals %v, %v; want the one made", list.Items, err)
+	}
+	if a := list.Items[0].Spec; a.Version != "fraud-detector-v1-2-0" || a.Approver != "lars@example.com" || a.Comment != "load test passed" {
+		t.Errorf("approval %+v", a)
+	}
+	_, err = Decide(ctx, as("mallory@example.com"), "decide", "fraud-detector", "TechLead", lifecyclev1alpha1.DecisionReject, "no")
+	if err == nil || !strings.Contains(err.Error(), "user mallory@example.com is not the TechLead of AIProduct fraud-detector, lars@example.com is") {
+		t.Errorf("someone else deciding: %v, want the API server's refusal", err)
+	}
+	if _, err := Decide(ctx, admin, "decide", "fraud-detector", "cto", lifecyclev1alpha1.DecisionApprove, ""); err == nil ||
+		!strings.Contains(err.Error(), "want one of data-scientist, designer, product-manager, tech-lead") {
+		t.Errorf("an unknown role: %v", err)
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -76,4 +77,59 @@ func Request(ctx context.Context, c client.Client, namespace, name, request, val
 		return "", err
 	}
 	return fmt.Sprintf("aiproduct.lifecycle.aipm.io/%s: %s=%s", name, annotation, value), nil
+}
+
+// Roles are the roles a person signs a promotion off as, by the name the
+// plugin takes them.
+var Roles = map[string]lifecyclev1alpha1.Role{
+	"product-manager": lifecyclev1alpha1.RoleProductManager,
+	"data-scientist":  lifecyclev1alpha1.RoleDataScientist,
+	"tech-lead":       lifecyclev1alpha1.RoleTechLead,
+	"designer":        lifecyclev1alpha1.RoleDesigner,
+}
+
+// Decide records a person's decision on the promotion of the product's
+// canary: an Approval of the rollout's canary version, in role. The API
+// server names the approver, from the credentials c uses, and refuses the
+// decision unless that person holds the role in the product's spec.owners.
+func Decide(ctx context.Context, c client.Client, namespace, product, role string, decision lifecyclev1alpha1.Decision,
+	comment string) (string, error) {
+	r, ok := Roles[role]
+	if !ok {
+		if r, ok = roleByKind(role); !ok {
+			names := make([]string, 0, len(Roles))
+			for n := range Roles {
+				names = append(names, n)
+			}
+			slices.Sort(names)
+			return "", fmt.Errorf("unknown role %q: want one of %s", role, strings.Join(names, ", "))
+		}
+	}
+	p := &lifecyclev1alpha1.AIProduct{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: namespace, Name: product}, p); err != nil {
+		return "", err
+	}
+	ro := p.Status.Rollout
+	if ro == nil || ro.CanaryVersion == "" || ro.Phase == lifecyclev1alpha1.RolloutSucceeded || ro.Phase == lifecyclev1alpha1.RolloutAborted {
+		return "", fmt.Errorf("AIProduct %s has no rollout in progress to decide on", product)
+	}
+	a := &lifecyclev1alpha1.Approval{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: product + "-" + strings.ToLower(string(r)) + "-", Namespace: namespace},
+		Spec: lifecyclev1alpha1.ApprovalSpec{Product: lifecyclev1alpha1.LocalObjectName(product),
+			Version: lifecyclev1alpha1.LocalObjectName(ro.CanaryVersion), Role: r, Decision: decision, Comment: comment},
+	}
+	if err := c.Create(ctx, a, client.FieldOwner(FieldManager)); err != nil {
+		return "", err
+	}
+	verb := map[lifecyclev1alpha1.Decision]string{lifecyclev1alpha1.DecisionApprove: "approved", lifecyclev1alpha1.DecisionReject: "rejected"}[decision]
+	return fmt.Sprintf("approval.lifecycle.aipm.io/%s: %s %s the promotion of %s as %s", a.Name, a.Spec.Approver, verb, ro.CanaryVersion, r), nil
+}
+
+func roleByKind(s string) (lifecyclev1alpha1.Role, bool) {
+	for _, r := range Roles {
+		if strings.EqualFold(string(r), s) {
+			return r, true
+		}
+	}
+	return "", false
 }

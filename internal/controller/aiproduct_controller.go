@@ -420,7 +420,8 @@ func (r *AIProductReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&corev1.Service{}).
 		Owns(&lifecyclev1alpha1.Experiment{}, builder.WithPredicates(childStatusChanged)).
 		Owns(&lifecyclev1alpha1.RetrainingRun{}, builder.WithPredicates(childStatusChanged)).
-		Watches(&lifecyclev1alpha1.ModelVersion{}, handler.EnqueueRequestsFromMapFunc(productOfVersion))
+		Watches(&lifecyclev1alpha1.ModelVersion{}, handler.EnqueueRequestsFromMapFunc(productOfVersion)).
+		Watches(&lifecyclev1alpha1.Approval{}, handler.EnqueueRequestsFromMapFunc(productOfApproval))
 	// KServe is optional: where its CRD is installed when the operator
 	// starts, a change of an InferenceService (KServe reporting it Ready,
 	// its canary's progress) wakes the products that drive it. Only its

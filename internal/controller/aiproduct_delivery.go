@@ -61,11 +61,15 @@ type delivery struct {
 
 // awaitsPerson reports whether the rollout waits for a person's decision
 // by design: an inconclusive analysis, or a pause step without a duration.
-func awaitsPerson(spec *lifecyclev1alpha1.RolloutSpec, ro *lifecyclev1alpha1.RolloutStatus) bool {
+func awaitsPerson(d *lifecyclev1alpha1.DeliverySpec, ro *lifecyclev1alpha1.RolloutStatus) bool {
+	spec := d.Rollout
 	switch ro.Phase {
 	case lifecyclev1alpha1.RolloutInconclusive:
 		return true
 	case lifecyclev1alpha1.RolloutPaused:
+		if rollout.AwaitingApproval(d, ro) {
+			return true
+		}
 		if spec == nil || ro.Step < 0 || int(ro.Step) >= len(spec.Steps) {
 			return false
 		}
@@ -268,6 +272,10 @@ func (r *AIProductReconciler) runRollout(ctx context.Context, s *productScope, s
 		return r.Prometheus.Query(ctx, prom.Expand(string(m.Query), vars))
 	}
 	diagnose := func() string { return r.diagnose(ctx, p, canary) }
+	approval, err := r.approvals(ctx, p, canary.Name)
+	if err != nil {
+		return 0, err
+	}
 	var res rollout.Result
 	var d serving.Decision
 	for range 40 {
@@ -276,7 +284,8 @@ func (r *AIProductReconciler) runRollout(ctx context.Context, s *productScope, s
 			return 0, err
 		}
 		res = rollout.Step(ctx, rollout.Input{Spec: spec, Status: *p.Status.Rollout,
-			Now: s.now.Time, CanaryReady: d.Arrived, Request: request, Diagnose: diagnose, Refused: s.refused}, measure)
+			Now: s.now.Time, CanaryReady: d.Arrived, Request: request, Diagnose: diagnose, Refused: s.refused,
+			Approval: approval}, measure)
 		request = rollout.NoRequest
 		*p.Status.Rollout = res.Status
 		for _, e := range res.Events {
@@ -327,8 +336,11 @@ func (r *AIProductReconciler) runRollout(ctx context.Context, s *productScope, s
 		lifecyclev1alpha1.RolloutPaused:       lifecyclev1alpha1.ReasonRolloutPaused,
 		lifecyclev1alpha1.RolloutInconclusive: lifecyclev1alpha1.ReasonRolloutInconclusive,
 	}[ro.Phase]
+	if rollout.AwaitingApproval(p.Spec.Delivery, ro) {
+		reason = lifecyclev1alpha1.ReasonAwaitingApproval
+	}
 	s.delivery = delivery{active: true, reason: reason, message: ro.Message,
-		awaitsPerson: awaitsPerson(p.Spec.Delivery.Rollout, ro)}
+		awaitsPerson: awaitsPerson(p.Spec.Delivery, ro)}
 	return wait, nil
 }
 

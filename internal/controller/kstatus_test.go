@@ -51,10 +51,15 @@ func TestAwaitsPerson(t *testing.T) {
 		{"a step in progress", lifecyclev1alpha1.RolloutProgressing, 0, false},
 		{"a promotion", lifecyclev1alpha1.RolloutPromoting, 2, false},
 		{"a step past the spec's steps (the spec changed)", lifecyclev1alpha1.RolloutPaused, 7, false},
+		{"every step passed, waiting for sign-off", lifecyclev1alpha1.RolloutPaused, 3, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ro := &lifecyclev1alpha1.RolloutStatus{Phase: tt.phase, Step: tt.step}
-			if got := awaitsPerson(spec, ro); got != tt.want {
+			d := &lifecyclev1alpha1.DeliverySpec{Rollout: spec}
+			if tt.step == 3 {
+				d.Promotion = &lifecyclev1alpha1.PromotionSpec{Approvals: []lifecyclev1alpha1.Role{lifecyclev1alpha1.RoleTechLead}}
+			}
+			if got := awaitsPerson(d, ro); got != tt.want {
 				t.Fatalf("awaitsPerson = %t, want %t", got, tt.want)
 			}
 		})

@@ -101,6 +101,7 @@ var _ = BeforeSuite(func() {
 
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
+	Expect(testenv.ApplyAdmissionPolicies(ctx, k8sClient)).To(Succeed())
 
 	fakeProm = promtest.NewServer()
 	querier, err := prom.NewClient(fakeProm.URL, 5*time.Second)

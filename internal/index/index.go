@@ -36,8 +36,8 @@ const (
 	// alone would make the cache match every such object of the namespace
 	// on each List; through the index a reconcile reads its own objects.
 	Owner = "metadata.controller"
-	// Product indexes ModelVersions by spec.product. Experiments have no
-	// index: a product declares a few, found by name.
+	// Product indexes ModelVersions and Approvals by spec.product.
+	// Experiments have no index: a product declares a few, found by name.
 	Product = "spec.product"
 	// InferenceService indexes AIProducts by the KServe InferenceService
 	// they drive, so that a change of its status wakes them; a product
@@ -70,6 +70,11 @@ func Setup(ctx context.Context, indexer client.FieldIndexer) error {
 		}
 	}
 	if err := indexer.IndexField(ctx, &lifecyclev1alpha1.AIProduct{}, InferenceService, ByInferenceService); err != nil {
+		return err
+	}
+	if err := indexer.IndexField(ctx, &lifecyclev1alpha1.Approval{}, Product, func(o client.Object) []string {
+		return []string{string(o.(*lifecyclev1alpha1.Approval).Spec.Product)}
+	}); err != nil {
 		return err
 	}
 	return indexer.IndexField(ctx, &lifecyclev1alpha1.ModelVersion{}, Product, func(o client.Object) []string {

@@ -67,6 +67,8 @@ var managerPermissions = map[string][]string{
 	"lifecycle.aipm.io/modelversions":            {"create", "get", "list", "patch", "update", "watch"},
 	"lifecycle.aipm.io/modelversions/status":     {"get", "patch", "update"},
 	"lifecycle.aipm.io/modelversions/finalizers": {"update"},
+	// Approvals: read when a promotion needs sign-off; people make them.
+	"lifecycle.aipm.io/approvals": {"get", "list", "watch"},
 	// Experiments: applied by their product, which deletes one to rerun it;
 	// their status written by their own controller.
 	"lifecycle.aipm.io/experiments":        {"create", "delete", "get", "list", "patch", "update", "watch"},

@@ -56,6 +56,9 @@ const (
 	// ReasonProgressDeadlineExceeded: the canary was not available at the
 	// size its step or promotion needs within the progress deadline.
 	ReasonProgressDeadlineExceeded = "ProgressDeadlineExceeded"
+	// ReasonApprovalRejected: a person whose sign-off the promotion needs
+	// rejected it.
+	ReasonApprovalRejected = "ApprovalRejected"
 )
 
 // DefaultProgressDeadline is spec.delivery.rollout.progressDeadline when
@@ -92,7 +95,24 @@ type Input struct {
 	// HTTPRoute): the rollout is aborted at once with its reason instead
 	// of waiting out the progress deadline.
 	Refused *outcome.StallingError
+	// Approval is where the sign-off of the canary's promotion stands;
+	// nil when the product needs none.
+	Approval *Approval
 }
+
+// Approval is the sign-off a promotion needs, as the product's Approvals
+// stand.
+type Approval struct {
+	// Needed names each role that has not approved yet, with the person
+	// who holds it, such as "TechLead (tl@example.com)".
+	Needed []string
+	// Rejected, when set, is the rejection that aborts the rollout, in
+	// words: who rejected, as what, and their comment.
+	Rejected string
+}
+
+// Pending reports whether the promotion still waits for someone.
+func (a *Approval) Pending() bool { return a != nil && len(a.Needed) > 0 }
 
 // Event is something worth telling a person.
 type Event struct {
@@ -267,6 +287,14 @@ func Step(ctx context.Context, in Input, measure Measure) Result {
 	case Cutover(st.Phase):
 		// Decided; the caller moves traffic and finishes it.
 		return r
+	case in.Approval != nil && in.Approval.Rejected != "":
+		r.abort(now, ReasonApprovalRejected, in.Approval.Rejected, nil)
+		return r
+	case in.Request == Promote && in.Approval.Pending():
+		// A promotion by hand skips the steps, never the sign-off.
+		st.Step = int32(len(steps))
+		r.awaitApproval(in.Approval)
+		return r
 	case in.Request == Promote:
 		r.succeed(now, ReasonPromotedByRequest, len(steps), "promoted by request")
 		return r
@@ -325,6 +353,10 @@ func Step(ctx context.Context, in Input, measure Measure) Result {
 			r.requeueAt(out.wait)
 		}
 		if int(st.Step) >= len(steps) {
+			if in.Approval.Pending() {
+				r.awaitApproval(in.Approval)
+				return r
+			}
 			r.succeed(now, ReasonPromoted, len(steps), "all steps passed")
 			return r
 		}
@@ -415,6 +447,26 @@ func (r *Result) advance(now metav1.Time) {
 	st.StepStartedAt = &now
 	st.Analysis = nil
 	st.LastMeasuredAt = nil
+}
+
+// awaitApproval pauses a rollout whose steps have all passed until the
+// people its promotion needs have approved it; an Approval wakes it.
+func (r *Result) awaitApproval(a *Approval) {
+	st := &r.Status
+	msg := fmt.Sprintf("%s passed every step; waiting for approval by %s", st.CanaryVersion, strings.Join(a.Needed, " and "))
+	if st.Phase != lifecyclev1alpha1.RolloutPaused || st.Message != msg {
+		r.Events = append(r.Events, Event{Reason: "AwaitingApproval", Message: "Promotion of " + msg})
+	}
+	st.Phase, st.Message = lifecyclev1alpha1.RolloutPaused, msg
+	r.RequeueAfter = 0
+}
+
+// AwaitingApproval reports whether a rollout is paused for sign-off: the
+// product's promotions need some, its steps are done and it has not been
+// promoted.
+func AwaitingApproval(d *lifecyclev1alpha1.DeliverySpec, ro *lifecyclev1alpha1.RolloutStatus) bool {
+	return d != nil && d.Promotion != nil && len(d.Promotion.Approvals) > 0 &&
+		ro != nil && ro.Phase == lifecyclev1alpha1.RolloutPaused && int(ro.Step) >= len(Steps(d.Rollout))
 }
 
 // succeed decides the promotion; the caller scales the canary to full size,

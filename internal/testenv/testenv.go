@@ -20,15 +20,21 @@ limitations under the License.
 package testenv
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
@@ -107,3 +113,28 @@ func Scheme() (*k8sruntime.Scheme, error) {
 // StartHint is what a failed start should tell the person running the
 // tests.
 const StartHint = "run `make test`, which builds the control-plane binaries into bin/"
+
+// ApplyAdmissionPolicies creates the admission policies of config/admission
+// on the control plane c talks to, as `make install` does, so that the API
+// server stamps and checks Approvals as it does in a cluster.
+func ApplyAdmissionPolicies(ctx context.Context, c client.Client) error {
+	raw, err := os.ReadFile(filepath.Join(Root(), "config", "admission", "approval_policies.yaml"))
+	if err != nil {
+		return err
+	}
+	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(raw), 4096)
+	for {
+		u := &unstructured.Unstructured{}
+		if err := dec.Decode(&u.Object); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if len(u.Object) == 0 {
+			continue
+		}
+		if err := c.Create(ctx, u); err != nil {
+			return fmt.Errorf("creating %s %s: %w", u.GetKind(), u.GetName(), err)
+		}
+	}
+}

@@ -145,6 +145,11 @@ func TestLint(t *testing.T) {
 
 func TestDefaultsAreKustomizeObjects(t *testing.T) {
 	want := objects(t, run(t, "kustomize", "build", "config/default"))
+	// The admission policies are cluster-scoped and live apart from
+	// config/default; `make deploy` applies both.
+	for key, o := range objects(t, run(t, "kustomize", "build", "config/admission")) {
+		want[key] = o
+	}
 	got := template(t)
 	for key, w := range want {
 		if w.GetKind() == "Namespace" {
@@ -163,7 +168,7 @@ func TestDefaultsAreKustomizeObjects(t *testing.T) {
 	}
 	for key := range got {
 		if _, ok := want[key]; !ok {
-			t.Errorf("%s: in the chart's defaults, not in config/default", key)
+			t.Errorf("%s: in the chart's defaults, not in config/default or config/admission", key)
 		}
 	}
 	if len(got) < 20 {
