@@ -2,7 +2,7 @@
 # A local Kubernetes cluster without containers: kwokctl's binary runtime
 # with the control plane built from the Go module proxy (hack/build-
 # control-plane.sh), fake nodes on which Deployments become available and
-# Job pods complete, and the CRDs installed.
+# Job pods complete, and the CRDs and their admission policies installed.
 #
 #   hack/cluster.sh up      create (or reuse) the cluster and start its real node; prints the kubeconfig path
 #   hack/cluster.sh down    delete it, and stop the real node
@@ -124,12 +124,14 @@ cluster_up() {
   # kubectl wait fails outright on a CRD with no conditions yet; poll instead.
   for _ in $(seq 1 120); do
     established="$(KUBECONFIG="$KUBECONFIG_OUT" "$KUBECTL" get crd aiproducts.lifecycle.aipm.io modelversions.lifecycle.aipm.io \
-      retrainingruns.lifecycle.aipm.io experiments.lifecycle.aipm.io \
+      retrainingruns.lifecycle.aipm.io experiments.lifecycle.aipm.io approvals.lifecycle.aipm.io \
       -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Established")].status}{end}' 2>/dev/null || true)"
-    [ "$established" = "TrueTrueTrueTrue" ] && break
+    [ "$established" = "TrueTrueTrueTrueTrue" ] && break
     sleep 0.5
   done
-  [ "$established" = "TrueTrueTrueTrue" ] || { echo "CRDs not established" >&2; exit 1; }
+  [ "$established" = "TrueTrueTrueTrueTrue" ] || { echo "CRDs not established" >&2; exit 1; }
+  # The API server stamps and checks who approves a promotion.
+  KUBECONFIG="$KUBECONFIG_OUT" "$KUBECTL" apply --server-side -k "$ROOT/config/admission" >/dev/null
 }
 
 down() {

@@ -121,6 +121,15 @@ func kubectlAipm(args ...string) string {
 	return string(out)
 }
 
+// kubectlAipmMaybe runs `kubectl aipm` and returns its output and error,
+// for a request the API server should refuse.
+func kubectlAipmMaybe(args ...string) (string, error) {
+	cmd := exec.Command(kubectlBin, append([]string{"aipm"}, args...)...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "PATH="+workDir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
 // apply pipes manifests into kubectl apply.
 func apply(manifest string) {
 	cmd := exec.Command(kubectlBin, "apply", "-f", "-")

@@ -414,6 +414,7 @@ spec:
 	// Before the dashboards' check: their panels of evaluation, fairness
 	// and guardrails read what these scenarios leave.
 	trustSpecs()
+	approvalSpecs()
 
 	It("has the operator's metrics in Prometheus, and every dashboard query returns data", func() {
 		By("putting e2e-churn mid-canary, with a long analysis, and its production version's drift measured")

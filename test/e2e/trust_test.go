@@ -20,6 +20,9 @@ package e2e
 
 import (
 	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -313,4 +316,87 @@ spec:
 			return v
 		}).Should(BeNumerically(">=", 1))
 	})
+}
+
+// approvalSpecs are the scenarios of people who sign off with their
+// identity: the API server says who they are, and that they hold the role.
+func approvalSpecs() {
+	It("waits for the product manager and the tech lead, refuses anyone else, promotes on both sign-offs and aborts on a rejection", func() {
+		const name = "e2e-approve"
+		kubectl("apply", "-f", filepath.Join(root, "config", "rbac", "approval_approver_role.yaml"))
+		apply(`
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: e2e-approvers, namespace: default}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: approval-approver-role}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: User, name: pm@example.com}
+- {apiGroup: rbac.authorization.k8s.io, kind: User, name: tl@example.com}
+- {apiGroup: rbac.authorization.k8s.io, kind: User, name: eve@example.com}
+`)
+		rollout := `      progressDeadline: 60s
+      steps:
+      - setWeight: 50
+`
+		product := func(pinned string) string {
+			return business(name, pinned, rollout) + `    promotion:
+      approvals: [ProductManager, TechLead]
+`
+		}
+		simSetSeen("model_online_auc", labels(name, name+"-v1"), 0.93)
+		traffic(name, name+"-v1", 10, 1)
+		apply(version(name, name+"-v1", "1.0.0", "0.9") + "---" + product(name+"-v1"))
+		kubectl("wait", "aip/"+name, "-n", "default", "--for", "jsonpath={.status.productionVersion}="+name+"-v1", "--timeout", "120s")
+		apply(version(name, name+"-v2", "2.0.0", "0.97"))
+		kubectl("wait", "mv/"+name+"-v2", "-n", "default", "--for", "jsonpath={.status.eligible}=true", "--timeout", "60s")
+		apply(product(name + "-v2"))
+		Eventually(func(g Gomega) {
+			g.Expect(cond("aip", name, "Ready", "reason")).To(Equal("AwaitingApproval"))
+			g.Expect(cond("aip", name, "Ready", "message")).To(Equal(name +
+				"-v2 passed every step; waiting for approval by ProductManager (pm@example.com) and TechLead (tl@example.com)"))
+		}).WithTimeout(90 * time.Second).Should(Succeed())
+
+		By("someone who is not the tech lead, refused by the API server")
+		out, err := kubectlAipmMaybe("approve", name, "-n", "default", "--role", "tech-lead", "--as", "eve@example.com")
+		Expect(err).To(HaveOccurred())
+		Expect(out).To(ContainSubstring("user eve@example.com is not the TechLead of AIProduct " + name + ", tl@example.com is"))
+
+		By("the product manager and the tech lead signing off, with kubectl aipm and with kubectl create")
+		Expect(kubectlAipm("approve", name, "-n", "default", "--role", "product-manager", "--comment", "ships the Q4 goal",
+			"--as", "pm@example.com")).To(ContainSubstring("pm@example.com approved the promotion of " + name + "-v2 as ProductManager"))
+		Eventually(func() string { return cond("aip", name, "Ready", "message") }).Should(HaveSuffix("waiting for approval by TechLead (tl@example.com)"))
+		createAs("tl@example.com", `
+apiVersion: lifecycle.aipm.io/v1alpha1
+kind: Approval
+metadata: {generateName: `+name+`-tl-, namespace: default}
+spec: {product: `+name+`, version: `+name+`-v2, role: TechLead, decision: Approve, approver: someone-else, comment: capacity checked}
+`)
+		kubectl("wait", "mv/"+name+"-v2", "-n", "default", "--for", "jsonpath={.status.stage}=Production", "--timeout", "120s")
+		Expect(jsonpath("aip", name, `.status.rollout.approvals[?(@.role=="ProductManager")].approver`)).To(Equal("pm@example.com"))
+		Expect(jsonpath("aip", name, `.status.rollout.approvals[?(@.role=="TechLead")].approver`)).To(Equal("tl@example.com"),
+			"the API server names the approver, not the manifest")
+		Expect(jsonpath("aip", name, `.status.rollout.approvals[?(@.role=="TechLead")].time`)).NotTo(BeEmpty())
+
+		By("a rejection of the next version")
+		apply(version(name, name+"-v3", "3.0.0", "0.98"))
+		kubectl("wait", "mv/"+name+"-v3", "-n", "default", "--for", "jsonpath={.status.eligible}=true", "--timeout", "60s")
+		apply(product(name + "-v3"))
+		Eventually(func() string { return cond("aip", name, "Ready", "reason") }).WithTimeout(90 * time.Second).Should(Equal("AwaitingApproval"))
+		kubectlAipm("reject", name, "-n", "default", "--role", "tech-lead", "--comment", "p99 latency doubles at peak", "--as", "tl@example.com")
+		kubectl("wait", "mv/"+name+"-v3", "-n", "default", "--for", "jsonpath={.status.stage}=Rejected", "--timeout", "90s")
+		Expect(jsonpath("mv", name+"-v3", ".status.stageReason")).To(Equal(name + "-v3 rolled back: rejected by tl@example.com (TechLead): p99 latency doubles at peak"))
+		Expect(jsonpath("aip", name, ".status.rollout.reason")).To(Equal("ApprovalRejected"))
+		Expect(jsonpath("aip", name, ".status.productionVersion")).To(Equal(name + "-v2"))
+		kubectl("delete", "aip/"+name, "-n", "default", "--wait=false")
+	})
+}
+
+// createAs creates manifest as user, through kubectl's impersonation.
+func createAs(user, manifest string) {
+	GinkgoHelper()
+	cmd := exec.Command(kubectlBin, "create", "--as", user, "-f", "-")
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	cmd.Stdin = strings.NewReader(manifest)
+	out, err := cmd.CombinedOutput()
+	Expect(err).NotTo(HaveOccurred(), "kubectl create --as %s: %s", user, out)
 }
