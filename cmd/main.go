@@ -32,6 +32,7 @@ import (
 
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -48,6 +49,7 @@ import (
 	experimentcontroller "github.com/aipm-io/aipm-operator/internal/controller/experiment"
 	"github.com/aipm-io/aipm-operator/internal/controller/retrainingrun"
 	"github.com/aipm-io/aipm-operator/internal/eventrecorder"
+	"github.com/aipm-io/aipm-operator/internal/notification"
 	"github.com/aipm-io/aipm-operator/internal/memlimit"
 	"github.com/aipm-io/aipm-operator/internal/metrics"
 	"github.com/aipm-io/aipm-operator/internal/prom"
@@ -75,6 +77,7 @@ func main() {
 		probeAddr, leaderElectionNamespace, prometheusAddr            string
 		pprofAddr                                                     string
 		retrainingServiceAccounts, watchNamespaces                    string
+		notificationsSecret, operatorNamespace                        string
 		enableLeaderElection, secureMetrics, enableHTTP2              bool
 		kubeQPS                                                       float64
 		kubeBurst, workers, versionWorkers                            int
@@ -133,6 +136,12 @@ func main() {
 	flag.StringVar(&retrainingServiceAccounts, "retraining-service-accounts", retrain.DefaultServiceAccount,
 		"Comma-separated names of the ServiceAccounts a retraining Job's pod may run as, in its product's namespace. "+
 			"A template that names another is refused (condition RetrainingAllowed=False). Empty: only default.")
+	flag.StringVar(&notificationsSecret, "notifications-secret", "aipm-operator-notifications",
+		"Name of the Secret, in the operator's namespace, whose notifications.yaml declares the notification sinks "+
+			"and the namespaces' default subscriptions (docs/notifications.md); the operator may read that Secret alone.")
+	flag.StringVar(&operatorNamespace, "operator-namespace", "",
+		"The operator's own namespace, where the notification Secret is; defaults to the pod's namespace in a cluster, "+
+			"else aipm-operator-system.")
 	flag.StringVar(&watchNamespaces, "watch-namespaces", "",
 		"Comma-separated namespaces the operator watches and acts in; empty: every namespace. "+
 			"With a list, its RBAC may be bound per namespace instead of cluster-wide.")
@@ -216,11 +225,19 @@ func main() {
 		setupLog.Error(err, "Unable to set up cache indexes")
 		os.Exit(1)
 	}
-	recorder, err := eventrecorder.ForManager(mgr, "aipm-operator")
+	eventRecorder, err := eventrecorder.ForManager(mgr, "aipm-operator")
 	if err != nil {
 		setupLog.Error(err, "Unable to create the event recorder")
 		os.Exit(1)
 	}
+	// Whatever the operator tells in an Event, a subscriber hears too.
+	dispatcher := &notification.Dispatcher{Reader: mgr.GetClient(), SecretReader: mgr.GetAPIReader(),
+		Secret: types.NamespacedName{Namespace: ownNamespace(operatorNamespace), Name: notificationsSecret}}
+	if err := mgr.Add(dispatcher); err != nil {
+		setupLog.Error(err, "Unable to add the notification dispatcher")
+		os.Exit(1)
+	}
+	recorder := notification.Recorder{EventRecorder: eventRecorder, Dispatcher: dispatcher}
 	// One status writer for every reconciler: its token buckets are per
 	// kind, as in controller-runtime's client.
 	statusWriter := statuswrite.New(mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetScheme(), mgr.GetRESTMapper())
@@ -352,4 +369,16 @@ func (h *headerFlag) Set(v string) error {
 	}
 	(*h)[name] = value
 	return nil
+}
+
+// ownNamespace is the operator's namespace: the flag's, the pod's, or
+// aipm-operator-system.
+func ownNamespace(flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	if b, err := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace"); err == nil && len(b) > 0 {
+		return strings.TrimSpace(string(b))
+	}
+	return "aipm-operator-system"
 }

@@ -77,6 +77,50 @@ type AIProductSpec struct {
 	// retrained. Required when phase is Delivery.
 	// +optional
 	Delivery *DeliverySpec `json:"delivery,omitempty"`
+
+	// notifications subscribes the product's people to the moments of its
+	// life, sent to sinks the operator's administrator declares. Without
+	// it the namespace's default subscription, if any, applies.
+	// +optional
+	Notifications *NotificationSpec `json:"notifications,omitempty"`
+}
+
+// Moment is a moment of a product's life people can be told of.
+// +kubebuilder:validation:Enum=PhaseChanged;GateBlocked;RolloutStarted;RolloutAwaitingApproval;RolloutPromoted;RolloutAborted;DriftDetected;RetrainingSucceeded;RetrainingFailed;ObjectiveBreached;PostPromotionRollback
+type Moment string
+
+// Moments.
+const (
+	MomentPhaseChanged            Moment = "PhaseChanged"
+	MomentGateBlocked             Moment = "GateBlocked"
+	MomentRolloutStarted          Moment = "RolloutStarted"
+	MomentRolloutAwaitingApproval Moment = "RolloutAwaitingApproval"
+	MomentRolloutPromoted         Moment = "RolloutPromoted"
+	MomentRolloutAborted          Moment = "RolloutAborted"
+	MomentDriftDetected           Moment = "DriftDetected"
+	MomentRetrainingSucceeded     Moment = "RetrainingSucceeded"
+	MomentRetrainingFailed        Moment = "RetrainingFailed"
+	MomentObjectiveBreached       Moment = "ObjectiveBreached"
+	MomentPostPromotionRollback   Moment = "PostPromotionRollback"
+)
+
+// NotificationSpec is a product's subscription.
+type NotificationSpec struct {
+	// sinks names the sinks, declared in the operator's notification
+	// Secret (docs/notifications.md), that receive the moments. A name
+	// the Secret does not declare is skipped and counted as dropped.
+	// +required
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=8
+	// +kubebuilder:validation:items:MaxLength=63
+	// +kubebuilder:validation:items:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Sinks []string `json:"sinks"`
+	// moments are the moments sent; empty sends every moment.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=16
+	Moments []Moment `json:"moments,omitempty"`
 }
 
 // Owners are the roles of a product team. Each value is a person's name,

@@ -23,6 +23,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -181,6 +182,9 @@ func TestNoWildcardsNoSecretsNoEscalation(t *testing.T) {
 				}
 			}
 			for _, res := range r.Resources {
+				if name == notificationsRole && res == "secrets" {
+					continue // TestNotificationsTakeOneSecret holds it to that
+				}
 				if slices.Contains(dangerous, res) || strings.HasPrefix(res, "secrets/") {
 					at("grants access to " + res)
 				}
@@ -246,6 +250,25 @@ func TestOperatorBindingsNameOnlyItsServiceAccount(t *testing.T) {
 
 // TestLeaderElectionTakesOnlyLeases: the Lease is all controller-runtime
 // elects with, so the namespaced role grants no ConfigMaps.
+// notificationsRole is the one role that may read a Secret.
+const notificationsRole = "Role/notifications-role"
+
+// TestNotificationsTakeOneSecret: the operator may get its notification
+// Secret, by name, in its own namespace (a Role), and nothing else of
+// Secrets: no list, no watch, no other name.
+func TestNotificationsTakeOneSecret(t *testing.T) {
+	m := readRBAC(t)
+	rules, ok := m.roles[notificationsRole]
+	if !ok {
+		t.Fatal("no notifications-role")
+	}
+	want := []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"},
+		ResourceNames: []string{"aipm-operator-notifications"}, Verbs: []string{"get"}}}
+	if !reflect.DeepEqual(rules, want) {
+		t.Errorf("notifications-role grants %+v, want exactly %+v", rules, want)
+	}
+}
+
 func TestLeaderElectionTakesOnlyLeases(t *testing.T) {
 	m := readRBAC(t)
 	rules, ok := m.roles["Role/leader-election-role"]
