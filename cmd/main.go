@@ -49,9 +49,9 @@ import (
 	experimentcontroller "github.com/aipm-io/aipm-operator/internal/controller/experiment"
 	"github.com/aipm-io/aipm-operator/internal/controller/retrainingrun"
 	"github.com/aipm-io/aipm-operator/internal/eventrecorder"
-	"github.com/aipm-io/aipm-operator/internal/notification"
 	"github.com/aipm-io/aipm-operator/internal/memlimit"
 	"github.com/aipm-io/aipm-operator/internal/metrics"
+	"github.com/aipm-io/aipm-operator/internal/notification"
 	"github.com/aipm-io/aipm-operator/internal/prom"
 	"github.com/aipm-io/aipm-operator/internal/retrain"
 	"github.com/aipm-io/aipm-operator/internal/statuswrite"
@@ -78,6 +78,7 @@ func main() {
 		pprofAddr                                                     string
 		retrainingServiceAccounts, watchNamespaces                    string
 		notificationsSecret, operatorNamespace                        string
+		notificationsRefresh                                          time.Duration
 		enableLeaderElection, secureMetrics, enableHTTP2              bool
 		kubeQPS                                                       float64
 		kubeBurst, workers, versionWorkers                            int
@@ -139,6 +140,8 @@ func main() {
 	flag.StringVar(&notificationsSecret, "notifications-secret", "aipm-operator-notifications",
 		"Name of the Secret, in the operator's namespace, whose notifications.yaml declares the notification sinks "+
 			"and the namespaces' default subscriptions (docs/notifications.md); the operator may read that Secret alone.")
+	flag.DurationVar(&notificationsRefresh, "notifications-refresh", 30*time.Second,
+		"How often the notification Secret is read again.")
 	flag.StringVar(&operatorNamespace, "operator-namespace", "",
 		"The operator's own namespace, where the notification Secret is; defaults to the pod's namespace in a cluster, "+
 			"else aipm-operator-system.")
@@ -232,7 +235,8 @@ func main() {
 	}
 	// Whatever the operator tells in an Event, a subscriber hears too.
 	dispatcher := &notification.Dispatcher{Reader: mgr.GetClient(), SecretReader: mgr.GetAPIReader(),
-		Secret: types.NamespacedName{Namespace: ownNamespace(operatorNamespace), Name: notificationsSecret}}
+		Secret:  types.NamespacedName{Namespace: ownNamespace(operatorNamespace), Name: notificationsSecret},
+		Refresh: notificationsRefresh}
 	if err := mgr.Add(dispatcher); err != nil {
 		setupLog.Error(err, "Unable to add the notification dispatcher")
 		os.Exit(1)

@@ -87,7 +87,10 @@ var notifications = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "
 		"after every attempt), dropped (the sink's queue was full, or the sink is not declared) or deduplicated."},
 	[]string{"sink", "result"})
 
-func init() { ctrlmetrics.Registry.MustRegister(notifications) }
+var sinksDeclared = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "aipm", Name: "notification_sinks",
+	Help: "Sinks the notification Secret declares, as the operator last read it."})
+
+func init() { ctrlmetrics.Registry.MustRegister(notifications, sinksDeclared) }
 
 // Dispatcher sends notices to sinks, each sink from its own bounded queue
 // by its own worker, so that a sink that hangs delays only itself. Notify
@@ -193,6 +196,7 @@ func (d *Dispatcher) load(ctx context.Context) {
 	d.mu.Lock()
 	d.config = c
 	d.mu.Unlock()
+	sinksDeclared.Set(float64(len(c.Sinks)))
 }
 
 // Notify queues n for the sinks the product subscribes to, never waiting.

@@ -211,6 +211,10 @@ func operatorFlags(metricsAddr string, extra ...string) []string {
 		"--health-probe-bind-address", freePort(),
 		"--leader-election-namespace", "default",
 		"--prometheus-address", "http://" + promAddr,
+		// The notification Secret is in default; read often, so that a
+		// scenario's sinks apply within seconds.
+		"--operator-namespace", "default",
+		"--notifications-refresh", "2s",
 	}, extra...)
 }
 

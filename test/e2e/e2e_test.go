@@ -415,6 +415,7 @@ spec:
 	// and guardrails read what these scenarios leave.
 	trustSpecs()
 	approvalSpecs()
+	notificationSpecs()
 
 	It("has the operator's metrics in Prometheus, and every dashboard query returns data", func() {
 		By("putting e2e-churn mid-canary, with a long analysis, and its production version's drift measured")
