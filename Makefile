@@ -26,7 +26,7 @@ TRIMMED_TEMPLATES = spec.delivery.serving.template spec.delivery.retraining.temp
 
 .PHONY: manifests
 manifests: controller-gen ## Generate ClusterRole and CustomResourceDefinition objects.
-	"$(CONTROLLER_GEN)" rbac:roleName=manager-role crd:generateEmbeddedObjectMeta=true paths="./api/...;./internal/...;./cmd/..." output:crd:artifacts:config=config/crd/bases
+	"$(CONTROLLER_GEN)" rbac:roleName=manager-role crd:generateEmbeddedObjectMeta=true webhook paths="./api/...;./internal/...;./cmd/..." output:crd:artifacts:config=config/crd/bases
 	go run ./hack/crdtrim config/crd/bases/lifecycle.aipm.io_aiproducts.yaml $(TRIMMED_TEMPLATES)
 	hack/sync-chart.sh
 

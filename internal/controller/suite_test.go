@@ -41,6 +41,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	ctrlwebhook "sigs.k8s.io/controller-runtime/pkg/webhook"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
@@ -52,6 +53,7 @@ import (
 	"github.com/aipm-io/aipm-operator/internal/prom/promtest"
 	"github.com/aipm-io/aipm-operator/internal/statuswrite"
 	"github.com/aipm-io/aipm-operator/internal/testenv"
+	internalwebhook "github.com/aipm-io/aipm-operator/internal/webhook"
 	// +kubebuilder:scaffold:imports
 )
 
@@ -96,8 +98,17 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	testEnv = testenv.Environment(
 		filepath.Join(strings.TrimSpace(string(gw)), "config", "crd", "standard", "gateway.networking.k8s.io_httproutes.yaml"), kserve)
+	testenv.ServeWebhooks(testEnv)
 	cfg, err = testEnv.Start()
 	Expect(err).NotTo(HaveOccurred(), testenv.StartHint)
+	// The validating webhook runs for the whole suite, apart from the
+	// manager the specs restart: it fails closed, and a restart would
+	// refuse the specs' own writes meanwhile.
+	wo := testEnv.WebhookInstallOptions
+	server := ctrlwebhook.NewServer(ctrlwebhook.Options{Host: wo.LocalServingHost, Port: wo.LocalServingPort, CertDir: wo.LocalServingCertDir})
+	internalwebhook.Register(server, scheme)
+	go func() { _ = server.Start(ctx) }()
+	Eventually(func() error { return server.StartedChecker()(nil) }).Should(Succeed())
 
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())

@@ -138,3 +138,10 @@ func ApplyAdmissionPolicies(ctx context.Context, c client.Client) error {
 		}
 	}
 }
+
+// ServeWebhooks makes env install the operator's ValidatingWebhookConfiguration
+// (config/webhook), pointed at a local server the test starts with the
+// options env.WebhookInstallOptions holds once env has started.
+func ServeWebhooks(env *envtest.Environment) {
+	env.WebhookInstallOptions.Paths = []string{filepath.Join(Root(), "config", "webhook")}
+}
