@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -37,14 +38,17 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/certs"
 	internalcontroller "github.com/aipm-io/aipm-operator/internal/controller"
 	experimentcontroller "github.com/aipm-io/aipm-operator/internal/controller/experiment"
 	"github.com/aipm-io/aipm-operator/internal/controller/retrainingrun"
@@ -55,6 +59,7 @@ import (
 	"github.com/aipm-io/aipm-operator/internal/prom"
 	"github.com/aipm-io/aipm-operator/internal/retrain"
 	"github.com/aipm-io/aipm-operator/internal/statuswrite"
+	internalwebhook "github.com/aipm-io/aipm-operator/internal/webhook"
 	// +kubebuilder:scaffold:imports
 )
 
@@ -79,6 +84,10 @@ func main() {
 		retrainingServiceAccounts, watchNamespaces                    string
 		notificationsSecret, operatorNamespace                        string
 		notificationsRefresh                                          time.Duration
+		webhookPort                                                   int
+		webhooks                                                      bool
+		webhookCertDir, webhookSecret, webhookConfiguration           string
+		webhookService                                                string
 		enableLeaderElection, secureMetrics, enableHTTP2              bool
 		kubeQPS                                                       float64
 		kubeBurst, workers, versionWorkers                            int
@@ -145,6 +154,19 @@ func main() {
 	flag.StringVar(&operatorNamespace, "operator-namespace", "",
 		"The operator's own namespace, where the notification Secret is; defaults to the pod's namespace in a cluster, "+
 			"else aipm-operator-system.")
+	flag.BoolVar(&webhooks, "webhooks", true,
+		"Serve the validating webhook of AIProducts and ModelVersions (config/webhook). Turn it off only where no "+
+			"ValidatingWebhookConfiguration points at this operator, as with make run.")
+	flag.IntVar(&webhookPort, "webhook-port", 9443, "The port the validating webhook serves on.")
+	flag.StringVar(&webhookCertDir, "webhook-cert-dir", "",
+		"Directory of the webhook's tls.crt and tls.key, kept by someone else (cert-manager). Empty: the operator keeps "+
+			"them itself in --webhook-secret and sets the caBundle of --webhook-configuration.")
+	flag.StringVar(&webhookSecret, "webhook-secret", "aipm-operator-webhook-server-cert",
+		"Secret, in the operator's namespace, where the operator keeps the webhook's CA and certificate.")
+	flag.StringVar(&webhookConfiguration, "webhook-configuration", "aipm-operator-validating-webhook-configuration",
+		"ValidatingWebhookConfiguration whose caBundle the operator sets.")
+	flag.StringVar(&webhookService, "webhook-service", "aipm-operator-webhook-service",
+		"Service in front of the webhook; its names are the certificate's.")
 	flag.StringVar(&watchNamespaces, "watch-namespaces", "",
 		"Comma-separated namespaces the operator watches and acts in; empty: every namespace. "+
 			"With a list, its RBAC may be bound per namespace instead of cluster-wide.")
@@ -194,9 +216,35 @@ func main() {
 	restCfg.QPS = float32(kubeQPS)
 	restCfg.Burst = kubeBurst
 
+	// The webhook's certificate must be on disk before its server starts:
+	// kept here, unless someone else keeps it.
+	certDir := webhookCertDir
+	var rotator *certs.Rotator
+	if webhooks && certDir == "" {
+		ns := ownNamespace(operatorNamespace)
+		certClient, err := client.New(restCfg, client.Options{Scheme: scheme})
+		if err != nil {
+			setupLog.Error(err, "Unable to create the webhook certificate client")
+			os.Exit(1)
+		}
+		certDir = filepath.Join(os.TempDir(), "aipm-operator-webhook-certs")
+		svc := webhookService + "." + ns + ".svc"
+		rotator = &certs.Rotator{Client: certClient, Secret: types.NamespacedName{Namespace: ns, Name: webhookSecret},
+			Webhook: webhookConfiguration, DNSNames: []string{svc, svc + ".cluster.local"}, CertDir: certDir}
+		if err := rotator.Ensure(context.Background()); err != nil {
+			setupLog.Error(err, "Unable to keep the webhook certificate")
+			os.Exit(1)
+		}
+	}
+	var webhookServer webhook.Server
+	if webhooks {
+		webhookServer = webhook.NewServer(webhook.Options{Port: webhookPort, CertDir: certDir, TLSOpts: tlsOpts})
+	}
+
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:                  scheme,
 		Metrics:                 metricsServerOptions,
+		WebhookServer:           webhookServer,
 		HealthProbeBindAddress:  probeAddr,
 		LeaderElection:          enableLeaderElection,
 		LeaderElectionID:        "aipm-operator.lifecycle.aipm.io",
@@ -232,6 +280,15 @@ func main() {
 	if err != nil {
 		setupLog.Error(err, "Unable to create the event recorder")
 		os.Exit(1)
+	}
+	if webhooks {
+		internalwebhook.Register(mgr.GetWebhookServer(), mgr.GetScheme())
+		if rotator != nil {
+			if err := mgr.Add(rotator); err != nil {
+				setupLog.Error(err, "Unable to add the webhook certificate keeper")
+				os.Exit(1)
+			}
+		}
 	}
 	// Whatever the operator tells in an Event, a subscriber hears too.
 	dispatcher := &notification.Dispatcher{Reader: mgr.GetClient(), SecretReader: mgr.GetAPIReader(),
@@ -290,7 +347,13 @@ func main() {
 		setupLog.Error(err, "Unable to set up health check")
 		os.Exit(1)
 	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+	readyz := healthz.Ping
+	if webhooks {
+		// Ready once the webhook answers: a replica that cannot is kept out
+		// of the webhook Service.
+		readyz = mgr.GetWebhookServer().StartedChecker()
+	}
+	if err := mgr.AddReadyzCheck("readyz", readyz); err != nil {
 		setupLog.Error(err, "Unable to set up ready check")
 		os.Exit(1)
 	}

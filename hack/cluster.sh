@@ -66,10 +66,15 @@ componentsPatches:
 # advertises: the node's own (hack/node.sh), never an address off this
 # machine; its certificate names the Service's IP that in-cluster clients
 # dial.
+# Webhooks behind a Service (the operator's, installed in a pod on the
+# real node) are dialled at a ready endpoint's pod IP, which this machine
+# routes to the node, rather than at the Service's cluster IP, which only
+# the node's kube-proxy knows.
 - name: kube-apiserver
   extraArgs:
   - {key: kubelet-preferred-address-types, value: "InternalIP,Hostname"}
   - {key: advertise-address, value: "${NODE_IP}"}
+  - {key: enable-aggregator-routing, value: "true"}
 options:
   kubeApiserverCertSANs: ["10.0.0.1", "${NODE_IP}"]
 EOF

@@ -16,7 +16,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 # One local process needs no election; the probes would clash with another
 # process on :8081.
-OPERATOR_FLAGS=(--leader-elect=false --health-probe-bind-address=0 --metrics-bind-address=0)
+OPERATOR_FLAGS=(--leader-elect=false --health-probe-bind-address=0 --metrics-bind-address=0 --webhooks=false)
 # shellcheck disable=SC2206
 EXTRA=(${ARGS:-})
 
@@ -64,7 +64,7 @@ CFG
   pids+=($!)
   # The metrics endpoint is plain HTTP on loopback here, for this local
   # Prometheus; in a cluster it is HTTPS with authentication (the default).
-  OPERATOR_FLAGS=(--leader-elect=false --health-probe-bind-address=0
+  OPERATOR_FLAGS=(--leader-elect=false --health-probe-bind-address=0 --webhooks=false
     --metrics-bind-address=127.0.0.1:8080 --metrics-secure=false
     --prometheus-address=http://127.0.0.1:9090)
   PROMETHEUS_MSG="Prometheus: http://127.0.0.1:9090 (scrapes the operator and the simulator)."

@@ -182,8 +182,8 @@ func TestNoWildcardsNoSecretsNoEscalation(t *testing.T) {
 				}
 			}
 			for _, res := range r.Resources {
-				if name == notificationsRole && res == "secrets" {
-					continue // TestNotificationsTakeOneSecret holds it to that
+				if (name == notificationsRole || name == webhookCertRole) && res == "secrets" {
+					continue // TestOneSecretEach holds them to that
 				}
 				if slices.Contains(dangerous, res) || strings.HasPrefix(res, "secrets/") {
 					at("grants access to " + res)
@@ -250,22 +250,35 @@ func TestOperatorBindingsNameOnlyItsServiceAccount(t *testing.T) {
 
 // TestLeaderElectionTakesOnlyLeases: the Lease is all controller-runtime
 // elects with, so the namespaced role grants no ConfigMaps.
-// notificationsRole is the one role that may read a Secret.
-const notificationsRole = "Role/notifications-role"
+// The roles that may touch a Secret, each one Secret by name.
+const (
+	notificationsRole = "Role/notifications-role"
+	webhookCertRole   = "Role/webhook-cert-role"
+)
 
-// TestNotificationsTakeOneSecret: the operator may get its notification
-// Secret, by name, in its own namespace (a Role), and nothing else of
-// Secrets: no list, no watch, no other name.
-func TestNotificationsTakeOneSecret(t *testing.T) {
+// TestOneSecretEach: the operator may get its notification Secret, and get
+// and update its webhook certificate's, by name, in its own namespace
+// (Roles), and nothing else of Secrets: no create, list or watch, no
+// other name; and patch its own ValidatingWebhookConfiguration alone.
+func TestOneSecretEach(t *testing.T) {
 	m := readRBAC(t)
-	rules, ok := m.roles[notificationsRole]
-	if !ok {
-		t.Fatal("no notifications-role")
-	}
-	want := []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"},
-		ResourceNames: []string{"aipm-operator-notifications"}, Verbs: []string{"get"}}}
-	if !reflect.DeepEqual(rules, want) {
-		t.Errorf("notifications-role grants %+v, want exactly %+v", rules, want)
+	for name, want := range map[string][]rbacv1.PolicyRule{
+		notificationsRole: {{APIGroups: []string{""}, Resources: []string{"secrets"},
+			ResourceNames: []string{"aipm-operator-notifications"}, Verbs: []string{"get"}}},
+		webhookCertRole: {{APIGroups: []string{""}, Resources: []string{"secrets"},
+			ResourceNames: []string{"aipm-operator-webhook-server-cert"}, Verbs: []string{"get", "update"}}},
+		"ClusterRole/webhook-configuration-role": {{APIGroups: []string{"admissionregistration.k8s.io"},
+			Resources: []string{"validatingwebhookconfigurations"}, ResourceNames: []string{"aipm-operator-validating-webhook-configuration"},
+			Verbs: []string{"get", "patch"}}},
+	} {
+		rules, ok := m.roles[name]
+		if !ok {
+			t.Errorf("no %s", name)
+			continue
+		}
+		if !reflect.DeepEqual(rules, want) {
+			t.Errorf("%s grants %+v, want exactly %+v", name, rules, want)
+		}
 	}
 }
 

@@ -109,6 +109,8 @@ func startOperator(bin, dir, logDir string, n int, kubeconfig, promURL string, s
 		"--kubeconfig", kc,
 		"--prometheus-address", promURL,
 		"--leader-elect=false",
+		// No ValidatingWebhookConfiguration points at a bench operator.
+		"--webhooks=false",
 		"--metrics-bind-address", metricsAddr,
 		"--metrics-secure=false",
 		"--health-probe-bind-address", "0",

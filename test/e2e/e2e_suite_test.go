@@ -121,6 +121,13 @@ func kubectlAipm(args ...string) string {
 	return string(out)
 }
 
+// execKubectl is the cluster's kubectl as a command to run.
+func execKubectl(args ...string) *exec.Cmd {
+	cmd := exec.Command(kubectlBin, args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	return cmd
+}
+
 // kubectlAipmMaybe runs `kubectl aipm` and returns its output and error,
 // for a request the API server should refuse.
 func kubectlAipmMaybe(args ...string) (string, error) {
@@ -215,6 +222,11 @@ func operatorFlags(metricsAddr string, extra ...string) []string {
 		// scenario's sinks apply within seconds.
 		"--operator-namespace", "default",
 		"--notifications-refresh", "2s",
+		// The scenarios of the webhook point a ValidatingWebhookConfiguration
+		// at the operator, and start it with the webhook, for their
+		// duration; the others, and the operator killed at random, run
+		// without one.
+		"--webhooks=false",
 	}, extra...)
 }
 
