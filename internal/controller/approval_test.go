@@ -155,7 +155,10 @@ var _ = Describe("Approvals with identity", Ordered, func() {
 		p := signedOff()
 		Expect(k8sClient.Create(ctx, p)).To(Succeed())
 		DeferCleanup(k8sClient.Delete, ctx, p)
-		err := eve.Create(ctx, approval(p, "v2", lifecyclev1alpha1.RoleDesigner, lifecyclev1alpha1.DecisionApprove, ""))
-		Expect(err).To(MatchError(ContainSubstring(fmt.Sprintf("AIProduct %s names no Designer in spec.owners, so nobody can approve as one", p.Name))))
+		// The API server's policy reads products through its own informer,
+		// which sees a product created a moment ago a moment later.
+		Eventually(func() error {
+			return eve.Create(ctx, approval(p, "v2", lifecyclev1alpha1.RoleDesigner, lifecyclev1alpha1.DecisionApprove, ""))
+		}).Should(MatchError(ContainSubstring(fmt.Sprintf("AIProduct %s names no Designer in spec.owners, so nobody can approve as one", p.Name))))
 	})
 })
