@@ -297,3 +297,43 @@ func TestWatchNamespaces(t *testing.T) {
 		t.Errorf("args %v: want --watch-namespaces", args)
 	}
 }
+
+// TestCertManagerOverlay: config/overlays/cert-manager hands the webhook's
+// certificate to cert-manager: a Certificate for the webhook Service's
+// names into the Secret the manager mounts and reads, and the CA injected
+// into the configuration.
+func TestCertManagerOverlay(t *testing.T) {
+	got := objects(t, run(t, "kustomize", "build", "config/overlays/cert-manager"))
+	cert := got["Certificate/"+namespace+"/aipm-operator-serving-cert"]
+	svc := got["Service/"+namespace+"/aipm-operator-webhook-service"]
+	vwc := got["ValidatingWebhookConfiguration//aipm-operator-validating-webhook-configuration"]
+	d := got["Deployment/"+namespace+"/aipm-operator-controller-manager"]
+	if cert == nil || svc == nil || vwc == nil || d == nil {
+		t.Fatalf("the overlay lacks the Certificate, the webhook Service, the configuration or the Deployment")
+	}
+	names, _, _ := unstructured.NestedStringSlice(cert.Object, "spec", "dnsNames")
+	if want := svc.GetName() + "." + svc.GetNamespace() + ".svc"; !slices.Contains(names, want) {
+		t.Errorf("the Certificate is for %v, not for the webhook Service %s", names, want)
+	}
+	secret, _, _ := unstructured.NestedString(cert.Object, "spec", "secretName")
+	volumes, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "volumes")
+	mounted := false
+	for _, v := range volumes {
+		s, _, _ := unstructured.NestedString(v.(map[string]any), "secret", "secretName")
+		mounted = mounted || s == secret
+	}
+	if !mounted {
+		t.Errorf("the manager does not mount the Certificate's Secret %s: %v", secret, volumes)
+	}
+	var args []string
+	containers, _, _ := unstructured.NestedSlice(d.Object, "spec", "template", "spec", "containers")
+	for _, a := range containers[0].(map[string]any)["args"].([]any) {
+		args = append(args, a.(string))
+	}
+	if !slices.Contains(args, "--webhook-cert-dir=/tmp/aipm-operator-webhook-certs") {
+		t.Errorf("args %v: the manager would keep its own certificate", args)
+	}
+	if got := vwc.GetAnnotations()["cert-manager.io/inject-ca-from"]; got != namespace+"/"+cert.GetName() {
+		t.Errorf("inject-ca-from %q, want %s/%s", got, namespace, cert.GetName())
+	}
+}
