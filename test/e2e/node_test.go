@@ -247,6 +247,10 @@ var _ = Describe("On the real node", Label("node"), Ordered, func() {
 		// The chart renders config/default's objects (test/helm), so this
 		// is also what make deploy installs; the suite installed the CRDs.
 		stopSuiteOperator()
+		// The cluster came with the admission policies, as make install
+		// applies them; the chart installs them too, and owns what it
+		// installs.
+		kubectl("delete", "-k", filepath.Join(root, "config", "admission"), "--ignore-not-found")
 		values := filepath.Join(workDir, "helm-values.yaml")
 		Expect(os.WriteFile(values, []byte(`image: {repository: aipm.local/aipm-operator, tag: "`+imageTag+`", pullPolicy: Never}
 replicas: 2
@@ -280,6 +284,9 @@ tolerations: [{key: aipm.io/node, value: real, effect: NoSchedule}]
 			out, _ := kubectlMaybe("get", "pods", "-n", operatorNS, "-l", "control-plane=controller-manager", "-o", "name")
 			return out
 		}).WithTimeout(2 * time.Minute).Should(BeEmpty())
+		// The chart took its admission policies with it; the cluster keeps
+		// them, as make install does.
+		kubectl("apply", "--server-side", "-k", filepath.Join(root, "config", "admission"))
 		startSuiteOperator()
 	})
 
