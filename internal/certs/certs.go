@@ -84,9 +84,6 @@ type Rotator struct {
 // each writes its own files, and an update of the Secret that loses to
 // another replica's is read back, never forced.
 func (r *Rotator) Start(ctx context.Context) error {
-	if r.Now == nil {
-		r.Now = time.Now
-	}
 	if r.Check <= 0 {
 		r.Check = time.Hour
 	}
@@ -113,6 +110,13 @@ func (r *Rotator) Start(ctx context.Context) error {
 		case <-time.After(wait):
 		}
 	}
+}
+
+func (r *Rotator) now() time.Time {
+	if r.Now == nil {
+		return time.Now()
+	}
+	return r.Now()
 }
 
 // NeedLeaderElection: every replica serves the webhook.
@@ -156,7 +160,7 @@ func (r *Rotator) valid(data map[string][]byte) bool {
 	if _, err := tls.X509KeyPair(data[CertKey], data[KeyKey]); err != nil {
 		return false
 	}
-	now := r.Now()
+	now := r.now()
 	fresh := func(c *x509.Certificate) bool {
 		return now.After(c.NotBefore) && now.Before(c.NotAfter.Add(-c.NotAfter.Sub(c.NotBefore)/3))
 	}
@@ -174,7 +178,7 @@ func (r *Rotator) valid(data map[string][]byte) bool {
 // issue makes a certificate for the names, signed by the CA in data when
 // that CA is still fresh, else by a new one.
 func (r *Rotator) issue(data map[string][]byte) (map[string][]byte, error) {
-	now := r.Now()
+	now := r.now()
 	caCert, caErr := parse(data[CAKey])
 	caPriv, keyErr := parseKey(data[caKey])
 	if caErr != nil || keyErr != nil || now.After(caCert.NotAfter.Add(-caCert.NotAfter.Sub(caCert.NotBefore)/3)) {

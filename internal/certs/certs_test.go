@@ -158,6 +158,18 @@ func TestAnotherReplicasCertificateIsTaken(t *testing.T) {
 	handshake(t, &r2, c)
 }
 
+func TestWithoutAClock(t *testing.T) {
+	now := time.Now()
+	r, c := rotator(t, &now)
+	r.Now = nil // as cmd/main.go builds it
+	if err := r.Ensure(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(secretData(t, c)[CertKey]) == 0 {
+		t.Fatal("no certificate issued")
+	}
+}
+
 func TestAMissingSecretIsAnError(t *testing.T) {
 	now := time.Now()
 	r, _ := rotator(t, &now)
