@@ -321,6 +321,25 @@ tolerations: [{key: aipm.io/node, value: real, effect: NoSchedule}]
 			return v
 		}).Should(Equal(2.0), "Prometheus scrapes both replicas with its token")
 
+		By("the validating webhook, its certificate kept by the replicas, answering the API server through its Service")
+		Expect(kubectl("get", "validatingwebhookconfiguration", "aipm-operator-validating-webhook-configuration", "-o",
+			"jsonpath={.webhooks[0].clientConfig.caBundle}")).NotTo(BeEmpty(), "the operator set the caBundle")
+		Eventually(func() string {
+			return applyMaybe(`
+apiVersion: lifecycle.aipm.io/v1alpha1
+kind: AIProduct
+metadata: {name: e2e-node-admission, namespace: default}
+spec:
+  phase: Strategy
+  delivery:
+    modelVersion: {policy: LatestEligible}
+    serving: {backend: KServe, inferenceService: {name: isvc}}
+    retraining:
+      schedule: "0 25 * * *"
+      template: {spec: {template: {spec: {restartPolicy: Never, containers: [{name: t, image: busybox:1.37}]}}}}
+`)
+		}).Should(ContainSubstring(`spec.delivery.retraining.schedule: Invalid value: "0 25 * * *"`))
+
 		By("the other replica takes over when the leader's pod is deleted")
 		kubectl("delete", "pod", leader, "-n", operatorNS, "--wait=false")
 		Eventually(func() string {
