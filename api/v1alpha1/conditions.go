@@ -182,11 +182,11 @@ const (
 	ReasonVersionNotEvaluated = "VersionNotEvaluated"
 	// ReasonRolloutProgressing, ReasonRolloutPaused and
 	// ReasonRolloutInconclusive: a canary is under way.
-	ReasonRolloutProgressing  = "Rollout" + string(RolloutProgressing)
-	ReasonRolloutPaused       = "Rollout" + string(RolloutPaused)
+	ReasonRolloutProgressing = "Rollout" + string(RolloutProgressing)
+	ReasonRolloutPaused      = "Rollout" + string(RolloutPaused)
 	// ReasonAwaitingApproval: the canary passed every step and its
 	// promotion waits for the sign-off of the roles the message names.
-	ReasonAwaitingApproval = "AwaitingApproval"
+	ReasonAwaitingApproval    = "AwaitingApproval"
 	ReasonRolloutInconclusive = "Rollout" + string(RolloutInconclusive)
 	// ReasonObjectivesMet, ReasonObjectiveMissed and
 	// ReasonObjectiveUnknown summarise the objectives.

@@ -78,7 +78,9 @@ func TestValidProduct(t *testing.T) {
 func TestProductRefusals(t *testing.T) {
 	type mutate func(*lifecyclev1alpha1.AIProduct)
 	strategy := func(i int, q string) mutate {
-		return func(p *lifecyclev1alpha1.AIProduct) { p.Spec.Strategy.Objectives[i].Query = lifecyclev1alpha1.PromQL(q) }
+		return func(p *lifecyclev1alpha1.AIProduct) {
+			p.Spec.Strategy.Objectives[i].Query = lifecyclev1alpha1.PromQL(q)
+		}
 	}
 	schedule := func(s string) mutate {
 		return func(p *lifecyclev1alpha1.AIProduct) { p.Spec.Delivery.Retraining.Schedule = s }
@@ -124,15 +126,23 @@ func TestProductRefusals(t *testing.T) {
 		{"rate of an instant vector", strategy(1, `rate(ctr)`), "spec.strategy.objectives[1].query", "expected type range vector"},
 		{"a sample query", func(p *lifecyclev1alpha1.AIProduct) { p.Spec.Discovery.Experiments[0].SampleQuery = "sum(requests" },
 			"spec.discovery.experiments[0].sampleQuery", "not a PromQL query"},
-		{"a success criterion", func(p *lifecyclev1alpha1.AIProduct) { p.Spec.Discovery.Experiments[0].SuccessCriteria[0].Query = "ctr{" },
+		{"a success criterion", func(p *lifecyclev1alpha1.AIProduct) {
+			p.Spec.Discovery.Experiments[0].SuccessCriteria[0].Query = "ctr{"
+		},
 			"spec.discovery.experiments[0].successCriteria[0].query", "not a PromQL query"},
-		{"an analysis metric", func(p *lifecyclev1alpha1.AIProduct) { p.Spec.Delivery.Rollout.Steps[1].Analysis.Metrics[0].Query = "errors)" },
+		{"an analysis metric", func(p *lifecyclev1alpha1.AIProduct) {
+			p.Spec.Delivery.Rollout.Steps[1].Analysis.Metrics[0].Query = "errors)"
+		},
 			"spec.delivery.rollout.steps[1].analysis.metrics[0].query", "not a PromQL query"},
-		{"a background analysis metric", func(p *lifecyclev1alpha1.AIProduct) { p.Spec.Delivery.Rollout.BackgroundAnalysis.Metrics[0].Query = "{}" },
+		{"a background analysis metric", func(p *lifecyclev1alpha1.AIProduct) {
+			p.Spec.Delivery.Rollout.BackgroundAnalysis.Metrics[0].Query = "{}"
+		},
 			"spec.delivery.rollout.backgroundAnalysis.metrics[0].query", "not a PromQL query"},
 		{"a drift query", func(p *lifecyclev1alpha1.AIProduct) { p.Spec.Delivery.Monitoring.Drift[0].Query = "max(psi" },
 			"spec.delivery.monitoring.drift[0].query", "not a PromQL query"},
-		{"a histogram query", func(p *lifecyclev1alpha1.AIProduct) { p.Spec.Delivery.Monitoring.Drift[1].Histogram.Query = "sum by (le (x)" },
+		{"a histogram query", func(p *lifecyclev1alpha1.AIProduct) {
+			p.Spec.Delivery.Monitoring.Drift[1].Histogram.Query = "sum by (le (x)"
+		},
 			"spec.delivery.monitoring.drift[1].histogram.query", "not a PromQL query"},
 		// Floors and ceilings.
 		{"a requirement's min above its max", func(p *lifecyclev1alpha1.AIProduct) { p.Spec.Delivery.Promotion.Requirements[0].Min = dec("1.5") },
