@@ -1492,8 +1492,10 @@ type RolloutStatus struct {
 	// +optional
 	Message string `json:"message,omitempty"`
 	// reason is why a finished rollout ended, CamelCase: Promoted,
-	// PromotedByRequest, AnalysisFailed, AbortedByRequest or Abandoned (a
-	// newer choice replaced the canary, which goes back to Candidate).
+	// PromotedByRequest, AnalysisFailed, AbortedByRequest,
+	// ProgressDeadlineExceeded, ApprovalRejected, PostPromotionRollback or
+	// Abandoned (a newer choice replaced the canary, which goes back to
+	// Candidate).
 	// +optional
 	Reason string `json:"reason,omitempty"`
 	// startedAt is when the rollout began.
