@@ -205,7 +205,9 @@ func (d *Dispatcher) Notify(ctx context.Context, n Notice) {
 	started := d.started
 	cfg := d.config
 	d.mu.Unlock()
-	if !started {
+	// Without sinks nothing can be sent: most operators declare none, and
+	// a fleet's Events then cost no read of their products.
+	if !started || len(cfg.Sinks) == 0 {
 		return
 	}
 	sub := d.subscription(ctx, n, cfg)
