@@ -365,6 +365,9 @@ var _ = Describe("Serving and rollouts", func() {
 		p.Spec.Delivery.ModelVersion = lifecyclev1alpha1.ModelVersionSelection{Policy: lifecyclev1alpha1.VersionLatestEligible}
 		enterDelivery(p)
 		mv1 := productionV1(p)
+		// The crash comes after v1's own reconciler recorded it as
+		// production: the record the restarted operator starts from.
+		Eventually(func(g Gomega) { g.Expect(stageOf(g, mv1)).To(Equal(lifecyclev1alpha1.StageProduction)) }).Should(Succeed())
 		stopManager()
 		running := false
 		DeferCleanup(func() {
