@@ -137,14 +137,27 @@ stringData:
           count: 2
           metrics:
           - {name: error-ratio, query: 'max(model_error_ratio{product=$product, version=$version})', threshold: "0.01", direction: AtMost}
+      postPromotion: {window: 10m, objectives: [conversion]}
 `
+		// Every moment of a product's life: its gates, a rollout that
+		// fails, one that waits for the tech lead, is promoted, then rolled
+		// back when its conversions collapse; drift, and the retraining it
+		// starts.
 		product := func(pinned string) string {
-			return business(name, pinned, rollout) + `  notifications:
+			return business(name, pinned, rollout) + `    monitoring:
+      interval: 5s
+      drift:
+      - {name: tenure-psi, feature: tenure, query: 'max(feature_drift_psi{product=$product, version=$version, feature="tenure"})', threshold: "0.2", statistic: PSI, for: 2s}
+` + retraining + `    promotion:
+      approvals: [TechLead]
+  notifications:
     sinks: [hook, slack, events, failing, hanging]
 `
 		}
 		simSetSeen("model_online_auc", labels(name, name+"-v1"), 0.93)
 		traffic(name, name+"-v1", 10, 1)
+		traffic(name, name+"-v3", 10, 1)
+		simSetSeen("feature_drift_psi", map[string]string{"product": name, "version": name + "-v3", "feature": "tenure"}, 0.05)
 		simSetSeen("model_error_ratio", labels(name, name+"-v2"), 0.3)
 		simSetSeen("model_error_ratio", labels(name, name+"-v3"), 0.001)
 		apply(version(name, name+"-v1", "1.0.0", "0.9") + "---" + product(name+"-v1"))
@@ -156,10 +169,26 @@ stringData:
 		apply(product(name + "-v2"))
 		kubectl("wait", "mv/"+name+"-v2", "-n", "default", "--for", "jsonpath={.status.stage}=Rejected", "--timeout", "120s")
 		apply(product(name + "-v3"))
+		Eventually(func() string { return cond("aip", name, "Ready", "reason") }).WithTimeout(90 * time.Second).Should(Equal("AwaitingApproval"))
+		createAs("tl@example.com", `
+apiVersion: lifecycle.aipm.io/v1alpha1
+kind: Approval
+metadata: {generateName: `+name+`-, namespace: default}
+spec: {product: `+name+`, version: `+name+`-v3, role: TechLead, decision: Approve}
+`)
 		kubectl("wait", "mv/"+name+"-v3", "-n", "default", "--for", "jsonpath={.status.stage}=Production", "--timeout", "120s")
 
+		By("drift on the promoted version, and its conversions collapsing")
+		Eventually(func() string { return jsonpath("aip", name, `.status.objectives[?(@.name=="conversion")].result`) }).Should(Equal("Met"))
+		simSetSeen("feature_drift_psi", map[string]string{"product": name, "version": name + "-v3", "feature": "tenure"}, 0.5)
+		kubectl("wait", "aip/"+name, "-n", "default", "--for", "condition=Drifted", "--timeout", "60s")
+		simRate("conversions_total", labels(name, name+"-v3"), 0.1)
+		kubectl("wait", "aip/"+name, "-n", "default", "--for", "jsonpath={.status.rollout.reason}=PostPromotionRollback", "--timeout", "90s")
+		Eventually(func() string { return jsonpath("aip", name, ".status.retraining.lastRun.phase") }, 90*time.Second).Should(Equal("Succeeded"))
+
 		By("every receiver hearing the moments in its own format")
-		want := []string{"PhaseChanged", "RolloutStarted", "RolloutAborted", "RolloutPromoted"}
+		want := []string{"PhaseChanged", "GateBlocked", "RolloutStarted", "RolloutAborted", "RolloutAwaitingApproval", "RolloutPromoted",
+			"DriftDetected", "RetrainingSucceeded", "ObjectiveBreached", "PostPromotionRollback"}
 		Eventually(hook.moments).Should(ContainElements(want))
 		var cloudTypes []any
 		for _, m := range want {
@@ -167,6 +196,9 @@ stringData:
 		}
 		Eventually(ce.moments).Should(ContainElements(cloudTypes...))
 		Eventually(slack.moments).Should(ContainElement(MatchRegexp(`^:warning: \*default/` + name + `\* RolloutAborted: `)))
+		for _, m := range want {
+			Expect(slack.moments()).To(ContainElement(ContainSubstring("* "+m+": ")), "Slack heard %s", m)
+		}
 		Expect(slack.moments()).To(ContainElement(MatchRegexp(`^:large_blue_circle: \*default/` + name + `\* RolloutPromoted: Promoted ` + name + `-v3`)))
 		hook.mu.Lock()
 		Expect(hook.ctypes[0]).To(Equal("application/json"))
