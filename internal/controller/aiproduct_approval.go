@@ -84,18 +84,11 @@ func (r *AIProductReconciler) approvals(ctx context.Context, p *lifecyclev1alpha
 		}
 		records = append(records, lifecyclev1alpha1.ApprovalRecord{Role: role, Approver: found.Spec.Approver, Decision: found.Spec.Decision,
 			Approval: found.Name, Time: found.CreationTimestamp, Comment: found.Spec.Comment})
-		switch found.Spec.Decision {
-		case lifecyclev1alpha1.DecisionReject:
-			if out.Rejected == "" {
-				why := fmt.Sprintf("rejected by %s (%s)", found.Spec.Approver, role)
-				if found.Spec.Comment != "" {
-					why += ": " + found.Spec.Comment
-				}
-				out.Rejected = why
+		if found.Spec.Decision == lifecyclev1alpha1.DecisionReject && out.Rejected == "" {
+			out.Rejected = fmt.Sprintf("rejected by %s (%s)", found.Spec.Approver, role)
+			if found.Spec.Comment != "" {
+				out.Rejected += ": " + found.Spec.Comment
 			}
-		case lifecyclev1alpha1.DecisionApprove:
-		default:
-			out.Needed = append(out.Needed, fmt.Sprintf("%s (%s)", role, owner))
 		}
 	}
 	p.Status.Rollout.Approvals = records

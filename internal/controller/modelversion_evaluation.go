@@ -42,16 +42,14 @@ const (
 	EventEvaluationFailed    = "EvaluationFailed"
 )
 
-// jobNameLabel is the label the Job controller puts on a Job's pods.
-const jobNameLabel = "batch.kubernetes.io/job-name"
-
 // evaluate runs the version's independent evaluation when its product
 // asks for one: it creates the evaluation Job once, follows it, and
 // records its result in mv.Status.Evaluation.
 func (r *ModelVersionReconciler) evaluate(ctx context.Context, n notify.Notifier, mv *lifecyclev1alpha1.ModelVersion,
 	product *lifecyclev1alpha1.AIProduct, now metav1.Time) error {
 	spec := evaluationSpec(product)
-	if spec == nil {
+	// A version evaluated is done for good: nothing to read again.
+	if spec == nil || (mv.Status.Evaluation != nil && mv.Status.Evaluation.Phase == lifecyclev1alpha1.EvaluationSucceeded) {
 		return nil
 	}
 	job, err := r.evaluationJob(ctx, mv)
@@ -109,11 +107,11 @@ func (r *ModelVersionReconciler) evaluate(ctx context.Context, n notify.Notifier
 		}
 	}
 	var pods []corev1.Pod
-	if complete(job) {
+	if retrain.JobCondition(job, batchv1.JobComplete) != nil {
 		// Pods are read from the API server: the operator watches none, and
 		// reads these once per finished evaluation.
 		var list corev1.PodList
-		if err := r.APIReader.List(ctx, &list, client.InNamespace(job.Namespace), client.MatchingLabels{jobNameLabel: job.Name}); err != nil {
+		if err := r.APIReader.List(ctx, &list, client.InNamespace(job.Namespace), client.MatchingLabels{retrain.JobNameLabel: job.Name}); err != nil {
 			return fmt.Errorf("listing the pods of evaluation Job %s: %w", job.Name, err)
 		}
 		pods = list.Items
@@ -123,8 +121,8 @@ func (r *ModelVersionReconciler) evaluate(ctx context.Context, n notify.Notifier
 }
 
 // evaluationJob is the version's evaluation Job, nil when the API server
-// holds none. The cache is asked first; when the status says the Job
-// runs and the cache lacks it, the API server confirms.
+// holds none. The cache is asked first; only when the status says the Job
+// runs and the cache lacks it (just created) does the API server confirm.
 func (r *ModelVersionReconciler) evaluationJob(ctx context.Context, mv *lifecyclev1alpha1.ModelVersion) (*batchv1.Job, error) {
 	key := client.ObjectKey{Namespace: mv.Namespace, Name: evaluate.JobName(mv)}
 	job := &batchv1.Job{}
@@ -135,7 +133,7 @@ func (r *ModelVersionReconciler) evaluationJob(ctx context.Context, mv *lifecycl
 	if !apierrors.IsNotFound(err) {
 		return nil, fmt.Errorf("reading evaluation Job %s: %w", key.Name, err)
 	}
-	if mv.Status.Evaluation == nil {
+	if ev := mv.Status.Evaluation; ev == nil || ev.Phase != lifecyclev1alpha1.EvaluationRunning {
 		return nil, nil
 	}
 	switch err := r.APIReader.Get(ctx, key, job); {
@@ -160,15 +158,6 @@ func evaluationEnded(ctx context.Context, n notify.Notifier, mv *lifecyclev1alph
 		return
 	}
 	n.Event(ctx, mv, false, EventEvaluationSucceeded, "Evaluate", st.Message)
-}
-
-func complete(job *batchv1.Job) bool {
-	for _, c := range job.Status.Conditions {
-		if c.Type == batchv1.JobComplete && c.Status == corev1.ConditionTrue {
-			return true
-		}
-	}
-	return false
 }
 
 func datasetOf(spec *lifecyclev1alpha1.EvaluationSpec) string {

@@ -27,7 +27,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"sort"
 	"strings"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -109,8 +108,8 @@ func Job(p *lifecyclev1alpha1.AIProduct, mv *lifecyclev1alpha1.ModelVersion, pol
 		ObjectMeta: metav1.ObjectMeta{
 			Name:        JobName(mv),
 			Namespace:   mv.Namespace,
-			Labels:      merge(tpl.Labels, labels),
-			Annotations: merge(tpl.Annotations, map[string]string{retrain.AnnotationTargetName: mv.Name}),
+			Labels:      retrain.Merge(tpl.Labels, labels),
+			Annotations: retrain.Merge(tpl.Annotations, map[string]string{retrain.AnnotationTargetName: mv.Name}),
 		},
 		Spec: tpl.Spec,
 	}
@@ -182,17 +181,6 @@ func hasContainer(cs []corev1.Container, name string) bool {
 	return false
 }
 
-func merge(a, b map[string]string) map[string]string {
-	out := make(map[string]string, len(a)+len(b))
-	for k, v := range a {
-		out[k] = v
-	}
-	for k, v := range b {
-		out[k] = v
-	}
-	return out
-}
-
 // Observe is the evaluation status of mv given its Job as the API server
 // holds it (nil when there is none) and the Job's pods. A Job of the
 // name not controlled by mv is someone else's, and its result is never
@@ -216,7 +204,7 @@ func Observe(mv *lifecyclev1alpha1.ModelVersion, job *batchv1.Job, pods []corev1
 	if !metav1.IsControlledBy(job, mv) {
 		return fail(ReasonJobTaken, "Job %s already exists and is not controlled by this version", job.Name)
 	}
-	if c := condition(job, batchv1.JobFailed); c != nil {
+	if c := retrain.JobCondition(job, batchv1.JobFailed); c != nil {
 		why := c.Reason
 		if c.Message != "" {
 			why = strings.TrimPrefix(why+": "+c.Message, ": ")
@@ -226,48 +214,16 @@ func Observe(mv *lifecyclev1alpha1.ModelVersion, job *batchv1.Job, pods []corev1
 		}
 		return fail(ReasonJobFailed, "evaluation Job %s failed: %s", job.Name, why)
 	}
-	if condition(job, batchv1.JobComplete) == nil {
+	if retrain.JobCondition(job, batchv1.JobComplete) == nil {
 		return st
 	}
-	res, err := retrain.ParseEvaluation(terminationMessage(job, container, pods))
+	res, err := retrain.ParseEvaluation(retrain.TerminationMessage(job, container, pods))
 	if err != nil {
 		return fail(ReasonResultUnusable, "the result of evaluation Job %s (container %s) is unusable: %v", job.Name, container, err)
 	}
 	st.Phase, st.CompletionTime, st.Metrics = lifecyclev1alpha1.EvaluationSucceeded, &now, res.List()
 	st.Message = fmt.Sprintf("evaluation Job %s reported %d metrics", job.Name, len(st.Metrics))
 	return st
-}
-
-func condition(job *batchv1.Job, typ batchv1.JobConditionType) *batchv1.JobCondition {
-	for i := range job.Status.Conditions {
-		c := &job.Status.Conditions[i]
-		if c.Type == typ && c.Status == corev1.ConditionTrue {
-			return c
-		}
-	}
-	return nil
-}
-
-// terminationMessage is the result container's termination message in the
-// newest succeeded pod the Job controls, "" when there is none.
-func terminationMessage(job *batchv1.Job, container string, pods []corev1.Pod) string {
-	var ok []*corev1.Pod
-	for i := range pods {
-		// Only the Job's own pods: anyone who may create a pod could label
-		// one with the Job's name and report metrics of their choosing.
-		if pods[i].Status.Phase == corev1.PodSucceeded && metav1.IsControlledBy(&pods[i], job) {
-			ok = append(ok, &pods[i])
-		}
-	}
-	sort.SliceStable(ok, func(i, j int) bool { return ok[j].CreationTimestamp.Before(&ok[i].CreationTimestamp) })
-	for _, pod := range ok {
-		for _, cs := range pod.Status.ContainerStatuses {
-			if cs.Name == container && cs.State.Terminated != nil {
-				return cs.State.Terminated.Message
-			}
-		}
-	}
-	return ""
 }
 
 // Judged is the metrics the promotion policy of a product with an

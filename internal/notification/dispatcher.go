@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 	"time"
@@ -65,7 +66,7 @@ func ParseConfig(raw []byte) (Config, error) {
 		case s.Type != Webhook && s.Type != Slack && s.Type != CloudEvents:
 			return Config{}, fmt.Errorf("sink %s: type %q is not Webhook, Slack or CloudEvents", s.Name, s.Type)
 		}
-		if u, err := http.NewRequest(http.MethodPost, s.URL, nil); err != nil || (u.URL.Scheme != "http" && u.URL.Scheme != "https") {
+		if u, err := url.Parse(s.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return Config{}, fmt.Errorf("sink %s: url %q is not an http(s) URL", s.Name, s.URL)
 		}
 		seen[s.Name] = true

@@ -136,18 +136,7 @@ type group struct {
 // gap between groups of different granularity means nothing. Messages
 // name the worst group.
 func slices(req lifecyclev1alpha1.SliceRequirement, ms []lifecyclev1alpha1.EvaluationMetric) []string {
-	var groups []group
-	for _, m := range ms {
-		g, ok := m.Slice[req.By]
-		if m.Name != req.Metric || !ok || len(m.Slice) != 1 {
-			continue
-		}
-		v, err := m.Value.Float64()
-		if err != nil {
-			continue
-		}
-		groups = append(groups, group{name: req.By + "=" + g, value: v})
-	}
+	groups := groupsOf(req, ms)
 	need := req.MinSlices
 	if need < 1 {
 		need = 2
@@ -155,14 +144,6 @@ func slices(req lifecyclev1alpha1.SliceRequirement, ms []lifecyclev1alpha1.Evalu
 	if int32(len(groups)) < need {
 		return []string{fmt.Sprintf("%s is reported for %d slices by %s; at least %d are needed", req.Metric, len(groups), req.By, need)}
 	}
-	// Sorted by value, then name, so the same metrics always give the same
-	// message.
-	sort.Slice(groups, func(i, j int) bool {
-		if groups[i].value != groups[j].value {
-			return groups[i].value < groups[j].value
-		}
-		return groups[i].name < groups[j].name
-	})
 	low, high := groups[0], groups[len(groups)-1]
 	dec := lifecyclev1alpha1.DecimalOf
 	var reasons []string
@@ -203,6 +184,31 @@ func slices(req lifecyclev1alpha1.SliceRequirement, ms []lifecyclev1alpha1.Evalu
 	return reasons
 }
 
+// groupsOf are the values of req's metric whose slice is exactly
+// {by: group}, sorted by value, then name, so that the same metrics
+// always give the same message.
+func groupsOf(req lifecyclev1alpha1.SliceRequirement, ms []lifecyclev1alpha1.EvaluationMetric) []group {
+	var groups []group
+	for _, m := range ms {
+		g, ok := m.Slice[req.By]
+		if m.Name != req.Metric || !ok || len(m.Slice) != 1 {
+			continue
+		}
+		v, err := m.Value.Float64()
+		if err != nil {
+			continue
+		}
+		groups = append(groups, group{name: req.By + "=" + g, value: v})
+	}
+	sort.Slice(groups, func(i, j int) bool {
+		if groups[i].value != groups[j].value {
+			return groups[i].value < groups[j].value
+		}
+		return groups[i].name < groups[j].name
+	})
+	return groups
+}
+
 // round keeps a computed figure readable in a message: four significant
 // digits, so that 0.88-0.6 reads 0.28 rather than 0.28000000000000003.
 func round(f float64) float64 {
@@ -228,20 +234,11 @@ func Spreads(policy *lifecyclev1alpha1.PromotionSpec, ms []lifecyclev1alpha1.Eva
 	}
 	var out []Spread
 	for _, req := range policy.Slices {
-		lo, hi, n := math.Inf(1), math.Inf(-1), 0
-		for _, m := range ms {
-			if _, ok := m.Slice[req.By]; m.Name != req.Metric || !ok || len(m.Slice) != 1 {
-				continue
-			}
-			v, err := m.Value.Float64()
-			if err != nil {
-				continue
-			}
-			lo, hi, n = math.Min(lo, v), math.Max(hi, v), n+1
-		}
-		if n < 2 {
+		groups := groupsOf(req, ms)
+		if len(groups) < 2 {
 			continue
 		}
+		lo, hi := groups[0].value, groups[len(groups)-1].value
 		ratio := math.NaN()
 		if hi > 0 && lo >= 0 {
 			ratio = lo / hi

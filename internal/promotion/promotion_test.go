@@ -17,6 +17,7 @@ limitations under the License.
 package promotion
 
 import (
+	"math"
 	"reflect"
 	"testing"
 
@@ -139,5 +140,28 @@ func TestEvaluateSlices(t *testing.T) {
 				t.Fatalf("eligible = %v with reasons %q", v.Eligible, v.Reasons)
 			}
 		})
+	}
+}
+
+func TestSpreads(t *testing.T) {
+	policy := &lifecyclev1alpha1.PromotionSpec{Slices: []lifecyclev1alpha1.SliceRequirement{
+		{Metric: "selection_rate", By: "group", MinRatio: d("0.8")},
+		{Metric: "recall", By: "group", MaxGap: d("0.1")},
+		{Metric: "precision", By: "group", Min: d("0.5")},
+	}}
+	ms := append(sliced("selection_rate", "group", "a", "0.3", "b", "0.15"), sliced("recall", "group", "a", "0", "b", "0")...)
+	ms = append(ms, sliced("precision", "group", "a", "0.9")...)
+	got := Spreads(policy, ms)
+	if len(got) != 2 {
+		t.Fatalf("spreads %+v; want two: precision has one group only", got)
+	}
+	if got[0].Metric != "selection_rate" || got[0].Gap != 0.15 || got[0].Ratio != 0.5 {
+		t.Errorf("selection_rate spread %+v, want gap 0.15 and ratio 0.5", got[0])
+	}
+	if got[1].Metric != "recall" || got[1].Gap != 0 || !math.IsNaN(got[1].Ratio) {
+		t.Errorf("recall spread %+v, want gap 0 and no ratio (the best group is 0)", got[1])
+	}
+	if Spreads(nil, ms) != nil {
+		t.Error("spreads without a policy")
 	}
 }

@@ -129,8 +129,8 @@ func Job(p *lifecyclev1alpha1.AIProduct, run Run, pol Policy) (*batchv1.Job, err
 		ObjectMeta: metav1.ObjectMeta{
 			Name:        run.Name,
 			Namespace:   p.Namespace,
-			Labels:      merge(tpl.Labels, labels),
-			Annotations: merge(tpl.Annotations, nil),
+			Labels:      Merge(tpl.Labels, labels),
+			Annotations: Merge(tpl.Annotations, nil),
 		},
 		Spec: tpl.Spec,
 	}
@@ -190,7 +190,7 @@ func harden(job *batchv1.Job, labels map[string]string, pol Policy) error {
 	if err := pol.Check(pod); err != nil {
 		return err
 	}
-	pod.Labels = merge(pod.Labels, labels)
+	pod.Labels = Merge(pod.Labels, labels)
 	if pod.Spec.RestartPolicy == "" {
 		pod.Spec.RestartPolicy = corev1.RestartPolicyNever
 	}
@@ -209,7 +209,8 @@ func ResultContainer(p *lifecyclev1alpha1.AIProduct, containers []corev1.Contain
 	return ""
 }
 
-func merge(a, b map[string]string) map[string]string {
+// Merge is a and b in one new map, b winning.
+func Merge(a, b map[string]string) map[string]string {
 	out := make(map[string]string, len(a)+len(b))
 	for k, v := range a {
 		out[k] = v

@@ -47,8 +47,8 @@ func RunJob(run *lifecyclev1alpha1.RetrainingRun, pol Policy) (*batchv1.Job, err
 		ObjectMeta: metav1.ObjectMeta{
 			Name:        run.Name,
 			Namespace:   run.Namespace,
-			Labels:      merge(tpl.Labels, labels),
-			Annotations: merge(tpl.Annotations, nil),
+			Labels:      Merge(tpl.Labels, labels),
+			Annotations: Merge(tpl.Annotations, nil),
 		},
 		Spec: tpl.Spec,
 	}

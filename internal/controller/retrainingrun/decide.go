@@ -18,12 +18,10 @@ package retrainingrun
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -96,7 +94,7 @@ func decide(run *lifecyclev1alpha1.RetrainingRun, job *batchv1.Job, pol retrain.
 		return failure(lifecyclev1alpha1.ReasonWorkloadDeleted,
 			"Job %s was deleted before it finished; a Job of that name not controlled by this run took its place", job.Name)
 	}
-	if c := jobCondition(job, batchv1.JobFailed); c != nil {
+	if c := retrain.JobCondition(job, batchv1.JobFailed); c != nil {
 		why := c.Reason
 		if c.Message != "" {
 			why = strings.TrimPrefix(why+": "+c.Message, ": ")
@@ -110,46 +108,10 @@ func decide(run *lifecyclev1alpha1.RetrainingRun, job *batchv1.Job, pol retrain.
 		}
 		return d
 	}
-	if jobCondition(job, batchv1.JobComplete) != nil {
+	if retrain.JobCondition(job, batchv1.JobComplete) != nil {
 		return decision{step: stepCollect}
 	}
 	return decision{step: stepFollow}
-}
-
-// jobCondition is the Job's condition of typ when it is True: Complete and
-// Failed are final, the Job controller's last word.
-func jobCondition(job *batchv1.Job, typ batchv1.JobConditionType) *batchv1.JobCondition {
-	for i := range job.Status.Conditions {
-		c := &job.Status.Conditions[i]
-		if c.Type == typ && c.Status == corev1.ConditionTrue {
-			return c
-		}
-	}
-	return nil
-}
-
-// terminationMessage is the result container's termination message in the
-// newest succeeded pod the Job controls, "" when there is none.
-func terminationMessage(job *batchv1.Job, container string, pods []corev1.Pod) string {
-	var ok []*corev1.Pod
-	for i := range pods {
-		// Only the Job's own pods: anyone who may create a pod could label
-		// one with the Job's name and report a model of their choosing.
-		if pods[i].Status.Phase == corev1.PodSucceeded && metav1.IsControlledBy(&pods[i], job) {
-			ok = append(ok, &pods[i])
-		}
-	}
-	sort.SliceStable(ok, func(i, j int) bool {
-		return ok[j].CreationTimestamp.Before(&ok[i].CreationTimestamp)
-	})
-	for _, pod := range ok {
-		for _, cs := range pod.Status.ContainerStatuses {
-			if cs.Name == container && cs.State.Terminated != nil {
-				return cs.State.Terminated.Message
-			}
-		}
-	}
-	return ""
 }
 
 // trainingResult is the result as the run's status records it.

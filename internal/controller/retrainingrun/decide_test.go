@@ -213,7 +213,7 @@ func TestTerminationMessage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := terminationMessage(job, "train", tt.pods); got != tt.want {
+			if got := retrain.TerminationMessage(job, "train", tt.pods); got != tt.want {
 				t.Errorf("terminationMessage = %q, want %q", got, tt.want)
 			}
 		})

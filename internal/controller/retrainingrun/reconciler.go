@@ -53,9 +53,6 @@ const (
 	EventRefused   = "RetrainingRefused"
 )
 
-// jobNameLabel is the label the Job controller puts on a Job's pods.
-const jobNameLabel = "batch.kubernetes.io/job-name"
-
 // uncachedPoll is how often a run follows a Job that only the API server
 // shows: the cache sees only Jobs labelled as the operator's, and one whose
 // label was taken off sends no watch events.
@@ -263,10 +260,10 @@ func (t *turn) collect(ctx context.Context, job *batchv1.Job) error {
 	// Pods are read from the API server: the operator watches none, and
 	// reads these once per finished run.
 	var pods corev1.PodList
-	if err := t.APIReader.List(ctx, &pods, client.InNamespace(job.Namespace), client.MatchingLabels{jobNameLabel: job.Name}); err != nil {
+	if err := t.APIReader.List(ctx, &pods, client.InNamespace(job.Namespace), client.MatchingLabels{retrain.JobNameLabel: job.Name}); err != nil {
 		return fmt.Errorf("listing the pods of Job %s: %w", job.Name, err)
 	}
-	parsed, err := retrain.ParseResult(terminationMessage(job, t.run.Spec.ResultContainer, pods.Items))
+	parsed, err := retrain.ParseResult(retrain.TerminationMessage(job, t.run.Spec.ResultContainer, pods.Items))
 	if err != nil {
 		t.fail(failure(lifecyclev1alpha1.ReasonResultUnusable, "the result of Job %s (container %s) is unusable: %v",
 			job.Name, t.run.Spec.ResultContainer, err))
