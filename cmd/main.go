@@ -48,6 +48,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/backend"
 	"github.com/aipm-io/aipm-operator/internal/certs"
 	internalcontroller "github.com/aipm-io/aipm-operator/internal/controller"
 	experimentcontroller "github.com/aipm-io/aipm-operator/internal/controller/experiment"
@@ -73,6 +74,8 @@ func init() {
 
 	utilruntime.Must(lifecyclev1alpha1.AddToScheme(scheme))
 	utilruntime.Must(gatewayv1.Install(scheme))
+	// The training engines' kinds; none needs its CRD installed (backend.For).
+	backend.MustAddToScheme(scheme)
 	// +kubebuilder:scaffold:scheme
 }
 
@@ -337,6 +340,7 @@ func main() {
 		StatusWriter: statuswrite.As(statusWriter, "aipm-operator/retrainingrun"),
 		Recorder:     recorder,
 		Policy:       retrain.Policy{ServiceAccounts: allowedServiceAccounts},
+		Namespaces:   namespaces,
 	}).SetupWithManager(mgr); err != nil {
 		setupLog.Error(err, "Unable to create controller", "controller", "RetrainingRun")
 		os.Exit(1)

@@ -20,6 +20,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // ProductPhase is a phase of product work.
@@ -1081,6 +1082,10 @@ const (
 
 // RetrainingSpec says when and how new versions are trained.
 // +kubebuilder:validation:XValidation:rule="has(self.schedule) || self.onDrift || (has(self.onObjectiveBreach) && size(self.onObjectiveBreach) > 0)",message="retraining needs a schedule, onDrift or onObjectiveBreach"
+// +kubebuilder:validation:XValidation:rule="(!has(self.backend) || self.backend == 'Job') == has(self.template)",message="template (a Job) is set exactly when backend is Job",fieldPath=".template"
+// +kubebuilder:validation:XValidation:rule="(has(self.backend) && self.backend == 'TrainJob') == has(self.trainJob)",message="trainJob is set exactly when backend is TrainJob",fieldPath=".trainJob"
+// +kubebuilder:validation:XValidation:rule="(has(self.backend) && self.backend == 'JobSet') == has(self.jobSet)",message="jobSet is set exactly when backend is JobSet",fieldPath=".jobSet"
+// +kubebuilder:validation:XValidation:rule="(has(self.backend) && self.backend == 'RayJob') == has(self.rayJob)",message="rayJob is set exactly when backend is RayJob",fieldPath=".rayJob"
 // +kubebuilder:validation:XValidation:rule="!has(self.timeZone) || has(self.schedule)",message="timeZone needs a schedule"
 type RetrainingSpec struct {
 	// schedule is a cron schedule in the standard five fields (minute hour
@@ -1142,16 +1147,72 @@ type RetrainingSpec struct {
 	// +kubebuilder:validation:Maximum=100
 	FailedJobsHistoryLimit int32 `json:"failedJobsHistoryLimit"`
 	// resultContainer is the container whose termination message carries
-	// the training result, a container name of the template. Default: the
-	// first container.
+	// the training result. Default: the first container of the Job's pod,
+	// of the result job's pod (JobSet), of the submitter (RayJob); node for
+	// a TrainJob, the container Kubeflow Trainer runs the trainer in.
 	// +optional
 	// +kubebuilder:validation:MaxLength=63
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
 	ResultContainer string `json:"resultContainer,omitempty"`
-	// template is the Job that trains a new version. The operator adds
-	// labels, an owner reference and the AIPM_* environment variables.
+	// backend is the engine that trains: Job (a batch/v1 Job, the
+	// default), TrainJob (Kubeflow Trainer), JobSet or RayJob (KubeRay).
+	// Exactly the field of that name holds the workload's template.
+	// +optional
+	// +kubebuilder:default=Job
+	Backend TrainingBackend `json:"backend,omitempty"`
+	// template is the Job that trains a new version (backend Job). The
+	// operator adds labels, an owner reference and the AIPM_* environment
+	// variables.
+	// +optional
+	Template *batchv1.JobTemplateSpec `json:"template,omitempty"`
+	// trainJob is the Kubeflow Trainer TrainJob (trainer.kubeflow.org/
+	// v1alpha1) that trains a new version (backend TrainJob): its metadata
+	// and spec, a runtimeRef and the trainer's settings. The result comes
+	// from the rank-0 pod of the runtime's node job (docs/backends/trainjob.md).
+	// +optional
+	TrainJob *WorkloadTemplate `json:"trainJob,omitempty"`
+	// jobSet is the JobSet (jobset.x-k8s.io/v1alpha2) that trains a new
+	// version (backend JobSet). The result comes from the first pod of the
+	// first job of resultJob (docs/backends/jobset.md).
+	// +optional
+	JobSet *WorkloadTemplate `json:"jobSet,omitempty"`
+	// rayJob is the KubeRay RayJob (ray.io/v1) that trains a new version
+	// (backend RayJob). The result comes from its submitter pod
+	// (docs/backends/rayjob.md).
+	// +optional
+	RayJob *WorkloadTemplate `json:"rayJob,omitempty"`
+	// resultJob is the replicated job of a JobSet whose first pod reports
+	// the result (backend JobSet). Default: the first replicated job.
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	ResultJob string `json:"resultJob,omitempty"`
+}
+
+// WorkloadTemplate is the object a training engine runs, as its own API
+// defines it: labels, annotations and spec. The admission webhook decodes
+// the spec strictly as the engine's Go types do, so an unknown field or a
+// wrong type is refused when the product is written; the operator adds its
+// labels, the AIPM_* environment and the restricted security context.
+type WorkloadTemplate struct {
+	// metadata holds the labels and annotations the workload gets.
+	// +optional
+	Metadata WorkloadMetadata `json:"metadata,omitempty"`
+	// spec is the workload's spec in the engine's own schema.
 	// +required
-	Template batchv1.JobTemplateSpec `json:"template"`
+	// +kubebuilder:validation:Type=object
+	// +kubebuilder:pruning:PreserveUnknownFields
+	Spec runtime.RawExtension `json:"spec"`
+}
+
+// WorkloadMetadata is the metadata a template may set.
+type WorkloadMetadata struct {
+	// labels of the workload.
+	// +optional
+	Labels map[string]string `json:"labels,omitempty"`
+	// annotations of the workload.
+	// +optional
+	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
 // PromotionSpec is what a version must show before any traffic reaches it.

@@ -230,6 +230,9 @@ const (
 	ReasonWorkloadFailed = "WorkloadFailed"
 	// ReasonWorkloadDeleted: the workload was deleted before it finished.
 	ReasonWorkloadDeleted = "WorkloadDeleted"
+	// ReasonBackendUnavailable: the run's engine cannot take it yet: its
+	// CRD, or the runtime a TrainJob names, is not in the cluster.
+	ReasonBackendUnavailable = "BackendUnavailable"
 	// ReasonWorkloadRefused: the API server refused to create the
 	// workload.
 	ReasonWorkloadRefused = "WorkloadRefused"

@@ -145,10 +145,16 @@ type Lineage struct {
 	// +optional
 	// +kubebuilder:default=External
 	Trigger TrainingTrigger `json:"trigger,omitempty"`
-	// trainingJob is the name of the Job that trained it.
+	// trainingJob is the name of the workload that trained it: a Job, or
+	// the TrainJob, JobSet or RayJob trainingKind names.
 	// +optional
 	// +kubebuilder:validation:MaxLength=63
 	TrainingJob string `json:"trainingJob,omitempty"`
+	// trainingKind is the kind of that workload when it is not a batch
+	// Job: TrainJob, JobSet or RayJob.
+	// +optional
+	// +kubebuilder:validation:Enum=TrainJob;JobSet;RayJob
+	TrainingKind string `json:"trainingKind,omitempty"`
 	// parentVersion is the ModelVersion that was in production when it was
 	// trained.
 	// +optional

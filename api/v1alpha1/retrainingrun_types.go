@@ -22,12 +22,18 @@ import (
 )
 
 // TrainingBackend is the kind of workload that trains a new version.
-// +kubebuilder:validation:Enum=Job
+// +kubebuilder:validation:Enum=Job;TrainJob;JobSet;RayJob
 type TrainingBackend string
 
 const (
 	// BackendJob trains in a batch/v1 Job.
 	BackendJob TrainingBackend = "Job"
+	// BackendTrainJob trains in a Kubeflow Trainer TrainJob.
+	BackendTrainJob TrainingBackend = "TrainJob"
+	// BackendJobSet trains in a JobSet.
+	BackendJobSet TrainingBackend = "JobSet"
+	// BackendRayJob trains in a KubeRay RayJob.
+	BackendRayJob TrainingBackend = "RayJob"
 )
 
 // RunPhase is where a RetrainingRun stands.
@@ -75,6 +81,7 @@ type RunTrigger struct {
 // RetrainingRunSpec is one run, as its product resolved it when the run was
 // triggered. It never changes: a product edited later affects later runs.
 // +kubebuilder:validation:XValidation:rule="self == oldSelf",message="a RetrainingRun's spec is immutable"
+// +kubebuilder:validation:XValidation:rule="(!has(self.backend) || self.backend == 'Job') ? has(self.template) : has(self.workload)",message="a run of backend Job needs template, of any other backend workload"
 type RetrainingRunSpec struct {
 	// product is the AIProduct the run retrains, in the run's namespace.
 	// +required
@@ -82,10 +89,16 @@ type RetrainingRunSpec struct {
 	// trigger is what asked for the run.
 	// +required
 	Trigger RunTrigger `json:"trigger"`
-	// backend is the kind of workload that trains: Job (the default).
+	// backend is the kind of workload that trains: Job (the default),
+	// TrainJob, JobSet or RayJob.
 	// +optional
 	// +kubebuilder:default=Job
 	Backend TrainingBackend `json:"backend,omitempty"`
+	// resultJob is the replicated job whose first pod reports the result
+	// (backend JobSet).
+	// +optional
+	// +kubebuilder:validation:MaxLength=63
+	ResultJob string `json:"resultJob,omitempty"`
 	// targetVersion is the semantic version the run registers, such as
 	// 1.4.1: the patch after the product's highest version when the run was
 	// triggered.
@@ -111,16 +124,21 @@ type RetrainingRunSpec struct {
 	// creates the Job, so a run written by hand cannot widen what a
 	// trainer may do. Its schema is the product's template, validated
 	// there; here it is kept as written.
-	// +required
+	// +optional
 	// +kubebuilder:validation:Schemaless
 	// +kubebuilder:validation:Type=object
 	// +kubebuilder:pruning:PreserveUnknownFields
-	Template batchv1.JobTemplateSpec `json:"template"`
+	Template *batchv1.JobTemplateSpec `json:"template,omitempty"`
+	// workload is the TrainJob, JobSet or RayJob the run creates (the
+	// other backends), resolved from the product's template as template
+	// is, and checked again before it is created.
+	// +optional
+	Workload *WorkloadTemplate `json:"workload,omitempty"`
 }
 
 // WorkloadRef names the object a run created to train.
 type WorkloadRef struct {
-	// kind of the workload: Job.
+	// kind of the workload: Job, TrainJob, JobSet or RayJob.
 	// +required
 	Kind string `json:"kind"`
 	// name of the workload, in the run's namespace.

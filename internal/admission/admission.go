@@ -18,19 +18,22 @@ limitations under the License.
 // CRD's schema and CEL rules cannot: cron schedules with the parser the
 // scheduler uses, time zones against the tz database, every PromQL query
 // with Prometheus' own parser after the operator's variables are filled
-// in, and names that must refer to something the product declares. Each
-// error names its field.
+// in, names that must refer to something the product declares, and
+// training templates as their engines' API types read them. Each error
+// names its field.
 package admission
 
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/prometheus/promql/parser"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/backend"
 	"github.com/aipm-io/aipm-operator/internal/prom"
 	"github.com/aipm-io/aipm-operator/internal/schedule"
 )
@@ -133,6 +136,16 @@ func Product(p *lifecyclev1alpha1.AIProduct) field.ErrorList {
 			}
 		}
 		refers(path.Child("onObjectiveBreach"), r.OnObjectiveBreach)
+		// A workload template is kept as written by the CRD (its engine's
+		// schema would not fit in it); here it is read as the engine's own
+		// API types read it, so that a typo fails now, not at the first
+		// retraining.
+		if tpl := backend.TemplateOf(r); tpl != nil {
+			if err := backend.Validate(r.Backend, tpl, r.ResultContainer, r.ResultJob); err != nil {
+				errs = append(errs, field.Invalid(path.Child(templateField(r.Backend), "spec"), "(the template)",
+					fmt.Sprintf("not a valid %s: %v", r.Backend, err)))
+			}
+		}
 	}
 	if pr := d.Promotion; pr != nil {
 		path := delivery.Child("promotion")
@@ -150,6 +163,11 @@ func Product(p *lifecyclev1alpha1.AIProduct) field.ErrorList {
 		}
 	}
 	return errs
+}
+
+// templateField is the field of a backend's template.
+func templateField(b lifecyclev1alpha1.TrainingBackend) string {
+	return strings.ToLower(string(b[:1])) + string(b[1:])
 }
 
 // bounds checks a floor is not above its ceiling.

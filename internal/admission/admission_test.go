@@ -22,6 +22,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
@@ -170,6 +171,62 @@ func TestProductRefusals(t *testing.T) {
 		{"an approval by the tech lead, when there is none", func(p *lifecyclev1alpha1.AIProduct) { p.Spec.Owners.TechLead = "" },
 			"spec.delivery.promotion.approvals[1]", "spec.owners names no TechLead"},
 	}
+	// Training templates, read as the engines' own API types read them.
+	trainJob := func(spec string) mutate {
+		return func(p *lifecyclev1alpha1.AIProduct) {
+			r := p.Spec.Delivery.Retraining
+			r.Backend, r.Template = lifecyclev1alpha1.BackendTrainJob, nil
+			r.TrainJob = &lifecyclev1alpha1.WorkloadTemplate{Spec: runtime.RawExtension{Raw: []byte(spec)}}
+		}
+	}
+	jobSet := func(spec string) mutate {
+		return func(p *lifecyclev1alpha1.AIProduct) {
+			r := p.Spec.Delivery.Retraining
+			r.Backend, r.Template = lifecyclev1alpha1.BackendJobSet, nil
+			r.JobSet = &lifecyclev1alpha1.WorkloadTemplate{Spec: runtime.RawExtension{Raw: []byte(spec)}}
+		}
+	}
+	rayJob := func(spec string) mutate {
+		return func(p *lifecyclev1alpha1.AIProduct) {
+			r := p.Spec.Delivery.Retraining
+			r.Backend, r.Template = lifecyclev1alpha1.BackendRayJob, nil
+			r.RayJob = &lifecyclev1alpha1.WorkloadTemplate{Spec: runtime.RawExtension{Raw: []byte(spec)}}
+		}
+	}
+	const pod = `{"spec":{"containers":[{"name":"train","image":"t:1"}]}}`
+	tests = append(tests, []struct {
+		name    string
+		mutate  mutate
+		field   string
+		message string
+	}{
+		{"a TrainJob field misspelt", trainJob(`{"runtimeRef":{"name":"torch"},"trainer":{"numNode":2}}`),
+			"spec.delivery.retraining.trainJob.spec", `unknown field "trainer.numNode"`},
+		{"a TrainJob without a runtime", trainJob(`{"trainer":{"image":"t:1"}}`),
+			"spec.delivery.retraining.trainJob.spec", "runtimeRef.name: required"},
+		{"a TrainJob's nodes as a string", trainJob(`{"runtimeRef":{"name":"torch"},"trainer":{"numNodes":"two"}}`),
+			"spec.delivery.retraining.trainJob.spec", "numNodes"},
+		{"a TrainJob on a runtime of another kind", trainJob(`{"runtimeRef":{"name":"torch","kind":"Deployment"}}`),
+			"spec.delivery.retraining.trainJob.spec", "not a training runtime"},
+		{"a JobSet without replicated jobs", jobSet(`{"replicatedJobs":[]}`),
+			"spec.delivery.retraining.jobSet.spec", "at least one replicated job"},
+		{"a JobSet whose result job is not one of its jobs", func(p *lifecyclev1alpha1.AIProduct) {
+			jobSet(`{"replicatedJobs":[{"name":"workers","replicas":1,"template":{"spec":{"template":` + pod + `}}}]}`)(p)
+			p.Spec.Delivery.Retraining.ResultJob = "driver"
+		}, "spec.delivery.retraining.jobSet.spec", `resultJob "driver" is not a replicated job`},
+		{"a JobSet whose result container is not in the pod", func(p *lifecyclev1alpha1.AIProduct) {
+			jobSet(`{"replicatedJobs":[{"name":"workers","replicas":1,"template":{"spec":{"template":` + pod + `}}}]}`)(p)
+			p.Spec.Delivery.Retraining.ResultContainer = "report"
+		}, "spec.delivery.retraining.jobSet.spec", `resultContainer "report" is not a container`},
+		{"a JobSet with a field of a Deployment", jobSet(`{"replicas":3}`),
+			"spec.delivery.retraining.jobSet.spec", `unknown field "replicas"`},
+		{"a RayJob on a running cluster", rayJob(`{"entrypoint":"python train.py","clusterSelector":{"ray.io/cluster":"shared"},"submitterPodTemplate":` + pod + `}`),
+			"spec.delivery.retraining.rayJob.spec", "clusterSelector: not supported"},
+		{"a RayJob without a submitter", rayJob(`{"entrypoint":"python train.py","rayClusterSpec":{"headGroupSpec":{"rayStartParams":{},"template":` + pod + `}}}`),
+			"spec.delivery.retraining.rayJob.spec", "submitterPodTemplate: required"},
+		{"a RayJob submitted over HTTP", rayJob(`{"entrypoint":"python train.py","submissionMode":"HTTPMode","rayClusterSpec":{"headGroupSpec":{"rayStartParams":{},"template":` + pod + `}},"submitterPodTemplate":` + pod + `}`),
+			"spec.delivery.retraining.rayJob.spec", "HTTPMode is not supported"},
+	}...)
 	if len(tests) < 40 {
 		t.Fatalf("%d cases; the admission table keeps at least 40", len(tests))
 	}

@@ -26,12 +26,14 @@ import (
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/backend"
 	"github.com/aipm-io/aipm-operator/internal/drift"
 	"github.com/aipm-io/aipm-operator/internal/metrics"
 	"github.com/aipm-io/aipm-operator/internal/notify"
@@ -174,10 +176,10 @@ func (r *AIProductReconciler) reconcileRetraining(ctx context.Context, s *produc
 	}
 	// Checked on every pass, in every phase, so that a team learns of a
 	// refused template when it writes it, not when the first trigger fires.
-	if err := r.retrainingPolicy().Admit(&spec.Template.Spec.Template); err != nil {
+	if err := admitTemplate(spec, r.retrainingPolicy()); err != nil {
 		allowed(metav1.ConditionFalse, lifecyclev1alpha1.ReasonTemplateRefused, err.Error())
 		rs.NextScheduleTime = nil
-		rs.Pending = "no run starts until the Job template is allowed (condition RetrainingAllowed)"
+		rs.Pending = "no run starts until the " + string(backendOf(spec)) + " template is allowed (condition RetrainingAllowed)"
 		return 0, nil
 	}
 	sched, err := parseSchedule(spec)
@@ -191,7 +193,7 @@ func (r *AIProductReconciler) reconcileRetraining(ctx context.Context, s *produc
 		return 0, outcome.Stall(lifecyclev1alpha1.ReasonInvalidSchedule, err)
 	}
 	allowed(metav1.ConditionTrue, lifecyclev1alpha1.ReasonTemplateAllowed,
-		"the Job template runs as an allowed ServiceAccount under the restricted Pod Security Standard")
+		"the "+string(backendOf(spec))+" template runs as an allowed ServiceAccount under the restricted Pod Security Standard")
 
 	// Retired suspends retraining; so does any phase before Delivery.
 	if p.Status.Phase != lifecyclev1alpha1.PhaseDelivery {
@@ -448,7 +450,17 @@ func (r *AIProductReconciler) startRun(ctx context.Context, s *productScope, t r
 	}
 	name := retrain.JobName(p.Name, t)
 	target := retrain.NextVersion(known)
-	job, err := retrain.Job(p, retrain.Run{Name: name, Trigger: t, Parent: parent, TargetVersion: target}, r.retrainingPolicy())
+	run := &lifecyclev1alpha1.RetrainingRun{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: p.Namespace,
+			Labels: map[string]string{lifecyclev1alpha1.LabelProduct: p.Name, retrain.LabelTrigger: string(t.Kind)}},
+		Spec: lifecyclev1alpha1.RetrainingRunSpec{
+			Product:       lifecyclev1alpha1.LocalObjectName(p.Name),
+			Trigger:       lifecyclev1alpha1.RunTrigger{Kind: t.Kind, Key: t.Key, Reason: triggerReason(p, t)},
+			Backend:       backendOf(p.Spec.Delivery.Retraining),
+			TargetVersion: target,
+		},
+	}
+	err := resolveRun(p, run, retrain.Run{Name: name, Trigger: t, Parent: parent, TargetVersion: target}, r.retrainingPolicy())
 	var refused *retrain.RefusedError
 	if errors.As(err, &refused) {
 		// Admitted a moment ago from the same spec, so only a change in
@@ -458,21 +470,6 @@ func (r *AIProductReconciler) startRun(ctx context.Context, s *productScope, t r
 	}
 	if err != nil {
 		return "", err
-	}
-	run := &lifecyclev1alpha1.RetrainingRun{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: p.Namespace,
-			Labels: map[string]string{lifecyclev1alpha1.LabelProduct: p.Name, retrain.LabelTrigger: string(t.Kind)}},
-		Spec: lifecyclev1alpha1.RetrainingRunSpec{
-			Product:         lifecyclev1alpha1.LocalObjectName(p.Name),
-			Trigger:         lifecyclev1alpha1.RunTrigger{Kind: t.Kind, Key: t.Key, Reason: triggerReason(p, t)},
-			Backend:         lifecyclev1alpha1.BackendJob,
-			TargetVersion:   target,
-			ResultContainer: retrain.ResultContainer(p, job.Spec.Template.Spec.Containers),
-			Template: batchv1.JobTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: job.Labels, Annotations: job.Annotations},
-				Spec:       job.Spec,
-			},
-		},
 	}
 	if parent != nil {
 		run.Spec.ParentVersion = parent.Name
@@ -548,4 +545,65 @@ func (r *AIProductReconciler) pruneRuns(ctx context.Context, spec *lifecyclev1al
 // retrainingPolicy is what the operator's flags let a retraining pod do.
 func (r *AIProductReconciler) retrainingPolicy() retrain.Policy {
 	return retrain.Policy{ServiceAccounts: r.RetrainingServiceAccounts}
+}
+
+// backendOf is the product's training backend, Job when unset.
+func backendOf(spec *lifecyclev1alpha1.RetrainingSpec) lifecyclev1alpha1.TrainingBackend {
+	if spec.Backend == "" {
+		return lifecyclev1alpha1.BackendJob
+	}
+	return spec.Backend
+}
+
+// admitTemplate checks the product's training template against the
+// retraining policy, whatever its engine.
+func admitTemplate(spec *lifecyclev1alpha1.RetrainingSpec, pol retrain.Policy) error {
+	if b := backendOf(spec); b != lifecyclev1alpha1.BackendJob {
+		tpl := backend.TemplateOf(spec)
+		if tpl == nil {
+			return &retrain.RefusedError{Reasons: []string{"backend " + string(b) + " needs its template, spec.delivery.retraining." + lowerFirst(string(b))}}
+		}
+		return backend.Admit(b, tpl, pol)
+	}
+	if spec.Template == nil {
+		return &retrain.RefusedError{Reasons: []string{"backend Job needs spec.delivery.retraining.template"}}
+	}
+	return pol.Admit(&spec.Template.Spec.Template)
+}
+
+func lowerFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
+
+// resolveRun fills in the run's workload: the product's template rendered
+// for this run, hardened and checked, with the run's environment.
+func resolveRun(p *lifecyclev1alpha1.AIProduct, run *lifecyclev1alpha1.RetrainingRun, rr retrain.Run, pol retrain.Policy) error {
+	spec := p.Spec.Delivery.Retraining
+	if b := run.Spec.Backend; b != lifecyclev1alpha1.BackendJob {
+		tpl := backend.TemplateOf(spec)
+		if tpl == nil {
+			return &retrain.RefusedError{Reasons: []string{"backend " + string(b) + " has no template"}}
+		}
+		env := func(result string) []corev1.EnvVar { return retrain.Env(p, rr, result) }
+		res, err := backend.Resolve(b, tpl, retrain.Labels(p.Name, rr.Trigger), retrain.Annotations(p.Name, rr),
+			env, spec.ResultContainer, spec.ResultJob, pol)
+		if err != nil {
+			return err
+		}
+		run.Spec.Workload, run.Spec.ResultContainer, run.Spec.ResultJob = res.Workload, res.ResultContainer, spec.ResultJob
+		return nil
+	}
+	job, err := retrain.Job(p, rr, pol)
+	if err != nil {
+		return err
+	}
+	run.Spec.ResultContainer = retrain.ResultContainer(p, job.Spec.Template.Spec.Containers)
+	run.Spec.Template = &batchv1.JobTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: job.Labels, Annotations: job.Annotations},
+		Spec:       job.Spec,
+	}
+	return nil
 }

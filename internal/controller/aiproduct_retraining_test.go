@@ -46,7 +46,7 @@ func retrainingProduct() *lifecyclev1alpha1.AIProduct {
 		OnDrift:                    true,
 		ConcurrencyPolicy:          lifecyclev1alpha1.ConcurrencyForbid,
 		SuccessfulJobsHistoryLimit: 3, FailedJobsHistoryLimit: 1,
-		Template: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+		Template: &batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
 			RestartPolicy: corev1.RestartPolicyNever,
 			Containers:    []corev1.Container{{Name: "trainer", Image: "example.com/trainer:1"}},
 		}}}},

@@ -17,6 +17,7 @@ limitations under the License.
 package controller
 
 import (
+	"fmt"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -24,7 +25,9 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
 )
@@ -80,4 +83,56 @@ var _ = Describe("Retraining Job security", func() {
 			g.Expect(sc.Capabilities.Drop).To(ConsistOf(corev1.Capability("ALL")))
 		}).Should(Succeed())
 	})
+
+	It("holds every pod of a JobSet template to the same policy, naming the pod, and a run on a cluster without JobSet waits with a condition", func() {
+		p := retrainingProduct()
+		p.Spec.Delivery.Retraining.OnDrift = false
+		p.Spec.Delivery.Retraining.Schedule = "0 3 * * *"
+		p.Spec.Delivery.Retraining.Template = nil
+		p.Spec.Delivery.Retraining.Backend = lifecyclev1alpha1.BackendJobSet
+		jobSet := func(hostNetwork bool) *lifecyclev1alpha1.WorkloadTemplate {
+			return &lifecyclev1alpha1.WorkloadTemplate{Spec: runtime.RawExtension{Raw: []byte(fmt.Sprintf(`{"replicatedJobs":[
+				{"name":"driver","replicas":1,"template":{"spec":{"template":{"spec":{"containers":[{"name":"train","image":"t:1"}]}}}}},
+				{"name":"workers","replicas":2,"template":{"spec":{"template":{"spec":{"hostNetwork":%t,"containers":[{"name":"w","image":"t:1"}]}}}}}]}`, hostNetwork))}}
+		}
+		p.Spec.Delivery.Retraining.JobSet = jobSet(true)
+		enterDelivery(p)
+		eligibleVersion(p, "v1", "1.0.0")
+		annotate(p, lifecyclev1alpha1.AnnotationRetrain, "ticket-8")
+
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			c := condition(got.Status.Conditions, lifecyclev1alpha1.ConditionRetrainingAllowed)
+			g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
+			g.Expect(c.Reason).To(Equal(lifecyclev1alpha1.ReasonTemplateRefused))
+			g.Expect(c.Message).To(ContainSubstring("the JobSet template is refused: spec.replicatedJobs[workers].template.spec.template: host namespaces"))
+			g.Expect(got.Status.Retraining.Pending).To(ContainSubstring("no run starts until the JobSet template is allowed"))
+		}).Should(Succeed())
+		Consistently(func(g Gomega) { g.Expect(productRuns(g, p)).To(BeEmpty()) }, 2*time.Second).Should(Succeed())
+
+		By("the team fixes the template: the run starts, and waits for JobSet, which this cluster does not serve")
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			got.Spec.Delivery.Retraining.JobSet = jobSet(false)
+			g.Expect(k8sClient.Update(ctx, got)).To(Succeed())
+		}).Should(Succeed())
+		Eventually(func(g Gomega) {
+			runs := productRuns(g, p)
+			g.Expect(runs).To(HaveLen(1))
+			run := runs[0]
+			g.Expect(run.Spec.Backend).To(Equal(lifecyclev1alpha1.BackendJobSet))
+			g.Expect(run.Spec.ResultContainer).To(Equal("train"))
+			g.Expect(string(run.Spec.Workload.Spec.Raw)).To(ContainSubstring(`"readOnlyRootFilesystem":true`))
+			g.Expect(run.Status.Phase).To(Equal(lifecyclev1alpha1.RunPending))
+			g.Expect(run.Status.Reason).To(Equal(lifecyclev1alpha1.ReasonBackendUnavailable))
+			g.Expect(run.Status.Message).To(ContainSubstring("the JobSet backend is not installed"))
+			g.Expect(condition(fetch(g, p).Status.Conditions, lifecyclev1alpha1.ConditionRetrainingAllowed).Status).To(Equal(metav1.ConditionTrue))
+		}).Should(Succeed())
+	})
 })
+
+func productRuns(g Gomega, p *lifecyclev1alpha1.AIProduct) []lifecyclev1alpha1.RetrainingRun {
+	var list lifecyclev1alpha1.RetrainingRunList
+	g.Expect(k8sClient.List(ctx, &list, client.InNamespace(p.Namespace), client.MatchingLabels{lifecyclev1alpha1.LabelProduct: p.Name})).To(Succeed())
+	return list.Items
+}

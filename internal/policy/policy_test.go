@@ -84,6 +84,16 @@ var managerPermissions = map[string][]string{
 	// names; in KServe's Standard mode the canary InferenceService the
 	// product owns; their metadata watched to wake the product.
 	"serving.kserve.io/inferenceservices": {"create", "delete", "get", "list", "patch", "watch"},
+	// The training engines' workloads, one per RetrainingRun of that
+	// backend and owned by it (garbage collection deletes them with it);
+	// watched once a run needs the kind.
+	"trainer.kubeflow.org/trainjobs": {"create", "get", "list", "watch"},
+	"jobset.x-k8s.io/jobsets":        {"create", "get", "list", "watch"},
+	"ray.io/rayjobs":                 {"create", "get", "list", "watch"},
+	// A TrainJob's runtime, read to check the pods it makes against the
+	// retraining policy before the TrainJob is created.
+	"trainer.kubeflow.org/trainingruntimes":        {"get"},
+	"trainer.kubeflow.org/clustertrainingruntimes": {"get"},
 }
 
 // dangerous are resources no role shipped here may touch at all: reading

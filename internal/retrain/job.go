@@ -39,13 +39,22 @@ func JobCondition(job *batchv1.Job, typ batchv1.JobConditionType) *batchv1.JobCo
 	return nil
 }
 
+// CompletionIndexLabel is the label the Job controller puts on each pod of
+// an Indexed Job: its completion index, the rank of a distributed trainer.
+const CompletionIndexLabel = "batch.kubernetes.io/job-completion-index"
+
 // TerminationMessage is the result container's termination message in the
-// newest succeeded pod the Job controls, "" when there is none. Only the
-// Job's own pods count: anyone who may create a pod could label one with
-// the Job's name and report a result of their choosing.
+// newest succeeded pod the Job controls, "" when there is none; of an
+// Indexed Job, only pods of index 0 (rank 0) count, the one that reports
+// for a distributed training. Only the Job's own pods count: anyone who
+// may create a pod could label one with the Job's name and report a result
+// of their choosing.
 func TerminationMessage(job *batchv1.Job, container string, pods []corev1.Pod) string {
 	var ok []*corev1.Pod
 	for i := range pods {
+		if idx, indexed := pods[i].Labels[CompletionIndexLabel]; indexed && idx != "0" {
+			continue
+		}
 		if pods[i].Status.Phase == corev1.PodSucceeded && metav1.IsControlledBy(&pods[i], job) {
 			ok = append(ok, &pods[i])
 		}

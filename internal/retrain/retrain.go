@@ -118,29 +118,20 @@ type Run struct {
 // Restrict, or returns a RefusedError when the pod it describes breaks pol.
 func Job(p *lifecyclev1alpha1.AIProduct, run Run, pol Policy) (*batchv1.Job, error) {
 	spec := p.Spec.Delivery.Retraining
-	tpl := spec.Template.DeepCopy()
-	labels := map[string]string{
-		lifecyclev1alpha1.LabelProduct: p.Name,
-		serving.LabelManagedBy:         serving.ManagedBy,
-		LabelTrigger:                   string(run.Trigger.Kind),
+	if spec.Template == nil {
+		return nil, &RefusedError{Reasons: []string{"backend Job needs spec.delivery.retraining.template"}}
 	}
+	tpl := spec.Template.DeepCopy()
+	labels := Labels(p.Name, run.Trigger)
 	job := &batchv1.Job{
 		TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
 		ObjectMeta: metav1.ObjectMeta{
 			Name:        run.Name,
 			Namespace:   p.Namespace,
 			Labels:      Merge(tpl.Labels, labels),
-			Annotations: Merge(tpl.Annotations, nil),
+			Annotations: Merge(tpl.Annotations, Annotations(p.Name, run)),
 		},
 		Spec: tpl.Spec,
-	}
-	job.Annotations[AnnotationTargetVersion] = run.TargetVersion
-	job.Annotations[AnnotationTargetName] = VersionName(p.Name, run.TargetVersion)
-	job.Annotations[AnnotationTriggerKey] = run.Trigger.Key
-	parentURI := ""
-	if run.Parent != nil {
-		job.Annotations[AnnotationParentVersion] = run.Parent.Name
-		parentURI = run.Parent.Spec.Artifact.URI
 	}
 	if err := harden(job, labels, pol); err != nil {
 		return nil, err
@@ -150,11 +141,11 @@ func Job(p *lifecyclev1alpha1.AIProduct, run Run, pol Policy) (*batchv1.Job, err
 	// Init containers too: a trainer that runs before an evaluator needs to
 	// know which version it trains as much as the evaluator does.
 	for i := range pod.Spec.InitContainers {
-		pod.Spec.InitContainers[i].Env = append(pod.Spec.InitContainers[i].Env, runEnv(p, job, run, parentURI, result)...)
+		pod.Spec.InitContainers[i].Env = append(pod.Spec.InitContainers[i].Env, Env(p, run, result)...)
 	}
 	for i := range pod.Spec.Containers {
 		c := &pod.Spec.Containers[i]
-		c.Env = append(c.Env, runEnv(p, job, run, parentURI, result)...)
+		c.Env = append(c.Env, Env(p, run, result)...)
 		if c.Name == result && c.TerminationMessagePolicy == "" {
 			c.TerminationMessagePolicy = corev1.TerminationMessageReadFile
 		}
@@ -162,13 +153,41 @@ func Job(p *lifecyclev1alpha1.AIProduct, run Run, pol Policy) (*batchv1.Job, err
 	return job, nil
 }
 
-// runEnv is what every container of a run's pod is told about the run.
-func runEnv(p *lifecyclev1alpha1.AIProduct, job *batchv1.Job, run Run, parentURI, result string) []corev1.EnvVar {
+// Labels are what the operator finds a run's workload and its pods by.
+func Labels(product string, t Trigger) map[string]string {
+	return map[string]string{
+		lifecyclev1alpha1.LabelProduct: product,
+		serving.LabelManagedBy:         serving.ManagedBy,
+		LabelTrigger:                   string(t.Kind),
+	}
+}
+
+// Annotations tell what a run's spec tells, so that a workload read alone
+// says which version it trains, whoever wrote the template.
+func Annotations(product string, run Run) map[string]string {
+	a := map[string]string{
+		AnnotationTargetVersion: run.TargetVersion,
+		AnnotationTargetName:    VersionName(product, run.TargetVersion),
+		AnnotationTriggerKey:    run.Trigger.Key,
+	}
+	if run.Parent != nil {
+		a[AnnotationParentVersion] = run.Parent.Name
+	}
+	return a
+}
+
+// Env is what every trainer container of a run is told about the run,
+// whatever engine runs it.
+func Env(p *lifecyclev1alpha1.AIProduct, run Run, result string) []corev1.EnvVar {
+	parent, parentURI := "", ""
+	if run.Parent != nil {
+		parent, parentURI = run.Parent.Name, run.Parent.Spec.Artifact.URI
+	}
 	return []corev1.EnvVar{
 		{Name: EnvProduct, Value: p.Name},
 		{Name: EnvNamespace, Value: p.Namespace},
 		{Name: EnvTrigger, Value: string(run.Trigger.Kind)},
-		{Name: EnvParentVersion, Value: job.Annotations[AnnotationParentVersion]},
+		{Name: EnvParentVersion, Value: parent},
 		{Name: EnvParentModelURI, Value: parentURI},
 		{Name: EnvTargetVersion, Value: run.TargetVersion},
 		{Name: EnvResultContainer, Value: result},

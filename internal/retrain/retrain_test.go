@@ -77,7 +77,7 @@ func TestJob(t *testing.T) {
 	p := &lifecyclev1alpha1.AIProduct{ObjectMeta: metav1.ObjectMeta{Name: "churn", Namespace: "ml"},
 		Spec: lifecyclev1alpha1.AIProductSpec{Delivery: &lifecyclev1alpha1.DeliverySpec{Retraining: &lifecyclev1alpha1.RetrainingSpec{
 			ResultContainer: "train",
-			Template: batchv1.JobTemplateSpec{
+			Template: &batchv1.JobTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"team": "ml"}},
 				Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
 					InitContainers: []corev1.Container{{Name: "prepare", Image: "prepare:1"}},

@@ -24,7 +24,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
-	"github.com/aipm-io/aipm-operator/internal/serving"
 )
 
 // RunJob renders the Job of a RetrainingRun from the template its product
@@ -35,31 +34,20 @@ import (
 // its Jobs by are its own, not the template's. The Job is named like the
 // run and carries no owner: the caller sets the run as its controller.
 func RunJob(run *lifecyclev1alpha1.RetrainingRun, pol Policy) (*batchv1.Job, error) {
-	tpl := run.Spec.Template.DeepCopy()
-	product := string(run.Spec.Product)
-	labels := map[string]string{
-		lifecyclev1alpha1.LabelProduct: product,
-		serving.LabelManagedBy:         serving.ManagedBy,
-		LabelTrigger:                   string(run.Spec.Trigger.Kind),
+	if run.Spec.Template == nil {
+		return nil, &RefusedError{Reasons: []string{"a run of backend Job needs spec.template"}}
 	}
+	tpl := run.Spec.Template.DeepCopy()
+	labels := RunLabels(run)
 	job := &batchv1.Job{
 		TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
 		ObjectMeta: metav1.ObjectMeta{
 			Name:        run.Name,
 			Namespace:   run.Namespace,
 			Labels:      Merge(tpl.Labels, labels),
-			Annotations: Merge(tpl.Annotations, nil),
+			Annotations: RunWorkloadAnnotations(run, tpl.Annotations),
 		},
 		Spec: tpl.Spec,
-	}
-	// The annotations tell what the run's spec tells, so that a Job read
-	// alone says which version it trains whoever wrote the template.
-	job.Annotations[AnnotationTargetVersion] = run.Spec.TargetVersion
-	job.Annotations[AnnotationTargetName] = VersionName(product, run.Spec.TargetVersion)
-	job.Annotations[AnnotationTriggerKey] = run.Spec.Trigger.Key
-	delete(job.Annotations, AnnotationParentVersion)
-	if run.Spec.ParentVersion != "" {
-		job.Annotations[AnnotationParentVersion] = run.Spec.ParentVersion
 	}
 
 	var why []string
@@ -79,6 +67,28 @@ func RunJob(run *lifecyclev1alpha1.RetrainingRun, pol Policy) (*batchv1.Job, err
 		return nil, &RefusedError{Reasons: why}
 	}
 	return job, nil
+}
+
+// RunLabels are the labels the operator puts on a run's workload and
+// pods, from the run's own spec.
+func RunLabels(run *lifecyclev1alpha1.RetrainingRun) map[string]string {
+	return Labels(string(run.Spec.Product), Trigger{Kind: run.Spec.Trigger.Kind, Key: run.Spec.Trigger.Key})
+}
+
+// RunWorkloadAnnotations are a template's annotations with the run's own
+// over them: they tell what the run's spec tells, so that a workload read
+// alone says which version it trains, whoever wrote the template.
+func RunWorkloadAnnotations(run *lifecyclev1alpha1.RetrainingRun, tpl map[string]string) map[string]string {
+	a := Merge(tpl, map[string]string{
+		AnnotationTargetVersion: run.Spec.TargetVersion,
+		AnnotationTargetName:    VersionName(string(run.Spec.Product), run.Spec.TargetVersion),
+		AnnotationTriggerKey:    run.Spec.Trigger.Key,
+	})
+	delete(a, AnnotationParentVersion)
+	if run.Spec.ParentVersion != "" {
+		a[AnnotationParentVersion] = run.Spec.ParentVersion
+	}
+	return a
 }
 
 func hasContainer(job *batchv1.Job, name string) bool {

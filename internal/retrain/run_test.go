@@ -41,7 +41,7 @@ func runOf(job *batchv1.Job, t Trigger, target, parent string) *lifecyclev1alpha
 			TargetVersion:   target,
 			ParentVersion:   parent,
 			ResultContainer: "train",
-			Template: batchv1.JobTemplateSpec{
+			Template: &batchv1.JobTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: job.Labels, Annotations: job.Annotations},
 				Spec:       job.Spec,
 			},
@@ -82,7 +82,7 @@ func TestRunJobOfAHandWrittenRun(t *testing.T) {
 			Trigger:         lifecyclev1alpha1.RunTrigger{Kind: lifecyclev1alpha1.TriggerManual, Key: "ticket-1"},
 			TargetVersion:   "2.0.0",
 			ResultContainer: "train",
-			Template: batchv1.JobTemplateSpec{
+			Template: &batchv1.JobTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{
 					Labels: map[string]string{serving.LabelManagedBy: "someone-else", lifecyclev1alpha1.LabelProduct: "other",
 						"team": "ml"},
@@ -156,7 +156,7 @@ func TestRunJobRefuses(t *testing.T) {
 				ObjectMeta: metav1.ObjectMeta{Name: "churn-manual-x", Namespace: "ml"},
 				Spec: lifecyclev1alpha1.RetrainingRunSpec{Product: "churn", TargetVersion: "0.1.0", ResultContainer: "train",
 					Trigger:  lifecyclev1alpha1.RunTrigger{Kind: lifecyclev1alpha1.TriggerManual, Key: "1"},
-					Template: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: trainer()}}},
+					Template: &batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: trainer()}}},
 			}
 			tt.edit(run)
 			job, err := RunJob(run, Policy{})

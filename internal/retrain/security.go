@@ -45,11 +45,17 @@ type Policy struct {
 // RefusedError says why a Job template may not run. It is a stall: nothing
 // changes until a person changes the template or the operator's flags.
 type RefusedError struct {
-	Reasons []string
+	// Template names what is refused; "Job template" when empty.
+	Template string
+	Reasons  []string
 }
 
 func (e *RefusedError) Error() string {
-	return "the Job template is refused: " + strings.Join(e.Reasons, "; ")
+	what := e.Template
+	if what == "" {
+		what = "Job template"
+	}
+	return "the " + what + " is refused: " + strings.Join(e.Reasons, "; ")
 }
 
 // Admit renders the pod of a Job template as Job would and checks it, so

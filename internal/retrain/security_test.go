@@ -31,7 +31,7 @@ import (
 func productWith(pod corev1.PodTemplateSpec) *lifecyclev1alpha1.AIProduct {
 	return &lifecyclev1alpha1.AIProduct{ObjectMeta: metav1.ObjectMeta{Name: "churn", Namespace: "ml"},
 		Spec: lifecyclev1alpha1.AIProductSpec{Delivery: &lifecyclev1alpha1.DeliverySpec{Retraining: &lifecyclev1alpha1.RetrainingSpec{
-			Template: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: pod}},
+			Template: &batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: pod}},
 		}}}}
 }
 

@@ -38,6 +38,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/backend"
 )
 
 // KubeVersion is the version of the control-plane binaries make builds.
@@ -77,6 +78,51 @@ func KServeCRD() (string, error) {
 	return filepath.Join(dir, "config", "crd", "full", "serving.kserve.io_inferenceservices.yaml"), nil
 }
 
+// Engine versions: the training engines whose CRDs the tests install, the
+// versions the operator's go.mod takes their API types from.
+const (
+	TrainerVersion = "v2.0.0"
+	JobSetVersion  = "v0.8.2"
+	KubeRayVersion = "v1.5.0"
+)
+
+// EngineCRDs are the CRD files of the training engines as their modules
+// ship them: Kubeflow Trainer's TrainJob and runtimes, JobSet, and
+// KubeRay's RayJob (with RayCluster, which a RayJob embeds). ray false
+// leaves KubeRay's out, for a suite that installs them later.
+func EngineCRDs(ray bool) ([]string, error) {
+	trainer, err := ModuleDir("github.com/kubeflow/trainer/v2", TrainerVersion)
+	if err != nil {
+		return nil, err
+	}
+	jobset, err := ModuleDir("sigs.k8s.io/jobset", JobSetVersion)
+	if err != nil {
+		return nil, err
+	}
+	out := []string{
+		filepath.Join(trainer, "manifests", "base", "crds"),
+		filepath.Join(jobset, "config", "components", "crd", "bases"),
+	}
+	if ray {
+		crds, err := RayCRDs()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, crds...)
+	}
+	return out, nil
+}
+
+// RayCRDs are KubeRay's RayJob and RayCluster CRDs.
+func RayCRDs() ([]string, error) {
+	ray, err := ModuleDir("github.com/ray-project/kuberay/ray-operator", KubeRayVersion)
+	if err != nil {
+		return nil, err
+	}
+	base := filepath.Join(ray, "config", "crd", "bases")
+	return []string{filepath.Join(base, "ray.io_rayjobs.yaml"), filepath.Join(base, "ray.io_rayclusters.yaml")}, nil
+}
+
 // ModuleDir downloads module at version into the module cache, outside
 // this module's go.mod, and returns its directory.
 func ModuleDir(module, version string) (string, error) {
@@ -105,6 +151,9 @@ func Scheme() (*k8sruntime.Scheme, error) {
 		return nil, err
 	}
 	if err := lifecyclev1alpha1.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	if err := backend.AddToScheme(s); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -121,8 +121,8 @@ func fleetProduct(ns, name string, interval time.Duration, fleetQueries bool) *l
 	return p
 }
 
-func trainerTemplate() batchv1.JobTemplateSpec {
-	return batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{BackoffLimit: ptr.To[int32](1),
+func trainerTemplate() *batchv1.JobTemplateSpec {
+	return &batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{BackoffLimit: ptr.To[int32](1),
 		Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
 			Containers: []corev1.Container{{Name: "trainer", Image: "example.com/trainer:1"}}}}}}
 }

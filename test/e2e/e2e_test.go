@@ -143,18 +143,22 @@ const result = `{"artifact":{"uri":"s3://models/e2e-churn/retrained","format":"O
 
 // churn is a product on the automatic policy whose drift retrains it; its
 // canary analysis takes count measurements.
-func churn(count int) string {
+func churn(count int) string { return retrained("e2e-churn", count, retraining) }
+
+// retrained is a product on the automatic policy whose drift retrains it
+// as retraining says.
+func retrained(name string, count int, retraining string) string {
 	return `
 apiVersion: lifecycle.aipm.io/v1alpha1
 kind: AIProduct
-metadata: {name: e2e-churn, namespace: default, labels: {e2e: aipm}}
+metadata: {name: ` + name + `, namespace: default, labels: {e2e: aipm}}
 spec:
   phase: Delivery
 ` + owners + strategy + `  discovery:
     experiments:
     - name: sandbox
       type: Sandbox
-      modelVersion: e2e-churn-v1
+      modelVersion: ` + name + `-v1
       duration: 10s
       interval: 5s
       successCriteria:

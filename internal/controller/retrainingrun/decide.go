@@ -17,21 +17,22 @@ limitations under the License.
 package retrainingrun
 
 import (
+	"errors"
 	"fmt"
-	"strings"
 	"time"
 
-	batchv1 "k8s.io/api/batch/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/backend"
 	"github.com/aipm-io/aipm-operator/internal/notify"
 	"github.com/aipm-io/aipm-operator/internal/retrain"
 )
 
 // The decisions of a reconcile, kept apart from its reads and writes so that
-// each can be tested as a table: what to do given the run and its Job, and
+// each can be tested as a table: what to do given the run and its workload, and
 // what the status says after each outcome.
 
 // step is what a reconcile does next for a run.
@@ -40,14 +41,18 @@ type step int
 const (
 	// stepNone: the run is finished or going away; nothing to do.
 	stepNone step = iota
-	// stepCreate: the run has no Job yet; create decision.job.
+	// stepCreate: the run has no workload yet; create decision.workload.
 	stepCreate
-	// stepFollow: the Job runs; the run is Running until it ends.
+	// stepFollow: the workload runs; the run is Running until it ends.
 	stepFollow
-	// stepCollect: the Job completed; read its result and register it.
+	// stepCollect: the workload succeeded; read its result and register
+	// it.
 	stepCollect
 	// stepFail: the run failed, for decision.reason.
 	stepFail
+	// stepWait: the engine cannot take the run yet (its CRD or runtime is
+	// missing); the run stays Pending.
+	stepWait
 )
 
 // decision is the next step, and what it needs.
@@ -55,60 +60,66 @@ type decision struct {
 	step    step
 	reason  string
 	message string
-	// at is when the failure happened, as the Job tells it; nil for now.
+	// at is when the failure happened, as the engine tells it; nil for
+	// now.
 	at *metav1.Time
-	// job is the Job to create, rendered and checked.
-	job *batchv1.Job
+	// workload is the workload to create, rendered and checked.
+	workload client.Object
 }
 
 func failure(reason, format string, args ...any) decision {
 	return decision{step: stepFail, reason: reason, message: fmt.Sprintf(format, args...)}
 }
 
-// decide chooses the next step of run from its Job: job is the Job of the
-// run's name as the API server holds it, nil when there is none (the caller
-// confirms with the API server before it says a recorded Job is gone).
-func decide(run *lifecyclev1alpha1.RetrainingRun, job *batchv1.Job, pol retrain.Policy) decision {
+// builder renders the workload of a run; called only when the run has
+// none, for it may read (a TrainJob's runtime).
+type builder func() (client.Object, error)
+
+// decide chooses the next step of run from its workload: obj is the
+// workload of the run's name as the API server holds it, nil when there is
+// none (the caller confirms with the API server before it says a recorded
+// workload is gone).
+func decide(run *lifecyclev1alpha1.RetrainingRun, eng backend.Engine, obj client.Object, build builder) decision {
 	if run.DeletionTimestamp != nil || run.Status.Phase.Finished() {
 		return decision{step: stepNone}
 	}
-	if job == nil {
+	kind := eng.GVK().Kind
+	if obj == nil {
 		if w := run.Status.Workload; w != nil {
-			return failure(lifecyclev1alpha1.ReasonWorkloadDeleted, "Job %s was deleted before it finished", w.Name)
+			return failure(lifecyclev1alpha1.ReasonWorkloadDeleted, "%s %s was deleted before it finished", kind, w.Name)
 		}
-		// Checked at the moment the operator lends its rights: a Job it
-		// created earlier was checked then, under the same immutable spec.
-		j, err := retrain.RunJob(run, pol)
-		if err != nil {
+		// Checked at the moment the operator lends its rights: a workload
+		// it created earlier was checked then, under the same immutable
+		// spec.
+		w, err := build()
+		var unavailable *backend.UnavailableError
+		switch {
+		case errors.As(err, &unavailable):
+			return decision{step: stepWait, reason: lifecyclev1alpha1.ReasonBackendUnavailable, message: err.Error()}
+		case err != nil:
 			return failure(lifecyclev1alpha1.ReasonTemplateRefused, "%s", err.Error())
 		}
-		return decision{step: stepCreate, job: j}
+		return decision{step: stepCreate, workload: w}
 	}
-	if !metav1.IsControlledBy(job, run) {
-		// The name is the run's own, derived from its trigger; a Job of
-		// that name controlled by anything else is not this run's training,
-		// and reading its result would register someone else's model.
+	if !metav1.IsControlledBy(obj, run) {
+		// The name is the run's own, derived from its trigger; a workload
+		// of that name controlled by anything else is not this run's
+		// training, and reading its result would register someone else's
+		// model.
 		if run.Status.Workload == nil {
-			return failure(lifecyclev1alpha1.ReasonWorkloadRefused, "Job %s already exists and is not controlled by this run", job.Name)
+			return failure(lifecyclev1alpha1.ReasonWorkloadRefused, "%s %s already exists and is not controlled by this run", kind, obj.GetName())
 		}
 		return failure(lifecyclev1alpha1.ReasonWorkloadDeleted,
-			"Job %s was deleted before it finished; a Job of that name not controlled by this run took its place", job.Name)
+			"%s %s was deleted before it finished; a %s of that name not controlled by this run took its place", kind, obj.GetName(), kind)
 	}
-	if c := retrain.JobCondition(job, batchv1.JobFailed); c != nil {
-		why := c.Reason
-		if c.Message != "" {
-			why = strings.TrimPrefix(why+": "+c.Message, ": ")
-		}
-		if why == "" {
-			why = "the Job controller gave no reason"
-		}
-		d := failure(lifecyclev1alpha1.ReasonWorkloadFailed, "Job %s failed: %s", job.Name, why)
-		if !c.LastTransitionTime.IsZero() {
-			d.at = c.LastTransitionTime.DeepCopy()
+	switch p := eng.Progress(obj); p.Phase {
+	case backend.Failed:
+		d := failure(lifecyclev1alpha1.ReasonWorkloadFailed, "%s %s failed: %s", kind, obj.GetName(), p.Why)
+		if p.At != nil && !p.At.IsZero() {
+			d.at = p.At.DeepCopy()
 		}
 		return d
-	}
-	if retrain.JobCondition(job, batchv1.JobComplete) != nil {
+	case backend.Succeeded:
 		return decision{step: stepCollect}
 	}
 	return decision{step: stepFollow}
@@ -134,8 +145,9 @@ func trainingResult(res *retrain.Result) *lifecyclev1alpha1.TrainingResult {
 
 // modelVersion is the ModelVersion a run registers. It has no owner: a
 // version outlives the run and the product that made it, as a record of
-// what was trained and served.
-func modelVersion(run *lifecyclev1alpha1.RetrainingRun, job *batchv1.Job, res *lifecyclev1alpha1.TrainingResult) *lifecyclev1alpha1.ModelVersion {
+// what was trained and served. Its lineage names the workload that
+// trained it, whatever its engine.
+func modelVersion(run *lifecyclev1alpha1.RetrainingRun, workload string, res *lifecyclev1alpha1.TrainingResult) *lifecyclev1alpha1.ModelVersion {
 	product := string(run.Spec.Product)
 	return &lifecyclev1alpha1.ModelVersion{
 		ObjectMeta: metav1.ObjectMeta{
@@ -150,7 +162,8 @@ func modelVersion(run *lifecyclev1alpha1.RetrainingRun, job *batchv1.Job, res *l
 			Metrics:  res.Metrics,
 			Lineage: &lifecyclev1alpha1.Lineage{
 				Trigger:       run.Spec.Trigger.Kind,
-				TrainingJob:   job.Name,
+				TrainingJob:   workload,
+				TrainingKind:  trainingKind(run.Spec.Backend),
 				ParentVersion: run.Spec.ParentVersion,
 				Dataset:       res.Dataset,
 			},
@@ -158,17 +171,27 @@ func modelVersion(run *lifecyclev1alpha1.RetrainingRun, job *batchv1.Job, res *l
 	}
 }
 
-// producedBy reports whether mv is the version job trained: a version of
-// the target name that an earlier attempt of this run registered.
-func producedBy(mv *lifecyclev1alpha1.ModelVersion, job *batchv1.Job) bool {
-	return mv.Spec.Lineage != nil && mv.Spec.Lineage.TrainingJob == job.Name
+// trainingKind is the lineage's kind of the training workload: empty for
+// a Job, as versions trained before other engines existed record it.
+func trainingKind(b lifecyclev1alpha1.TrainingBackend) string {
+	if b == "" || b == lifecyclev1alpha1.BackendJob {
+		return ""
+	}
+	return string(b)
 }
 
-// markWorkload records the Job the run follows.
-func markWorkload(st *lifecyclev1alpha1.RetrainingRunStatus, job *batchv1.Job, now metav1.Time) {
-	st.Workload = &lifecyclev1alpha1.WorkloadRef{Kind: "Job", Name: job.Name}
+// producedBy reports whether mv is the version the workload trained: a
+// version of the target name that an earlier attempt of this run
+// registered.
+func producedBy(mv *lifecyclev1alpha1.ModelVersion, workload string) bool {
+	return mv.Spec.Lineage != nil && mv.Spec.Lineage.TrainingJob == workload
+}
+
+// markWorkload records the workload the run follows.
+func markWorkload(st *lifecyclev1alpha1.RetrainingRunStatus, kind string, obj client.Object, now metav1.Time) {
+	st.Workload = &lifecyclev1alpha1.WorkloadRef{Kind: kind, Name: obj.GetName()}
 	if st.StartTime == nil {
-		t := job.CreationTimestamp
+		t := obj.GetCreationTimestamp()
 		if t.IsZero() {
 			t = now
 		}
@@ -176,14 +199,14 @@ func markWorkload(st *lifecyclev1alpha1.RetrainingRunStatus, job *batchv1.Job, n
 	}
 }
 
-func markPending(st *lifecyclev1alpha1.RetrainingRunStatus, msg string) {
-	st.Phase, st.Reason, st.Message = lifecyclev1alpha1.RunPending, lifecyclev1alpha1.ReasonRunPending, msg
+func markPending(st *lifecyclev1alpha1.RetrainingRunStatus, reason, msg string) {
+	st.Phase, st.Reason, st.Message = lifecyclev1alpha1.RunPending, reason, msg
 }
 
-func markRunning(st *lifecyclev1alpha1.RetrainingRunStatus, job *batchv1.Job, now metav1.Time) {
-	markWorkload(st, job, now)
+func markRunning(st *lifecyclev1alpha1.RetrainingRunStatus, kind string, obj client.Object, now metav1.Time) {
+	markWorkload(st, kind, obj, now)
 	st.Phase, st.Reason = lifecyclev1alpha1.RunRunning, lifecyclev1alpha1.ReasonRunRunning
-	st.Message = "Job " + job.Name + " is running"
+	st.Message = kind + " " + obj.GetName() + " is running"
 }
 
 func markFailed(st *lifecyclev1alpha1.RetrainingRunStatus, d decision, now metav1.Time) {
@@ -195,13 +218,13 @@ func markFailed(st *lifecyclev1alpha1.RetrainingRunStatus, d decision, now metav
 	complete(st, at)
 }
 
-func markSucceeded(st *lifecyclev1alpha1.RetrainingRunStatus, job *batchv1.Job, mv string, now metav1.Time) {
+func markSucceeded(st *lifecyclev1alpha1.RetrainingRunStatus, kind string, obj client.Object, done *metav1.Time, mv string, now metav1.Time) {
 	st.Phase, st.Reason = lifecyclev1alpha1.RunSucceeded, lifecyclev1alpha1.ReasonRegistered
-	st.Message = "Job " + job.Name + " registered ModelVersion " + mv
+	st.Message = kind + " " + obj.GetName() + " registered ModelVersion " + mv
 	st.ModelVersion = mv
 	at := now
-	if job.Status.CompletionTime != nil {
-		at = *job.Status.CompletionTime
+	if done != nil && !done.IsZero() {
+		at = *done
 	}
 	complete(st, at)
 }
@@ -243,7 +266,7 @@ func setConditions(run *lifecyclev1alpha1.RetrainingRun, now metav1.Time) {
 		notify.Clear(conds, lifecyclev1alpha1.ConditionReconciling)
 	default:
 		if st.Phase == "" {
-			markPending(st, "the Job is not created yet")
+			markPending(st, lifecyclev1alpha1.ReasonRunPending, "the workload is not created yet")
 		}
 		set(lifecyclev1alpha1.ConditionReady, metav1.ConditionFalse)
 		set(lifecyclev1alpha1.ConditionReconciling, metav1.ConditionTrue)

@@ -27,8 +27,10 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	lifecyclev1alpha1 "github.com/aipm-io/aipm-operator/api/v1alpha1"
+	"github.com/aipm-io/aipm-operator/internal/backend"
 	"github.com/aipm-io/aipm-operator/internal/retrain"
 )
 
@@ -44,7 +46,7 @@ func testRun() *lifecyclev1alpha1.RetrainingRun {
 			TargetVersion:   "1.0.1",
 			ParentVersion:   "churn-v1-0-0",
 			ResultContainer: "train",
-			Template: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+			Template: &batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
 				Containers: []corev1.Container{{Name: "train", Image: "train:1"}},
 			}}}},
 		},
@@ -62,6 +64,17 @@ func ownedJob(run *lifecyclev1alpha1.RetrainingRun, conds ...batchv1.JobConditio
 
 func cond(typ batchv1.JobConditionType, status corev1.ConditionStatus, reason, msg string) batchv1.JobCondition {
 	return batchv1.JobCondition{Type: typ, Status: status, Reason: reason, Message: msg, LastTransitionTime: t0}
+}
+
+// decideJob decides for a run trained in a Job, as the reconciler does:
+// the Job engine, and RunJob to render a Job when there is none.
+func decideJob(run *lifecyclev1alpha1.RetrainingRun, job *batchv1.Job, pol retrain.Policy) decision {
+	eng, _ := backend.For(lifecyclev1alpha1.BackendJob)
+	var obj client.Object
+	if job != nil {
+		obj = job
+	}
+	return decide(run, eng, obj, func() (client.Object, error) { return retrain.RunJob(run, pol) })
 }
 
 func TestDecide(t *testing.T) {
@@ -153,15 +166,15 @@ func TestDecide(t *testing.T) {
 			if tt.job != nil {
 				job = tt.job(run)
 			}
-			d := decide(run, job, tt.policy)
+			d := decideJob(run, job, tt.policy)
 			if d.step != tt.want || d.reason != tt.reason || !strings.Contains(d.message, tt.contains) {
 				t.Fatalf("decide = step %d, %s: %q; want step %d, %s: ...%q...", d.step, d.reason, d.message, tt.want, tt.reason, tt.contains)
 			}
-			if (d.step == stepCreate) != (d.job != nil) {
-				t.Errorf("step %d with Job %v", d.step, d.job)
+			if (d.step == stepCreate) != (d.workload != nil) {
+				t.Errorf("step %d with workload %v", d.step, d.workload)
 			}
-			if d.step == stepCreate && (d.job.Name != run.Name || d.job.Namespace != run.Namespace) {
-				t.Errorf("creates Job %s/%s, want the run's name", d.job.Namespace, d.job.Name)
+			if d.step == stepCreate && (d.workload.GetName() != run.Name || d.workload.GetNamespace() != run.Namespace) {
+				t.Errorf("creates Job %s/%s, want the run's name", d.workload.GetNamespace(), d.workload.GetName())
 			}
 		})
 	}
@@ -172,7 +185,7 @@ func TestDecide(t *testing.T) {
 func TestFailureDatedByTheJob(t *testing.T) {
 	run := testRun()
 	run.Status.Workload = &lifecyclev1alpha1.WorkloadRef{Kind: "Job", Name: run.Name}
-	d := decide(run, ownedJob(run, cond(batchv1.JobFailed, corev1.ConditionTrue, "DeadlineExceeded", "")), retrain.Policy{})
+	d := decideJob(run, ownedJob(run, cond(batchv1.JobFailed, corev1.ConditionTrue, "DeadlineExceeded", "")), retrain.Policy{})
 	later := metav1.NewTime(t0.Add(time.Hour))
 	markFailed(&run.Status, d, later)
 	if !run.Status.CompletionTime.Equal(&t0) {
@@ -229,7 +242,7 @@ func TestModelVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := trainingResult(parsed)
-	mv := modelVersion(run, job, res)
+	mv := modelVersion(run, job.Name, res)
 	want := &lifecyclev1alpha1.ModelVersion{
 		ObjectMeta: metav1.ObjectMeta{Name: "churn-v1-0-1", Namespace: "ml",
 			Labels: map[string]string{lifecyclev1alpha1.LabelProduct: "churn"}},
@@ -246,12 +259,12 @@ func TestModelVersion(t *testing.T) {
 	if diff := cmp.Diff(want, mv); diff != "" {
 		t.Errorf("ModelVersion (-want +got):\n%s", diff)
 	}
-	if !producedBy(mv, job) {
+	if !producedBy(mv, job.Name) {
 		t.Error("the version is not recognised as the Job's")
 	}
 	other := mv.DeepCopy()
 	other.Spec.Lineage = nil
-	if producedBy(other, job) {
+	if producedBy(other, job.Name) {
 		t.Error("a version without lineage is taken as the Job's")
 	}
 }
@@ -261,8 +274,8 @@ func TestSucceededAtTheJobsCompletion(t *testing.T) {
 	job := ownedJob(run)
 	done := metav1.NewTime(t0.Add(10 * time.Minute))
 	job.Status.CompletionTime = &done
-	markRunning(&run.Status, job, metav1.NewTime(t0.Add(time.Second)))
-	markSucceeded(&run.Status, job, "churn-v1-0-1", metav1.NewTime(t0.Add(time.Hour)))
+	markRunning(&run.Status, "Job", job, metav1.NewTime(t0.Add(time.Second)))
+	markSucceeded(&run.Status, "Job", job, job.Status.CompletionTime, "churn-v1-0-1", metav1.NewTime(t0.Add(time.Hour)))
 	st := run.Status
 	if !st.StartTime.Equal(&t0) || !st.CompletionTime.Equal(&done) {
 		t.Errorf("start %v, completion %v; want the Job's %v and %v", st.StartTime, st.CompletionTime, t0, done)
@@ -280,8 +293,8 @@ func TestCompletionNeverBeforeStart(t *testing.T) {
 	job.CreationTimestamp = metav1.NewTime(t0.Add(time.Minute))
 	early := t0
 	job.Status.CompletionTime = &early
-	markRunning(&run.Status, job, metav1.NewTime(t0.Add(time.Minute)))
-	markSucceeded(&run.Status, job, "churn-v1-0-1", metav1.NewTime(t0.Add(time.Hour)))
+	markRunning(&run.Status, "Job", job, metav1.NewTime(t0.Add(time.Minute)))
+	markSucceeded(&run.Status, "Job", job, job.Status.CompletionTime, "churn-v1-0-1", metav1.NewTime(t0.Add(time.Hour)))
 	if d := run.Status.CompletionTime.Sub(run.Status.StartTime.Time); d < 0 {
 		t.Errorf("duration %v; completion %v before start %v", d, run.Status.CompletionTime, run.Status.StartTime)
 	}

@@ -67,7 +67,7 @@ func productRun(ns, product string, trigger retrain.Trigger) *lifecyclev1alpha1.
 	p := &lifecyclev1alpha1.AIProduct{
 		ObjectMeta: metav1.ObjectMeta{Name: product, Namespace: ns},
 		Spec: lifecyclev1alpha1.AIProductSpec{Delivery: &lifecyclev1alpha1.DeliverySpec{Retraining: &lifecyclev1alpha1.RetrainingSpec{
-			Template: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{BackoffLimit: ptr.To[int32](0), Template: trainerPod()}},
+			Template: &batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{BackoffLimit: ptr.To[int32](0), Template: trainerPod()}},
 		}}},
 	}
 	parent := &lifecyclev1alpha1.ModelVersion{ObjectMeta: metav1.ObjectMeta{Name: product + "-v1-0-0"},
@@ -83,7 +83,7 @@ func productRun(ns, product string, trigger retrain.Trigger) *lifecyclev1alpha1.
 			TargetVersion:   "1.0.1",
 			ParentVersion:   parent.Name,
 			ResultContainer: retrain.ResultContainer(p, job.Spec.Template.Spec.Containers),
-			Template: batchv1.JobTemplateSpec{
+			Template: &batchv1.JobTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: job.Labels, Annotations: job.Annotations},
 				Spec:       job.Spec,
 			},
@@ -103,7 +103,7 @@ func handRun(ns, name string, pod corev1.PodTemplateSpec) *lifecyclev1alpha1.Ret
 			Trigger:         lifecyclev1alpha1.RunTrigger{Kind: lifecyclev1alpha1.TriggerManual, Key: name},
 			TargetVersion:   "9.9.9",
 			ResultContainer: "trainer",
-			Template:        batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: pod}},
+			Template:        &batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: pod}},
 		},
 	}
 	Expect(k8sClient.Create(ctx, run)).To(Succeed())

@@ -80,7 +80,11 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 
 	By("starting the control plane")
-	testEnv = testenv.Environment()
+	// The engines' CRDs from their modules, but KubeRay's: a spec installs
+	// those while the operator runs, as an administrator would.
+	crds, err := testenv.EngineCRDs(false)
+	Expect(err).NotTo(HaveOccurred())
+	testEnv = testenv.Environment(crds...)
 	cfg, err = testEnv.Start()
 	Expect(err).NotTo(HaveOccurred(), testenv.StartHint)
 
@@ -94,13 +98,14 @@ var _ = BeforeSuite(func() {
 // operator process would have: nothing in memory, everything from the API
 // server.
 func startManager() {
+	owned := labels.SelectorFromSet(labels.Set{serving.LabelManagedBy: serving.ManagedBy})
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		// As in production (internal/controller.CacheOptions): the cache
 		// sees only the Jobs the operator made.
 		Cache: cache.Options{ByObject: map[client.Object]cache.ByObject{
-			&batchv1.Job{}: {Label: labels.SelectorFromSet(labels.Set{serving.LabelManagedBy: serving.ManagedBy})},
+			&batchv1.Job{}: {Label: owned},
 		}},
 		// Each restart registers the controller anew under the same name.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
@@ -113,6 +118,9 @@ func startManager() {
 		Recorder:     recorder,
 		StatusWriter: statuswrite.New(mgr.GetConfig(), mgr.GetHTTPClient(), mgr.GetScheme(), mgr.GetRESTMapper()),
 		Policy:       policy,
+		// A run waiting for its engine looks again soon, so that a spec
+		// sees it start once the engine is there.
+		UnavailablePoll: time.Second,
 	}).SetupWithManager(mgr)).To(Succeed())
 
 	mgrCtx, mgrCancel := context.WithCancel(ctx)
