@@ -84,6 +84,7 @@ EOF
 
 up() {
   cluster_up
+  install_crds
   node_up
   echo "$KUBECONFIG_OUT"
 }
@@ -125,6 +126,12 @@ cluster_up() {
     --wait 120s >"$KWOK_WORKDIR/create.log" 2>&1 || { cat "$KWOK_WORKDIR/create.log" >&2; exit 1; }
   cp "$stagefile" "$KWOK_WORKDIR/stages.created.yaml"
   "$KWOKCTL" scale node --name "$CLUSTER" --replicas "$NODES" >/dev/null 2>&1
+}
+
+# install_crds applies the CRDs and their admission policies, on a reused
+# cluster too: a CRD changed since it was created would refuse new fields.
+install_crds() {
+  local established
   KUBECONFIG="$KUBECONFIG_OUT" "$KUBECTL" apply --server-side -f "$ROOT/config/crd/bases" >/dev/null
   # kubectl wait fails outright on a CRD with no conditions yet; poll instead.
   for _ in $(seq 1 120); do

@@ -580,6 +580,46 @@ type DeliverySpec struct {
 	// ones the trainer reported about its own model.
 	// +optional
 	Evaluation *EvaluationSpec `json:"evaluation,omitempty"`
+
+	// registry keeps the product's versions in step with the team's model
+	// registry: versions registered there appear as ModelVersions, versions
+	// the operator registers are registered there, and each version's stage
+	// (a promotion, a rollback) is written back (docs/registry.md).
+	// +optional
+	Registry *RegistrySpec `json:"registry,omitempty"`
+}
+
+// RegistrySpec is the model registry a product's versions are synced with.
+type RegistrySpec struct {
+	// kubeflow is a Kubeflow Model Registry, reached at its REST API
+	// (v1alpha3).
+	// +required
+	Kubeflow KubeflowRegistry `json:"kubeflow"`
+	// interval is how often the operator syncs. Default 1m.
+	// +optional
+	// +kubebuilder:default="1m"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ns|us|ms|s|m|h))+$`
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s') && duration(self) <= duration('24h')",message="interval must be between 1s and 24h"
+	Interval metav1.Duration `json:"interval,omitempty"`
+}
+
+// KubeflowRegistry is where a product's versions live in a Kubeflow Model
+// Registry.
+type KubeflowRegistry struct {
+	// url is the base URL of the registry's REST server, such as
+	// http://model-registry-service.kubeflow.svc:8080.
+	// +required
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:Pattern=`^https?://[^\s/]+(/[^\s]*)?$`
+	URL string `json:"url"`
+	// registeredModel is the name of the product's registered model.
+	// Default: the product's name. The operator creates it when it is
+	// missing.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	RegisteredModel string `json:"registeredModel,omitempty"`
 }
 
 // EvaluationSpec is the Job that evaluates a version independently of the
@@ -1408,6 +1448,10 @@ type AIProductStatus struct {
 	// +optional
 	Retraining *RetrainingStatus `json:"retraining,omitempty"`
 
+	// registry shows the last sync with the model registry.
+	// +optional
+	Registry *RegistryStatus `json:"registry,omitempty"`
+
 	// liveExperiment is the Experiment the product lets take live traffic
 	// now. Live-traffic experiments (Shadow, ABTest) run one at a time, in
 	// the order of spec.discovery.experiments, and never during a rollout;
@@ -1714,6 +1758,26 @@ type RetrainingStatus struct {
 	// run).
 	// +optional
 	Pending string `json:"pending,omitempty"`
+}
+
+// RegistryStatus is what the last sync with the model registry did.
+type RegistryStatus struct {
+	// registeredModelID is the registered model's id in the registry.
+	// +optional
+	RegisteredModelID string `json:"registeredModelID,omitempty"`
+	// lastSyncTime is when the last sync that reached the registry ended.
+	// +optional
+	LastSyncTime *metav1.Time `json:"lastSyncTime,omitempty"`
+	// versions is how many of the product's versions the registry and the
+	// cluster both hold after the last sync.
+	// +optional
+	Versions int32 `json:"versions,omitempty"`
+	// skipped names registry versions the operator cannot take, and why,
+	// such as a version name that is no semantic version.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=16
+	Skipped []string `json:"skipped,omitempty"`
 }
 
 // RetrainingRunSummary is the product's view of one RetrainingRun.

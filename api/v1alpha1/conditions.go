@@ -70,6 +70,10 @@ const (
 	// restricted Pod Security Standard, or has a schedule that cannot run;
 	// no run starts until a person fixes it.
 	ConditionRetrainingAllowed = "RetrainingAllowed"
+	// ConditionRegistrySynced is True when the last sync with the model
+	// registry (spec.delivery.registry) completed, False while the registry
+	// cannot be reached or refuses what the operator sends.
+	ConditionRegistrySynced = "RegistrySynced"
 )
 
 // Condition types of a ModelVersion.
@@ -230,6 +234,11 @@ const (
 	ReasonWorkloadFailed = "WorkloadFailed"
 	// ReasonWorkloadDeleted: the workload was deleted before it finished.
 	ReasonWorkloadDeleted = "WorkloadDeleted"
+	// ReasonRegistrySynced: the last sync with the model registry completed.
+	ReasonRegistrySynced = "Synced"
+	// ReasonRegistryUnreachable: the registry could not be reached, or
+	// answered with an error; the sync is tried again at the next interval.
+	ReasonRegistryUnreachable = "RegistryUnreachable"
 	// ReasonBackendUnavailable: the run's engine cannot take it yet: its
 	// CRD, or the runtime a TrainJob names, is not in the cluster.
 	ReasonBackendUnavailable = "BackendUnavailable"
@@ -291,6 +300,7 @@ var ConditionRules = []ConditionRule{
 	{Type: ConditionTrafficSplit, Kinds: []string{KindAIProduct}, Healthy: metav1.ConditionTrue},
 	{Type: ConditionDrifted, Kinds: []string{KindAIProduct}, Healthy: metav1.ConditionFalse},
 	{Type: ConditionRetrainingAllowed, Kinds: []string{KindAIProduct}, Healthy: metav1.ConditionTrue},
+	{Type: ConditionRegistrySynced, Kinds: []string{KindAIProduct}, Healthy: metav1.ConditionTrue},
 	{Type: ConditionEligible, Kinds: []string{KindModelVersion}, Healthy: metav1.ConditionTrue},
 	{Type: ConditionSucceeded, Kinds: []string{KindRetrainingRun}, Healthy: metav1.ConditionTrue},
 }

@@ -78,6 +78,7 @@ type AIProductReconciler struct {
 
 	objectivesDue dueTracker
 	driftDue      dueTracker
+	registryDue   dueTracker
 	// fleet shares the results of fleet queries (matchLabels) among the
 	// products that ask the same one.
 	fleet *prom.Fleet
@@ -137,6 +138,7 @@ func (r *AIProductReconciler) steps() []productStep {
 		{"delivery", r.reconcileDelivery},
 		{"drift", r.reconcileDrift},
 		{"retraining", r.reconcileRetraining},
+		{"registry", r.reconcileRegistry},
 	}
 }
 
@@ -169,6 +171,7 @@ func (r *AIProductReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 			r.written.Delete(req.NamespacedName)
 			r.objectivesDue.forget(req.NamespacedName)
 			r.driftDue.forget(req.NamespacedName)
+			r.registryDue.forget(req.NamespacedName)
 			metrics.DeleteProduct(req.Namespace, req.Name)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)

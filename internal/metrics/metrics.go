@@ -108,6 +108,13 @@ var (
 		Help: "Drift statistics the operator computed from histograms, by result: Computed, or Failed when the buckets could not be compared."},
 		[]string{"namespace", "product", "check", "result"})
 
+	registrySyncs = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "registry_syncs_total",
+		Help: "Syncs of a product's versions with its model registry, by result: Synced, or Failed when the registry could not be reached or refused a call."},
+		[]string{"namespace", "product", "result"})
+	registryVersions = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "registry_versions_total",
+		Help: "Versions a registry sync moved, by direction: Imported (a ModelVersion created from the registry), Exported (a version registered there), StageWritten (a stage written back)."},
+		[]string{"namespace", "product", "direction"})
+
 	// StatusConflicts counts status writes the API server refused because
 	// the product or version changed after it was read; each is decided
 	// again. A steady rate means two writers fight over the same objects.
@@ -119,7 +126,8 @@ var (
 
 func init() {
 	metrics.Registry.MustRegister(retrainingRuns, retrainingDuration, rollouts, experiments, StatusConflicts,
-		evaluations, sliceGap, sliceRatio, guardrails, postPromotionRollbacks, driftComputations)
+		evaluations, sliceGap, sliceRatio, guardrails, postPromotionRollbacks, driftComputations,
+		registrySyncs, registryVersions)
 }
 
 // RecordProduct sets every state gauge of a product from its status and the
@@ -415,6 +423,21 @@ func DriftComputed(namespace, product, check string, err error) {
 	driftComputations.WithLabelValues(namespace, product, check, result).Inc()
 }
 
+// RegistrySynced counts one sync with a product's model registry and what
+// it moved; err is why it failed.
+func RegistrySynced(namespace, product string, imported, exported, stages int, err error) {
+	result := "Synced"
+	if err != nil {
+		result = "Failed"
+	}
+	registrySyncs.WithLabelValues(namespace, product, result).Inc()
+	for dir, n := range map[string]int{"Imported": imported, "Exported": exported, "StageWritten": stages} {
+		if n > 0 {
+			registryVersions.WithLabelValues(namespace, product, dir).Add(float64(n))
+		}
+	}
+}
+
 // ExperimentFinished counts an experiment's verdict.
 func ExperimentFinished(namespace, product string, verdict lifecyclev1alpha1.ExperimentVerdict) {
 	experiments.WithLabelValues(namespace, product, string(verdict)).Inc()
@@ -443,6 +466,8 @@ func DeleteProduct(namespace, product string) {
 	guardrails.DeletePartialMatch(l)
 	postPromotionRollbacks.DeletePartialMatch(l)
 	driftComputations.DeletePartialMatch(l)
+	registrySyncs.DeletePartialMatch(l)
+	registryVersions.DeletePartialMatch(l)
 	age.delete(key{namespace, product})
 }
 
@@ -501,6 +526,6 @@ func Names() []string {
 		"aipm_drift_threshold", "aipm_drift_sustained", "aipm_model_versions", "aipm_experiment_phase",
 		"aipm_retraining_runs_total", "aipm_retraining_duration_seconds", "aipm_rollouts_total", "aipm_experiments_total",
 		"aipm_evaluations_total", "aipm_model_version_slice_gap", "aipm_model_version_slice_ratio", "aipm_guardrail_verdicts_total",
-		"aipm_post_promotion_rollbacks_total", "aipm_drift_computations_total",
+		"aipm_post_promotion_rollbacks_total", "aipm_drift_computations_total", "aipm_registry_syncs_total", "aipm_registry_versions_total",
 	}
 }
