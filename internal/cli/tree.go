@@ -389,7 +389,11 @@ func PrintLineage(ctx context.Context, w io.Writer, c client.Reader, namespace, 
 			}
 			fmt.Fprintln(w, text)
 		case l != nil && l.TrainingJob != "":
-			fmt.Fprintf(w, "%strained by Job %s (%s)\n", sub, l.TrainingJob, l.Trigger)
+			kind := l.TrainingKind
+			if kind == "" {
+				kind = "Job"
+			}
+			fmt.Fprintf(w, "%strained by %s %s (%s)\n", sub, kind, l.TrainingJob, l.Trigger)
 		case l != nil && l.Trigger != "":
 			fmt.Fprintf(w, "%sregistered from outside the operator (trigger %s)\n", sub, l.Trigger)
 		default:

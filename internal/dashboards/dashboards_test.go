@@ -263,6 +263,7 @@ func exported(t *testing.T) map[string]dto.MetricType {
 	metrics.GuardrailMeasured(ns, name, "conversion", lifecyclev1alpha1.ResultMet)
 	metrics.PostPromotionRollback(ns, name, "conversion")
 	metrics.DriftComputed(ns, name, "tenure", nil)
+	metrics.RegistrySynced(ns, name, 1, 1, 1, nil)
 	t.Cleanup(func() { metrics.DeleteProduct(ns, name) })
 
 	// Scraped as Prometheus scrapes the operator: the registry's metrics

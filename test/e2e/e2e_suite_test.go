@@ -386,6 +386,9 @@ var _ = BeforeSuite(func() {
 	waitEstablished("httproutes.gateway.networking.k8s.io")
 	// A clean slate: products from an earlier run would confuse the counts.
 	kubectl("delete", "aiproducts,modelversions,experiments,retrainingruns,jobs,deployments,services,httproutes", "-n", "default", "-l", "e2e=aipm", "--ignore-not-found", "--wait")
+	// The versions retraining registered carry no e2e label; the namespace
+	// is the suite's own.
+	kubectl("delete", "modelversions,retrainingruns", "-n", "default", "--all", "--ignore-not-found", "--wait")
 })
 
 // setUpKwok starts the kwokctl cluster and runs the simulator, Prometheus

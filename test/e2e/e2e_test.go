@@ -420,6 +420,7 @@ spec:
 	trustSpecs()
 	approvalSpecs()
 	notificationSpecs()
+	registrySpecs()
 
 	It("has the operator's metrics in Prometheus, and every dashboard query returns data", func() {
 		By("putting e2e-churn mid-canary, with a long analysis, and its production version's drift measured")

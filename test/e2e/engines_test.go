@@ -181,6 +181,49 @@ const trainJobRetraining = `    retraining:
           trainer: {numNodes: 2}
 `
 
+// jobSetResult is what the e2e JobSet's driver reports.
+const jobSetResult = `{"artifact":{"uri":"s3://models/e2e-jobset/retrained","format":"ONNX"},"metrics":{"auc":0.9}}`
+
+// jobSetRetraining retrains on a JobSet of a driver, which reports, and
+// two workers, on request.
+const jobSetRetraining = `    retraining:
+      schedule: "0 3 * * *"
+      backend: JobSet
+      resultJob: driver
+      jobSet:
+        spec:
+          replicatedJobs:
+          - name: driver
+            replicas: 1
+            template:
+              spec:
+                backoffLimit: 0
+                template:
+                  metadata:
+                    annotations: {aipm.io/e2e-result: '` + jobSetResult + `'}
+                  spec:
+                    containers:
+                    - name: train
+                      image: busybox:1.37
+                      command: [sh, -c, 'printf %s "$RESULT" > /dev/termination-log']
+                      env: [{name: RESULT, valueFrom: {fieldRef: {fieldPath: "metadata.annotations['aipm.io/e2e-result']"}}}]
+                      securityContext: {runAsUser: 65534}
+          - name: workers
+            replicas: 1
+            template:
+              spec:
+                completions: 2
+                parallelism: 2
+                template:
+                  metadata:
+                    annotations: {aipm.io/e2e-result: '{}'}
+                  spec:
+                    containers:
+                    - name: worker
+                      image: busybox:1.37
+                      securityContext: {runAsUser: 65534}
+`
+
 var _ = Describe("Kubeflow Trainer's and JobSet's own controllers", Ordered, Label("engines"), func() {
 	BeforeAll(func() {
 		// The operator runs already: it watches an engine's kind from the
@@ -236,5 +279,33 @@ var _ = Describe("Kubeflow Trainer's and JobSet's own controllers", Ordered, Lab
 		Expect(jsonpath("retrainingrun", run, ".status.message")).To(Equal("TrainJob " + trainJob + " registered ModelVersion " + mv))
 		Expect(strings.Fields(kubectl("get", "trainjobs.trainer.kubeflow.org", "-n", "default", "-l", "lifecycle.aipm.io/product="+name, "-o", "name"))).To(HaveLen(1))
 		Expect(capacity.Lowest()).To(BeNumerically(">=", 4), "the retrained version's canary and promotion kept the 4 replicas available")
+	})
+
+	It("retrains on a JobSet the operator writes, which JobSet's controller runs: the driver's result becomes a ModelVersion", func() {
+		const name = "e2e-jobset"
+		simSetSeen("model_online_auc", labels(name, name+"-v1"), 0.9)
+		simSetSeen("model_error_ratio", labels(name, name+"-v1-0-1"), 0.001)
+		apply(version(name, name+"-v1", "1.0.0", "0.9") + "---" + retrained(name, 1, jobSetRetraining))
+		kubectl("wait", "aip/"+name, "-n", "default", "--for", "jsonpath={.status.productionVersion}="+name+"-v1", "--timeout", "120s")
+		kubectl("annotate", "aip/"+name, "-n", "default", "lifecycle.aipm.io/retrain=e2e-1")
+
+		var jobSet string
+		Eventually(func() []string {
+			return strings.Fields(kubectl("get", "jobsets.jobset.x-k8s.io", "-n", "default", "-l", "lifecycle.aipm.io/product="+name, "-o", "name"))
+		}, "60s").Should(HaveLen(1), "exactly one JobSet")
+		jobSet = strings.TrimPrefix(strings.TrimSpace(kubectl("get", "jobsets.jobset.x-k8s.io", "-n", "default",
+			"-l", "lifecycle.aipm.io/product="+name, "-o", "name")), "jobset.jobset.x-k8s.io/")
+		Expect(jsonpath("jobsets.jobset.x-k8s.io", jobSet, ".metadata.ownerReferences[0].kind")).To(Equal("RetrainingRun"))
+		Expect(jsonpath("jobsets.jobset.x-k8s.io", jobSet, ".spec.replicatedJobs[1].template.spec.template.spec.securityContext.runAsNonRoot")).
+			To(Equal("true"), "hardened by the operator")
+		kubectl("wait", "jobsets.jobset.x-k8s.io/"+jobSet, "-n", "default", "--for", "condition=Completed", "--timeout", "120s")
+		Expect(jsonpath("job", jobSet+"-workers-0", ".status.succeeded")).To(Equal("2"))
+
+		mv := name + "-v1-0-1"
+		kubectl("wait", "mv/"+mv, "-n", "default", "--for", "jsonpath={.status.stage}=Production", "--timeout", "120s")
+		Expect(jsonpath("mv", mv, ".spec.lineage.trainingJob")).To(Equal(jobSet))
+		Expect(jsonpath("mv", mv, ".spec.lineage.trainingKind")).To(Equal("JobSet"))
+		Expect(jsonpath("mv", mv, ".spec.lineage.trigger")).To(Equal("Manual"))
+		Expect(jsonpath("mv", mv, ".spec.artifact.uri")).To(Equal("s3://models/e2e-jobset/retrained"))
 	})
 })
