@@ -70,11 +70,27 @@ componentsPatches:
 # real node) are dialled at a ready endpoint's pod IP, which this machine
 # routes to the node, rather than at the Service's cluster IP, which only
 # the node's kube-proxy knows.
+#
+# Sized for the fleets the benchmarks put on it: the API server's default
+# Service range holds 254 addresses, and the operator makes a Service per
+# product (and per version behind an HTTPRoute), so a /16 that keeps
+# 10.0.0.1 for the kubernetes Service; the controller manager's default
+# client limits (20 QPS, burst 30) and five Deployment and ReplicaSet
+# workers would bound a fleet's rollouts by its own writes, not the
+# operator's.
 - name: kube-apiserver
   extraArgs:
   - {key: kubelet-preferred-address-types, value: "InternalIP,Hostname"}
   - {key: advertise-address, value: "${NODE_IP}"}
   - {key: enable-aggregator-routing, value: "true"}
+  - {key: service-cluster-ip-range, value: "10.0.0.0/16"}
+- name: kube-controller-manager
+  extraArgs:
+  - {key: kube-api-qps, value: "500"}
+  - {key: kube-api-burst, value: "1000"}
+  - {key: concurrent-deployment-syncs, value: "25"}
+  - {key: concurrent-replicaset-syncs, value: "25"}
+  - {key: concurrent-service-endpoint-syncs, value: "25"}
 options:
   kubeApiserverCertSANs: ["10.0.0.1", "${NODE_IP}"]
 EOF
