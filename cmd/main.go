@@ -413,7 +413,9 @@ func controllerConfig(workers int) config.Controller {
 }
 
 // setMemoryLimit gives the Go runtime a soft limit under the memory limit
-// of the operator's cgroup, unless GOMEMLIMIT already sets one.
+// of the operator's cgroup, unless GOMEMLIMIT already sets one; without a
+// container limit, one that follows the live heap (memlimit.FollowLive),
+// so that an operator run outside a memory-limited pod is as lean.
 func setMemoryLimit() {
 	soft, err := memlimit.Set(slog.New(logr.ToSlogHandler(setupLog)))
 	switch {
@@ -421,6 +423,10 @@ func setMemoryLimit() {
 		setupLog.Error(err, "Unable to read the container's memory limit; no soft memory limit set")
 	case soft > 0:
 		setupLog.Info("Soft memory limit set", "softBytes", soft)
+	case os.Getenv("GOMEMLIMIT") == "" && os.Getenv("AUTOMEMLIMIT") != "off":
+		setupLog.Info("No container memory limit; the soft memory limit follows the live heap",
+			"ratio", memlimit.LiveRatio, "headroomBytes", memlimit.LiveHeadroom)
+		go memlimit.FollowLive(context.Background())
 	}
 }
 

@@ -19,6 +19,7 @@ package memlimit
 import (
 	"errors"
 	"math"
+	"runtime"
 	"testing"
 
 	automemlimit "github.com/KimMachineGun/automemlimit/memlimit"
@@ -68,4 +69,33 @@ func TestSoftLeavesHeadroom(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestLiveLimit(t *testing.T) {
+	const mib = 1 << 20
+	for _, tt := range []struct {
+		live uint64
+		want int64
+	}{
+		{0, LiveFloor},
+		{16 * mib, LiveFloor},
+		{100 * mib, 157 * mib},
+		{160 * mib, 232 * mib},
+		{400 * mib, 532 * mib},
+	} {
+		if got := LiveLimit(tt.live); got != tt.want {
+			t.Errorf("LiveLimit(%d MiB) = %d MiB, want %d MiB", tt.live/mib, got/mib, tt.want/mib)
+		}
+	}
+}
+
+// The runtime reports a live heap once a collection has run, so the
+// tracker has something to follow.
+func TestLiveHeapIsMeasured(t *testing.T) {
+	keep := make([]byte, 8<<20)
+	runtime.GC()
+	if live := liveHeap(); live < uint64(len(keep)) {
+		t.Errorf("live heap %d bytes, below the %d held", live, len(keep))
+	}
+	runtime.KeepAlive(keep)
 }

@@ -61,6 +61,7 @@ type options struct {
 	containerMemory string
 	containerCgroup bool
 	writtenLimit    bool
+	freeLimit       bool
 }
 
 // latency is a controller's reconcile count and latency quantiles.
@@ -107,7 +108,11 @@ type result struct {
 	// writtenLimit is the limit run again after the operator, writing
 	// back the statuses the operator wrote (runWrittenLimit).
 	writtenLimit, writtenLimitAPICPU time.Duration
-	writtenLimitWrites               int
+	// freeLimit is the limit with the plain client unthrottled: what the
+	// API server, sharing the machine with the harness, can take.
+	freeLimit, freeLimitAPICPU time.Duration
+	freeLimitWrites            int
+	writtenLimitWrites         int
 	// readyCPU is the CPU time each process of the run used from the
 	// operator's start to all Ready: what the machine's cores went to.
 	readyCPU             struct{ etcd, operator, harness time.Duration }
@@ -229,6 +234,22 @@ func runOnce(ctx context.Context, o options, n int) (*result, error) {
 	}
 	log.Printf("N=%d: deleted the limit's %d Deployments and Services in %s", n, deleted, time.Since(cleared).Round(time.Millisecond))
 	res.limitCounts, _, _ = lpx.snapshot()
+
+	if o.freeLimit {
+		// The same writes with no client-side rate limit: a negative QPS
+		// turns client-go's token bucket off.
+		free := o.operator
+		free.QPS, free.Burst = -1, 0
+		cpu0 := api.cpu()
+		if res.freeLimit, res.freeLimitWrites, err = runLimit(ctx, lcfg, scheme, h.direct, fleetNS, free, o.limitWorkers); err != nil {
+			return nil, err
+		}
+		res.freeLimitAPICPU = api.cpu() - cpu0
+		if _, err := clearLimit(ctx, h.direct, fleetNS, o.seedWorkers, limitLabel); err != nil {
+			return nil, fmt.Errorf("deleting the unthrottled limit's objects: %w", err)
+		}
+		log.Printf("N=%d: unthrottled limit %s", n, res.freeLimit.Round(time.Millisecond))
+	}
 
 	log.Printf("N=%d: limit %s; starting the operator", n, res.limit.Round(time.Millisecond))
 	t0 := time.Now()

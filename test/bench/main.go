@@ -88,6 +88,9 @@ func main() {
 	flag.IntVar(&o.limitWorkers, "limit-workers", 16, "Concurrent writers of the plain client.")
 	flag.BoolVar(&o.writtenLimit, "written-limit", true,
 		"After the operator, run the limit again writing back the statuses the operator wrote, and report the ratio to it too.")
+	flag.BoolVar(&o.freeLimit, "unthrottled-limit", true,
+		"Also run the limit with the plain client unthrottled (no client-side rate limit), so that the API server bounds it, "+
+			"and report the operator's ratio to it too.")
 	flag.IntVar(&o.seedWorkers, "apply-workers", 16, "Concurrent writers applying the fleet.")
 	flag.BoolVar(&o.labelVersions, "label-versions", true,
 		"Apply versions with their product label; without it the operator adds the label with one more write per version.")
