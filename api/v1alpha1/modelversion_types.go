@@ -56,6 +56,9 @@ const (
 // +kubebuilder:validation:Enum=ONNX;TensorFlow;PyTorch;SKLearn;XGBoost;LightGBM;MLflow;HuggingFace;Triton;Custom
 type ModelFormat string
 
+// ModelFormats are the values ModelFormat takes, as its Enum lists them.
+var ModelFormats = []ModelFormat{"ONNX", "TensorFlow", "PyTorch", "SKLearn", "XGBoost", "LightGBM", "MLflow", "HuggingFace", "Triton", "Custom"}
+
 // Stage is where a version stands in its product's life. The operator sets
 // it; people cannot.
 // +kubebuilder:validation:Enum=Candidate;Staging;Production;Archived;Rejected

@@ -26,7 +26,6 @@ package admission
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/prometheus/prometheus/promql/parser"
@@ -142,7 +141,7 @@ func Product(p *lifecyclev1alpha1.AIProduct) field.ErrorList {
 		// retraining.
 		if tpl := backend.TemplateOf(r); tpl != nil {
 			if err := backend.Validate(r.Backend, tpl, r.ResultContainer, r.ResultJob); err != nil {
-				errs = append(errs, field.Invalid(path.Child(templateField(r.Backend), "spec"), "(the template)",
+				errs = append(errs, field.Invalid(path.Child(backend.TemplateField(r.Backend), "spec"), "(the template)",
 					fmt.Sprintf("not a valid %s: %v", r.Backend, err)))
 			}
 		}
@@ -163,11 +162,6 @@ func Product(p *lifecyclev1alpha1.AIProduct) field.ErrorList {
 		}
 	}
 	return errs
-}
-
-// templateField is the field of a backend's template.
-func templateField(b lifecyclev1alpha1.TrainingBackend) string {
-	return strings.ToLower(string(b[:1])) + string(b[1:])
 }
 
 // bounds checks a floor is not above its ceiling.

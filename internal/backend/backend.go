@@ -112,7 +112,7 @@ func For(b lifecyclev1alpha1.TrainingBackend) (Engine, error) {
 	return nil, fmt.Errorf("unknown backend %q", b)
 }
 
-// Template is what sets a workload engine (all but Job) apart when the
+// template is what sets a workload engine (all but Job) apart when the
 // operator renders it from a team's template.
 type template interface {
 	Engine
@@ -129,8 +129,9 @@ type template interface {
 	// product names none.
 	defaultResultContainer(spec any, resultJob string) string
 	// resultPod is the pod template of the result container, nil when
-	// the spec does not carry it (a TrainJob's runtime does).
-	resultPod(spec any, resultJob string) *corev1.PodTemplateSpec
+	// the spec does not carry it (a TrainJob's runtime does), an error
+	// when the spec names a pod it does not have.
+	resultPod(spec any, resultJob string) (*corev1.PodTemplateSpec, error)
 }
 
 // Pod is one pod template of a workload.

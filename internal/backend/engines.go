@@ -180,19 +180,19 @@ func (jobSetEngine) object(m metav1.ObjectMeta, spec any) client.Object {
 		ObjectMeta: m, Spec: *spec.(*jobsetv1alpha2.JobSetSpec)}
 }
 
-func (e jobSetEngine) resultPod(spec any, resultJob string) *corev1.PodTemplateSpec {
+func (e jobSetEngine) resultPod(spec any, resultJob string) (*corev1.PodTemplateSpec, error) {
 	s := spec.(*jobsetv1alpha2.JobSetSpec)
 	name := e.resultJob(s, resultJob)
 	for i := range s.ReplicatedJobs {
 		if s.ReplicatedJobs[i].Name == name {
-			return &s.ReplicatedJobs[i].Template.Spec.Template
+			return &s.ReplicatedJobs[i].Template.Spec.Template, nil
 		}
 	}
-	return nil
+	return nil, fmt.Errorf("resultJob %q is not a replicated job of the JobSet", resultJob)
 }
 
 func (e jobSetEngine) defaultResultContainer(spec any, resultJob string) string {
-	if pod := e.resultPod(spec, resultJob); pod != nil && len(pod.Spec.Containers) > 0 {
+	if pod, _ := e.resultPod(spec, resultJob); pod != nil && len(pod.Spec.Containers) > 0 {
 		return pod.Spec.Containers[0].Name
 	}
 	return ""
@@ -283,8 +283,8 @@ func (rayJobEngine) object(m metav1.ObjectMeta, spec any) client.Object {
 		ObjectMeta: m, Spec: *spec.(*rayv1.RayJobSpec)}
 }
 
-func (rayJobEngine) resultPod(spec any, _ string) *corev1.PodTemplateSpec {
-	return spec.(*rayv1.RayJobSpec).SubmitterPodTemplate
+func (rayJobEngine) resultPod(spec any, _ string) (*corev1.PodTemplateSpec, error) {
+	return spec.(*rayv1.RayJobSpec).SubmitterPodTemplate, nil
 }
 
 func (rayJobEngine) defaultResultContainer(spec any, _ string) string {

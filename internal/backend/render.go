@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -40,6 +41,15 @@ func workloadEngine(b lifecyclev1alpha1.TrainingBackend) (template, error) {
 		return nil, fmt.Errorf("backend %s takes a Job template, not a workload", b)
 	}
 	return t, nil
+}
+
+// TemplateField is the field of spec.delivery.retraining that holds a
+// backend's template: template, trainJob, jobSet or rayJob.
+func TemplateField(b lifecyclev1alpha1.TrainingBackend) string {
+	if b == "" || b == lifecyclev1alpha1.BackendJob {
+		return "template"
+	}
+	return strings.ToLower(string(b[:1])) + string(b[1:])
 }
 
 // TemplateOf is the product's template for its backend, nil for Job.
@@ -73,12 +83,9 @@ func Validate(b lifecyclev1alpha1.TrainingBackend, tpl *lifecyclev1alpha1.Worklo
 // checkResult: a run whose result container is not in its pod could only
 // fail after the training has been paid for.
 func checkResult(t template, spec any, resultContainer, resultJob string) error {
-	pod := t.resultPod(spec, resultJob)
-	if pod == nil {
-		if _, ok := t.(jobSetEngine); ok {
-			return fmt.Errorf("resultJob %q is not a replicated job of the JobSet", resultJob)
-		}
-		return nil
+	pod, err := t.resultPod(spec, resultJob)
+	if pod == nil || err != nil {
+		return err
 	}
 	c := resultContainer
 	if c == "" {
@@ -169,13 +176,10 @@ func resolve(b lifecyclev1alpha1.TrainingBackend, tpl *lifecyclev1alpha1.Workloa
 		return nil, err
 	}
 	for _, p := range pods {
-		if p.Template.Labels == nil && len(labels) == 0 {
-			continue
-		}
 		p.Template.Labels = retrain.Merge(p.Template.Labels, labels)
 	}
 	t.inject(spec, env(resultContainer))
-	if pod := t.resultPod(spec, resultJob); pod != nil {
+	if pod, _ := t.resultPod(spec, resultJob); pod != nil {
 		for i := range pod.Spec.Containers {
 			c := &pod.Spec.Containers[i]
 			if c.Name == resultContainer && c.TerminationMessagePolicy == "" {

@@ -142,7 +142,7 @@ func (trainJobEngine) object(m metav1.ObjectMeta, spec any) client.Object {
 		ObjectMeta: m, Spec: *spec.(*trainerv1alpha1.TrainJobSpec)}
 }
 
-func (trainJobEngine) resultPod(any, string) *corev1.PodTemplateSpec { return nil }
+func (trainJobEngine) resultPod(any, string) (*corev1.PodTemplateSpec, error) { return nil, nil }
 
 func (trainJobEngine) defaultResultContainer(any, string) string { return TrainerNode }
 

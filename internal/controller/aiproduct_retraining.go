@@ -561,7 +561,7 @@ func admitTemplate(spec *lifecyclev1alpha1.RetrainingSpec, pol retrain.Policy) e
 	if b := backendOf(spec); b != lifecyclev1alpha1.BackendJob {
 		tpl := backend.TemplateOf(spec)
 		if tpl == nil {
-			return &retrain.RefusedError{Reasons: []string{"backend " + string(b) + " needs its template, spec.delivery.retraining." + lowerFirst(string(b))}}
+			return &retrain.RefusedError{Reasons: []string{"backend " + string(b) + " needs its template, spec.delivery.retraining." + backend.TemplateField(b)}}
 		}
 		return backend.Admit(b, tpl, pol)
 	}
@@ -569,13 +569,6 @@ func admitTemplate(spec *lifecyclev1alpha1.RetrainingSpec, pol retrain.Policy) e
 		return &retrain.RefusedError{Reasons: []string{"backend Job needs spec.delivery.retraining.template"}}
 	}
 	return pol.Admit(&spec.Template.Spec.Template)
-}
-
-func lowerFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToLower(s[:1]) + s[1:]
 }
 
 // resolveRun fills in the run's workload: the product's template rendered

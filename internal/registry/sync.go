@@ -20,7 +20,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -245,14 +244,11 @@ func artifactOf(mv *lifecyclev1alpha1.ModelVersion) Artifact {
 // registries and KServe spell them.
 var formats = func() map[string]lifecyclev1alpha1.ModelFormat {
 	m := map[string]lifecyclev1alpha1.ModelFormat{}
-	for _, f := range []lifecyclev1alpha1.ModelFormat{"ONNX", "TensorFlow", "PyTorch", "SKLearn", "XGBoost", "LightGBM", "MLflow", "HuggingFace", "Triton", "Custom"} {
+	for _, f := range lifecyclev1alpha1.ModelFormats {
 		m[strings.ToLower(string(f))] = f
 	}
 	return m
 }()
-
-// metricName is what the API takes as a metric's name.
-var metricName = regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`)
 
 // maxMetrics is the most metrics a ModelVersion holds.
 const maxMetrics = 64
@@ -268,7 +264,7 @@ func imported(p *lifecyclev1alpha1.AIProduct, semver string, r *Remote) *lifecyc
 	sort.Strings(names)
 	for _, k := range names {
 		v := r.Version.CustomProperties[k]
-		if strings.HasPrefix(k, propPrefix) || !metricName.MatchString(k) || len(k) > 63 || len(metrics) == maxMetrics {
+		if strings.HasPrefix(k, propPrefix) || !retrain.MetricName(k) || len(metrics) == maxMetrics {
 			continue
 		}
 		var f float64

@@ -282,9 +282,17 @@ var (
 	digestPattern = regexp.MustCompile(`^(sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$`)
 	metricPattern = regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`)
 	labelPattern  = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
-	formats       = map[string]bool{"ONNX": true, "TensorFlow": true, "PyTorch": true, "SKLearn": true, "XGBoost": true,
-		"LightGBM": true, "MLflow": true, "HuggingFace": true, "Triton": true, "Custom": true}
+	formats       = func() map[string]bool {
+		m := map[string]bool{}
+		for _, f := range lifecyclev1alpha1.ModelFormats {
+			m[string(f)] = true
+		}
+		return m
+	}()
 )
+
+// MetricName reports whether name is one a ModelVersion's metric may have.
+func MetricName(name string) bool { return len(name) <= 63 && metricPattern.MatchString(name) }
 
 // ErrNoResult means the result container left no termination message.
 var ErrNoResult = errors.New("the result container left no termination message")
@@ -349,7 +357,7 @@ func parse(msg string) (*Result, error) {
 		return nil, errors.New("the termination message has text after the result")
 	}
 	for name, v := range r.Metrics {
-		if len(name) > 63 || !metricPattern.MatchString(name) {
+		if !MetricName(name) {
 			return nil, fmt.Errorf("metric name %q is not valid", trim(name))
 		}
 		if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -358,7 +366,7 @@ func parse(msg string) (*Result, error) {
 	}
 	seen := map[string]bool{}
 	for _, s := range r.Slices {
-		if len(s.Metric) > 63 || !metricPattern.MatchString(s.Metric) {
+		if !MetricName(s.Metric) {
 			return nil, fmt.Errorf("slice metric name %q is not valid", trim(s.Metric))
 		}
 		if len(s.Slice) == 0 || len(s.Slice) > 4 {

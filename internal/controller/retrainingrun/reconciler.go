@@ -185,7 +185,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{}, t.act(ctx, obj, decide(run, eng, obj, t.build))
+	return ctrl.Result{}, t.act(ctx, obj, decide(run, eng, obj, t.builder(ctx)))
 }
 
 func (r *Reconciler) now() time.Time {
@@ -298,18 +298,20 @@ func (t *turn) workload(ctx context.Context) (client.Object, error) {
 	return obj, nil
 }
 
-// build renders the run's workload.
-func (t *turn) build() (client.Object, error) {
-	if t.isJob() {
-		return retrain.RunJob(t.run, t.Policy)
+// builder renders the run's workload, when decide asks for it.
+func (t *turn) builder(ctx context.Context) builder {
+	return func() (client.Object, error) {
+		if t.isJob() {
+			return retrain.RunJob(t.run, t.Policy)
+		}
+		return backend.Build(t.run, backend.WorkloadName(t.run.Spec.Backend, t.run.Name), t.Policy,
+			func(ref backend.RuntimeRef) (*backend.RuntimeTemplate, error) { return t.runtime(ctx, ref) })
 	}
-	return backend.Build(t.run, backend.WorkloadName(t.run.Spec.Backend, t.run.Name), t.Policy, t.runtime)
 }
 
 // runtime reads a TrainJob's training runtime from the API server: runs
 // are few, and the operator watches no runtimes.
-func (t *turn) runtime(ref backend.RuntimeRef) (*backend.RuntimeTemplate, error) {
-	ctx := context.Background()
+func (t *turn) runtime(ctx context.Context, ref backend.RuntimeRef) (*backend.RuntimeTemplate, error) {
 	key := client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}
 	var err error
 	var tpl *backend.RuntimeTemplate
@@ -376,7 +378,7 @@ func (t *turn) create(ctx context.Context, obj client.Object) error {
 		if err := t.APIReader.Get(ctx, client.ObjectKeyFromObject(obj), existing); err != nil {
 			return fmt.Errorf("reading %s %s, which exists: %w", kind, obj.GetName(), err)
 		}
-		return t.act(ctx, existing, decide(t.run, t.eng, existing, t.build))
+		return t.act(ctx, existing, decide(t.run, t.eng, existing, t.builder(ctx)))
 	case meta.IsNoMatchError(err):
 		t.wait(ctx, decision{step: stepWait, reason: lifecyclev1alpha1.ReasonBackendUnavailable, message: backend.NotInstalled(t.eng).Error()})
 		return nil
