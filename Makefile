@@ -257,8 +257,12 @@ bench-micro: control-plane ## Micro-benchmarks of the hot functions (step machin
 	go test -run '^$$' -bench . -benchmem ./internal/rollout/ ./internal/drift/ ./internal/gates/ ./internal/serving/ ./internal/metrics/ ./internal/prom/ ./internal/compact/ ./internal/apply/
 
 # Fleet sizes for make bench; override with e.g. make bench BENCH_N=100.
-BENCH_N ?= 100,1000,5000
+BENCH_N ?= 100,1000,5000,10000
 BENCH_ARGS ?=
+# Canaries per run and runs of each controller for make bench-peer.
+PEER_N ?= 100,300
+PEER_RUNS ?= 3
+PEER_ARGS ?=
 
 .PHONY: bench-apicost
 bench-apicost: control-plane ## API server CPU per write of each kind the operator makes (AIProduct and ModelVersion status, Event).
@@ -271,6 +275,13 @@ bench-plumbing: control-plane ## Each home-made piece of plumbing against its up
 .PHONY: bench-compare
 bench-compare: control-plane ## HEAD against the commit BASE on the scale benchmark, in turns (RUNS, default 3; N, default 5000; 256Mi); summary in bin/compare/.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" hack/bench-compare.sh
+
+.PHONY: bench-peer
+bench-peer: control-plane ## The operator and Argo Rollouts (built from the module proxy) one after the other on the local cluster, the same canaries (PEER_N, default 100,300), PEER_RUNS runs each; report in bin/bench/peer.md.
+	@mkdir -p bin/bench
+	AIPM_NODE=off hack/cluster.sh up >/dev/null
+	go run ./test/bench peer -kubeconfig bin/kwok/kubeconfig -rollouts "$$(hack/build-engines.sh rollouts)" \
+		-n $(PEER_N) -runs $(PEER_RUNS) -out bin/bench/peer.md $(PEER_ARGS)
 
 .PHONY: bench
 bench: control-plane ## Scale benchmark on its own envtest control plane (N products, the plain-client limit); report in bin/bench/report.md.

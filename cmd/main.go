@@ -133,8 +133,8 @@ func main() {
 	flag.Float64Var(&kubeQPS, "kube-api-qps", 100, "Queries per second the operator may send to the API server.")
 	flag.IntVar(&kubeBurst, "kube-api-burst", 200, "Burst of queries the operator may send to the API server.")
 	// A product's reconcile spends most of its time waiting on the client's
-	// rate limits, one per resource: a fleet of 1,000 converged in 56 s
-	// with 4 workers, 46 s with 16, 34 s with 32 (docs/benchmarks.md).
+	// rate limits, one per resource, so a fleet converges faster with more
+	// of them waiting at once (make bench -workers).
 	flag.IntVar(&workers, "workers", 32, "Concurrent reconciles of AIProducts.")
 	// A version's reconcile is a verdict and one write, and its writes share
 	// the client's version rate limit with the products' stage writes: more

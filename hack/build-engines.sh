@@ -7,7 +7,8 @@
 #   hack/build-engines.sh engine...
 #
 # Engines: jobset (JobSet's controller), trainer (Kubeflow Trainer v2's
-# controller manager), kuberay (KubeRay's ray-operator).
+# controller manager), kuberay (KubeRay's ray-operator), rollouts (Argo
+# Rollouts' controller, which `make bench-peer` runs beside the operator).
 # For each engine, in the order given, prints one directory,
 # bin/engines/<engine>-<version>, holding the controller as <dir>/<engine>
 # and its CRDs as <dir>/crds/*.yaml (apply them with --server-side: they are
@@ -45,13 +46,14 @@ set -euo pipefail
 JOBSET_VERSION="${JOBSET_VERSION:-v0.8.2}"
 TRAINER_VERSION="${TRAINER_VERSION:-v2.0.0}"
 KUBERAY_VERSION="${KUBERAY_VERSION:-v1.5.0}"
+ROLLOUTS_VERSION="${ROLLOUTS_VERSION:-v1.10.2}"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ENGINES_DIR="$ROOT/bin/engines"
 WORK="$ROOT/bin/.build"
 mkdir -p "$ENGINES_DIR" "$WORK"
 
-[ $# -gt 0 ] || { echo "usage: $0 jobset|trainer|kuberay..." >&2; exit 2; }
+[ $# -gt 0 ] || { echo "usage: $0 jobset|trainer|kuberay|rollouts..." >&2; exit 2; }
 
 log() { printf '[build-engines] %s\n' "$*" >&2; }
 
@@ -94,6 +96,10 @@ for e in "$@"; do
       "-X sigs.k8s.io/jobset/pkg/version.GitVersion=$JOBSET_VERSION" ;;
     trainer) build trainer github.com/kubeflow/trainer/v2 "$TRAINER_VERSION" ./cmd/trainer-controller-manager manifests/base/crds ;;
     kuberay) build kuberay github.com/ray-project/kuberay/ray-operator "$KUBERAY_VERSION" . config/crd/bases ;;
+    # Argo Rollouts v1.10 requires Go 1.26.10, newer than this machine's: the
+    # go command fetches the approved toolchain from the module proxy.
+    rollouts) GOTOOLCHAIN=go1.27.3 build rollouts github.com/argoproj/argo-rollouts "$ROLLOUTS_VERSION" \
+      ./cmd/rollouts-controller manifests/crds ;;
     *) log "unknown engine $e"; exit 2 ;;
   esac
 done

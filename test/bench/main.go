@@ -58,6 +58,12 @@ import (
 )
 
 func main() {
+	// go run ./test/bench peer ...: the operator beside Argo Rollouts
+	// (peer.go), on the local cluster rather than a control plane of its own.
+	if len(os.Args) > 1 && os.Args[1] == "peer" {
+		peerMain(os.Args[2:])
+		return
+	}
 	var (
 		sizes = flag.String("n", "100,1000,5000", "Comma-separated fleet sizes to measure.")
 		out   = flag.String("out", "", "Also write the report (markdown) to this file.")
@@ -176,12 +182,17 @@ func main() {
 		}
 	}
 	emit(renderHeader(o, time.Now(), *sizes))
+	var results []*result
 	for _, n := range ns {
 		res, err := runOnce(ctx, o, n)
 		if err != nil {
 			fatalf("N=%d: %v", n, err)
 		}
+		results = append(results, res)
 		emit(renderOne(res))
+	}
+	if len(results) > 1 {
+		emit(renderCurve(results))
 	}
 }
 

@@ -224,9 +224,12 @@ type residentSet struct {
 }
 
 // memory reads the operator's resident set from /proc, in bytes.
-func (o *operator) memory() (residentSet, error) {
+func (o *operator) memory() (residentSet, error) { return residentOf(o.cmd.Process.Pid) }
+
+// residentOf reads a process's resident set from /proc.
+func residentOf(pid int) (residentSet, error) {
 	var m residentSet
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", o.cmd.Process.Pid))
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return m, err
 	}

@@ -34,10 +34,47 @@ const (
 	// targetFreeRatio is against the unthrottled limit, at 5,000 products
 	// and above, where the operator and the API server share the cores.
 	targetFreeRatio = 1.2
-	targetRSS       = 256 << 20
 	targetRSSFleet  = 5000
 	targetReaction  = time.Second
 )
+
+// targetRSS is the most the operator's resident set may reach with no
+// memory limit set, for a fleet of n products, or 0 where no target is set.
+func targetRSS(n int) int64 {
+	switch {
+	case n >= 10000:
+		return 512 << 20
+	case n >= targetRSSFleet:
+		return 256 << 20
+	}
+	return 0
+}
+
+// renderCurve sets the fleet sizes of one run side by side, each cost per
+// product, so that how they grow with the fleet shows.
+func renderCurve(rs []*result) string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	w("### Scale curve\n\n")
+	w("| products | all Ready | ratio to limit / unthrottled | operator writes / product | API server CPU / product | " +
+		"operator CPU / product | heap in use / product | RSS end / peak | steady writes | drift / pause reaction (max) |\n")
+	w("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, r := range rs {
+		n := float64(r.n)
+		_, writes := r.converge.total()
+		_, steady := r.steady.total()
+		free := "-"
+		if r.freeLimit > 0 {
+			free = fmt.Sprintf("%.2f", r.ready.Seconds()/r.freeLimit.Seconds())
+		}
+		w("| %d | %s | %.2f / %s | %.2f | %.1f ms | %.1f ms | %.1f KiB | %s / %s | %d | %s / %s |\n",
+			r.n, secs(r.ready), r.ready.Seconds()/r.limit.Seconds(), free, float64(writes)/n,
+			1000*r.readyAPICPU.Seconds()/n, 1000*r.readyCPU.operator.Seconds()/n, r.heapInuse/n/1024,
+			mib(float64(r.rss)), mib(float64(r.peakRSS)), steady, ms(r.drift.max()), ms(r.pause.max()))
+	}
+	w("\n")
+	return b.String()
+}
 
 func renderHeader(o options, started time.Time, sizes string) string {
 	var b strings.Builder
@@ -116,8 +153,8 @@ func renderOne(r *result) string {
 		r.interval, float64(r.promQueries)/n/intervals, r.promQueries)
 	w("| Prometheus connections opened: to settle / in the steady-state window | %d / %d | | |\n", r.promConns, r.promConnsSteady)
 	rssTarget, rssMet := "", ""
-	if r.n >= targetRSSFleet {
-		rssTarget, rssMet = "< 256 MiB", met(r.rss < targetRSS && r.peakRSS < targetRSS)
+	if limit := targetRSS(r.n); limit > 0 {
+		rssTarget, rssMet = fmt.Sprintf("< %d MiB", limit>>20), met(r.rss < limit && r.peakRSS < limit)
 	}
 	w("| operator RSS at the end / peak (separate process) | %s / %s | %s | %s |\n", mib(float64(r.rss)), mib(float64(r.peakRSS)), rssTarget, rssMet)
 	w("| operator RSS at the end: anonymous / file-backed (the binary) | %s / %s | | |\n", mib(float64(r.rssAnon)), mib(float64(r.rssFile)))
