@@ -893,6 +893,10 @@ func renderPeer(o peerOptions, runs []peerRun) string {
 			row("beyond the 10 s of pauses (s)", func(r peerRun) float64 { return (r.promote - peerPauses).Seconds() }, "%.1f", "")
 			row("switch applied in (s)", func(r peerRun) float64 { return r.apply.Seconds() }, "%.1f", "")
 			row("controller's writes per canary", func(r peerRun) float64 { return perCanary(r.own, r.n) }, "%.2f", "at most 0.5")
+			row("controller's requests per canary, reads too", func(r peerRun) float64 {
+				all, _ := r.own.total()
+				return float64(all) / float64(r.n)
+			}, "%.2f", "")
 			row("every client's writes per canary", func(r peerRun) float64 { return perCanary(r.all, r.n) }, "%.2f", "at most 1")
 			row("controller CPU (s)", func(r peerRun) float64 { return r.cpu.Seconds() }, "%.2f", "")
 			row("API server CPU (s)", func(r peerRun) float64 { return r.apiserver.Seconds() }, "%.2f", "")
@@ -905,8 +909,9 @@ func renderPeer(o peerOptions, runs []peerRun) string {
 				name string
 				rs   []peerRun
 			}{{"aipm-operator", op}, {"Argo Rollouts", ar}} {
-				w("- %s, per canary (mean of its runs): own %s; every client %s\n", side.name,
-					perVerb(side.rs, func(r peerRun) counts { return r.own }), perVerb(side.rs, func(r peerRun) counts { return r.all }))
+				w("- %s, per canary (mean of its runs): own writes %s; own reads %s; every client's writes %s\n", side.name,
+					perVerb(side.rs, true, func(r peerRun) counts { return r.own }), perVerb(side.rs, false, func(r peerRun) counts { return r.own }),
+					perVerb(side.rs, true, func(r peerRun) counts { return r.all }))
 			}
 			w("\n")
 		}
@@ -929,13 +934,13 @@ func medianOf(rs []peerRun, f func(peerRun) float64) float64 {
 	return median(xs)
 }
 
-// perVerb lists the writes per canary by kind, the most frequent first,
-// over all of the runs given.
-func perVerb(rs []peerRun, of func(peerRun) counts) string {
+// perVerb lists the writes (or the other requests) per canary by kind, the
+// most frequent first, over all of the runs given.
+func perVerb(rs []peerRun, writes bool, of func(peerRun) counts) string {
 	sum, canaries := counts{}, 0
 	for _, r := range rs {
 		for k, v := range of(r) {
-			if k.write() {
+			if k.write() == writes {
 				sum[k] += v
 			}
 		}
