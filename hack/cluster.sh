@@ -16,6 +16,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CLUSTER="${CLUSTER:-aipm}"
 NODES="${NODES:-3}"
+# Pods each fake node holds: kwokctl's default, 110, lets 3 nodes run 330
+# pods, fewer than a fleet of 300 products of 2 replicas in a canary.
+NODE_PODS="${NODE_PODS:-4000}"
 NODE_IP="${NODE_IP:-10.250.0.10}"
 AIPM_NODE="${AIPM_NODE:-auto}"
 export KWOK_WORKDIR="$ROOT/bin/kwok"
@@ -93,6 +96,8 @@ componentsPatches:
   - {key: concurrent-service-endpoint-syncs, value: "25"}
 options:
   kubeApiserverCertSANs: ["10.0.0.1", "${NODE_IP}"]
+# Fake nodes: ${NODES}, each holding ${NODE_PODS} pods (a cluster made with
+# others is made again).
 EOF
   } >"$out"
   echo "$out"
@@ -141,7 +146,7 @@ cluster_up() {
     -c "$stagefile" \
     --wait 120s >"$KWOK_WORKDIR/create.log" 2>&1 || { cat "$KWOK_WORKDIR/create.log" >&2; exit 1; }
   cp "$stagefile" "$KWOK_WORKDIR/stages.created.yaml"
-  "$KWOKCTL" scale node --name "$CLUSTER" --replicas "$NODES" >/dev/null 2>&1
+  "$KWOKCTL" scale node --name "$CLUSTER" --replicas "$NODES" --param ".allocatable.pods=$NODE_PODS" >/dev/null 2>&1
 }
 
 # install_crds applies the CRDs and their admission policies, on a reused

@@ -95,6 +95,7 @@ type peerOptions struct {
 	rolloutsDir string
 	operatorBin string
 	sizes       []int
+	controllers []string
 	runs        int
 	limits      []peerLimits
 	quiet, idle time.Duration
@@ -130,6 +131,7 @@ func peerMain(args []string) {
 	var (
 		o      peerOptions
 		sizes  = fs.String("n", "100,300", "Comma-separated numbers of canaries.")
+		only   = fs.String("controllers", peerOperator+","+peerRollouts, "The controllers to run: "+peerOperator+", "+peerRollouts+" or both.")
 		limits = fs.String("limits", "equal,defaults", "Client limits to run with: equal (QPS 100, burst 200 for both) and defaults (each project's own).")
 	)
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "bin/kwok/kubeconfig", "The local cluster's kubeconfig (hack/cluster.sh up).")
@@ -157,6 +159,14 @@ func peerMain(args []string) {
 			o.limits = append(o.limits, limitsDefaults)
 		default:
 			log.Fatalf("bad -limits %q: equal or defaults", l)
+		}
+	}
+	for _, c := range strings.Split(*only, ",") {
+		switch c = strings.TrimSpace(c); c {
+		case peerOperator, peerRollouts:
+			o.controllers = append(o.controllers, c)
+		default:
+			log.Fatalf("bad -controllers %q: %s or %s", c, peerOperator, peerRollouts)
 		}
 	}
 	if o.rolloutsDir == "" {
@@ -234,7 +244,7 @@ func runPeer(ctx context.Context, o peerOptions) (string, error) {
 	for _, n := range o.sizes {
 		for _, l := range o.limits {
 			for r := 1; r <= o.runs; r++ {
-				order := []string{peerOperator, peerRollouts}
+				order := slices.Clone(o.controllers)
 				if r%2 == 0 {
 					slices.Reverse(order)
 				}
