@@ -280,12 +280,16 @@ func installRolloutsCRDs(ctx context.Context, dir, kubeconfig string) error {
 	if err != nil {
 		return fmt.Errorf("installing Argo Rollouts' CRDs: %v: %s", err, out)
 	}
-	cmd = exec.CommandContext(ctx, kubectl[len(kubectl)-1], "--kubeconfig", kubeconfig, "wait", "--for=condition=Established",
-		"crd/rollouts.argoproj.io", "--timeout=60s")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("Argo Rollouts' CRDs: %v: %s", err, out)
+	// kubectl wait fails outright on a CRD with no conditions yet; poll.
+	for range 120 {
+		out, _ := exec.CommandContext(ctx, kubectl[len(kubectl)-1], "--kubeconfig", kubeconfig, "get", "crd/rollouts.argoproj.io",
+			"-o", `jsonpath={.status.conditions[?(@.type=="Established")].status}`).Output()
+		if string(out) == "True" {
+			return nil
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
-	return nil
+	return fmt.Errorf("the Rollout CRD is not Established after 60s")
 }
 
 var (
