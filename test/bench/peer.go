@@ -173,17 +173,24 @@ func peerMain(args []string) {
 		log.Fatal("-rollouts is required: the directory hack/build-engines.sh rollouts prints")
 	}
 
+	if err := peer(o); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// peer runs the comparison and writes its report, even a partial one.
+func peer(o peerOptions) error {
 	ctx, cancel := signalContext()
 	defer cancel()
 	var err error
 	if o.workDir, err = os.MkdirTemp("", "aipm-peer-"); err != nil {
-		log.Fatal(err)
+		return err
 	}
 	defer func() { _ = os.RemoveAll(o.workDir) }()
 	if o.operatorBin == "" {
 		log.Printf("building the operator")
 		if o.operatorBin, err = buildOperator(ctx, o.workDir); err != nil {
-			log.Fatal(err)
+			return err
 		}
 	}
 	report, err := runPeer(ctx, o)
@@ -193,10 +200,7 @@ func peerMain(args []string) {
 			log.Print(werr)
 		}
 	}
-	if err != nil {
-		_ = os.RemoveAll(o.workDir)
-		log.Fatal(err)
-	}
+	return err
 }
 
 // peerCluster is the harness's hold on the local cluster.
@@ -252,7 +256,7 @@ func runPeer(ctx context.Context, o peerOptions) (string, error) {
 					log.Printf("N=%d limits=%s run %d: %s", n, l.name, r, who)
 					res, err := pc.runOne(ctx, o, who, n, r, l)
 					if err != nil {
-						return report(), fmt.Errorf("N=%d %s run %d of %s: %w", n, l.name, r, who, err)
+						return report(), fmt.Errorf("%d canaries, %s limits, run %d of %s: %w", n, l.name, r, who, err)
 					}
 					log.Printf("  promoted in %s (apply %s); own writes %.1f per canary, all clients' %.1f; CPU %.1f s; peak RSS %d MiB; idle writes %d",
 						res.promote.Round(10*time.Millisecond), res.apply.Round(10*time.Millisecond), perCanary(res.own, n), perCanary(res.all, n),
