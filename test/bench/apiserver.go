@@ -79,6 +79,26 @@ func (a *apiServer) cpu() time.Duration {
 // findChild returns the pid of this process's child whose command is name
 // (envtest starts etcd and the API server as children), or 0.
 func findChild(name string) int {
+	for _, pid := range processesNamed(name) {
+		if parentOf(pid) == os.Getpid() {
+			return pid
+		}
+	}
+	return 0
+}
+
+// findProcess returns the pid of a process whose command is name (the
+// local cluster's components, of which it runs one each), or 0.
+func findProcess(name string) int {
+	if pids := processesNamed(name); len(pids) > 0 {
+		return pids[0]
+	}
+	return 0
+}
+
+// processesNamed lists the pids of the processes whose command is name.
+func processesNamed(name string) []int {
+	var pids []int
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, d := range dirs {
 		cmdline, err := os.ReadFile(filepath.Join(d, "cmdline"))
@@ -86,11 +106,9 @@ func findChild(name string) int {
 			continue
 		}
 		pid, _ := strconv.Atoi(filepath.Base(d))
-		if parentOf(pid) == os.Getpid() {
-			return pid
-		}
+		pids = append(pids, pid)
 	}
-	return 0
+	return pids
 }
 
 func parentOf(pid int) int {

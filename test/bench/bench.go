@@ -279,7 +279,7 @@ func runOnce(ctx context.Context, o options, n int) (*result, error) {
 	res.ready = h.ready.at.Sub(t0)
 	res.readyAPICPU = api.cpu() - cpu0
 	res.readyCPU.etcd, res.readyCPU.harness = processCPU(etcdPID)-etcd0, processCPU(os.Getpid())-harness0
-	res.readyCPU.operator = processCPU(op.cmd.Process.Pid)
+	res.readyCPU.operator = processCPU(op.pid())
 	// Profiles are for finding what holds memory; a failed one loses no figure.
 	if err := op.saveHeap(ctx, filepath.Join(o.logDir, fmt.Sprintf("heap-%d-ready.pprof", n))); err != nil {
 		log.Printf("N=%d: %v", n, err)
@@ -415,9 +415,8 @@ func waitReadyFleet(ctx context.Context, h *harness, px *proxy, op *operator, t0
 			all, writes := c.total()
 			log.Printf("  %s: %d/%d Ready; operator requests %d, writes %d (%s)", time.Since(t0).Round(time.Second),
 				h.ready.count(), h.ready.want, all, writes, c.writeMix())
-		case err := <-op.exited:
-			op.exited <- err
-			return fmt.Errorf("the operator exited: %v%s (log: %s)", err, op.oomNote(), op.log.Name())
+		case <-op.exited:
+			return fmt.Errorf("the operator exited: %v%s (log: %s)", op.exitErr, op.oomNote(), op.log.Name())
 		case <-deadline:
 			return fmt.Errorf("only %d of %d products Ready after %s", h.ready.count(), h.ready.want, timeout)
 		case <-ctx.Done():

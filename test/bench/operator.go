@@ -55,11 +55,9 @@ type operatorSettings struct {
 // operator is the real manager binary, built from ./cmd and run as its own
 // process, so that its RSS and heap are its own and not the harness's.
 type operator struct {
-	cmd        *exec.Cmd
+	*process
 	metricsURL string
 	pprofURL   string
-	exited     chan error
-	log        *os.File
 	// cgroup is the memory cgroup the operator runs in, nil without a
 	// container's limit.
 	cgroup   *memCgroup
@@ -131,38 +129,67 @@ func startOperator(bin, dir, logDir string, n int, kubeconfig, promURL string, s
 		// every page the operator touches is charged to the cgroup.
 		cmd = exec.Command("/bin/sh", append([]string{"-c", `echo $$ > "$0" && exec "$@"`, cg.procs(), bin}, args...)...)
 	}
-	cmd.Stdout, cmd.Stderr = logf, logf
 	if s.GoMemLimit > 0 {
 		cmd.Env = append(os.Environ(), "GOMEMLIMIT="+strconv.FormatInt(s.GoMemLimit, 10))
 	}
-	if err := cmd.Start(); err != nil {
-		_ = logf.Close()
+	proc, err := startProcess(cmd, logf)
+	if err != nil {
 		if cg != nil {
 			cg.remove()
 		}
 		return nil, err
 	}
-	o := &operator{cmd: cmd, metricsURL: "http://" + metricsAddr + "/metrics",
-		pprofURL: "http://" + pprofAddr + "/debug/pprof/", exited: make(chan error, 1), log: logf, cgroup: cg, settings: s}
-	go func() { o.exited <- cmd.Wait() }()
-	return o, nil
+	return &operator{process: proc, metricsURL: "http://" + metricsAddr + "/metrics",
+		pprofURL: "http://" + pprofAddr + "/debug/pprof/", cgroup: cg, settings: s}, nil
 }
 
-// stop asks the operator to stop as Kubernetes would, then insists.
+// stop stops the operator and removes its cgroup.
 func (o *operator) stop() {
-	_ = o.cmd.Process.Signal(syscall.SIGTERM)
-	var err error
-	select {
-	case err = <-o.exited:
-	case <-time.After(30 * time.Second):
-		_ = o.cmd.Process.Kill()
-		err = <-o.exited
-	}
-	_ = err // told to stop, how it exited is no part of the measurement
-	_ = o.log.Close()
+	o.process.stop()
 	if o.cgroup != nil {
 		o.cgroup.remove()
 	}
+}
+
+// process is a controller the harness runs as a child process, with its
+// log.
+type process struct {
+	cmd *exec.Cmd
+	log *os.File
+	// exited is closed once the process has exited; exitErr is then how.
+	exited  chan struct{}
+	exitErr error
+}
+
+// startProcess starts cmd with its output in log, which the process owns
+// from then on, even when it fails to start.
+func startProcess(cmd *exec.Cmd, log *os.File) (*process, error) {
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		_ = log.Close()
+		return nil, err
+	}
+	p := &process{cmd: cmd, log: log, exited: make(chan struct{})}
+	go func() {
+		p.exitErr = cmd.Wait()
+		close(p.exited)
+	}()
+	return p, nil
+}
+
+func (p *process) pid() int { return p.cmd.Process.Pid }
+
+// stop asks the process to stop as Kubernetes would, then insists. How it
+// exited when told to is no part of the measurement.
+func (p *process) stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	}
+	_ = p.log.Close()
 }
 
 // oomNote says, for an operator that exited, whether the kernel killed it
@@ -224,7 +251,7 @@ type residentSet struct {
 }
 
 // memory reads the operator's resident set from /proc, in bytes.
-func (o *operator) memory() (residentSet, error) { return residentOf(o.cmd.Process.Pid) }
+func (o *operator) memory() (residentSet, error) { return residentOf(o.pid()) }
 
 // residentOf reads a process's resident set from /proc.
 func residentOf(pid int) (residentSet, error) {
@@ -295,9 +322,8 @@ func (o *operator) waitReady(ctx context.Context) error {
 			return nil
 		}
 		select {
-		case err := <-o.exited:
-			o.exited <- err
-			return fmt.Errorf("the operator exited: %v (see %s)", err, o.log.Name())
+		case <-o.exited:
+			return fmt.Errorf("the operator exited: %v (see %s)", o.exitErr, o.log.Name())
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):

@@ -180,7 +180,7 @@ func peerMain(args []string) {
 
 // peer runs the comparison and writes its report, even a partial one.
 func peer(o peerOptions) error {
-	ctx, cancel := signalContext()
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	var err error
 	if o.workDir, err = os.MkdirTemp("", "aipm-peer-"); err != nil {
@@ -340,20 +340,20 @@ func (pc *peerCluster) runOne(ctx context.Context, o peerOptions, who string, n,
 	}); err != nil {
 		return res, err
 	}
-	proc, err := pc.startController(o, who, n, run, l)
+	proc, stopController, err := pc.startController(o, who, n, run, l)
 	if err != nil {
 		return res, err
 	}
-	defer proc.stop()
+	defer stopController()
 
 	served, promoted := operatorServed, operatorPromoted
 	if who == peerRollouts {
 		served, promoted = rolloutServed, rolloutPromoted
 	}
-	if _, err := tr.waitAll(ctx, n, o.timeout, proc.exited, served); err != nil {
+	if _, err := tr.waitAll(ctx, n, o.timeout, proc, served); err != nil {
 		return res, fmt.Errorf("waiting for the first version: %w", err)
 	}
-	if err := pc.waitQuiet(ctx, o.quiet, o.timeout, proc.exited); err != nil {
+	if err := pc.waitQuiet(ctx, o.quiet, o.timeout, proc); err != nil {
 		return res, err
 	}
 
@@ -363,7 +363,7 @@ func (pc *peerCluster) runOne(ctx context.Context, o peerOptions, who string, n,
 	if err != nil {
 		return res, err
 	}
-	cpu0, api0, kcm0 := processCPU(proc.pid), processCPU(findProcess("kube-apiserver")), processCPU(findProcess("kube-controller-manager"))
+	cpu0, api0, kcm0 := processCPU(proc.pid()), processCPU(findProcess("kube-apiserver")), processCPU(findProcess("kube-controller-manager"))
 	start := time.Now()
 	before := tr.marks()
 	tr.expect(func(u *unstructured.Unstructured) bool { return promoted(u, before[u.GetName()]) })
@@ -376,12 +376,12 @@ func (pc *peerCluster) runOne(ctx context.Context, o peerOptions, who string, n,
 		return res, err
 	}
 	res.apply = time.Since(start)
-	last, err := tr.waitAll(ctx, n, o.timeout, proc.exited, nil)
+	last, err := tr.waitAll(ctx, n, o.timeout, proc, nil)
 	if err != nil {
 		return res, fmt.Errorf("waiting for the promotions: %w", err)
 	}
 	res.promote = last.Sub(start)
-	if err := pc.waitQuiet(ctx, o.quiet, o.timeout, proc.exited); err != nil {
+	if err := pc.waitQuiet(ctx, o.quiet, o.timeout, proc); err != nil {
 		return res, err
 	}
 	own1, _, _ := pc.px.snapshot()
@@ -390,11 +390,11 @@ func (pc *peerCluster) runOne(ctx context.Context, o peerOptions, who string, n,
 	if err != nil {
 		return res, err
 	}
-	res.cpu = processCPU(proc.pid) - cpu0
+	res.cpu = processCPU(proc.pid()) - cpu0
 	res.apiserver = processCPU(findProcess("kube-apiserver")) - api0
 	res.kcm = processCPU(findProcess("kube-controller-manager")) - kcm0
 	res.own = own1.minus(own0)
-	res.all = writesOnly(all1.minus(all0)).minus(writesOnly(harness1.minus(harness0)))
+	res.all = all1.minus(all0).minus(writesOnly(harness1.minus(harness0)))
 
 	select {
 	case <-time.After(o.idle):
@@ -408,8 +408,8 @@ func (pc *peerCluster) runOne(ctx context.Context, o peerOptions, who string, n,
 		return res, err
 	}
 	_, res.idleOwn = own2.minus(own1).total()
-	_, res.idleAll = writesOnly(all2.minus(all1)).minus(writesOnly(harness2.minus(harness1))).total()
-	m, err := residentOf(proc.pid)
+	_, res.idleAll = all2.minus(all1).minus(writesOnly(harness2.minus(harness1))).total()
+	m, err := residentOf(proc.pid())
 	if err != nil {
 		return res, err
 	}
@@ -517,7 +517,7 @@ func (pc *peerCluster) switchRollout(ctx context.Context, ns string, i int) erro
 // operatorServed: the product is Ready, serving its first version.
 func operatorServed(u *unstructured.Unstructured, _ string) bool {
 	pv, _, _ := unstructured.NestedString(u.Object, "status", "productionVersion")
-	if pv == "" || strings.HasSuffix(pv, "-v1-1-0") {
+	if pv != versionName(u.GetName(), 0) {
 		return false
 	}
 	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
@@ -533,7 +533,7 @@ func operatorServed(u *unstructured.Unstructured, _ string) bool {
 // operatorPromoted: the product's production version is its second.
 func operatorPromoted(u *unstructured.Unstructured, _ string) bool {
 	pv, _, _ := unstructured.NestedString(u.Object, "status", "productionVersion")
-	return strings.HasSuffix(pv, "-v1-1-0")
+	return pv == versionName(u.GetName(), 1)
 }
 
 // rolloutServed: the Rollout is Healthy on the ReplicaSet of its template.
@@ -605,7 +605,7 @@ func (t *peerTracker) marks() map[string]string {
 
 // waitAll waits until n objects meet the condition (served, if not nil,
 // becomes it) and returns when the last of them did.
-func (t *peerTracker) waitAll(ctx context.Context, n int, timeout time.Duration, exited <-chan struct{},
+func (t *peerTracker) waitAll(ctx context.Context, n int, timeout time.Duration, controller *process,
 	cond func(*unstructured.Unstructured, string) bool) (time.Time, error) {
 	if cond != nil {
 		t.expect(func(u *unstructured.Unstructured) bool { return cond(u, "") })
@@ -628,8 +628,8 @@ func (t *peerTracker) waitAll(ctx context.Context, n int, timeout time.Duration,
 		}
 		select {
 		case <-tick.C:
-		case <-exited:
-			return time.Time{}, fmt.Errorf("the controller exited (%d of %d done)", got, n)
+		case <-controller.exited:
+			return time.Time{}, fmt.Errorf("the controller exited with %d of %d done: %v (its log: %s)", got, n, controller.exitErr, controller.log.Name())
 		case <-deadline:
 			return time.Time{}, fmt.Errorf("%d of %d after %s", got, n, timeout)
 		case <-ctx.Done():
@@ -641,7 +641,7 @@ func (t *peerTracker) waitAll(ctx context.Context, n int, timeout time.Duration,
 // waitQuiet waits until no client but the harness has written anything
 // for quiet: the pods of a rollout go on being deleted and their endpoints
 // updated after the rollout itself is done.
-func (pc *peerCluster) waitQuiet(ctx context.Context, quiet, timeout time.Duration, exited <-chan struct{}) error {
+func (pc *peerCluster) waitQuiet(ctx context.Context, quiet, timeout time.Duration, controller *process) error {
 	deadline := time.Now().Add(timeout)
 	var last counts
 	lastChange := time.Now()
@@ -651,7 +651,7 @@ func (pc *peerCluster) waitQuiet(ctx context.Context, quiet, timeout time.Durati
 			return err
 		}
 		h, _, _ := pc.harness.snapshot()
-		now = writesOnly(now).minus(writesOnly(h))
+		now = now.minus(writesOnly(h))
 		if last == nil || len(now.minus(last)) > 0 {
 			last, lastChange = now, time.Now()
 		} else if time.Since(lastChange) >= quiet {
@@ -659,8 +659,8 @@ func (pc *peerCluster) waitQuiet(ctx context.Context, quiet, timeout time.Durati
 		}
 		select {
 		case <-time.After(time.Second):
-		case <-exited:
-			return fmt.Errorf("the controller exited")
+		case <-controller.exited:
+			return fmt.Errorf("the controller exited: %v (its log: %s)", controller.exitErr, controller.log.Name())
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -722,6 +722,8 @@ func metricLabels(m *dto.Metric) map[string]string {
 	return out
 }
 
+// writesOnly keeps the writes of a client's requests, as the API server's
+// count (apiserverWrites) keeps them.
 func writesOnly(c counts) counts {
 	out := counts{}
 	for k, v := range c {
@@ -730,20 +732,6 @@ func writesOnly(c counts) counts {
 		}
 	}
 	return out
-}
-
-// findProcess is the pid of the one process whose command is name, or 0.
-func findProcess(name string) int {
-	dirs, _ := filepath.Glob("/proc/[0-9]*")
-	for _, d := range dirs {
-		cmdline, err := os.ReadFile(filepath.Join(d, "cmdline"))
-		if err != nil || filepath.Base(strings.Split(string(cmdline), "\x00")[0]) != name {
-			continue
-		}
-		pid, _ := strconv.Atoi(filepath.Base(d))
-		return pid
-	}
-	return 0
 }
 
 func (pc *peerCluster) deleteNamespace(ctx context.Context, ns string, timeout time.Duration) error {
@@ -761,77 +749,43 @@ func (pc *peerCluster) deleteNamespace(ctx context.Context, ns string, timeout t
 	return fmt.Errorf("still there after %s", timeout)
 }
 
-// peerProcess is a controller the harness started.
-type peerProcess struct {
-	pid    int
-	exited chan struct{}
-	stop   func()
-}
-
-func (pc *peerCluster) startController(o peerOptions, who string, n, run int, l peerLimits) (*peerProcess, error) {
+// startController starts one side's controller through the counting
+// proxy, and returns it with how to stop it.
+func (pc *peerCluster) startController(o peerOptions, who string, n, run int, l peerLimits) (*process, func(), error) {
 	if who == peerOperator {
 		op, err := startOperator(o.operatorBin, o.workDir, o.logDir, n, pc.px.kubeconfig(), pc.prom.URL,
 			operatorSettings{QPS: l.qps[who], Burst: l.burst[who], Workers: 32, VersionWorkers: 4})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		exited := make(chan struct{})
-		stopped := make(chan struct{})
-		go func() {
-			select {
-			case err := <-op.exited:
-				log.Printf("the operator exited: %v (its log: %s)", err, op.log.Name())
-				close(exited)
-				op.exited <- err // for stop
-			case <-stopped:
-			}
-		}()
-		return &peerProcess{pid: op.cmd.Process.Pid, exited: exited, stop: func() { close(stopped); op.stop() }}, nil
+		return op.process, op.stop, nil
 	}
 	kc := filepath.Join(o.workDir, "rollouts.kubeconfig")
 	if err := os.WriteFile(kc, []byte(pc.px.kubeconfig()), 0o600); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	metrics, err := freePort()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	healthz, err := freePort()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := os.MkdirAll(o.logDir, 0o755); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	logf, err := os.Create(filepath.Join(o.logDir, fmt.Sprintf("rollouts-%d-%s-%d.log", n, l.name, run)))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	cmd := exec.Command(filepath.Join(o.rolloutsDir, "rollouts"), "--kubeconfig", kc, "--leader-elect=false",
+	p, err := startProcess(exec.Command(filepath.Join(o.rolloutsDir, "rollouts"), "--kubeconfig", kc, "--leader-elect=false",
 		"--metricsPort", strconv.Itoa(metrics), "--healthzPort", strconv.Itoa(healthz), "--loglevel", "warn",
-		"--qps", strconv.FormatFloat(l.qps[who], 'g', -1, 64), "--burst", strconv.Itoa(l.burst[who]))
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		_ = logf.Close()
-		return nil, err
+		"--qps", strconv.FormatFloat(l.qps[who], 'g', -1, 64), "--burst", strconv.Itoa(l.burst[who])), logf)
+	if err != nil {
+		return nil, nil, err
 	}
-	exited := make(chan struct{})
-	go func() {
-		err := cmd.Wait()
-		log.Printf("Argo Rollouts' controller exited: %v (its log: %s)", err, logf.Name())
-		close(exited)
-	}()
-	stop := func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		_ = logf.Close()
-	}
-	return &peerProcess{pid: cmd.Process.Pid, exited: exited, stop: stop}, nil
+	return p, p.stop, nil
 }
 
 func freePort() (int, error) {
@@ -860,10 +814,6 @@ func median(xs []float64) float64 {
 		return (s[m-1] + s[m]) / 2
 	}
 	return s[m]
-}
-
-func signalContext() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
 // peerGroup is the runs of one controller at one size and limits.
