@@ -37,6 +37,7 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -143,13 +144,27 @@ func desired(obj client.Object, annotations map[string]string) ([]byte, error) {
 // object it is the hash of what the operator last applied, not of the object
 // as it is now.
 func Hash(obj metav1.Object) string {
-	return obj.GetAnnotations()[AnnotationHash]
+	h, _ := strings.CutSuffix(obj.GetAnnotations()[AnnotationHash], createdMark)
+	return h
+}
+
+// createdMark follows the hash on an object createOne made, until its
+// first apply: its fields are then still recorded under FieldOwner's Update
+// entry, which that apply must first turn into the Apply entry (see
+// applyOne). The mark lives in the annotation because the cache drops
+// managedFields, and the apply that follows the turn replaces it.
+const createdMark = ".created"
+
+// created reports whether live was made by createOne and never applied.
+func created(live metav1.Object) bool {
+	return strings.HasSuffix(live.GetAnnotations()[AnnotationHash], createdMark)
 }
 
 // Sync makes the owner's objects of one kind match want, and returns the live
 // objects by name.
 //
-// An object in want that is not in have is created under FieldOwner. One
+// An object in want that is not in have is created under FieldOwner, by a
+// create unless CreateByApply names it. One
 // that is in have is applied, with FieldOwner and forced ownership, unless
 // the live object is controlled by owner and carries the same Hash; the
 // result then holds the have object, otherwise the API server's answer to
@@ -162,7 +177,11 @@ func Hash(obj metav1.Object) string {
 // garbage collected with owner and found again by the delete step) and have
 // been Stamped; Sync returns an error otherwise. API errors, a Conflict among
 // them, are wrapped with %w so callers can test them with apierrors.
-func Sync[T client.Object](ctx context.Context, c client.Client, owner client.Object, want []T, have []T) (map[string]T, error) {
+func Sync[T client.Object](ctx context.Context, c client.Client, owner client.Object, want []T, have []T, opts ...Option) (map[string]T, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	live := make(map[string]T, len(have))
 	for _, h := range have {
 		live[h.GetName()] = h
@@ -183,11 +202,16 @@ func Sync[T client.Object](ctx context.Context, c client.Client, owner client.Ob
 			out[name] = h
 			continue
 		}
-		write := applyOne[T]
-		if _, ok := live[name]; !ok {
-			write = createOne[T]
+		var got T
+		var err error
+		switch h, ok := live[name]; {
+		case ok:
+			got, err = applyOne(ctx, c, w, created(h))
+		case o.applyCreates[name]:
+			got, err = applyOne(ctx, c, w, false)
+		default:
+			got, err = createOne(ctx, c, w)
 		}
-		got, err := write(ctx, c, w)
 		if err != nil {
 			return nil, err
 		}
@@ -207,21 +231,48 @@ func Sync[T client.Object](ctx context.Context, c client.Client, owner client.Ob
 	return out, nil
 }
 
+// Option changes how Sync writes.
+type Option func(*options)
+
+type options struct {
+	applyCreates map[string]bool
+}
+
+// CreateByApply has Sync create the named objects with an apply rather
+// than a create. For an object that changes soon after it is made, such
+// as a canary's Deployment, scaled at every step: an apply costs the API
+// server more than a create, but the create's first change costs a second
+// write (see applyOne), and an applied object's changes never do.
+func CreateByApply(names ...string) Option {
+	return func(o *options) {
+		if o.applyCreates == nil {
+			o.applyCreates = map[string]bool{}
+		}
+		for _, n := range names {
+			o.applyCreates[n] = true
+		}
+	}
+}
+
 // createOne creates obj under FieldOwner, and falls back to applyOne if it
 // exists after all (a have read from a cache that had not seen it yet).
 // A create costs the API server much less than an apply that creates
 // (docs/benchmarks.md), and a fleet's first reconciles are mostly creates.
 // Its fields are recorded under an Update entry of FieldOwner, which
-// applyOne turns into the Apply entry on the object's first change.
+// applyOne turns into the Apply entry on the object's first change; the
+// hash carries createdMark until then.
 func createOne[T client.Object](ctx context.Context, c client.Client, obj T) (T, error) {
 	var zero T
 	sent, gvk, err := prepare(c, obj)
 	if err != nil {
 		return zero, err
 	}
+	annotations := maps.Clone(sent.GetAnnotations())
+	annotations[AnnotationHash] += createdMark
+	sent.SetAnnotations(annotations)
 	err = c.Create(ctx, sent, client.FieldOwner(FieldOwner))
 	if apierrors.IsAlreadyExists(err) {
-		return applyOne(ctx, c, obj)
+		return applyOne(ctx, c, obj, false)
 	}
 	if err != nil {
 		return zero, fmt.Errorf("creating %s %s: %w", gvk.Kind, obj.GetName(), err)
@@ -257,11 +308,28 @@ func prepare[T client.Object](c client.Client, obj T) (T, schema.GroupVersionKin
 // the answer decoded straight into it: going through an unstructured map
 // both ways cost four conversions per apply, a large share of the
 // operator's allocations while a fleet converges (docs/benchmarks.md).
-func applyOne[T client.Object](ctx context.Context, c client.Client, obj T) (T, error) {
+//
+// fresh says the live object was made by createOne and never applied
+// since: its fields are owned by FieldOwner's Update entry, and a field
+// this apply drops would be kept by that entry. The entry is turned into
+// the Apply entry first, in one JSON patch that tests it is the one the
+// create made, so that this apply alone removes what it drops.
+func applyOne[T client.Object](ctx context.Context, c client.Client, obj T, fresh bool) (T, error) {
 	var zero T
 	sent, gvk, err := prepare(c, obj)
 	if err != nil {
 		return zero, err
+	}
+	if fresh {
+		err := c.Patch(ctx, sent, client.RawPatch(types.JSONPatchType, turnCreateEntry))
+		if err != nil && !apierrors.IsInvalid(err) && !apierrors.IsBadRequest(err) {
+			return zero, fmt.Errorf("applying %s %s: turning its create's fields into the apply entry: %w", gvk.Kind, obj.GetName(), err)
+		}
+		// A failed test leaves the object as it was: the apply below sees
+		// the Update entry in its answer and upgrades as for any other.
+		if sent, _, err = prepare(c, obj); err != nil {
+			return zero, err
+		}
 	}
 	body, err := json.Marshal(sent)
 	if err != nil {
@@ -296,6 +364,16 @@ func applyOne[T client.Object](ctx context.Context, c client.Client, obj T) (T, 
 	}
 	return sent, nil
 }
+
+// turnCreateEntry makes the managedFields entry of a create by createOne
+// an Apply entry of the same manager, the upgrade csaupgrade would make.
+// The API server sorts Apply entries before Update entries and Update
+// entries by time, so a create's entry is the first while no apply has
+// touched the object; the tests refuse the patch otherwise.
+var turnCreateEntry = []byte(`[` +
+	`{"op":"test","path":"/metadata/managedFields/0/manager","value":"` + FieldOwner + `"},` +
+	`{"op":"test","path":"/metadata/managedFields/0/operation","value":"Update"},` +
+	`{"op":"replace","path":"/metadata/managedFields/0/operation","value":"Apply"}]`)
 
 // createdByUpdate reports whether obj's managedFields still hold an Update
 // entry of FieldOwner for the object itself (not a subresource).

@@ -277,10 +277,10 @@ func TestSyncKeepsFieldsOtherManagersOwn(t *testing.T) {
 	wantD, wantS = f.plan(t, map[string]string{"web": "img/web:v2"})
 	haveD, haveS = f.live(t)
 	got, sent := f.sync(t, wantD, wantS, haveD, haveS)
-	// The first change after the create: apply, move the create's fields
-	// to the apply entry, apply again (TestSyncRemovesAFieldThePlanDrops).
-	if len(sent) != 3 {
-		t.Errorf("changed image sent %v, want the Deployment's three PATCHes", sent)
+	// The first change after the create: turn the create's entry into the
+	// apply entry, apply (TestSyncRemovesAFieldThePlanDrops).
+	if len(sent) != 2 {
+		t.Errorf("changed image sent %v, want the Deployment's two PATCHes", sent)
 	}
 	check("after a changed plan", "img/web:v2")
 	if g := got["web"]; g.Annotations["mesh.example/inject"] != "true" || ptr.Deref(g.Spec.Replicas, 0) != 5 {
@@ -393,7 +393,82 @@ func TestSyncRemovesAFieldThePlanDrops(t *testing.T) {
 			t.Errorf("%s: managedFields %+v: want one Apply entry by %s", when, m, FieldOwner)
 		}
 	}
-	// apply, move the create's fields to the apply entry, apply again
-	drop("first change", "", []corev1.EnvVar{{Name: "A", Value: "1"}}, 3)
+	// turn the create's entry into the apply entry, apply
+	drop("first change", "", []corev1.EnvVar{{Name: "A", Value: "1"}}, 2)
 	drop("second change", "", nil, 1)
+}
+
+// Another manager's apply sorts its entry before the create's: the turn is
+// refused, and the first change upgrades the way client-go does.
+func TestSyncRemovesAFieldThePlanDropsAfterAnotherApply(t *testing.T) {
+	f := newFixture(t, "apply-drop-other")
+	images := map[string]string{"web": "img/web:v1"}
+	wantD, wantS := f.plan(t, images)
+	wantD[0].Spec.Template.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "A", Value: "1"}, {Name: "B", Value: "2"}}
+	if err := Stamp(wantD[0]); err != nil {
+		t.Fatal(err)
+	}
+	f.sync(t, wantD, wantS, nil, nil)
+	mesh := []byte(`{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web","annotations":{"mesh.example/inject":"true"}}}`)
+	if err := f.c.Patch(f.ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns, Name: "web"}},
+		client.RawPatch(types.ApplyPatchType, mesh), client.FieldOwner("mesh")); err != nil {
+		t.Fatal(err)
+	}
+
+	wantD, wantS = f.plan(t, images)
+	wantD[0].Spec.Template.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "A", Value: "1"}}
+	if err := Stamp(wantD[0]); err != nil {
+		t.Fatal(err)
+	}
+	haveD, haveS := f.live(t)
+	// the refused turn, apply, upgrade, apply
+	if _, sent := f.sync(t, wantD, wantS, haveD, haveS); len(sent) != 4 {
+		t.Errorf("sent %v, want 4 writes", sent)
+	}
+	d := f.get(t, "web")
+	if got := d.Spec.Template.Spec.Containers[0].Env; len(got) != 1 || got[0].Name != "A" {
+		t.Errorf("env %v, want only A", got)
+	}
+	if d.Annotations["mesh.example/inject"] != "true" {
+		t.Errorf("annotations %v: the mesh's annotation went", d.Annotations)
+	}
+	for _, m := range d.ManagedFields {
+		if m.Manager == FieldOwner && m.Operation != metav1.ManagedFieldsOperationApply {
+			t.Errorf("managedFields %+v: %s keeps an %s entry", d.ManagedFields, FieldOwner, m.Operation)
+		}
+	}
+	if Hash(d) != Hash(wantD[0]) || created(d) {
+		t.Errorf("hash annotation %q: want %q without the create's mark", d.Annotations[AnnotationHash], Hash(wantD[0]))
+	}
+}
+
+func TestSyncCreateByApplyMakesTheFirstChangeOneWrite(t *testing.T) {
+	f := newFixture(t, "apply-create")
+	images := map[string]string{"web": "img/web:v1"}
+	wantD, wantS := f.plan(t, images)
+	gotD, err := Sync(f.ctx, f.c, f.owner, wantD, nil, CreateByApply("web"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sent := f.writes.since(); len(sent) != 1 || sent[0][:5] != "PATCH" {
+		t.Errorf("create sent %v, want one apply", sent)
+	}
+	if d := gotD["web"]; d == nil || d.UID == "" {
+		t.Errorf("result %v: want the applied answer", d)
+	}
+	if _, err := Sync(f.ctx, f.c, f.owner, wantS, nil); err != nil {
+		t.Fatal(err)
+	}
+	if m := f.get(t, "web").ManagedFields; len(m) != 1 || m[0].Operation != metav1.ManagedFieldsOperationApply {
+		t.Errorf("managedFields %+v: want one Apply entry by %s", m, FieldOwner)
+	}
+
+	wantD, wantS = f.plan(t, map[string]string{"web": "img/web:v2"})
+	haveD, haveS := f.live(t)
+	if _, sent := f.sync(t, wantD, wantS, haveD, haveS); len(sent) != 1 {
+		t.Errorf("first change sent %v, want one apply", sent)
+	}
+	if img := f.get(t, "web").Spec.Template.Spec.Containers[0].Image; img != "img/web:v2" {
+		t.Errorf("image %s, want img/web:v2", img)
+	}
 }

@@ -85,6 +85,9 @@ type AIProductReconciler struct {
 	// written holds, per product, the resourceVersion its last status write
 	// replaced, until the cache has moved past it (see awaitCache).
 	written sync.Map
+	// pending holds the serving objects the operator created or deleted
+	// until the cache shows it.
+	pending pending
 }
 
 // cacheLag is how long a reconcile that finds the cache behind the

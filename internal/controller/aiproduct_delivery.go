@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -278,6 +279,14 @@ func (r *AIProductReconciler) runRollout(ctx context.Context, s *productScope, s
 	}
 	var res rollout.Result
 	var d serving.Decision
+	var events []rollout.Event
+	// The steps' events are told once this pass is done, in order, even
+	// when a move fails half way.
+	defer func() {
+		for _, e := range events {
+			s.notify.Event(ctx, p, e.Warning, e.Reason, "Rollout", e.Message)
+		}
+	}()
 	for range 40 {
 		var err error
 		if d, err = r.moveTraffic(ctx, s, stable, canary); err != nil {
@@ -288,9 +297,7 @@ func (r *AIProductReconciler) runRollout(ctx context.Context, s *productScope, s
 			Approval: approval}, measure)
 		request = rollout.NoRequest
 		*p.Status.Rollout = res.Status
-		for _, e := range res.Events {
-			s.notify.Event(ctx, p, e.Warning, e.Reason, "Rollout", e.Message)
-		}
+		events = append(events, res.Events...)
 		if !res.WeightChanged || rollout.Terminal(res.Status.Phase) || rollout.Cutover(res.Status.Phase) {
 			break
 		}
@@ -299,12 +306,21 @@ func (r *AIProductReconciler) runRollout(ctx context.Context, s *productScope, s
 	wait := res.RequeueAfter
 	if rollout.Cutover(ro.Phase) {
 		var err error
-		if wait, err = r.cutover(ctx, s, stable, canary, diagnose); err != nil {
+		var finished []rollout.Event
+		wait, finished, err = r.cutover(ctx, s, stable, canary, diagnose)
+		if err != nil {
 			return 0, err
 		}
+		if ro.Phase == lifecyclev1alpha1.RolloutSucceeded {
+			// A promotion done in the pass that decided it is told by its
+			// success alone.
+			events = slices.DeleteFunc(events, func(e rollout.Event) bool { return e.Reason == rollout.ReasonEventPromoting })
+		}
+		events = append(events, finished...)
 	}
 	if rollout.Terminal(ro.Phase) {
 		metrics.RolloutFinished(p.Namespace, p.Name, ro.Phase)
+		notify.Clear(&p.Status.Conditions, lifecyclev1alpha1.ConditionTrafficSplit)
 	}
 	switch ro.Phase {
 	case lifecyclev1alpha1.RolloutSucceeded:
@@ -348,20 +364,18 @@ func (r *AIProductReconciler) runRollout(ctx context.Context, s *productScope, s
 // to take it, and finishes the rollout then. A promotion whose canary is
 // not available at full size within the progress deadline is aborted.
 func (r *AIProductReconciler) cutover(ctx context.Context, s *productScope, stable, canary *lifecyclev1alpha1.ModelVersion,
-	diagnose func() string) (time.Duration, error) {
+	diagnose func() string) (wait time.Duration, events []rollout.Event, err error) {
 	p := s.product
 	ro := p.Status.Rollout
 	deadline := rollout.ProgressDeadline(p.Spec.Delivery.Rollout)
 	for range 2 {
 		d, err := r.moveTraffic(ctx, s, stable, canary)
 		if err != nil {
-			return 0, err
+			return 0, events, err
 		}
 		if d.Arrived {
 			promoted := ro.Phase == lifecyclev1alpha1.RolloutPromoting
-			for _, e := range rollout.Finish(ro, s.now) {
-				s.notify.Event(ctx, p, e.Warning, e.Reason, "Rollout", e.Message)
-			}
+			events = append(events, rollout.Finish(ro, s.now)...)
 			if promoted && r.routed(p) {
 				// Requests already routed to the old stable finish there;
 				// under a post-promotion watch it stays, warm, for the
@@ -374,27 +388,25 @@ func (r *AIProductReconciler) cutover(ctx context.Context, s *productScope, stab
 				ro.ScaleDownAt = &at
 				s.retiring = stable
 			}
-			return 0, nil
+			return 0, events, nil
 		}
 		if ro.Phase == lifecyclev1alpha1.RolloutAborting {
 			// The message keeps why it was aborted; the stable's pods
 			// coming up wake this product again.
-			return 0, nil
+			return 0, events, nil
 		}
 		exceeded, wait := rollout.Unavailable(ro, deadline, s.now)
 		if !exceeded {
 			ro.Message = fmt.Sprintf("promoting %s: %d%% of traffic until it is available at full size", canary.Name, ro.EffectiveWeight)
-			return wait, nil
+			return wait, events, nil
 		}
 		why := fmt.Sprintf("not available at full size within the progress deadline of %s", deadline)
 		if diag := diagnose(); diag != "" {
 			why += ": " + diag
 		}
-		for _, e := range rollout.AbortCutover(ro, rollout.ReasonProgressDeadlineExceeded, why, s.now) {
-			s.notify.Event(ctx, p, e.Warning, e.Reason, "Rollout", e.Message)
-		}
+		events = append(events, rollout.AbortCutover(ro, rollout.ReasonProgressDeadlineExceeded, why, s.now)...)
 	}
-	return 0, nil
+	return 0, events, nil
 }
 
 // moveTraffic applies one safe move of the rollout's replicas and traffic
@@ -416,7 +428,7 @@ func (r *AIProductReconciler) moveTraffic(ctx context.Context, s *productScope, 
 		}
 		return serving.Decision{RouteWeight: ro.Weight, Effective: ro.EffectiveWeight, Reachable: ro.Weight, Arrived: ready}, err
 	}
-	current, available, err := r.replicas(ctx, p, stable, canary)
+	current, available, observed, err := r.replicas(ctx, p, stable, canary)
 	if err != nil {
 		return serving.Decision{}, err
 	}
@@ -439,13 +451,20 @@ func (r *AIProductReconciler) moveTraffic(ctx context.Context, s *productScope, 
 		}
 		d = serving.Decide(m)
 	}
-	_, routed, err := r.sync(ctx, s, stable, canary, d.Replicas, d.RouteWeight)
+	_, routed, err := r.sync(ctx, s, stable, canary, d.Replicas, d.RouteWeight, !m.Routed)
 	if err != nil {
 		return d, err
 	}
 	if !routed {
 		d.Arrived = false
 		d.RouteWeight, d.Effective = ro.EffectiveWeight, ro.EffectiveWeight
+	}
+	if !observed && !d.Arrived {
+		// A Deployment's controller has not yet acted on its latest
+		// spec, so its pods are counted as none: the share they give is
+		// not known yet, and the last one known stands rather than a
+		// dip to zero and back in status.
+		d.Effective = ro.EffectiveWeight
 	}
 	ro.EffectiveWeight = d.Effective
 	return d, nil
@@ -469,12 +488,14 @@ func scaleDownDelay(spec *lifecyclev1alpha1.RolloutSpec) time.Duration {
 const defaultScaleDownDelay = 30 * time.Second
 
 // replicas reads what the stable and canary Deployments were last asked to
-// run and have available; a missing one runs nothing.
-func (r *AIProductReconciler) replicas(ctx context.Context, p *lifecyclev1alpha1.AIProduct, stable, canary *lifecyclev1alpha1.ModelVersion) (current, available serving.Pair, err error) {
+// run and have available; a missing one runs nothing. observed is false
+// while the controller of either has not acted on its latest spec.
+func (r *AIProductReconciler) replicas(ctx context.Context, p *lifecyclev1alpha1.AIProduct, stable, canary *lifecyclev1alpha1.ModelVersion) (current, available serving.Pair, observed bool, err error) {
 	var list appsv1.DeploymentList
 	if err := r.List(ctx, &list, client.InNamespace(p.Namespace), ownedBy(p.Name)); err != nil {
-		return current, available, fmt.Errorf("listing Deployments: %w", err)
+		return current, available, false, fmt.Errorf("listing Deployments: %w", err)
 	}
+	observed = true
 	for i := range list.Items {
 		d := &list.Items[i]
 		want := int32(1)
@@ -486,34 +507,44 @@ func (r *AIProductReconciler) replicas(ctx context.Context, p *lifecyclev1alpha1
 			current.Stable, available.Stable = want, serving.Counted(d)
 		case serving.ObjectName(p.Name, canary.Name):
 			current.Canary, available.Canary = want, serving.Counted(d)
+		default:
+			continue
 		}
+		observed = observed && d.Status.ObservedGeneration >= d.Generation
 	}
-	return current, available, nil
+	return current, available, observed, nil
 }
 
 // confirm recounts the available pods of each version that has some, as
-// far as its ReplicaSets confirm them (serving.Confirmed).
+// far as its ReplicaSets confirm them (serving.Confirmed): the product's
+// Deployments and ReplicaSets read past the cache, one list of each.
 func (r *AIProductReconciler) confirm(ctx context.Context, p *lifecyclev1alpha1.AIProduct, stable, canary *lifecyclev1alpha1.ModelVersion, available serving.Pair) (serving.Pair, error) {
-	recount := func(mv *lifecyclev1alpha1.ModelVersion, n int32) (int32, error) {
+	if available.Stable == 0 && available.Canary == 0 {
+		return available, nil
+	}
+	sel := client.MatchingLabels(serving.SelectorLabels(p.Name))
+	var deployments appsv1.DeploymentList
+	if err := r.APIReader.List(ctx, &deployments, client.InNamespace(p.Namespace), sel); err != nil {
+		return available, fmt.Errorf("listing the Deployments of %s: %w", p.Name, err)
+	}
+	var sets appsv1.ReplicaSetList
+	if err := r.APIReader.List(ctx, &sets, client.InNamespace(p.Namespace), sel); err != nil {
+		return available, fmt.Errorf("listing the ReplicaSets of %s: %w", p.Name, err)
+	}
+	recount := func(mv *lifecyclev1alpha1.ModelVersion, n int32) int32 {
 		if n == 0 {
-			return 0, nil
+			return 0
 		}
-		var d appsv1.Deployment
-		if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: serving.ObjectName(p.Name, mv.Name)}, &d); err != nil {
-			return 0, client.IgnoreNotFound(err)
+		name := serving.ObjectName(p.Name, mv.Name)
+		for i := range deployments.Items {
+			if d := &deployments.Items[i]; d.Name == name {
+				return serving.Confirmed(d, sets.Items)
+			}
 		}
-		var sets appsv1.ReplicaSetList
-		if err := r.APIReader.List(ctx, &sets, client.InNamespace(p.Namespace), client.MatchingLabels(serving.VersionLabels(p.Name, mv.Name))); err != nil {
-			return 0, fmt.Errorf("listing the ReplicaSets of %s: %w", d.Name, err)
-		}
-		return serving.Confirmed(&d, sets.Items), nil
+		return 0
 	}
-	var err error
-	if available.Stable, err = recount(stable, available.Stable); err != nil {
-		return available, err
-	}
-	available.Canary, err = recount(canary, available.Canary)
-	return available, err
+	available.Stable, available.Canary = recount(stable, available.Stable), recount(canary, available.Canary)
+	return available, nil
 }
 
 // setTrafficSplit says whether the canary's replicas can give its step's
@@ -584,7 +615,7 @@ func (r *AIProductReconciler) applyServing(ctx context.Context, s *productScope,
 	if p.Status.Phase == lifecyclev1alpha1.PhaseRetired {
 		total = 0
 	}
-	live, routed, err := r.sync(ctx, s, stable, canary, serving.Pair{Stable: total}, weight)
+	live, routed, err := r.sync(ctx, s, stable, canary, serving.Pair{Stable: total}, weight, false)
 	if err != nil {
 		return false, false, err
 	}
@@ -606,8 +637,14 @@ func (r *AIProductReconciler) applyServing(ctx context.Context, s *productScope,
 // alongside, until its scale-down time), their Services, and the route at
 // routeWeight for the canary. It returns the Deployments as applied and
 // whether the route took the weight.
+//
+// With dropIdle, a version asked to run no pods has no Deployment: a
+// canary's is created with its first pods, and a version a cutover
+// emptied is deleted rather than scaled to zero and deleted after. Only
+// where traffic follows the pods: a route may still send requests to a
+// version without pods for a moment.
 func (r *AIProductReconciler) sync(ctx context.Context, s *productScope, stable, canary *lifecyclev1alpha1.ModelVersion,
-	replicas serving.Pair, routeWeight int32) (map[string]*appsv1.Deployment, bool, error) {
+	replicas serving.Pair, routeWeight int32, dropIdle bool) (map[string]*appsv1.Deployment, bool, error) {
 	p := s.product
 	sv := p.Spec.Delivery.Serving
 	target := func(mv *lifecyclev1alpha1.ModelVersion) *traffic.Target {
@@ -631,7 +668,7 @@ func (r *AIProductReconciler) sync(ctx context.Context, s *productScope, stable,
 			}{s.retiring, replicas.Stable})
 		}
 		for _, v := range versions {
-			if v.mv == nil {
+			if v.mv == nil || (dropIdle && v.replicas == 0) {
 				continue
 			}
 			deployments = append(deployments, serving.Deployment(p, serving.Version{Name: v.mv.Name, URI: v.mv.Spec.Artifact.URI, Replicas: v.replicas}))
@@ -639,11 +676,16 @@ func (r *AIProductReconciler) sync(ctx context.Context, s *productScope, stable,
 				services = append(services, serving.VersionService(p, v.mv.Name))
 			}
 		}
+		// A canary's Deployment is scaled at every step.
+		var opts []apply.Option
+		if canary != nil {
+			opts = append(opts, apply.CreateByApply(serving.ObjectName(p.Name, canary.Name)))
+		}
 		var err error
-		if live, err = syncOwned(ctx, r.Client, p, deployments, &appsv1.DeploymentList{}); err != nil {
+		if live, err = syncOwned(ctx, r.Client, &r.pending, s.now.Time, p, deployments, &appsv1.DeploymentList{}, opts...); err != nil {
 			return nil, false, err
 		}
-		if _, err := syncOwned(ctx, r.Client, p, services, &corev1.ServiceList{}); err != nil {
+		if _, err := syncOwned(ctx, r.Client, &r.pending, s.now.Time, p, services, &corev1.ServiceList{}); err != nil {
 			return nil, false, err
 		}
 	}
@@ -657,10 +699,10 @@ func (r *AIProductReconciler) sync(ctx context.Context, s *productScope, stable,
 	if sv.Backend == lifecyclev1alpha1.BackendKServe && routed {
 		// A product whose serving moved here from the Deployment backend
 		// keeps its Deployments until KServe serves it; then they go.
-		if _, err := syncOwned(ctx, r.Client, p, []*appsv1.Deployment(nil), &appsv1.DeploymentList{}); err != nil {
+		if _, err := syncOwned(ctx, r.Client, &r.pending, s.now.Time, p, []*appsv1.Deployment(nil), &appsv1.DeploymentList{}); err != nil {
 			return nil, false, err
 		}
-		if _, err := syncOwned(ctx, r.Client, p, []*corev1.Service(nil), &corev1.ServiceList{}); err != nil {
+		if _, err := syncOwned(ctx, r.Client, &r.pending, s.now.Time, p, []*corev1.Service(nil), &corev1.ServiceList{}); err != nil {
 			return nil, false, err
 		}
 	}
@@ -669,9 +711,10 @@ func (r *AIProductReconciler) sync(ctx context.Context, s *productScope, stable,
 
 // syncOwned applies want, the product's objects of one kind, and deletes
 // the product's others of that kind; list is an empty list of the kind,
-// filled from the cache.
-func syncOwned[T client.Object](ctx context.Context, c client.Client, p *lifecyclev1alpha1.AIProduct, want []T,
-	list client.ObjectList) (map[string]T, error) {
+// filled from the cache, and what pd holds of the product's own recent
+// creates and deletes corrects it.
+func syncOwned[T client.Object](ctx context.Context, c client.Client, pd *pending, now time.Time, p *lifecyclev1alpha1.AIProduct, want []T,
+	list client.ObjectList, opts ...apply.Option) (map[string]T, error) {
 	if err := c.List(ctx, list, client.InNamespace(p.Namespace), ownedBy(p.Name)); err != nil {
 		return nil, fmt.Errorf("listing owned objects: %w", err)
 	}
@@ -684,14 +727,20 @@ func syncOwned[T client.Object](ctx context.Context, c client.Client, p *lifecyc
 	}); err != nil {
 		return nil, err
 	}
-	return syncChildren(ctx, c, p, want, have)
+	key := client.ObjectKeyFromObject(p)
+	have = overlay(pd, key, have, now)
+	out, err := syncChildren(ctx, c, p, want, have, opts...)
+	if err == nil {
+		note(pd, p, have, out, now)
+	}
+	return out, err
 }
 
 // syncChildren applies want, controlled by p, with server-side apply from
 // the plan, and deletes what have holds beyond it: an unchanged plan makes
 // no write, and fields others own (an autoscaler's replicas, a mesh's
 // annotations) stay theirs.
-func syncChildren[T client.Object](ctx context.Context, c client.Client, p *lifecyclev1alpha1.AIProduct, want, have []T) (map[string]T, error) {
+func syncChildren[T client.Object](ctx context.Context, c client.Client, p *lifecyclev1alpha1.AIProduct, want, have []T, opts ...apply.Option) (map[string]T, error) {
 	for _, o := range want {
 		if err := controllerutil.SetControllerReference(p, o, c.Scheme()); err != nil {
 			return nil, err
@@ -700,7 +749,7 @@ func syncChildren[T client.Object](ctx context.Context, c client.Client, p *life
 			return nil, err
 		}
 	}
-	return apply.Sync(ctx, c, p, want, have)
+	return apply.Sync(ctx, c, p, want, have, opts...)
 }
 
 // scaleToZero scales every Deployment of the product to zero. A merge

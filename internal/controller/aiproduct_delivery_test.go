@@ -233,7 +233,7 @@ var _ = Describe("Serving and rollouts", func() {
 				g.Expect(kstatusOf(got)).To(Equal(status.InProgressStatus))
 			}
 		}).Should(Succeed())
-		Eventually(func() []string { return eventNotes(p) }).Should(ContainElement(HavePrefix("Set the weight of v2 to 50%")))
+		Eventually(func() []string { return eventNotes(p) }).Should(ContainElement("Completed step 1 of the rollout of v2: it serves at 50%"))
 		Eventually(func(g Gomega) {
 			ds := deployments(g, p)
 			got := fetch(g, p)
@@ -249,7 +249,7 @@ var _ = Describe("Serving and rollouts", func() {
 			g.Expect(kstatusOf(got)).To(Equal(status.CurrentStatus))
 		}).Should(Succeed())
 		Expect(fakeProm.Count(errorQuery(p, "v2"))).To(BeNumerically(">=", 2))
-		Eventually(func() []string { return eventReasons(p) }).Should(ContainElements("RolloutStarted", "WeightSet", "AnalysisPassed", "RolloutSucceeded"))
+		Eventually(func() []string { return eventReasons(p) }).Should(ContainElements("RolloutStarted", "StepCompleted", "AnalysisPassed", "RolloutSucceeded"))
 
 		By("a bad version failing its analysis, traffic returns to v2 and v3 is Rejected with the failing metric")
 		v3mv := eligibleVersion(p, "v3", "3.0.0")

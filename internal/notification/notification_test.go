@@ -54,7 +54,7 @@ func TestMomentOf(t *testing.T) {
 		{"AIProduct", w, "DriftSustained", "Drifted", lifecyclev1alpha1.MomentDriftDetected},
 		{"AIProduct", n, "NoDrift", "Drifted", ""},
 		{"AIProduct", w, "ObjectiveMissed", "ObjectivesMet", lifecyclev1alpha1.MomentObjectiveBreached},
-		{"AIProduct", n, "WeightSet", "Rollout", ""},
+		{"AIProduct", n, "StepCompleted", "Rollout", ""},
 		{"RetrainingRun", n, "RetrainingSucceeded", "Retrain", lifecyclev1alpha1.MomentRetrainingSucceeded},
 		{"RetrainingRun", w, "RetrainingFailed", "Retrain", lifecyclev1alpha1.MomentRetrainingFailed},
 		{"ModelVersion", w, "PolicyNotMet", "Eligible", ""},

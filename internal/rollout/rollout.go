@@ -369,8 +369,6 @@ func Step(ctx context.Context, in Input, measure Measure) Result {
 				st.Phase = lifecyclev1alpha1.RolloutProgressing
 				st.Message = fmt.Sprintf("step %d: set canary weight to %d%%", st.Step, w)
 				r.WeightChanged = true
-				r.Events = append(r.Events, Event{Reason: "WeightSet", Message: fmt.Sprintf(
-					"Set the weight of %s to %d%% (step %d of %d)", st.CanaryVersion, w, st.Step+1, len(steps))})
 				return r
 			}
 			if !in.CanaryReady {
@@ -378,6 +376,7 @@ func Step(ctx context.Context, in Input, measure Measure) Result {
 				st.Message = fmt.Sprintf("step %d: waiting for %s to serve at %d%%", st.Step, st.CanaryVersion, w)
 				return r
 			}
+			r.completed(fmt.Sprintf(": it serves at %d%%", w))
 			r.advance(now)
 		case step.Pause != nil:
 			if step.Pause.Duration == nil {
@@ -421,6 +420,7 @@ func Step(ctx context.Context, in Input, measure Measure) Result {
 				"Analysis of %s passed at step %d", st.CanaryVersion, st.Step+1)})
 			r.advance(now)
 		default:
+			r.completed("")
 			r.advance(now)
 		}
 	}
@@ -439,10 +439,19 @@ func (r *Result) requeueAt(d time.Duration) {
 	}
 }
 
-func (r *Result) advance(now metav1.Time) {
+// completed tells that the current step is done; detail ends the message.
+// A step that sets a weight is told once, when the canary serves at it; a
+// pause's end is the next step's start, and an analysis tells its own
+// verdict.
+func (r *Result) completed(detail string) {
 	st := &r.Status
 	r.Events = append(r.Events, Event{Reason: "StepCompleted", Message: fmt.Sprintf(
-		"Completed step %d of the rollout of %s", st.Step+1, st.CanaryVersion)})
+		"Completed step %d of the rollout of %s%s", st.Step+1, st.CanaryVersion, detail)})
+}
+
+// advance moves to the next step.
+func (r *Result) advance(now metav1.Time) {
+	st := &r.Status
 	st.Step++
 	st.StepStartedAt = &now
 	st.Analysis = nil
@@ -469,6 +478,10 @@ func AwaitingApproval(d *lifecyclev1alpha1.DeliverySpec, ro *lifecyclev1alpha1.R
 		ro != nil && ro.Phase == lifecyclev1alpha1.RolloutPaused && int(ro.Step) >= len(Steps(d.Rollout))
 }
 
+// ReasonEventPromoting is the reason of the event that tells a promotion
+// has been decided and waits for the canary's pods.
+const ReasonEventPromoting = "RolloutPromoting"
+
 // succeed decides the promotion; the caller scales the canary to full size,
 // moves all traffic to it once it is available, and calls Finish.
 func (r *Result) succeed(now metav1.Time, reason string, steps int, why string) {
@@ -481,7 +494,7 @@ func (r *Result) succeed(now metav1.Time, reason string, steps int, why string) 
 	st.Message = fmt.Sprintf("promoting %s (%s): scaling it to full size before it takes all traffic", st.CanaryVersion, why)
 	r.WeightChanged = true
 	r.RequeueAfter = 0
-	r.Events = append(r.Events, Event{Reason: "RolloutPromoting", Message: fmt.Sprintf(
+	r.Events = append(r.Events, Event{Reason: ReasonEventPromoting, Message: fmt.Sprintf(
 		"Promoting %s (%s): it takes all traffic once it is available at full size", st.CanaryVersion, why)})
 }
 

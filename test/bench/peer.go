@@ -103,6 +103,7 @@ type peerOptions struct {
 	workDir     string
 	logDir      string
 	out         string
+	trace       bool
 }
 
 // peerRun is what one run of one controller measured.
@@ -143,6 +144,7 @@ func peerMain(args []string) {
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "How long any one wait may take.")
 	fs.StringVar(&o.logDir, "logs", "bin/bench", "Directory for the controllers' logs.")
 	fs.StringVar(&o.out, "out", "bin/bench/peer.md", "Where to write the report (markdown).")
+	fs.BoolVar(&o.trace, "trace", false, "Write each controller's requests from the switch until quiet, in order, to <logs>/peer-trace-<namespace>.log.")
 	_ = fs.Parse(args)
 	for _, s := range strings.Split(*sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -364,6 +366,15 @@ func (pc *peerCluster) runOne(ctx context.Context, o peerOptions, who string, n,
 		return res, err
 	}
 	cpu0, api0, kcm0 := processCPU(proc.pid()), processCPU(findProcess("kube-apiserver")), processCPU(findProcess("kube-controller-manager"))
+	if o.trace {
+		f, err := os.Create(filepath.Join(o.logDir, "peer-trace-"+ns+".log"))
+		if err != nil {
+			return res, err
+		}
+		defer func() { _ = f.Close() }()
+		pc.px.setTrace(f)
+		defer pc.px.setTrace(nil)
+	}
 	start := time.Now()
 	before := tr.marks()
 	tr.expect(func(u *unstructured.Unstructured) bool { return promoted(u, before[u.GetName()]) })
@@ -384,6 +395,7 @@ func (pc *peerCluster) runOne(ctx context.Context, o peerOptions, who string, n,
 	if err := pc.waitQuiet(ctx, o.quiet, o.timeout, proc); err != nil {
 		return res, err
 	}
+	pc.px.setTrace(nil)
 	own1, _, _ := pc.px.snapshot()
 	harness1, _, _ := pc.harness.snapshot()
 	all1, err := pc.apiserverWrites(ctx)

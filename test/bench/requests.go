@@ -17,6 +17,7 @@ limitations under the License.
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"log"
@@ -223,6 +224,10 @@ type proxy struct {
 	*counter
 	URL string
 	srv *http.Server
+	// trace, when set, receives a line per request but watches, in the
+	// order they arrive: what one canary costs, step by step.
+	trace   io.Writer
+	traceMu sync.Mutex
 }
 
 func startProxy(cfg *rest.Config) (*proxy, error) {
@@ -257,14 +262,31 @@ func startProxy(cfg *rest.Config) (*proxy, error) {
 	}
 	p.URL = "http://" + l.Addr().String()
 	p.srv = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.add(classify(r.Method, r.URL, r.Header.Get("Content-Type")))
-		rp.ServeHTTP(&statusWriter{ResponseWriter: w, c: p.counter}, r)
+		req := classify(r.Method, r.URL, r.Header.Get("Content-Type"))
+		p.add(req)
+		sw := &statusWriter{ResponseWriter: w, c: p.counter}
+		rp.ServeHTTP(sw, r)
+		if req.Verb == "watch" {
+			return
+		}
+		p.traceMu.Lock()
+		defer p.traceMu.Unlock()
+		if p.trace != nil {
+			fmt.Fprintf(p.trace, "%s %d %s %s\n", time.Now().Format("15:04:05.000"), cmp.Or(sw.code, http.StatusOK), req.Verb, r.URL.Path)
+		}
 	})}
 	go func() { _ = p.srv.Serve(l) }()
 	return p, nil
 }
 
 func (p *proxy) close() { _ = p.srv.Close() }
+
+// setTrace sends a line per request to w from now on; nil stops it.
+func (p *proxy) setTrace(w io.Writer) {
+	p.traceMu.Lock()
+	defer p.traceMu.Unlock()
+	p.trace = w
+}
 
 // kubeconfig is a kubeconfig for a client of the proxy.
 func (p *proxy) kubeconfig() string {
@@ -287,10 +309,12 @@ current-context: bench
 // watch's response may never end while the harness runs.
 type statusWriter struct {
 	http.ResponseWriter
-	c *counter
+	c    *counter
+	code int
 }
 
 func (w *statusWriter) WriteHeader(code int) {
+	w.code = code
 	if code >= 400 {
 		w.c.fail(code)
 	}
