@@ -24,6 +24,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/aipm-io/aipm-operator/internal/apply"
 )
 
 // pending remembers, per product, the objects the operator created or
@@ -94,8 +96,28 @@ func note[T client.Object](pd *pending, owner client.Object, have []T, out map[s
 		if ch.created == nil {
 			ch.created = map[pendingKey]pendingObject{}
 		}
-		ch.created[pendingKey{kind, name}] = pendingObject{obj: o, at: now}
+		ch.created[pendingKey{kind, name}] = pendingObject{obj: skeleton(o), at: now}
 	}
+}
+
+// skeleton is what a sync reads of an object it did not list: who it is,
+// who controls it, the hash of what was applied and the generation, with
+// no spec and no status (a Deployment just created has none available).
+// Kept for a fleet's worth of creates at once, a whole object each would
+// weigh on the operator's memory.
+func skeleton[T client.Object](o T) T {
+	t := reflect.New(reflect.TypeOf(o).Elem()).Interface().(T)
+	t.SetNamespace(o.GetNamespace())
+	t.SetName(o.GetName())
+	t.SetUID(o.GetUID())
+	t.SetResourceVersion(o.GetResourceVersion())
+	t.SetGeneration(o.GetGeneration())
+	t.SetLabels(o.GetLabels())
+	t.SetOwnerReferences(o.GetOwnerReferences())
+	if h, ok := o.GetAnnotations()[apply.AnnotationHash]; ok {
+		t.SetAnnotations(map[string]string{apply.AnnotationHash: h})
+	}
+	return t
 }
 
 func (pd *pending) changes(product types.NamespacedName, ch *pendingChanges) *pendingChanges {

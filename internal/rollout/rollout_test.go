@@ -428,3 +428,35 @@ func TestRefusedSplitAborts(t *testing.T) {
 		})
 	}
 }
+
+// A step is told once: a weight when the canary serves at it, an analysis
+// by its verdict; a pause's end is the next step's start.
+func TestEventsOnePerStepThatChangesWhatUsersGet(t *testing.T) {
+	spec := &lifecyclev1alpha1.RolloutSpec{Steps: []lifecyclev1alpha1.RolloutStep{
+		{SetWeight: w(25)}, {Pause: pause(time.Minute)}, {Analysis: analysis(1, 0, 0)}, {SetWeight: w(75)}}}
+	m, _ := values(0.001)
+	var reasons, notes []string
+	st := start()
+	for i, now := range []time.Time{t0, t0, t0.Add(time.Minute), t0.Add(2 * time.Minute)} {
+		for range 20 {
+			r := Step(context.Background(), Input{Spec: spec, Status: st, Now: now, CanaryReady: true}, m)
+			st = r.Status
+			for _, e := range r.Events {
+				reasons, notes = append(reasons, e.Reason), append(notes, e.Message)
+			}
+			if !r.WeightChanged || Terminal(st.Phase) || Cutover(st.Phase) {
+				break
+			}
+		}
+		if i == len(spec.Steps)-1 && st.Phase != lifecyclev1alpha1.RolloutPromoting {
+			t.Fatalf("phase %s at the end, want Promoting", st.Phase)
+		}
+	}
+	want := []string{"StepCompleted", "AnalysisPassed", "StepCompleted", ReasonEventPromoting}
+	if strings.Join(reasons, ",") != strings.Join(want, ",") {
+		t.Errorf("events %v (%q), want %v", reasons, notes, want)
+	}
+	if notes[0] != "Completed step 1 of the rollout of v2: it serves at 25%" {
+		t.Errorf("first event %q: want the weight served", notes[0])
+	}
+}
