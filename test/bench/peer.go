@@ -237,6 +237,10 @@ func runPeer(ctx context.Context, o peerOptions) (string, error) {
 	if err := installRolloutsCRDs(ctx, o.rolloutsDir, o.kubeconfig); err != nil {
 		return "", err
 	}
+	// Argo Rollouts' kinds leave the cluster with the bench: its
+	// Experiment's short name, exp, is the operator's too, and kubectl
+	// would answer for Argo's on a cluster used for the e2e tests next.
+	defer uninstallRolloutsCRDs(o.rolloutsDir, o.kubeconfig)
 	if pc.px, err = startProxy(cfg); err != nil {
 		return "", err
 	}
@@ -296,6 +300,17 @@ func installRolloutsCRDs(ctx context.Context, dir, kubeconfig string) error {
 		time.Sleep(500 * time.Millisecond)
 	}
 	return fmt.Errorf("the Rollout CRD is not Established after 60s")
+}
+
+func uninstallRolloutsCRDs(dir, kubeconfig string) {
+	kubectl, err := filepath.Glob("bin/k8s/*/kubectl")
+	if err != nil || len(kubectl) == 0 {
+		return
+	}
+	if out, err := exec.Command(kubectl[len(kubectl)-1], "--kubeconfig", kubeconfig, "delete", "--ignore-not-found",
+		"-f", filepath.Join(dir, "crds")).CombinedOutput(); err != nil {
+		log.Printf("removing Argo Rollouts' CRDs: %v: %s", err, out)
+	}
 }
 
 var (
