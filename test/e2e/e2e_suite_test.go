@@ -371,6 +371,11 @@ var _ = BeforeSuite(func() {
 	workDir = filepath.Join(root, "bin", "e2e")
 	Expect(os.RemoveAll(workDir)).To(Succeed())
 	Expect(os.MkdirAll(workDir, 0o755)).To(Succeed())
+	// kubectl's discovery cache of the suite's own: a cluster recreated at
+	// the same address would otherwise be read through what kubectl cached
+	// of an earlier one, whose kinds (Argo Rollouts' Experiment, short
+	// name exp) may shadow the operator's.
+	Expect(os.Setenv("KUBECACHEDIR", filepath.Join(workDir, "kubectl-cache"))).To(Succeed())
 
 	if onKind {
 		setUpKind()
