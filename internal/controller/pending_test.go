@@ -81,10 +81,7 @@ func TestPendingOverlaysWhatTheCacheHasNotShown(t *testing.T) {
 			}
 			// Once the cache has caught up, nothing is left to correct it.
 			if tt.after < pendingFor {
-				caught := []*appsv1.Deployment{}
-				for _, d := range tt.out {
-					caught = append(caught, d)
-				}
+				caught := append([]*appsv1.Deployment{}, tt.out...)
 				if slices.Contains(tt.have, foreign) {
 					caught = append(caught, foreign)
 				}
