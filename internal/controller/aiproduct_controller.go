@@ -108,10 +108,8 @@ type productScope struct {
 	experiments []lifecyclev1alpha1.Experiment
 	runs        []lifecyclev1alpha1.RetrainingRun
 	// now is the decision time, truncated to the second status records.
-	now metav1.Time
-	// truncated is how much now lies behind the clock.
-	truncated time.Duration
-	notify    notify.Notifier
+	now    metav1.Time
+	notify notify.Notifier
 	// delivery is what the delivery step found, for the summary.
 	delivery delivery
 	// refused is why the traffic router can never give the canary its
@@ -210,7 +208,7 @@ func (r *AIProductReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 			err = errors.Join(err, fmt.Errorf("writing status: %w", werr))
 		}
 	}
-	return outcome.Result(err, fromClock(requeue, s.truncated))
+	return outcome.Result(err, untilDue(requeue, s.now.Time, r.Clock.Now()))
 }
 
 // awaitCache reports whether the cache still shows the product as it was
@@ -236,14 +234,12 @@ func (r *AIProductReconciler) awaitCache(key types.NamespacedName, p *lifecyclev
 
 // newScope reads the product's children from the cache.
 func (r *AIProductReconciler) newScope(ctx context.Context, p *lifecyclev1alpha1.AIProduct) (*productScope, error) {
-	clockNow := r.Clock.Now()
 	s := &productScope{
 		product:   p,
 		persisted: p.Status.DeepCopy(),
-		now:       metav1.NewTime(clockNow.Truncate(time.Second)),
+		now:       metav1.NewTime(r.Clock.Now().Truncate(time.Second)),
 		notify:    notify.Notifier{Recorder: r.Recorder},
 	}
-	s.truncated = clockNow.Sub(s.now.Time)
 	// Versions and runs are read, never changed, so they are the cache's
 	// own objects (shallow copies of them): a reconcile copied every
 	// version and run of its product before, the largest share of what a
@@ -282,15 +278,19 @@ func (r *AIProductReconciler) newScope(ctx context.Context, p *lifecyclev1alpha1
 	return s, nil
 }
 
-// fromClock turns a wait measured from the truncated now into one measured
-// from the clock. Status records times to the second and every due time is
-// computed from them; waiting from the truncated now would wake up to a
-// second after a pause ends or a breach has lasted its for.
-func fromClock(wait, truncated time.Duration) time.Duration {
+// untilDue turns a wait measured from now, the reconcile's truncated
+// decision time, into one measured from clock, the time the reconcile
+// returns: controller-runtime counts a RequeueAfter from then. Status
+// records times to the second and every due time is computed from them;
+// waiting from the truncated now would wake up to a second after a pause
+// ends or a breach has lasted its for, and waiting from the return would
+// add the reconcile's own duration, seconds when the API server is slow
+// to take a status write.
+func untilDue(wait time.Duration, now, clock time.Time) time.Duration {
 	if wait <= 0 {
 		return 0
 	}
-	return max(wait-truncated, time.Millisecond)
+	return max(now.Add(wait).Sub(clock), time.Millisecond)
 }
 
 // recordMetrics sets the product's gauges from the status just computed and

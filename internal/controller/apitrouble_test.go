@@ -497,8 +497,15 @@ var _ = Describe("API server trouble", Ordered, func() {
 			got.Spec.Discovery.Experiments[0].ModelVersion = "v1"
 			g.Expect(k8sClient.Update(ctx, got)).To(Succeed())
 		}).Should(Succeed())
+		// The Experiment existed before the change, with a phase: what
+		// shows the change through is its new spec, patched by the
+		// product, and a status written for that generation.
 		Eventually(func(g Gomega) {
-			g.Expect(expStatus(g, p, "shadow").Phase).NotTo(BeEmpty())
+			e := &lifecyclev1alpha1.Experiment{}
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: ExperimentName(p.Name, "shadow")}, e)).To(Succeed())
+			g.Expect(e.Spec.Type).To(Equal(lifecyclev1alpha1.ExperimentSandbox))
+			g.Expect(e.Status.ObservedGeneration).To(Equal(e.Generation))
+			g.Expect(e.Status.Phase).NotTo(BeEmpty())
 		}).Should(Succeed())
 
 		By("every kind of write met its conflict, and none made a Warning")

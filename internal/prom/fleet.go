@@ -37,8 +37,21 @@ type Fleet struct {
 	now func() time.Time
 
 	mu      sync.Mutex
-	results map[string]*fleetResult
+	results map[string]*fleetEntry
 	swept   time.Time
+}
+
+// fleetEntry is what Fleet holds for one query: the newest answer and the
+// query on its way, if any. A reader takes the newest answer while it is
+// young enough for it; one that finds it in the last quarter of its age
+// sends the next query in the background, so that in a steady fleet no
+// reconcile waits for Prometheus: while a query of 10,000 products'
+// series was on its way, every worker that asked for it waited, and the
+// workers of the products that did not ask waited in the queue behind them.
+type fleetEntry struct {
+	cur  *fleetResult  // the newest answer; nil before the first
+	next *fleetResult  // the query on its way; nil when none is
+	keep time.Duration // the longest age any reader accepts
 }
 
 // fleetResult is one query's answer, indexed by the values of the labels
@@ -48,7 +61,6 @@ type Fleet struct {
 type fleetResult struct {
 	done chan struct{} // closed once the fields below are set
 	at   time.Time     // when the query was sent
-	keep time.Duration // the longest age any reader accepts
 
 	err error
 	// abandoned marks a fetch cut short by its caller's context: the
@@ -67,7 +79,7 @@ const sweepEvery = time.Minute
 // NewFleet returns a Fleet that sends its queries through q; now is its
 // clock.
 func NewFleet(q Querier, now func() time.Time) *Fleet {
-	return &Fleet{q: q, now: now, results: map[string]*fleetResult{}}
+	return &Fleet{q: q, now: now, results: map[string]*fleetEntry{}}
 }
 
 // Select returns the value of the one series of query's result whose labels
@@ -102,41 +114,64 @@ func (f *Fleet) Select(ctx context.Context, query string, match map[string]strin
 func (f *Fleet) result(ctx context.Context, key, query string, names []string, maxAge time.Duration) (*fleetResult, error) {
 	now := f.now()
 	f.mu.Lock()
-	r := f.results[key]
-	if r != nil && (r.pending() || now.Sub(r.at) < maxAge) {
-		r.keep = max(r.keep, maxAge)
+	e := f.results[key]
+	if e == nil {
+		e = &fleetEntry{}
+		f.results[key] = e
+	}
+	e.keep = max(e.keep, maxAge)
+	if c := e.cur; c != nil && now.Sub(c.at) < maxAge {
+		if e.next == nil && now.Sub(c.at) >= maxAge-maxAge/4 {
+			n := &fleetResult{done: make(chan struct{}), at: now}
+			e.next = n
+			// The query serves every reader after this one; the reconcile
+			// that happened to send it must not cancel it.
+			go f.fetch(context.WithoutCancel(ctx), e, n, query, names)
+		}
+		f.mu.Unlock()
+		return c, nil
+	}
+	if n := e.next; n != nil {
 		f.mu.Unlock()
 		select {
-		case <-r.done:
-			return r, nil
+		case <-n.done:
+			return n, nil
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
 	}
-	r = &fleetResult{done: make(chan struct{}), at: now, keep: maxAge}
-	f.results[key] = r
+	n := &fleetResult{done: make(chan struct{}), at: now}
+	e.next = n
 	f.sweep(now)
 	f.mu.Unlock()
 
+	if err := f.fetch(ctx, e, n, query, names); n.abandoned {
+		return nil, err
+	}
+	return n, nil
+}
+
+// fetch sends the query of n, and makes its answer e's newest.
+func (f *Fleet) fetch(ctx context.Context, e *fleetEntry, n *fleetResult, query string, names []string) error {
 	vec, err := f.q.QueryVector(ctx, query)
 	switch {
 	case err != nil && ctx.Err() != nil:
-		r.abandoned = true
-		f.mu.Lock()
-		if f.results[key] == r {
-			delete(f.results, key)
-		}
-		f.mu.Unlock()
+		n.abandoned = true
 	case err != nil:
-		r.err = err
+		n.err = err
 	default:
-		r.index, r.values = indexSeries(vec, names)
+		n.index, n.values = indexSeries(vec, names)
 	}
-	close(r.done)
-	if r.abandoned {
-		return nil, err
+	f.mu.Lock()
+	if e.next == n {
+		e.next = nil
 	}
-	return r, nil
+	if !n.abandoned {
+		e.cur = n
+	}
+	f.mu.Unlock()
+	close(n.done)
+	return err
 }
 
 // sweep drops the results that are too old for every reader they have had;
@@ -146,19 +181,10 @@ func (f *Fleet) sweep(now time.Time) {
 		return
 	}
 	f.swept = now
-	for k, r := range f.results {
-		if !r.pending() && now.Sub(r.at) >= r.keep {
+	for k, e := range f.results {
+		if e.next == nil && (e.cur == nil || now.Sub(e.cur.at) >= e.keep) {
 			delete(f.results, k)
 		}
-	}
-}
-
-func (r *fleetResult) pending() bool {
-	select {
-	case <-r.done:
-		return false
-	default:
-		return true
 	}
 }
 

@@ -202,6 +202,69 @@ func TestFleetConcurrentReadersWaitForOneQuery(t *testing.T) {
 	}
 }
 
+// A reader that finds the result in the last quarter of its age gets it at
+// once and sends the next query in the background; readers after it keep
+// taking the result until the answer comes, so none of them waits for
+// Prometheus while the fleet is steady.
+func TestFleetRefreshesAheadWithoutMakingReadersWait(t *testing.T) {
+	q := &vectorQuerier{vec: model.Vector{series(1, "product", "a")}}
+	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	f := NewFleet(q, clk.now)
+	read := func() float64 {
+		t.Helper()
+		done := make(chan float64, 1)
+		go func() {
+			v, err := f.Select(context.Background(), "q", map[string]string{"product": "a"}, 30*time.Second)
+			if err != nil {
+				t.Error(err)
+			}
+			done <- v
+		}()
+		select {
+		case v := <-done:
+			return v
+		case <-time.After(10 * time.Second):
+			t.Fatal("a reader waited for the query on its way")
+			return 0
+		}
+	}
+	read()
+	// Prometheus now takes until the test says to answer, with a new value.
+	q.gate = make(chan struct{})
+	clk.step(20 * time.Second)
+	if v := read(); v != 1 || q.calls.Load() != 1 {
+		t.Fatalf("a 20 s old result, 30 s allowed: read %v with %d queries, want 1 with 1", v, q.calls.Load())
+	}
+	clk.step(3 * time.Second)
+	if v := read(); v != 1 {
+		t.Fatalf("read %v while the next query was on its way, want the current 1", v)
+	}
+	for start := time.Now(); q.calls.Load() != 2; time.Sleep(time.Millisecond) {
+		if time.Since(start) > 10*time.Second {
+			t.Fatal("no query sent in the last quarter of the result's age")
+		}
+	}
+	clk.step(2 * time.Second)
+	if v := read(); v != 1 || q.calls.Load() != 2 {
+		t.Fatalf("a second reader in the last quarter: read %v with %d queries, want 1 with 2 (one on its way)", v, q.calls.Load())
+	}
+	q.vec = model.Vector{series(2, "product", "a")}
+	close(q.gate)
+	// The answer replaces the result once it comes; past the old result's
+	// age, a reader takes the new one without another query.
+	clk.step(10 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for read() != 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the answer to the background query never replaced the result")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if n := q.calls.Load(); n != 2 {
+		t.Fatalf("%d queries, want 2", n)
+	}
+}
+
 func TestFleetSharesErrorsButNotAbandonedQueries(t *testing.T) {
 	down := &vectorQuerier{err: fmt.Errorf("%w: connection refused", ErrUnavailable)}
 	f := NewFleet(down, time.Now)

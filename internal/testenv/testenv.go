@@ -29,7 +29,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"time"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -165,8 +170,16 @@ const StartHint = "run `make test`, which builds the control-plane binaries into
 
 // ApplyAdmissionPolicies creates the admission policies of config/admission
 // on the control plane c talks to, as `make install` does, so that the API
-// server stamps and checks Approvals as it does in a cluster.
+// server stamps and checks Approvals as it does in a cluster, and returns
+// once it does.
 func ApplyAdmissionPolicies(ctx context.Context, c client.Client) error {
+	if err := createAdmissionPolicies(ctx, c); err != nil {
+		return err
+	}
+	return awaitAdmissionPolicies(ctx, c)
+}
+
+func createAdmissionPolicies(ctx context.Context, c client.Client) error {
 	raw, err := os.ReadFile(filepath.Join(Root(), "config", "admission", "approval_policies.yaml"))
 	if err != nil {
 		return err
@@ -184,6 +197,57 @@ func ApplyAdmissionPolicies(ctx context.Context, c client.Client) error {
 		}
 		if err := c.Create(ctx, u); err != nil {
 			return fmt.Errorf("creating %s %s: %w", u.GetKind(), u.GetName(), err)
+		}
+	}
+}
+
+// awaitAdmissionPolicies waits until the API server applies the Approval
+// policies. Both load in the background, and the mutating one answers 503
+// ("Resource kind ... not found") until the API server has loaded the
+// Approval CRD's schema for it, seconds after the CRD is established on a
+// loaded machine. The probe is a dry-run Approval by c's own user for a
+// product of a namespace of its own that names that user its TechLead: the
+// API server admits it, with spec.approver stamped, only once both
+// policies are in force.
+func awaitAdmissionPolicies(ctx context.Context, c client.Client) error {
+	review := &authenticationv1.SelfSubjectReview{}
+	if err := c.Create(ctx, review); err != nil {
+		return err
+	}
+	user := review.Status.UserInfo.Username
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "aipm-admission-probe"}}
+	if err := c.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	product := &lifecyclev1alpha1.AIProduct{
+		ObjectMeta: metav1.ObjectMeta{Name: "probe", Namespace: ns.Name},
+		Spec: lifecyclev1alpha1.AIProductSpec{Phase: lifecyclev1alpha1.PhaseStrategy,
+			Owners: lifecyclev1alpha1.Owners{ProductManager: user, DataScientist: user, TechLead: user}},
+	}
+	if err := c.Create(ctx, product); err != nil {
+		return fmt.Errorf("creating the admission probe's AIProduct: %w", err)
+	}
+	defer func() { _ = c.Delete(context.WithoutCancel(ctx), product) }()
+
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for {
+		probe := &lifecyclev1alpha1.Approval{
+			ObjectMeta: metav1.ObjectMeta{GenerateName: "probe-", Namespace: ns.Name},
+			Spec: lifecyclev1alpha1.ApprovalSpec{Product: "probe", Version: "probe",
+				Role: lifecyclev1alpha1.RoleTechLead, Decision: lifecyclev1alpha1.DecisionApprove, Approver: "someone-else"},
+		}
+		err := c.Create(ctx, probe, client.DryRunAll)
+		if err == nil && probe.Spec.Approver == user {
+			return nil
+		}
+		if err == nil {
+			err = fmt.Errorf("admitted with spec.approver %q, not stamped with %q", probe.Spec.Approver, user)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the API server never enforced the Approval policies: %w", err)
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }

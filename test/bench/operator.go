@@ -117,6 +117,8 @@ func startOperator(bin, dir, logDir string, n int, kubeconfig, promURL string, s
 		"--workers", strconv.Itoa(s.Workers),
 		"--version-workers", strconv.Itoa(s.VersionWorkers),
 		"--pprof-bind-address", pprofAddr,
+		// Reaction times are read in milliseconds; so is the log.
+		"--zap-time-encoding", "rfc3339nano",
 	}
 	var cg *memCgroup
 	cmd := exec.Command(bin, args...)
