@@ -145,21 +145,18 @@ func (f *Fleet) result(ctx context.Context, key, query string, names []string, m
 	f.sweep(now)
 	f.mu.Unlock()
 
-	if err := f.fetch(ctx, e, n, query, names); n.abandoned {
-		return nil, err
+	if f.fetch(ctx, e, n, query, names); n.abandoned {
+		return nil, n.err
 	}
 	return n, nil
 }
 
 // fetch sends the query of n, and makes its answer e's newest.
-func (f *Fleet) fetch(ctx context.Context, e *fleetEntry, n *fleetResult, query string, names []string) error {
+func (f *Fleet) fetch(ctx context.Context, e *fleetEntry, n *fleetResult, query string, names []string) {
 	vec, err := f.q.QueryVector(ctx, query)
-	switch {
-	case err != nil && ctx.Err() != nil:
-		n.abandoned = true
-	case err != nil:
-		n.err = err
-	default:
+	if n.err = err; err != nil {
+		n.abandoned = ctx.Err() != nil
+	} else {
 		n.index, n.values = indexSeries(vec, names)
 	}
 	f.mu.Lock()
@@ -171,7 +168,6 @@ func (f *Fleet) fetch(ctx context.Context, e *fleetEntry, n *fleetResult, query 
 	}
 	f.mu.Unlock()
 	close(n.done)
-	return err
 }
 
 // sweep drops the results that are too old for every reader they have had;
