@@ -147,11 +147,14 @@ var _ = Describe("AIProduct phases", func() {
 			g.Expect(kstatusOf(got)).To(Equal(status.FailedStatus))
 		}).Should(Succeed())
 
-		got := &lifecyclev1alpha1.AIProduct{}
-		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(p), got)).To(Succeed())
-		got.Spec.Owners.TechLead = "tl"
-		got.Spec.Strategy.Assessment.Viability = &lifecyclev1alpha1.Assessment{Rating: lifecyclev1alpha1.RatingLow}
-		Expect(k8sClient.Update(ctx, got)).To(Succeed())
+		// The operator writes the product's status meanwhile: an update
+		// from an older read is refused with a Conflict and made again.
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			got.Spec.Owners.TechLead = "tl"
+			got.Spec.Strategy.Assessment.Viability = &lifecyclev1alpha1.Assessment{Rating: lifecyclev1alpha1.RatingLow}
+			g.Expect(k8sClient.Update(ctx, got)).To(Succeed())
+		}).Should(Succeed())
 
 		Eventually(func(g Gomega) {
 			got := fetch(g, p)
@@ -189,10 +192,11 @@ var _ = Describe("AIProduct phases", func() {
 		}).Should(Succeed())
 
 		By("recording an experiment success and mitigating the risk, the product reaches Delivery")
-		got := &lifecyclev1alpha1.AIProduct{}
-		Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(p), got)).To(Succeed())
-		got.Spec.Discovery.Risks[0].Status, got.Spec.Discovery.Risks[0].Mitigation = lifecyclev1alpha1.RiskMitigated, "fairness review"
-		Expect(k8sClient.Update(ctx, got)).To(Succeed())
+		Eventually(func(g Gomega) {
+			got := fetch(g, p)
+			got.Spec.Discovery.Risks[0].Status, got.Spec.Discovery.Risks[0].Mitigation = lifecyclev1alpha1.RiskMitigated, "fairness review"
+			g.Expect(k8sClient.Update(ctx, got)).To(Succeed())
+		}).Should(Succeed())
 		// The Experiment's reconciler writes this verdict; here the test
 		// stands in for it, and the verdict wakes the product.
 		finishExperiment(p, "shadow", lifecyclev1alpha1.VerdictSucceeded, "")

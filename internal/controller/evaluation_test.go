@@ -121,11 +121,11 @@ var _ = Describe("Independent evaluation", func() {
 		Eventually(func() []string { return eventReasons(mv) }).Should(ContainElements("EvaluationStarted", "EvaluationSucceeded"))
 
 		By("exactly one evaluation, however often the version is reconciled")
-		Expect(k8sClient.Update(ctx, func() *lifecyclev1alpha1.ModelVersion {
-			got := fetchMV(Default, mv)
+		Eventually(func(g Gomega) {
+			got := fetchMV(g, mv)
 			got.Labels["touched"] = "yes"
-			return got
-		}())).To(Succeed())
+			g.Expect(k8sClient.Update(ctx, got)).To(Succeed())
+		}).Should(Succeed())
 		Consistently(func(g Gomega) {
 			var jobs batchv1.JobList
 			g.Expect(k8sClient.List(ctx, &jobs, client.InNamespace(mv.Namespace), client.MatchingLabels{evaluate.LabelEvaluation: "true",
