@@ -238,8 +238,16 @@ test-node: ## Prove the real node: a pod built here runs on it and answers HTTP 
 	go test -tags node ./test/node/ -v -count=1 -timeout 15m
 
 # KIND=1 runs the same scenarios on kind instead; it needs Docker and kind.
+# What the e2e suite builds from the module proxy, built before its timeout
+# starts: on a machine with a cold Go cache traefik alone takes minutes.
+.PHONY: e2e-tools
+e2e-tools: ## Build the binaries the e2e suite runs (control plane, real node, traefik, KServe, JobSet, Trainer, the Model Registry); each is built once.
+	@hack/build-control-plane.sh etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok kwokctl kubelet kube-proxy traefik kserve-controller >/dev/null
+	@hack/build-engines.sh jobset trainer >/dev/null
+	@hack/model-registry.sh build >/dev/null
+
 .PHONY: test-e2e
-test-e2e: manifests generate helm ## Run test/e2e (scenarios and reliability) on a kwokctl cluster with a real Prometheus: the operator as a process, then as a pod on the real node.
+test-e2e: manifests generate helm e2e-tools ## Run test/e2e (scenarios and reliability) on a kwokctl cluster with a real Prometheus: the operator as a process, then as a pod on the real node.
 ifeq ($(KIND),1)
 	$(MAKE) test-e2e-kind
 else

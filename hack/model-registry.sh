@@ -37,6 +37,7 @@ BIN="$BIN_DIR/model-registry"
 WORK="$ROOT/bin/.build/model-registry-$VERSION"
 MARIADBD=/usr/sbin/mariadbd
 INSTALL_DB=/usr/bin/mariadb-install-db
+PRINT_DEFAULTS=/usr/bin/my_print_defaults
 DB_NAME=model_registry
 API=/api/model_registry/v1alpha3
 
@@ -73,14 +74,15 @@ EOF
   echo "$BIN"
 }
 
-# Only the server's core: the full mariadb-server package would also set up
+# Only the server's core, and the client's for my_print_defaults, which
+# mariadb-install-db runs: the full mariadb-server package would also set up
 # and start the system's own instance.
 install_db() {
-  [ -x "$MARIADBD" ] && [ -x "$INSTALL_DB" ] && return
-  [ "$(id -u)" -eq 0 ] || die "MariaDB is not installed: apt-get install mariadb-server-core, as root"
-  log "installing mariadb-server-core from Debian"
+  [ -x "$MARIADBD" ] && [ -x "$INSTALL_DB" ] && [ -x "$PRINT_DEFAULTS" ] && return
+  [ "$(id -u)" -eq 0 ] || die "MariaDB is not installed: apt-get install mariadb-server-core mariadb-client-core, as root"
+  log "installing mariadb-server-core and mariadb-client-core from Debian"
   apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mariadb-server-core >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mariadb-server-core mariadb-client-core >&2
 }
 
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
