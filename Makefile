@@ -237,7 +237,6 @@ node-down: ## Stop the real node; the cluster stays.
 test-node: ## Prove the real node: a pod built here runs on it and answers HTTP through a Service (needs root).
 	go test -tags node ./test/node/ -v -count=1 -timeout 15m
 
-# KIND=1 runs the same scenarios on kind instead; it needs Docker and kind.
 # What the e2e suite builds from the module proxy, built before its timeout
 # starts: on a machine with a cold Go cache traefik alone takes minutes.
 .PHONY: e2e-tools
@@ -246,6 +245,7 @@ e2e-tools: ## Build the binaries the e2e suite runs (control plane, real node, t
 	@hack/build-engines.sh jobset trainer >/dev/null
 	@hack/model-registry.sh build >/dev/null
 
+# KIND=1 runs the same scenarios on kind instead; it needs Docker and kind.
 .PHONY: test-e2e
 test-e2e: manifests generate helm e2e-tools ## Run test/e2e (scenarios and reliability) on a kwokctl cluster with a real Prometheus: the operator as a process, then as a pod on the real node.
 ifeq ($(KIND),1)

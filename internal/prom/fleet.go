@@ -45,9 +45,9 @@ type Fleet struct {
 // query on its way, if any. A reader takes the newest answer while it is
 // young enough for it; one that finds it in the last quarter of its age
 // sends the next query in the background, so that in a steady fleet no
-// reconcile waits for Prometheus: while a query of 10,000 products'
-// series was on its way, every worker that asked for it waited, and the
-// workers of the products that did not ask waited in the queue behind them.
+// reconcile waits for Prometheus. Were readers to wait for each refresh of
+// a large fleet's query, every worker would soon be waiting, and the
+// products that never asked for it would wait in the queue behind them.
 type fleetEntry struct {
 	cur  *fleetResult  // the newest answer; nil before the first
 	next *fleetResult  // the query on its way; nil when none is
