@@ -228,6 +228,10 @@ var _ = Describe("Serving and rollouts", func() {
 			// The canary's 50% step lasts one analysis (about a second):
 			// when a poll lands in it, two replicas each.
 			if got.Status.Rollout.Phase == lifecyclev1alpha1.RolloutProgressing && got.Status.Rollout.Weight == 50 {
+				// The Deployments were listed before the status was read:
+				// a list from before the canary's Deployment retries.
+				g.Expect(ds).To(HaveKey(p.Name + "-v2"))
+				g.Expect(ds).To(HaveKey(p.Name + "-v1"))
 				g.Expect(*ds[p.Name+"-v2"].Spec.Replicas).To(Equal(int32(2)))
 				g.Expect(*ds[p.Name+"-v1"].Spec.Replicas).To(Equal(int32(2)))
 				g.Expect(kstatusOf(got)).To(Equal(status.InProgressStatus))

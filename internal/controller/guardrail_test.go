@@ -132,6 +132,7 @@ var _ = Describe("The post-promotion watch", func() {
 			g.Expect(got.Status.Rollout.Reason).To(Equal("PostPromotionRollback"))
 			g.Expect(got.Status.ProductionVersion).To(Equal("v1"))
 			g.Expect(ds).NotTo(HaveKey(p.Name + "-v2"))
+			g.Expect(ds).To(HaveKey(p.Name + "-v1"))
 			g.Expect(*ds[p.Name+"-v1"].Spec.Replicas).To(Equal(int32(4)))
 			mv := fetchMV(g, v2)
 			g.Expect(mv.Status.Stage).To(Equal(lifecyclev1alpha1.StageRejected))
